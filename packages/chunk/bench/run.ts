@@ -1,0 +1,2 @@
+// Benchmark entry: `pnpm --filter @rediver/chunk bench`. Prints a ratio against the issue's anchor.
+process.stdout.write('no benchmark yet\n');

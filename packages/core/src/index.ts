@@ -1,0 +1,78 @@
+/**
+ * @rediver/core — the shared vocabulary of the Rediver agent SDK: wire types of the platform API,
+ * agent types, audit vocabulary, the interfaces packages accept, limits, and the error class.
+ * No dependencies, no state, no I/O.
+ */
+export type {
+  Asset,
+  AssetType,
+  BranchInfo,
+  CoverageType,
+  CvssInfo,
+  DataFlowStep,
+  Dependency,
+  Finding,
+  FindingLocation,
+  FindingType,
+  Properties,
+  Report,
+  ReportMetadata,
+  SecretInfo,
+  Severity,
+  ToolInfo,
+  VulnerabilityInfo,
+} from './report';
+export { ASSET_TYPES, COVERAGE_TYPES, FINDING_TYPES, RIS_VERSION, SEVERITIES } from './report';
+
+export type {
+  ChunkCompression,
+  ChunkData,
+  ChunkStatus,
+  ChunkUploadRequest,
+  ChunkUploadResponse,
+  ReportStatus,
+} from './chunk';
+export { CHUNK_COMPRESSIONS, CHUNK_STATUSES, REPORT_STATUSES } from './chunk';
+
+export type {
+  AgentStatus,
+  Command,
+  CommandCompleteRequest,
+  CommandFailRequest,
+  CommandStatus,
+  FingerprintCheckRequest,
+  FingerprintCheckResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  IngestResponse,
+} from './api';
+export { AGENT_STATUSES, API_PATHS, COMMAND_STATUSES, IDEMPOTENCY_KEY_HEADER } from './api';
+
+export type { Job, JobOutcome, JobResult, Priority } from './job';
+export { JOB_OUTCOMES, PRIORITY } from './job';
+
+export type { MetricOrigin, PressureMetrics, ResourceStatus, SystemMetrics } from './metrics';
+
+export type { PipelineStats, QueueItem, UploadResult } from './pipeline';
+
+export type { AuditEvent, AuditEventType, AuditSeverity } from './audit';
+export { AUDIT_EVENT_TYPES, AUDIT_SEVERITIES } from './audit';
+
+export type { ChunkUploader, Clock, LogFn, Logger, ReportUploader, UploadAttemptOptions } from './interfaces';
+export { silentLogger, systemClock } from './interfaces';
+
+export type { DecompressionLimits } from './limits';
+export {
+  COMPRESSION_THRESHOLD_BYTES,
+  DEFAULT_DECOMPRESSION_LIMITS,
+  INGEST_DECOMPRESSION_LIMITS,
+  isValidReportId,
+  MAX_CHUNK_DATA_BYTES,
+  MAX_REPORT_ID_LENGTH,
+  MAX_TOTAL_CHUNKS,
+  MIN_REPORT_ID_LENGTH,
+  REPORT_ID_PATTERN,
+} from './limits';
+
+export type { ErrorCode, RediverErrorOptions } from './errors';
+export { ERROR_CODES, isRediverError, isRetryableError, RediverError, RETRYABLE_ERROR_CODES } from './errors';

@@ -1,0 +1,4 @@
+import { defineConfig } from 'tsup';
+import { createTsupConfig } from '../../tools/tsup/config';
+
+export default defineConfig(createTsupConfig());

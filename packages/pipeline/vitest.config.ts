@@ -1,0 +1,7 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  resolve: { conditions: ['@rediver/source'] },
+  ssr: { resolve: { conditions: ['@rediver/source'] } },
+  test: { name: '@rediver/pipeline', environment: 'node' },
+});

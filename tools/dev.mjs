@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// The README's entry point: `npm run demo` / `npm test` on a machine that has only Node.js 20 and npm.
+// It installs the pinned pnpm when missing, installs the workspace (native addons built from source
+// against the local Node headers), then runs the task through Nx.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pnpmVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
+const task = process.argv[2] ?? 'test';
+const extra = process.argv.slice(3);
+
+const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+// pnpm 12 ignores `nodedir` from .npmrc; node-gyp needs it to find Node's headers offline.
+if (!env.npm_config_nodedir) {
+  for (const prefix of ['/usr', '/usr/local', join(dirname(process.execPath), '..')]) {
+    if (existsSync(join(prefix, 'include', 'node', 'node.h'))) {
+      env.npm_config_nodedir = prefix;
+      break;
+    }
+  }
+}
+
+function say(msg) {
+  process.stderr.write(`\x1b[36m[rediver]\x1b[0m ${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, env, stdio: 'inherit', ...opts });
+  return r.status ?? 1;
+}
+
+function output(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, env, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+/** Returns the command prefix that runs the pinned pnpm. */
+function ensurePnpm() {
+  if (output('pnpm', ['--version']) === pnpmVersion) return ['pnpm'];
+  say(`installing pnpm@${pnpmVersion} (npm i -g)`);
+  if (
+    run('npm', ['install', '--global', `pnpm@${pnpmVersion}`], { stdio: ['ignore', 'ignore', 'inherit'] }) ===
+      0 &&
+    output('pnpm', ['--version']) === pnpmVersion
+  ) {
+    return ['pnpm'];
+  }
+  say(`global install not possible here; using npx -y pnpm@${pnpmVersion}`);
+  return ['npx', '-y', `pnpm@${pnpmVersion}`];
+}
+
+const pnpm = ensurePnpm();
+const pn = (args) => run(pnpm[0], [...pnpm.slice(1), ...args]);
+
+say('installing the workspace (first time: ~2 min, native addons are compiled)');
+if (pn(['install', '--frozen-lockfile', '--reporter=append-only']) !== 0) process.exit(1);
+
+const nx = (targets) => pn(['exec', 'nx', 'run-many', '-t', ...targets, '--outputStyle=static', ...extra]);
+let status;
+switch (task) {
+  case 'test':
+    status = nx(['test']);
+    break;
+  case 'check':
+    status = nx(['lint', 'typecheck', 'check:package']);
+    break;
+  case 'demo':
+    status = existsSync(join(root, 'apps/agent/src/cli.ts'))
+      ? pn(['--filter', '@rediver/agent', 'run', 'demo', ...extra])
+      : (say('the demo arrives with the sample agent (apps/agent); nothing to run yet'), 0);
+    break;
+  default:
+    say(`unknown task ${task}: use test, check or demo`);
+    status = 2;
+}
+process.exit(status);
