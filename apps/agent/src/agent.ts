@@ -225,7 +225,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     d.state = 'delivered';
     this.counters.reportsDelivered++;
     this.counters.findingsDelivered += d.findings;
-    this.counters.bytesUploaded += JSON.stringify(report).length;
+    this.counters.bytesUploaded += Buffer.byteLength(JSON.stringify(report));
     this.#audit({
       type: T.uploadCompleted,
       severity: 'INFO',
@@ -424,6 +424,33 @@ export class Agent extends EventEmitter<AgentEvents> {
     return p;
   }
 
+  /**
+   * Picks up what earlier runs left in the chunk store: pending reports resume by themselves; dead-lettered
+   * chunks of failed or partial reports (e.g. out of retries while the server was down) are re-queued once.
+   */
+  async resumeBacklog(): Promise<{ pending: number; requeued: number }> {
+    const reports = await this.deps.chunks.listReports();
+    let requeued = 0;
+    for (const r of reports) {
+      if (r.status !== 'failed' && r.status !== 'partial') continue;
+      const n = await this.deps.chunks.retryFailed(r.reportId);
+      requeued += n;
+      if (n > 0) {
+        this.#audit({
+          type: T.uploadRetry,
+          severity: 'INFO',
+          message: `re-queued ${n} dead-lettered chunk(s) of report ${r.reportId} kept from an earlier run`,
+          reportId: r.reportId,
+          details: { chunks: n, last_error: r.lastError },
+        });
+      }
+    }
+    const pending = reports.length;
+    if (pending > 0) this.#say(`${pending} report(s) kept from an earlier run: delivering them (${requeued} chunk(s) re-queued)`);
+    this.#changed();
+    return { pending, requeued };
+  }
+
   /** Hands a report over for delivery: pipeline when small, chunk store when large or when the queue is full. */
   async deliver(report: Report, jobId?: string, priority = 5): Promise<Delivery> {
     const d = this.#track(report, jobId);
@@ -436,6 +463,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       await this.#persist(report, jobId, 'stopping');
       return d;
     }
+    this.counters.bytesTotal += Buffer.byteLength(JSON.stringify(report));
     try {
       const options: Parameters<PipelinePort['submit']>[1] = { tenantId: this.config.tenantId, priority };
       if (jobId !== undefined) options.jobId = jobId;
@@ -616,15 +644,21 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (s.done) return true;
       if (now() >= deadline || options.signal?.aborted === true) return false;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(options.pollMs ?? 100, Math.max(1, deadline - now())));
-        t.unref();
-        const onChange = (): void => {
+        const done = (): void => {
           clearTimeout(t);
           this.off('change', onChange);
-          setTimeout(resolve, 10).unref();
+          options.signal?.removeEventListener('abort', done);
+          resolve();
         };
-        this.once('change', onChange);
-        options.signal?.addEventListener('abort', onChange, { once: true });
+        const t = setTimeout(done, Math.min(options.pollMs ?? 100, Math.max(1, deadline - now())));
+        t.unref();
+        // Re-check soon after a change (settling events come in bursts), not on every one.
+        const onChange = (): void => {
+          this.off('change', onChange);
+          setTimeout(done, 10).unref();
+        };
+        this.on('change', onChange);
+        options.signal?.addEventListener('abort', done, { once: true });
       });
     }
   }
