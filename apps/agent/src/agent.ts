@@ -160,7 +160,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    const { audit, resource, pipeline, chunks } = this.deps;
+    const { resource, pipeline, chunks } = this.deps;
     this.#audit({
       type: T.agentStart,
       severity: 'INFO',
@@ -258,7 +258,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     });
     if (d !== undefined && d.state !== 'pipeline') return;
     // Nothing is dropped: what the pipeline cannot deliver now goes to disk and is retried from there.
-    this.#persist(report, jobId, 'pipeline-failed');
+    void this.#persist(report, jobId, 'pipeline-failed');
   }
 
   #onChunkEvent(e: ChunkPortEvent): void {

@@ -1,11 +1,6 @@
 #!/usr/bin/env node
-import { auditCommand, statusCommand } from './commands/status';
-import { AUDIT_HELP, STATUS_HELP } from './commands/status';
 import type { Io } from './commands/common';
 import { EXIT, reportError } from './commands/common';
-import { DEMO_HELP, demoCommand } from './commands/demo';
-import { RUN_HELP, runCommand } from './commands/run';
-import { DELIVER_HELP, deliverCommand, SCAN_HELP, scanCommand } from './commands/scan';
 import { VERSION } from './version';
 
 const HELP = `rediver-agent ${VERSION} — the Rediver sample agent
@@ -22,13 +17,16 @@ Commands:
 
 Run "rediver-agent <command> --help" for a command's options (configuration: file, REDIVER_* env, flags).`;
 
-const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number>; help: string }> = {
-  demo: { run: demoCommand, help: DEMO_HELP },
-  scan: { run: scanCommand, help: SCAN_HELP },
-  run: { run: runCommand, help: RUN_HELP },
-  deliver: { run: deliverCommand, help: DELIVER_HELP },
-  status: { run: statusCommand, help: STATUS_HELP },
-  audit: { run: auditCommand, help: AUDIT_HELP },
+type Command = (args: string[], io: Io) => Promise<number>;
+
+// Loaded on demand: `--version` or `status` should not pay for fastify, undici and SQLite.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import('./commands/demo')).demoCommand,
+  scan: async () => (await import('./commands/scan')).scanCommand,
+  run: async () => (await import('./commands/run')).runCommand,
+  deliver: async () => (await import('./commands/scan')).deliverCommand,
+  status: async () => (await import('./commands/status')).statusCommand,
+  audit: async () => (await import('./commands/status')).auditCommand,
 };
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
@@ -36,22 +34,27 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     const topic = cmd === 'help' ? rest[0] : undefined;
-    io.out.write(`${topic !== undefined && COMMANDS[topic] !== undefined ? COMMANDS[topic].help : HELP}\n`);
+    if (topic !== undefined && COMMANDS[topic] !== undefined) return (await COMMANDS[topic]())(['--help'], io);
+    io.out.write(`${HELP}\n`);
     return cmd === undefined ? EXIT.usage : EXIT.ok;
   }
   if (cmd === '--version' || cmd === '-v') {
     io.out.write(`${VERSION}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[cmd];
-  if (command === undefined) {
+  const load = COMMANDS[cmd];
+  if (load === undefined) {
     io.err.write(`rediver-agent: unknown command ${cmd}\n\n${HELP}\n`);
     return EXIT.usage;
   }
+  // Packages unref their timers (right for a library); the CLI must stay alive while a command waits on them.
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
-    return await command.run(rest, io);
+    return await (await load())(rest, io);
   } catch (e) {
     return reportError(io, e);
+  } finally {
+    clearInterval(keepAlive);
   }
 }
 

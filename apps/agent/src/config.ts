@@ -89,14 +89,14 @@ export type PackageSectionName = (typeof PACKAGE_SECTIONS)[number];
 
 /** Defaults of the agent's own fields. */
 export const DEFAULT_AGENT_CONFIG = Object.freeze({
-  scanners: Object.freeze(['secretlint']) as readonly string[],
+  scanners: Object.freeze<string[]>(['secretlint']),
   scanTimeoutMs: 600_000,
   pollIntervalMs: 10_000,
   maxQueuedJobs: 8,
   heartbeatIntervalMs: 30_000,
   shutdownTimeoutMs: 15_000,
   deliveryTimeoutMs: 120_000,
-  progress: 'auto' as ProgressMode,
+  progress: 'auto',
 });
 
 const TOP_LEVEL_KEYS = [
@@ -238,7 +238,7 @@ function envLayer(env: Readonly<Record<string, string | undefined>>): Layer {
       continue;
     }
     const key = matchKey(TOP_LEVEL_KEYS, rest);
-    if (key === undefined || (PACKAGE_SECTIONS as readonly string[]).includes(key as string)) continue;
+    if (key === undefined || (PACKAGE_SECTIONS as readonly string[]).includes(key)) continue;
     const value =
       key === 'scanners'
         ? raw
@@ -399,7 +399,7 @@ function validateScannerDef(v: Validator, name: string, raw: unknown, path: stri
       v.fail(`${path}.command`, (e as Error).message);
     }
   } else if (Array.isArray(raw.command) && raw.command.every((a) => typeof a === 'string')) {
-    command = raw.command as string[];
+    command = raw.command;
   } else if (raw.command !== undefined) {
     v.fail(`${path}.command`, 'must be a string or a list of strings');
   }

@@ -62,7 +62,7 @@ const asset = repositoryAsset({ path: '/repo' });
 const base = { reportId: 'r-1', target: '/repo', asset, scannerName: 'x', startedAt: new Date(0) };
 
 function one(result: Record<string, unknown>, rules: Record<string, unknown>[] = [], driver: Record<string, unknown> = {}): SarifLog {
-  return { version: '2.1.0', runs: [{ tool: { driver: { name: 'semgrep', rules, ...driver } }, results: [result] }] } as SarifLog;
+  return { version: '2.1.0', runs: [{ tool: { driver: { name: 'semgrep', rules, ...driver } }, results: [result] }] };
 }
 
 describe('sarifToReport', () => {
@@ -110,7 +110,7 @@ describe('sarifToReport', () => {
   it('keeps identical results apart and skips suppressed ones', () => {
     const res = { ruleId: 'a', message: { text: 'm' } };
     const log = { version: '2.1.0', runs: [{ tool: { driver: { name: 't' } }, results: [res, res, { ...res, suppressions: [{ kind: 'inSource' }] }] }] };
-    const r = sarifToReport(log as SarifLog, base);
+    const r = sarifToReport(log, base);
     expect(r.findings).toHaveLength(2);
     expect(r.findings![0]!.fingerprint).not.toBe(r.findings![1]!.fingerprint);
   });
@@ -128,7 +128,7 @@ describe('sarifToReport', () => {
   });
 
   it('refuses what is not SARIF 2.1', () => {
-    expect(() => sarifToReport({} as SarifLog, base)).toThrow(/no "runs"/);
+    expect(() => sarifToReport({}, base)).toThrow(/no "runs"/);
     expect(() => sarifToReport({ version: '2.0.0', runs: [] }, base)).toThrow(/2\.1\.0 is required/);
     expect(sarifToReport({ version: '2.1.0', runs: [] }, base).findings).toEqual([]);
   });

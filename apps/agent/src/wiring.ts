@@ -24,7 +24,10 @@ import type {
   ResourcePort,
   StoredReportInfo,
 } from './internal/ports';
+import { dataPaths } from './paths';
 import { VERSION } from './version';
+
+export { dataPaths } from './paths';
 
 /*
  * Option names of each package, as reachable from the config file (`audit.maxSizeMB`), the environment
@@ -60,11 +63,6 @@ function construct<T>(section: PackageSectionName, options: Record<string, unkno
     const named = keys.filter((k) => new RegExp(`\\b${k}\\b`).test(e.message)).sort((a, b) => b.length - a.length)[0];
     throw configError(named === undefined ? section : `${section}.${named}`, `is invalid: ${e.message}`);
   }
-}
-
-/** Paths inside the data folder. */
-export function dataPaths(dataDir: string): { auditLog: string; auditDir: string; chunksDb: string } {
-  return { auditDir: join(dataDir, 'audit'), auditLog: join(dataDir, 'audit', 'audit.log'), chunksDb: join(dataDir, 'chunks.db') };
 }
 
 /** The audit logger (first thing the agent creates). */

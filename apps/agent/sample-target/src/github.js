@@ -1,3 +1,4 @@
+/* eslint-disable */
 // FAKE token planted for the Rediver sample agent demo. Not real.
 const GITHUB_TOKEN = 'ghp_FAKEdemoTOKENrediverSAMPLE00000000001';
 const { exec } = require('child_process');

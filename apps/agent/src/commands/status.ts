@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { ChunkStore } from '@rediver/chunk';
 import { verifyAuditLog } from '@rediver/audit';
 import { formatBytes } from '../progress';
-import { dataPaths } from '../wiring';
+import { dataPaths } from '../paths';
 import type { Io } from './common';
 import { configFrom, EXIT, parse } from './common';
 
@@ -102,7 +102,8 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
   }
   io.out.write(`audit log: ${paths.auditLog}${events.length === 0 ? ' (empty)' : ''}\n`);
   for (const e of events) {
-    io.out.write(`  ${String(e.timestamp ?? '')} ${String(e.severity ?? '').padEnd(5)} ${String(e.type ?? '')}: ${String(e.message ?? e.malformed ?? '')}\n`);
+    const f = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+    io.out.write(`  ${f(e.timestamp)} ${f(e.severity).padEnd(5)} ${f(e.type)}: ${f(e.message ?? e.malformed)}\n`);
   }
   return EXIT.ok;
 }
