@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
 import type { Job, JobResult, Report } from '@rediver/core';
 import type { AgentConfig } from './config';
+import { resolveScanner } from './config';
 import { AgentError } from './errors';
 import type { AuditPort, ChunkPort, ChunkPortEvent, PipelinePort, PlatformPort, ResourcePort } from './internal/ports';
 import { runScanner } from './scanners';
@@ -554,7 +555,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       let lastError: unknown;
       for (const name of this.#scannersOf(job)) {
         if (this.#hardStop.signal.aborted) throw new AgentError('ABORTED', 'agent stopping');
-        const def = this.config.scannerDefs[name];
+        const def = resolveScanner(this.config, name);
         if (def === undefined) throw new AgentError('VALIDATION_FAILED', `job ${job.id} names an unknown scanner ${name}`);
         this.#audit({ type: T.scanStarted, severity: 'INFO', message: `${name} scanning ${target}`, ...jobAudit, details: { scanner: name, target } });
         const t0 = now();

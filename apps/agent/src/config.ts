@@ -358,6 +358,20 @@ export function builtinScanners(): Record<string, ScannerConfig> {
   };
 }
 
+/**
+ * The scanner a job names: a configured or built-in scanner, or `synthetic:<findings>`. Jobs from the
+ * platform can only name scanners; they never bring a command line of their own.
+ */
+export function resolveScanner(config: AgentConfig, name: string): ScannerConfig | undefined {
+  const known = config.scannerDefs[name];
+  if (known !== undefined) return known;
+  const m = /^synthetic:(\d{1,7})$/.exec(name);
+  if (m === null) return undefined;
+  const findings = Number(m[1]);
+  if (findings < 1) return undefined;
+  return { name, kind: 'synthetic', findings, assets: Math.max(1, Math.ceil(findings / 18)), timeoutMs: config.scanTimeoutMs };
+}
+
 class Validator {
   constructor(private readonly origin: Map<string, string>) {}
 

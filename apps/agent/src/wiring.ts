@@ -58,6 +58,11 @@ function construct<T>(section: PackageSectionName, options: Record<string, unkno
     return make();
   } catch (e) {
     if (!isRediverError(e, 'INVALID_OPTION', 'CONFIG_INVALID')) throw e;
+    // Options the agent fills from its own top-level fields are reported under those names.
+    const topLevel: Record<string, string> = { apiKey: 'apiKey', baseUrl: 'server', agentId: 'agentId', tenantId: 'tenantId', logFile: 'dataDir', databasePath: 'dataDir' };
+    for (const [opt, field] of Object.entries(topLevel)) {
+      if (!(opt in options) && new RegExp(`\\b${opt}\\b`).test(e.message)) throw configError(field, `is invalid: ${e.message}`);
+    }
     const keys = [...Object.keys(options), ...SECTION_KEYS[section]];
     // The package's message names its option; map it to the config path.
     const named = keys.filter((k) => new RegExp(`\\b${k}\\b`).test(e.message)).sort((a, b) => b.length - a.length)[0];
