@@ -4,7 +4,14 @@ import type { Job, JobResult, Report } from '@rediver/core';
 import type { AgentConfig } from './config';
 import { resolveScanner } from './config';
 import { AgentError } from './errors';
-import type { AuditPort, ChunkPort, ChunkPortEvent, PipelinePort, PlatformPort, ResourcePort } from './internal/ports';
+import type {
+  AuditPort,
+  ChunkPort,
+  ChunkPortEvent,
+  PipelinePort,
+  PlatformPort,
+  ResourcePort,
+} from './internal/ports';
 import { runScanner } from './scanners';
 import { describeRepository } from './repository';
 
@@ -180,7 +187,10 @@ export class Agent extends EventEmitter<AgentEvents> {
         type: T.resourceThrottle,
         severity: 'WARN',
         message: `throttling new jobs: ${reason}`,
-        details: metrics === undefined ? { reason } : { reason, cpu_percent: metrics.cpuPercent, memory_percent: metrics.memoryPercent },
+        details:
+          metrics === undefined
+            ? { reason }
+            : { reason, cpu_percent: metrics.cpuPercent, memory_percent: metrics.memoryPercent },
       });
       this.#say(`throttled: ${reason}`);
       this.#changed();
@@ -190,7 +200,10 @@ export class Agent extends EventEmitter<AgentEvents> {
         type: T.resourceResume,
         severity: 'INFO',
         message: 'resource throttling cleared',
-        details: metrics === undefined ? {} : { cpu_percent: metrics.cpuPercent, memory_percent: metrics.memoryPercent },
+        details:
+          metrics === undefined
+            ? {}
+            : { cpu_percent: metrics.cpuPercent, memory_percent: metrics.memoryPercent },
       });
       this.#say('resources back under thresholds: taking jobs again');
       this.#changed();
@@ -220,7 +233,16 @@ export class Agent extends EventEmitter<AgentEvents> {
     chunks.start();
   }
 
-  #onPipelineCompleted(report: Report, jobId: string | undefined, result: { durationMs?: number; findingsCreated: number; findingsUpdated: number; findingsSkipped: number }): void {
+  #onPipelineCompleted(
+    report: Report,
+    jobId: string | undefined,
+    result: {
+      durationMs?: number;
+      findingsCreated: number;
+      findingsUpdated: number;
+      findingsSkipped: number;
+    },
+  ): void {
     const d = this.deliveries.get(report.metadata.id);
     if (d === undefined || d.state !== 'pipeline') return;
     d.state = 'delivered';
@@ -359,7 +381,11 @@ export class Agent extends EventEmitter<AgentEvents> {
         });
         break;
       case 'storage-full':
-        this.#audit({ type: T.resourceWarning, severity: 'ERROR', message: `chunk storage full: ${e.message}` });
+        this.#audit({
+          type: T.resourceWarning,
+          severity: 'ERROR',
+          message: `chunk storage full: ${e.message}`,
+        });
         break;
       default:
         break;
@@ -382,7 +408,11 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /** Stores a report in the chunk store (durable) for the engine to deliver. */
-  #persist(report: Report, jobId: string | undefined, because: NonNullable<Delivery['persistedBecause']>): Promise<void> {
+  #persist(
+    report: Report,
+    jobId: string | undefined,
+    because: NonNullable<Delivery['persistedBecause']>,
+  ): Promise<void> {
     const d = this.deliveries.get(report.metadata.id) ?? this.#track(report, jobId);
     d.state = 'chunks';
     d.route = 'chunks';
@@ -398,7 +428,13 @@ export class Agent extends EventEmitter<AgentEvents> {
           message: `report ${d.reportId} stored as ${totalChunks} chunk(s) (${because})`,
           ...(jobId === undefined ? {} : { jobId }),
           reportId: d.reportId,
-          details: { route: 'chunks', reason: because, total_chunks: totalChunks, findings: d.findings, assets: d.assets },
+          details: {
+            route: 'chunks',
+            reason: because,
+            total_chunks: totalChunks,
+            findings: d.findings,
+            assets: d.assets,
+          },
         });
       })
       .catch((error: unknown) => {
@@ -447,7 +483,10 @@ export class Agent extends EventEmitter<AgentEvents> {
       }
     }
     const pending = reports.length;
-    if (pending > 0) this.#say(`${pending} report(s) kept from an earlier run: delivering them (${requeued} chunk(s) re-queued)`);
+    if (pending > 0)
+      this.#say(
+        `${pending} report(s) kept from an earlier run: delivering them (${requeued} chunk(s) re-queued)`,
+      );
     this.#changed();
     return { pending, requeued };
   }
@@ -508,14 +547,32 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.counters.jobsQueued++;
     this.#changed();
     if (job.commandId !== undefined) {
-      this.#audit({ type: T.jobReceived, severity: 'INFO', message: `job ${job.id} received`, ...jobAudit, details: { type: job.type, target: job.target, command_id: job.commandId } });
+      this.#audit({
+        type: T.jobReceived,
+        severity: 'INFO',
+        message: `job ${job.id} received`,
+        ...jobAudit,
+        details: { type: job.type, target: job.target, command_id: job.commandId },
+      });
     }
     const cancelled = (why: string): JobResult => {
       this.counters.jobsQueued--;
       this.counters.jobsCancelled++;
-      this.#audit({ type: T.jobFailed, severity: 'WARN', message: `job ${job.id} not started: ${why}`, ...jobAudit, details: { outcome: 'cancelled' } });
+      this.#audit({
+        type: T.jobFailed,
+        severity: 'WARN',
+        message: `job ${job.id} not started: ${why}`,
+        ...jobAudit,
+        details: { outcome: 'cancelled' },
+      });
       this.#changed();
-      return { jobId: job.id, outcome: 'cancelled', durationMs: now() - started, findingsCount: 0, error: { message: why, code: 'ABORTED' } };
+      return {
+        jobId: job.id,
+        outcome: 'cancelled',
+        durationMs: now() - started,
+        findingsCount: 0,
+        error: { message: why, code: 'ABORTED' },
+      };
     };
     if (this.stopping) return cancelled('agent stopping');
     let slot = this.deps.resource.acquireSlot();
@@ -535,7 +592,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         slot = await this.deps.resource.acquireSlotBlocking({ signal: this.#stopping.signal });
       } catch (e) {
         this.counters.jobsWaiting--;
-        if (this.stopping || isRediverError(e, 'ABORTED')) return cancelled('agent stopping before a slot was free');
+        if (this.stopping || isRediverError(e, 'ABORTED'))
+          return cancelled('agent stopping before a slot was free');
         throw e;
       } finally {
         if (slot !== null) this.counters.jobsWaiting--;
@@ -547,7 +605,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     let findings = 0;
     try {
       await hooks.onStart?.();
-      this.#audit({ type: T.jobStarted, severity: 'INFO', message: `job ${job.id} started`, ...jobAudit, details: { type: job.type, target: job.target, scanners: this.#scannersOf(job) } });
+      this.#audit({
+        type: T.jobStarted,
+        severity: 'INFO',
+        message: `job ${job.id} started`,
+        ...jobAudit,
+        details: { type: job.type, target: job.target, scanners: this.#scannersOf(job) },
+      });
       const target = job.target;
       if (target === undefined) throw new AgentError('VALIDATION_FAILED', `job ${job.id} has no target`);
       const repository = await describeRepository(target);
@@ -556,8 +620,15 @@ export class Agent extends EventEmitter<AgentEvents> {
       for (const name of this.#scannersOf(job)) {
         if (this.#hardStop.signal.aborted) throw new AgentError('ABORTED', 'agent stopping');
         const def = resolveScanner(this.config, name);
-        if (def === undefined) throw new AgentError('VALIDATION_FAILED', `job ${job.id} names an unknown scanner ${name}`);
-        this.#audit({ type: T.scanStarted, severity: 'INFO', message: `${name} scanning ${target}`, ...jobAudit, details: { scanner: name, target } });
+        if (def === undefined)
+          throw new AgentError('VALIDATION_FAILED', `job ${job.id} names an unknown scanner ${name}`);
+        this.#audit({
+          type: T.scanStarted,
+          severity: 'INFO',
+          message: `${name} scanning ${target}`,
+          ...jobAudit,
+          details: { scanner: name, target },
+        });
         const t0 = now();
         try {
           const outcome = await runScanner(def, target, {
@@ -574,7 +645,12 @@ export class Agent extends EventEmitter<AgentEvents> {
             ...jobAudit,
             reportId: outcome.report.metadata.id,
             durationMs: outcome.durationMs,
-            details: { scanner: name, findings: n, assets: outcome.report.assets?.length ?? 0, exit_code: outcome.exitCode },
+            details: {
+              scanner: name,
+              findings: n,
+              assets: outcome.report.assets?.length ?? 0,
+              exit_code: outcome.exitCode,
+            },
           });
           this.#say(`job ${job.id}: ${name} found ${n} finding(s) → report ${outcome.report.metadata.id}`);
           await this.deliver(outcome.report, job.id, job.priority ?? 5);
@@ -598,15 +674,35 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (failures > 0 && failures === this.#scannersOf(job).length) throw lastError;
       const durationMs = now() - started;
       this.counters.jobsCompleted++;
-      this.#audit({ type: T.jobCompleted, severity: 'INFO', message: `job ${job.id} completed`, ...jobAudit, durationMs, details: { findings_count: findings, failed_scanners: failures } });
+      this.#audit({
+        type: T.jobCompleted,
+        severity: 'INFO',
+        message: `job ${job.id} completed`,
+        ...jobAudit,
+        durationMs,
+        details: { findings_count: findings, failed_scanners: failures },
+      });
       return { jobId: job.id, outcome: 'completed', durationMs, findingsCount: findings };
     } catch (e) {
       const durationMs = now() - started;
       const info = errInfo(e);
       this.counters.jobsFailed++;
       this.#errors++;
-      this.#audit({ type: info.code === 'TIMEOUT' ? T.jobTimeout : T.jobFailed, severity: 'ERROR', message: `job ${job.id} failed: ${info.message}`, ...jobAudit, durationMs, error: e });
-      return { jobId: job.id, outcome: info.code === 'TIMEOUT' ? 'timeout' : 'failed', durationMs, findingsCount: findings, error: info };
+      this.#audit({
+        type: info.code === 'TIMEOUT' ? T.jobTimeout : T.jobFailed,
+        severity: 'ERROR',
+        message: `job ${job.id} failed: ${info.message}`,
+        ...jobAudit,
+        durationMs,
+        error: e,
+      });
+      return {
+        jobId: job.id,
+        outcome: info.code === 'TIMEOUT' ? 'timeout' : 'failed',
+        durationMs,
+        findingsCount: findings,
+        error: info,
+      };
     } finally {
       this.counters.jobsRunning--;
       slot.release();
@@ -634,11 +730,19 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
     const counts = await this.deps.chunks.reportCounts();
     const pendingDisk = counts.pending + counts.uploading;
-    return { done: this.#jobs.size === 0 && pendingHere === 0 && pendingDisk === 0, pending: pendingHere + pendingDisk, failed: failedHere };
+    return {
+      done: this.#jobs.size === 0 && pendingHere === 0 && pendingDisk === 0,
+      pending: pendingHere + pendingDisk,
+      failed: failedHere,
+    };
   }
 
   /** Waits until everything is delivered (or failed for good), the timeout passes, or `signal` fires. */
-  async waitDelivered(options: { timeoutMs: number; signal?: AbortSignal; pollMs?: number }): Promise<boolean> {
+  async waitDelivered(options: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    pollMs?: number;
+  }): Promise<boolean> {
     const deadline = now() + options.timeoutMs;
     for (;;) {
       const s = await this.settled();
@@ -678,7 +782,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     const t0 = now();
     const bound = this.config.shutdownTimeoutMs;
     this.#stopping.abort();
-    this.#audit({ type: T.agentStop, severity: 'INFO', message: `agent stopping (${reason})`, details: { jobs_in_hand: this.#jobs.size } });
+    this.#audit({
+      type: T.agentStop,
+      severity: 'INFO',
+      message: `agent stopping (${reason})`,
+      details: { jobs_in_hand: this.#jobs.size },
+    });
     const remaining = (): number => Math.max(0, bound - (now() - t0));
     const jobsDone = Promise.allSettled([...this.#jobs]);
     const timer = setTimeout(() => this.#hardStop.abort(), remaining());
@@ -687,7 +796,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     clearTimeout(timer);
     // Drain the pipeline for part of what is left; hand back the rest and keep it on disk.
     const drainMs = Math.max(0, Math.min(remaining(), 10_000));
-    const undelivered = await this.deps.pipeline.stop({ drain: drainMs > 0, signal: AbortSignal.timeout(Math.max(1, drainMs)) });
+    const undelivered = await this.deps.pipeline.stop({
+      drain: drainMs > 0,
+      signal: AbortSignal.timeout(Math.max(1, drainMs)),
+    });
     for (const report of undelivered) {
       const d = this.deliveries.get(report.metadata.id);
       void this.#persist(report, d?.jobId, 'stopping');
@@ -696,7 +808,9 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.deps.chunks.close();
     await this.deps.resource.close();
     await this.deps.platform?.close();
-    const pending = [...this.deliveries.values()].filter((d) => d.state !== 'delivered' && d.state !== 'failed');
+    const pending = [...this.deliveries.values()].filter(
+      (d) => d.state !== 'delivered' && d.state !== 'failed',
+    );
     this.#audit({
       type: T.agentStop,
       severity: 'INFO',

@@ -34,7 +34,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     const topic = cmd === 'help' ? rest[0] : undefined;
-    if (topic !== undefined && COMMANDS[topic] !== undefined) return (await COMMANDS[topic]())(['--help'], io);
+    if (topic !== undefined && COMMANDS[topic] !== undefined)
+      return (await COMMANDS[topic]())(['--help'], io);
     io.out.write(`${HELP}\n`);
     return cmd === undefined ? EXIT.usage : EXIT.ok;
   }
@@ -50,7 +51,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   // Packages unref their timers (right for a library); the CLI must stay alive while a command waits on them.
   const keepAlive = setInterval(() => {}, 60_000);
   try {
-    return await (await load())(rest, io);
+    return await (
+      await load()
+    )(rest, io);
   } catch (e) {
     return reportError(io, e);
   } finally {

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRediverError } from '@rediver/core';
-import { DEFAULT_AGENT_CONFIG, loadConfig, registerSectionKeys, requirePlatform, splitCommand } from './config';
+import {
+  DEFAULT_AGENT_CONFIG,
+  loadConfig,
+  registerSectionKeys,
+  requirePlatform,
+  splitCommand,
+} from './config';
 import type { AgentError } from './errors';
 
 let dir: string;
@@ -58,7 +64,11 @@ describe('loadConfig', () => {
     );
     const c = await loadConfig({
       file: f,
-      env: { REDIVER_SERVER: 'http://env.example.com', REDIVER_PIPELINE__WORKERS: '4', REDIVER_TENANT_ID: 't-1' },
+      env: {
+        REDIVER_SERVER: 'http://env.example.com',
+        REDIVER_PIPELINE__WORKERS: '4',
+        REDIVER_TENANT_ID: 't-1',
+      },
       flags: { dataDir: '/tmp/from-flag' },
       sets: ['resource.cpuThreshold=12.5', 'chunk.uploadDelayMs=0'],
     });
@@ -73,7 +83,10 @@ describe('loadConfig', () => {
   });
 
   it('reads JSON files and REDIVER_CONFIG', async () => {
-    const f = await file('c.json', JSON.stringify({ server: 'https://json.example.com', scanTimeoutMs: 5000 }));
+    const f = await file(
+      'c.json',
+      JSON.stringify({ server: 'https://json.example.com', scanTimeoutMs: 5000 }),
+    );
     const c = await loadConfig({ env: { REDIVER_CONFIG: f } });
     expect(c.server).toBe('https://json.example.com');
     expect(c.scanTimeoutMs).toBe(5000);
@@ -94,8 +107,16 @@ describe('loadConfig', () => {
     ['pipeline: 5\n', 'pipeline', /mapping/],
     ['progress: fancy\n', 'progress', /auto, tty, plain, quiet/],
     ['scanners: [nosuch]\n', 'scanners[0]', /unknown scanner "nosuch"/],
-    ['scanners: [{ name: x, command: "semgrep {target}", timeoutMs: 0 }]\n', 'scanners[0].timeoutMs', /positive/],
-    ['scanners: [{ name: x, command: "semgrep {target}", colour: red }]\n', 'scanners[0].colour', /not a scanner option/],
+    [
+      'scanners: [{ name: x, command: "semgrep {target}", timeoutMs: 0 }]\n',
+      'scanners[0].timeoutMs',
+      /positive/,
+    ],
+    [
+      'scanners: [{ name: x, command: "semgrep {target}", colour: red }]\n',
+      'scanners[0].colour',
+      /not a scanner option/,
+    ],
     ['agentId: "has space"\n', 'agentId', /characters/],
     ['pollIntervalMs: 1.5\n', 'pollIntervalMs', /integer/],
     ['- a\n- b\n', '(root)', /mapping/],
@@ -128,9 +149,14 @@ describe('loadConfig', () => {
   });
 
   it('accepts inline scanner commands and synthetic sizes', async () => {
-    const c = await loadConfig({ flags: { scanners: ['secretlint', 'semgrep --sarif "{target}"', 'synthetic:2500'] } });
+    const c = await loadConfig({
+      flags: { scanners: ['secretlint', 'semgrep --sarif "{target}"', 'synthetic:2500'] },
+    });
     expect(c.scanners).toEqual(['secretlint', 'semgrep', 'synthetic:2500']);
-    expect(c.scannerDefs.semgrep).toMatchObject({ kind: 'sarif', command: ['semgrep', '--sarif', '{target}'] });
+    expect(c.scannerDefs.semgrep).toMatchObject({
+      kind: 'sarif',
+      command: ['semgrep', '--sarif', '{target}'],
+    });
     expect(c.scannerDefs['synthetic:2500']).toMatchObject({ kind: 'synthetic', findings: 2500 });
     const e = await configError(loadConfig({ flags: { scanners: ['secretlint:5'] } }));
     expect(e.field).toBe('scanners[0]');

@@ -216,6 +216,17 @@ function matchKey<K extends string>(candidates: readonly K[], envName: string): 
   return candidates.find((k) => squash(k) === s);
 }
 
+const STRING_KEYS = new Set([
+  'server',
+  'apiKey',
+  'agentId',
+  'agentName',
+  'tenantId',
+  'region',
+  'dataDir',
+  'progress',
+]);
+
 function envLayer(env: Readonly<Record<string, string | undefined>>): Layer {
   const layer: Layer = { values: {}, origin: new Map() };
   for (const [name, raw] of Object.entries(env)) {
@@ -245,7 +256,7 @@ function envLayer(env: Readonly<Record<string, string | undefined>>): Layer {
             .split(',')
             .map((s) => s.trim())
             .filter(Boolean)
-        : key === 'server' || key === 'apiKey' || key.endsWith('Id') || key === 'dataDir'
+        : STRING_KEYS.has(key)
           ? raw
           : parseScalar(raw);
     setPath(layer, key, value, origin);
@@ -293,7 +304,8 @@ function flagLayer(flags: Readonly<Record<string, unknown>>, sets: readonly stri
     const eq = s.indexOf('=');
     if (eq <= 0) throw configError(s, 'must be written path=value', 'flag --set');
     const path = s.slice(0, eq).trim();
-    if (path.split('.').length > 2) throw configError(path, 'is nested too deep (use section.option)', 'flag --set');
+    if (path.split('.').length > 2)
+      throw configError(path, 'is nested too deep (use section.option)', 'flag --set');
     setPath(layer, path, parseScalar(s.slice(eq + 1)), `flag --set ${path}`);
   }
   return layer;
@@ -369,7 +381,13 @@ export function resolveScanner(config: AgentConfig, name: string): ScannerConfig
   if (m === null) return undefined;
   const findings = Number(m[1]);
   if (findings < 1) return undefined;
-  return { name, kind: 'synthetic', findings, assets: Math.max(1, Math.ceil(findings / 18)), timeoutMs: config.scanTimeoutMs };
+  return {
+    name,
+    kind: 'synthetic',
+    findings,
+    assets: Math.max(1, Math.ceil(findings / 18)),
+    timeoutMs: config.scanTimeoutMs,
+  };
 }
 
 class Validator {
@@ -400,7 +418,13 @@ class Validator {
   }
 }
 
-function validateScannerDef(v: Validator, name: string, raw: unknown, path: string, dflt: number): ScannerConfig {
+function validateScannerDef(
+  v: Validator,
+  name: string,
+  raw: unknown,
+  path: string,
+  dflt: number,
+): ScannerConfig {
   if (typeof raw === 'string') raw = { command: raw };
   if (!isPlainObject(raw)) v.fail(path, 'must be a command string or a mapping');
   const known = ['name', 'kind', 'command', 'timeoutMs', 'okExitCodes', 'findingType', 'findings', 'assets'];
@@ -421,15 +445,20 @@ function validateScannerDef(v: Validator, name: string, raw: unknown, path: stri
   if (!(SCANNER_KINDS as readonly unknown[]).includes(kind)) {
     v.fail(`${path}.kind`, `must be one of ${SCANNER_KINDS.join(', ')} (got ${JSON.stringify(kind)})`);
   }
-  if (kind === 'sarif' && (command === undefined || command.length === 0)) v.fail(`${path}.command`, 'is required');
+  if (kind === 'sarif' && (command === undefined || command.length === 0))
+    v.fail(`${path}.command`, 'is required');
   const posInt = (k: string): number | undefined => {
     const x = raw[k];
     if (x === undefined) return undefined;
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1) v.fail(`${path}.${k}`, 'must be a positive integer');
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1)
+      v.fail(`${path}.${k}`, 'must be a positive integer');
     return x;
   };
   const okExitCodes = raw.okExitCodes;
-  if (okExitCodes !== undefined && !(Array.isArray(okExitCodes) && okExitCodes.every((c) => Number.isInteger(c)))) {
+  if (
+    okExitCodes !== undefined &&
+    !(Array.isArray(okExitCodes) && okExitCodes.every((c) => Number.isInteger(c)))
+  ) {
     v.fail(`${path}.okExitCodes`, 'must be a list of integers');
   }
   if (raw.findingType !== undefined && typeof raw.findingType !== 'string') {
@@ -465,7 +494,10 @@ function resolveScanners(
       const [base, arg] = item.split(':', 2) as [string, string | undefined];
       const def = defs[base];
       if (def === undefined) {
-        v.fail(path, `names an unknown scanner ${JSON.stringify(base)} (known: ${Object.keys(defs).sort().join(', ')})`);
+        v.fail(
+          path,
+          `names an unknown scanner ${JSON.stringify(base)} (known: ${Object.keys(defs).sort().join(', ')})`,
+        );
       }
       if (arg !== undefined) {
         // `synthetic:6000` — a size for the load generator.
@@ -509,7 +541,8 @@ function validate(merged: Layer): AgentConfig {
       return v.fail('server', `must be an http(s) URL (got ${JSON.stringify(server)})`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') v.fail('server', 'must use http or https');
-    if (url.username !== '' || url.password !== '') v.fail('server', 'must not carry credentials (use apiKey)');
+    if (url.username !== '' || url.password !== '')
+      v.fail('server', 'must not carry credentials (use apiKey)');
   }
   const apiKey = v.string(values, 'apiKey');
   if (apiKey !== undefined && /\s/.test(apiKey)) v.fail('apiKey', 'must not contain whitespace');
@@ -583,7 +616,10 @@ export function requirePlatform(config: AgentConfig): { server: string; apiKey: 
     throw configError('server', 'is required (set --server, REDIVER_SERVER or `server:` in the config file)');
   }
   if (config.apiKey === undefined) {
-    throw configError('apiKey', 'is required (set --api-key, REDIVER_API_KEY or `apiKey:` in the config file)');
+    throw configError(
+      'apiKey',
+      'is required (set --api-key, REDIVER_API_KEY or `apiKey:` in the config file)',
+    );
   }
   return { server: config.server, apiKey: config.apiKey };
 }

@@ -18,7 +18,8 @@ export function statusLine(agent: Agent): string {
   const chunks = `chunks ${c.chunksUploaded}/${c.chunksTotal}`;
   const bytes = `${formatBytes(c.bytesUploaded)}/${formatBytes(Math.max(c.bytesTotal, c.bytesUploaded))}`;
   const throttle = st.throttled ? ` │ THROTTLED ${st.throttleReason ?? ''}` : '';
-  const retries = c.chunkRetries + c.uploadRetries > 0 ? ` │ retries ${c.chunkRetries + c.uploadRetries}` : '';
+  const retries =
+    c.chunkRetries + c.uploadRetries > 0 ? ` │ retries ${c.chunkRetries + c.uploadRetries}` : '';
   return `${jobs} │ ${findings} │ ${chunks} · ${bytes}${retries}${throttle}`;
 }
 

@@ -63,7 +63,13 @@ export function repositoryAsset(info: RepositoryInfo): Asset {
   if (info.remoteUrl !== undefined) properties.remote_url = info.remoteUrl;
   if (info.commitSha !== undefined) properties.commit_sha = info.commitSha;
   if (info.branch !== undefined) properties.branch = info.branch;
-  return { id, type: 'repository', value, name: basename(info.remoteUrl?.replace(/\.git$/, '') ?? info.path), properties };
+  return {
+    id,
+    type: 'repository',
+    value,
+    name: basename(info.remoteUrl?.replace(/\.git$/, '') ?? info.path),
+    properties,
+  };
 }
 
 /** Branch block of a report's metadata, when the target is a git work tree. */

@@ -25,7 +25,15 @@ describe('secretlint on the sample target (real scanner output)', () => {
     expect(asset.properties?.path).toBe(target);
     const findings = r.findings!;
     const rules = new Set(findings.map((f) => f.rule_id!.split(' > ').pop()));
-    for (const rule of ['aws', 'github', 'privatekey', 'slack', 'npm', 'basicauth', 'database-connection-string']) {
+    for (const rule of [
+      'aws',
+      'github',
+      'privatekey',
+      'slack',
+      'npm',
+      'basicauth',
+      'database-connection-string',
+    ]) {
       expect(rules).toContain(`@secretlint/secretlint-rule-${rule}`);
     }
     const planted = readFileSync(resolve(target, 'src/github.js'), 'utf8').match(/ghp_\w+/)![0];
@@ -42,7 +50,9 @@ describe('secretlint on the sample target (real scanner output)', () => {
     expect(gh.secret?.masked_value?.startsWith('ghp_')).toBe(true);
     // Stable across runs, unique within one.
     expect(new Set(findings.map((f) => f.fingerprint)).size).toBe(findings.length);
-    expect(b.report.findings!.map((f) => f.fingerprint).sort()).toEqual(findings.map((f) => f.fingerprint).sort());
+    expect(b.report.findings!.map((f) => f.fingerprint).sort()).toEqual(
+      findings.map((f) => f.fingerprint).sort(),
+    );
   }, 60_000);
 
   it('runs a generic SARIF command (the bundled code-patterns scanner) with security-severity', async () => {
@@ -61,8 +71,15 @@ describe('secretlint on the sample target (real scanner output)', () => {
 const asset = repositoryAsset({ path: '/repo' });
 const base = { reportId: 'r-1', target: '/repo', asset, scannerName: 'x', startedAt: new Date(0) };
 
-function one(result: Record<string, unknown>, rules: Record<string, unknown>[] = [], driver: Record<string, unknown> = {}): SarifLog {
-  return { version: '2.1.0', runs: [{ tool: { driver: { name: 'semgrep', rules, ...driver } }, results: [result] }] };
+function one(
+  result: Record<string, unknown>,
+  rules: Record<string, unknown>[] = [],
+  driver: Record<string, unknown> = {},
+): SarifLog {
+  return {
+    version: '2.1.0',
+    runs: [{ tool: { driver: { name: 'semgrep', rules, ...driver } }, results: [result] }],
+  };
 }
 
 describe('sarifToReport', () => {
@@ -78,7 +95,10 @@ describe('sarifToReport', () => {
     [0, 'info'],
   ] as const)('security-severity %s -> %s', (score, sev) => {
     expect(severityFromScore(score)).toBe(sev);
-    const r = sarifToReport(one({ ruleId: 'a', level: 'note' }, [{ id: 'a', properties: { 'security-severity': String(score) } }]), base);
+    const r = sarifToReport(
+      one({ ruleId: 'a', level: 'note' }, [{ id: 'a', properties: { 'security-severity': String(score) } }]),
+      base,
+    );
     expect(r.findings![0]!.severity).toBe(sev);
   });
 
@@ -88,15 +108,26 @@ describe('sarifToReport', () => {
     expect(severityFromLevel('note')).toBe('low');
     expect(severityFromLevel('none')).toBe('info');
     expect(severityFromLevel(undefined)).toBe('medium');
-    const r = sarifToReport(one({ ruleIndex: 0 }, [{ id: 'r0', defaultConfiguration: { level: 'error' } }]), base);
+    const r = sarifToReport(
+      one({ ruleIndex: 0 }, [{ id: 'r0', defaultConfiguration: { level: 'error' } }]),
+      base,
+    );
     expect(r.findings![0]).toMatchObject({ rule_id: 'r0', severity: 'high' });
   });
 
   it('uses partialFingerprints, else a stable hash of rule, path and snippet', () => {
     const loc = (line: number) => [
-      { physicalLocation: { artifactLocation: { uri: 'file:///repo/src/a.py' }, region: { startLine: line, snippet: { text: 'eval(x)' } } } },
+      {
+        physicalLocation: {
+          artifactLocation: { uri: 'file:///repo/src/a.py' },
+          region: { startLine: line, snippet: { text: 'eval(x)' } },
+        },
+      },
     ];
-    const withPf = sarifToReport(one({ ruleId: 'a', partialFingerprints: { primaryLocationLineHash: 'abc:1' }, locations: loc(3) }), base);
+    const withPf = sarifToReport(
+      one({ ruleId: 'a', partialFingerprints: { primaryLocationLineHash: 'abc:1' }, locations: loc(3) }),
+      base,
+    );
     expect(withPf.findings![0]!.partial_fingerprints).toEqual({ primaryLocationLineHash: 'abc:1' });
     const moved = sarifToReport(one({ ruleId: 'a', locations: loc(30) }), base).findings![0]!;
     const orig = sarifToReport(one({ ruleId: 'a', locations: loc(3) }), base).findings![0]!;
@@ -109,7 +140,15 @@ describe('sarifToReport', () => {
 
   it('keeps identical results apart and skips suppressed ones', () => {
     const res = { ruleId: 'a', message: { text: 'm' } };
-    const log = { version: '2.1.0', runs: [{ tool: { driver: { name: 't' } }, results: [res, res, { ...res, suppressions: [{ kind: 'inSource' }] }] }] };
+    const log = {
+      version: '2.1.0',
+      runs: [
+        {
+          tool: { driver: { name: 't' } },
+          results: [res, res, { ...res, suppressions: [{ kind: 'inSource' }] }],
+        },
+      ],
+    };
     const r = sarifToReport(log, base);
     expect(r.findings).toHaveLength(2);
     expect(r.findings![0]!.fingerprint).not.toBe(r.findings![1]!.fingerprint);
@@ -117,7 +156,19 @@ describe('sarifToReport', () => {
 
   it('types secrets from secret tools and never copies their snippet', () => {
     const log = one(
-      { ruleId: 'generic-api-key', level: 'error', message: { text: 'key' }, locations: [{ physicalLocation: { artifactLocation: { uri: 'a.env' }, region: { startLine: 1, snippet: { text: 'KEY=supersecretvalue123' } } } }] },
+      {
+        ruleId: 'generic-api-key',
+        level: 'error',
+        message: { text: 'key' },
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: 'a.env' },
+              region: { startLine: 1, snippet: { text: 'KEY=supersecretvalue123' } },
+            },
+          },
+        ],
+      },
       [],
       { name: 'gitleaks' },
     );
@@ -137,7 +188,9 @@ describe('sarifToReport', () => {
     expect(maskSecret('ghp_abcdefghijklmnop')).toBe('ghp_****************');
     expect(maskSecret('abc')).toBe('****');
     expect(maskSecret('abcdefgh')).toMatch(/^ab\*+$/);
-    expect(stripCredentials('https://x-access-token:ghs_secret@github.com/o/r.git')).toBe('https://github.com/o/r.git');
+    expect(stripCredentials('https://x-access-token:ghs_secret@github.com/o/r.git')).toBe(
+      'https://github.com/o/r.git',
+    );
     expect(stripCredentials('git@github.com:o/r.git')).toBe('git@github.com:o/r.git');
   });
 });

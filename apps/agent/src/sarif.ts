@@ -87,7 +87,8 @@ export interface SarifConversionOptions {
   readRegion?: (path: string, region: SarifRegion) => string | undefined;
 }
 
-const SECRET_TOOLS = /secretlint|gitleaks|trufflehog|detect-secrets|ggshield|talisman|noseyparker|kingfisher/i;
+const SECRET_TOOLS =
+  /secretlint|gitleaks|trufflehog|detect-secrets|ggshield|talisman|noseyparker|kingfisher/i;
 
 /** Maps a CVSS-like `security-severity` score (GitHub's bands) to a severity. */
 export function severityFromScore(score: number): Severity {
@@ -138,7 +139,12 @@ function sha256(parts: readonly (string | number | undefined)[]): string {
   return h.digest('hex');
 }
 
-function toRelative(uri: string | undefined, target: string, bases: Record<string, string>, baseId?: string): string | undefined {
+function toRelative(
+  uri: string | undefined,
+  target: string,
+  bases: Record<string, string>,
+  baseId?: string,
+): string | undefined {
   if (uri === undefined || uri === '') return undefined;
   let u = uri;
   if (baseId !== undefined && bases[baseId] !== undefined && !/^[a-z]+:/i.test(u)) u = bases[baseId] + u;
@@ -201,7 +207,10 @@ export function sarifToReport(log: SarifLog, options: SarifConversionOptions): R
     throw new AgentError('SCANNER_FAILED', `${options.scannerName} did not produce a SARIF log (no "runs")`);
   }
   if (log.version !== undefined && !String(log.version).startsWith('2.1')) {
-    throw new AgentError('SCANNER_FAILED', `${options.scannerName} wrote SARIF ${log.version}; 2.1.0 is required`);
+    throw new AgentError(
+      'SCANNER_FAILED',
+      `${options.scannerName} wrote SARIF ${log.version}; 2.1.0 is required`,
+    );
   }
   const target = resolve(options.target);
   const findings: Finding[] = [];
@@ -223,7 +232,8 @@ export function sarifToReport(log: SarifLog, options: SarifConversionOptions): R
     const secretTool = SECRET_TOOLS.test(toolName);
     const rules = ruleLookup(run);
     const bases: Record<string, string> = {};
-    for (const [k, v] of Object.entries(run.originalUriBaseIds ?? {})) if (v.uri !== undefined) bases[k] = v.uri;
+    for (const [k, v] of Object.entries(run.originalUriBaseIds ?? {}))
+      if (v.uri !== undefined) bases[k] = v.uri;
     for (const result of run.results ?? []) {
       if (result.kind !== undefined && result.kind !== 'fail' && result.kind !== 'open') continue;
       if (Array.isArray(result.suppressions) && result.suppressions.length > 0) continue;
@@ -241,7 +251,9 @@ export function sarifToReport(log: SarifLog, options: SarifConversionOptions): R
       const message = text(result.message) ?? text(rule?.shortDescription) ?? ruleId;
       const score = scoreOf(result.properties, rule?.properties);
       const severity =
-        score !== undefined ? severityFromScore(score) : severityFromLevel(result.level ?? rule?.defaultConfiguration?.level);
+        score !== undefined
+          ? severityFromScore(score)
+          : severityFromLevel(result.level ?? rule?.defaultConfiguration?.level);
       const location: FindingLocation = {};
       if (path !== undefined) location.path = path;
       if (region?.startLine !== undefined) location.start_line = region.startLine;
@@ -271,7 +283,9 @@ export function sarifToReport(log: SarifLog, options: SarifConversionOptions): R
       const short = text(rule?.shortDescription);
       // Some tools (secretlint) put a generic "rule <id> error" here; the message says more then.
       const title =
-        short !== undefined && !short.includes(ruleId) ? short : `${shortRule(ruleId)}: ${message.split('\n')[0]!.slice(0, 200)}`;
+        short !== undefined && !short.includes(ruleId)
+          ? short
+          : `${shortRule(ruleId)}: ${message.split('\n')[0]!.slice(0, 200)}`;
       const finding: Finding = {
         type,
         title: title.slice(0, 500),
@@ -283,9 +297,13 @@ export function sarifToReport(log: SarifLog, options: SarifConversionOptions): R
         location,
         fingerprint,
       };
-      if (partial !== undefined && Object.keys(partial).length > 0) finding.partial_fingerprints = { ...partial };
+      if (partial !== undefined && Object.keys(partial).length > 0)
+        finding.partial_fingerprints = { ...partial };
       if (isSecret) {
-        const raw = path !== undefined && region !== undefined ? options.readRegion?.(resolve(target, path), region) : undefined;
+        const raw =
+          path !== undefined && region !== undefined
+            ? options.readRegion?.(resolve(target, path), region)
+            : undefined;
         finding.secret = {
           secret_type: shortRule(ruleId),
           masked_value: raw !== undefined ? maskSecret(raw) : (/:\s*(\*+)\s*$/.exec(message)?.[1] ?? '****'),
@@ -319,7 +337,9 @@ export function sarifToReport(log: SarifLog, options: SarifConversionOptions): R
 }
 
 /** Reads the text of a region of a file (bounded), for masking a secret's value. */
-export function regionReader(readFile: (path: string) => string | undefined): SarifConversionOptions['readRegion'] {
+export function regionReader(
+  readFile: (path: string) => string | undefined,
+): SarifConversionOptions['readRegion'] {
   const cache = new Map<string, string[] | undefined>();
   return (path, region) => {
     if (!cache.has(path)) cache.set(path, readFile(path)?.split(/\r?\n/));

@@ -54,7 +54,12 @@ export const SECRETLINT_CONFIG = Object.freeze({
 });
 
 /** argv of a scanner for `target`, with `{target}` and `{output}` substituted. */
-export function scannerArgv(def: ScannerConfig, target: string, outputFile: string, ignoreFile: string): string[] {
+export function scannerArgv(
+  def: ScannerConfig,
+  target: string,
+  outputFile: string,
+  ignoreFile: string,
+): string[] {
   if (def.kind === 'secretlint') {
     const { cli, formatter } = secretlintPaths();
     return [
@@ -88,7 +93,11 @@ function safeRead(path: string): string | undefined {
  * Runs one scanner on `target` and converts its SARIF into a RIS report. Child processes run in their own
  * process group with the scanner's timeout and die with the agent (`signal`).
  */
-export async function runScanner(def: ScannerConfig, target: string, options: ScanOptions = {}): Promise<ScanOutcome> {
+export async function runScanner(
+  def: ScannerConfig,
+  target: string,
+  options: ScanOptions = {},
+): Promise<ScanOutcome> {
   const abs = resolve(target);
   const st = await stat(abs).catch(() => undefined);
   if (st === undefined || !st.isDirectory()) {
@@ -132,9 +141,13 @@ export async function runScanner(def: ScannerConfig, target: string, options: Sc
     try {
       log = JSON.parse(raw) as SarifLog;
     } catch (cause) {
-      throw new AgentError('SCANNER_FAILED', `${def.name} did not write SARIF JSON (${(cause as Error).message})`, {
-        cause,
-      });
+      throw new AgentError(
+        'SCANNER_FAILED',
+        `${def.name} did not write SARIF JSON (${(cause as Error).message})`,
+        {
+          cause,
+        },
+      );
     }
     const convert: Parameters<typeof sarifToReport>[1] = {
       reportId,

@@ -14,8 +14,27 @@ export interface SyntheticReportOptions {
   timestamp?: Date;
 }
 
-const SEVERITY_CYCLE: readonly Severity[] = ['critical', 'high', 'high', 'medium', 'medium', 'medium', 'low', 'info'];
-const PACKAGES = ['lodash', 'minimist', 'express', 'jsonwebtoken', 'axios', 'log4j-core', 'openssl', 'requests', 'django'];
+const SEVERITY_CYCLE: readonly Severity[] = [
+  'critical',
+  'high',
+  'high',
+  'medium',
+  'medium',
+  'medium',
+  'low',
+  'info',
+];
+const PACKAGES = [
+  'lodash',
+  'minimist',
+  'express',
+  'jsonwebtoken',
+  'axios',
+  'log4j-core',
+  'openssl',
+  'requests',
+  'django',
+];
 
 /**
  * A large, realistic-looking report for load and chunking: hosts and images with dependency
@@ -31,7 +50,9 @@ export function generateLargeReport(options: SyntheticReportOptions): Report {
     assets.push({
       id: `asset-${i}`,
       type: image ? 'container_image' : 'host',
-      value: image ? `registry.example.com/team-${i % 17}/service-${i}:1.${i % 10}.0` : `host-${i}.prod.example.com`,
+      value: image
+        ? `registry.example.com/team-${i % 17}/service-${i}:1.${i % 10}.0`
+        : `host-${i}.prod.example.com`,
       name: image ? `service-${i}` : `host-${i}`,
       tags: [`env:${i % 4 === 0 ? 'staging' : 'prod'}`, `team:${i % 17}`],
       criticality: i % 10 === 0 ? 'high' : 'medium',

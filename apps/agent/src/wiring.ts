@@ -1,9 +1,12 @@
-import { join } from 'node:path';
 import { isRediverError } from '@rediver/core';
 import type { Command, HeartbeatRequest, Report, ReportStatus, SystemMetrics } from '@rediver/core';
 import { AuditLogger, DEFAULT_AUDIT_LOGGER_OPTIONS } from '@rediver/audit';
 import type { AuditLoggerOptions } from '@rediver/audit';
-import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS, ResourceController, SystemMetricsSource } from '@rediver/resource';
+import {
+  DEFAULT_RESOURCE_CONTROLLER_OPTIONS,
+  ResourceController,
+  SystemMetricsSource,
+} from '@rediver/resource';
 import type { ResourceControllerOptions, SystemMetricsSourceOptions } from '@rediver/resource';
 import { DEFAULT_UPLOAD_PIPELINE_OPTIONS, UploadPipeline } from '@rediver/pipeline';
 import type { UploadPipelineOptions } from '@rediver/pipeline';
@@ -48,9 +51,12 @@ const SECTION_KEYS: Record<PackageSectionName, readonly string[]> = {
   resource: [...Object.keys(DEFAULT_RESOURCE_CONTROLLER_OPTIONS), 'maxConcurrentJobs', 'metrics'],
   pipeline: Object.keys(DEFAULT_UPLOAD_PIPELINE_OPTIONS),
   chunk: Object.keys(DEFAULT_CHUNK_MANAGER_OPTIONS).filter((k) => k !== 'logger' && k !== 'clock'),
-  client: Object.keys(DEFAULT_CLIENT_OPTIONS).filter((k) => !['logger', 'clock', 'baseUrl', 'apiKey', 'agentId'].includes(k)),
+  client: Object.keys(DEFAULT_CLIENT_OPTIONS).filter(
+    (k) => !['logger', 'clock', 'baseUrl', 'apiKey', 'agentId'].includes(k),
+  ),
 };
-for (const [section, keys] of Object.entries(SECTION_KEYS)) registerSectionKeys(section as PackageSectionName, keys);
+for (const [section, keys] of Object.entries(SECTION_KEYS))
+  registerSectionKeys(section as PackageSectionName, keys);
 
 /** Runs a package constructor; its `INVALID_OPTION` becomes `CONFIG_INVALID` naming `section.option`. */
 function construct<T>(section: PackageSectionName, options: Record<string, unknown>, make: () => T): T {
@@ -59,19 +65,32 @@ function construct<T>(section: PackageSectionName, options: Record<string, unkno
   } catch (e) {
     if (!isRediverError(e, 'INVALID_OPTION', 'CONFIG_INVALID')) throw e;
     // Options the agent fills from its own top-level fields are reported under those names.
-    const topLevel: Record<string, string> = { apiKey: 'apiKey', baseUrl: 'server', agentId: 'agentId', tenantId: 'tenantId', logFile: 'dataDir', databasePath: 'dataDir' };
+    const topLevel: Record<string, string> = {
+      apiKey: 'apiKey',
+      baseUrl: 'server',
+      agentId: 'agentId',
+      tenantId: 'tenantId',
+      logFile: 'dataDir',
+      databasePath: 'dataDir',
+    };
     for (const [opt, field] of Object.entries(topLevel)) {
-      if (!(opt in options) && new RegExp(`\\b${opt}\\b`).test(e.message)) throw configError(field, `is invalid: ${e.message}`);
+      if (!(opt in options) && new RegExp(`\\b${opt}\\b`).test(e.message))
+        throw configError(field, `is invalid: ${e.message}`);
     }
     const keys = [...Object.keys(options), ...SECTION_KEYS[section]];
     // The package's message names its option; map it to the config path.
-    const named = keys.filter((k) => new RegExp(`\\b${k}\\b`).test(e.message)).sort((a, b) => b.length - a.length)[0];
+    const named = keys
+      .filter((k) => new RegExp(`\\b${k}\\b`).test(e.message))
+      .sort((a, b) => b.length - a.length)[0];
     throw configError(named === undefined ? section : `${section}.${named}`, `is invalid: ${e.message}`);
   }
 }
 
 /** The audit logger (first thing the agent creates). */
-export async function createAudit(config: AgentConfig, extra: Partial<AuditLoggerOptions> = {}): Promise<AuditPort & { logger: AuditLogger }> {
+export async function createAudit(
+  config: AgentConfig,
+  extra: Partial<AuditLoggerOptions> = {},
+): Promise<AuditPort & { logger: AuditLogger }> {
   const options: AuditLoggerOptions = {
     agentId: config.agentId,
     tenantId: config.tenantId,
@@ -93,14 +112,21 @@ export async function createAudit(config: AgentConfig, extra: Partial<AuditLogge
 
 /** The resource controller, measuring the real machine. */
 export function createResource(config: AgentConfig): ResourcePort & { controller: ResourceController } {
-  const { metrics, ...rest } = config.resource as ResourceControllerOptions & { metrics?: SystemMetricsSourceOptions };
+  const { metrics, ...rest } = config.resource as ResourceControllerOptions & {
+    metrics?: SystemMetricsSourceOptions;
+  };
   const metricsSource = construct('resource', config.resource, () => new SystemMetricsSource(metrics ?? {}));
-  const controller = construct('resource', config.resource, () => new ResourceController({ ...rest, metricsSource }));
+  const controller = construct(
+    'resource',
+    config.resource,
+    () => new ResourceController({ ...rest, metricsSource }),
+  );
   return {
     controller,
     start: () => controller.start(),
     acquireSlot: () => controller.acquireSlot(),
-    acquireSlotBlocking: (o) => controller.acquireSlotBlocking(o.signal === undefined ? {} : { signal: o.signal }),
+    acquireSlotBlocking: (o) =>
+      controller.acquireSlotBlocking(o.signal === undefined ? {} : { signal: o.signal }),
     getStatus: () => controller.getStatus(),
     metrics: () => controller.metrics,
     onThrottle: (fn) => void controller.on('throttle', (e) => fn(e.reason, e.metrics)),
@@ -114,20 +140,35 @@ export function createResource(config: AgentConfig): ResourcePort & { controller
 }
 
 /** The upload pipeline delivering whole reports through the client. */
-export function createPipeline(config: AgentConfig, client: RediverClient): PipelinePort & { pipeline: UploadPipeline } {
-  const pipeline = construct('pipeline', config.pipeline, () => new UploadPipeline(client, config.pipeline as UploadPipelineOptions));
+export function createPipeline(
+  config: AgentConfig,
+  client: RediverClient,
+): PipelinePort & { pipeline: UploadPipeline } {
+  const pipeline = construct(
+    'pipeline',
+    config.pipeline,
+    () => new UploadPipeline(client, config.pipeline as UploadPipelineOptions),
+  );
   return {
     pipeline,
     start: () => {},
     submit: (report, o) => pipeline.submit(report, o),
     flush: (o) => pipeline.flush(o.signal === undefined ? {} : { signal: o.signal }),
     stop: async (o) => {
-      const items = await pipeline.stop(o.signal === undefined ? { drain: o.drain } : { drain: o.drain, signal: o.signal });
+      const items = await pipeline.stop(
+        o.signal === undefined ? { drain: o.drain } : { drain: o.drain, signal: o.signal },
+      );
       return items.map((i) => i.report);
     },
     stats: () => {
       const s = pipeline.getStats();
-      return { queued: s.queueLength, inFlight: s.inProgress, completed: s.completed, failed: s.failed, retries: s.retries };
+      return {
+        queued: s.queueLength,
+        inFlight: s.inProgress,
+        completed: s.completed,
+        failed: s.failed,
+        retries: s.retries,
+      };
     },
     onCompleted: (fn) => void pipeline.on('completed', fn),
     onFailed: (fn) => void pipeline.on('failed', fn),
@@ -144,33 +185,100 @@ export function createChunks(
   const manager = construct(
     'chunk',
     config.chunk,
-    () => new ChunkManager({ databasePath: dataPaths(config.dataDir).chunksDb, ...(config.chunk as Partial<ChunkManagerOptions>), uploader }),
+    () =>
+      new ChunkManager({
+        databasePath: dataPaths(config.dataDir).chunksDb,
+        ...(config.chunk as Partial<ChunkManagerOptions>),
+        uploader,
+      }),
   );
   const listeners: ((e: ChunkPortEvent) => void)[] = [];
   const emit = (e: ChunkPortEvent): void => {
     for (const l of listeners) l(e);
   };
   const ev = manager.events;
-  ev.on('report:stored', (e) => emit({ kind: 'report-stored', reportId: e.reportId, totalChunks: e.totalChunks, bytes: e.compressedBytes, originalBytes: e.originalBytes }));
-  ev.on('chunk:created', (e) => emit({ kind: 'chunk-created', reportId: e.reportId, chunkIndex: e.chunkIndex, totalChunks: e.totalChunks, bytes: e.compressedBytes }));
-  ev.on('chunk:uploaded', (e) => emit({ kind: 'chunk-uploaded', reportId: e.reportId, chunkIndex: e.chunkIndex, totalChunks: e.totalChunks, bytes: e.compressedBytes }));
-  ev.on('chunk:retry', (e) => emit({ kind: 'chunk-retry', reportId: e.reportId, chunkIndex: e.chunkIndex, attempt: e.retry, error: e.error, delayMs: e.delayMs }));
-  ev.on('chunk:failed', (e) => emit({ kind: 'chunk-failed', reportId: e.reportId, chunkIndex: e.chunkIndex, error: e.error }));
-  ev.on('chunk:corrupt', (e) => emit({ kind: 'chunk-failed', reportId: e.reportId, chunkIndex: e.chunkIndex, error: e.error }));
+  ev.on('report:stored', (e) =>
+    emit({
+      kind: 'report-stored',
+      reportId: e.reportId,
+      totalChunks: e.totalChunks,
+      bytes: e.compressedBytes,
+      originalBytes: e.originalBytes,
+    }),
+  );
+  ev.on('chunk:created', (e) =>
+    emit({
+      kind: 'chunk-created',
+      reportId: e.reportId,
+      chunkIndex: e.chunkIndex,
+      totalChunks: e.totalChunks,
+      bytes: e.compressedBytes,
+    }),
+  );
+  ev.on('chunk:uploaded', (e) =>
+    emit({
+      kind: 'chunk-uploaded',
+      reportId: e.reportId,
+      chunkIndex: e.chunkIndex,
+      totalChunks: e.totalChunks,
+      bytes: e.compressedBytes,
+    }),
+  );
+  ev.on('chunk:retry', (e) =>
+    emit({
+      kind: 'chunk-retry',
+      reportId: e.reportId,
+      chunkIndex: e.chunkIndex,
+      attempt: e.retry,
+      error: e.error,
+      delayMs: e.delayMs,
+    }),
+  );
+  ev.on('chunk:failed', (e) =>
+    emit({ kind: 'chunk-failed', reportId: e.reportId, chunkIndex: e.chunkIndex, error: e.error }),
+  );
+  ev.on('chunk:corrupt', (e) =>
+    emit({ kind: 'chunk-failed', reportId: e.reportId, chunkIndex: e.chunkIndex, error: e.error }),
+  );
   ev.on('chunk:cleanup', (e) => {
-    const cleanup: ChunkPortEvent = { kind: 'chunk-cleanup', chunks: e.chunksDeleted + e.blobsFreed, bytes: e.bytesFreed, reason: e.reason, undelivered: e.undelivered };
+    const cleanup: ChunkPortEvent = {
+      kind: 'chunk-cleanup',
+      chunks: e.chunksDeleted + e.blobsFreed,
+      bytes: e.bytesFreed,
+      reason: e.reason,
+      undelivered: e.undelivered,
+    };
     if (e.reportId !== undefined) cleanup.reportId = e.reportId;
     emit(cleanup);
   });
-  ev.on('report:dropped', (e) => emit({ kind: 'chunk-cleanup', reportId: e.reportId, chunks: e.chunks, bytes: e.bytes, reason: 'quota-drop', undelivered: true }));
+  ev.on('report:dropped', (e) =>
+    emit({
+      kind: 'chunk-cleanup',
+      reportId: e.reportId,
+      chunks: e.chunks,
+      bytes: e.bytes,
+      reason: 'quota-drop',
+      undelivered: true,
+    }),
+  );
   ev.on('report:completed', (e) => emit({ kind: 'report-completed', reportId: e.reportId }));
-  ev.on('report:failed', (e) => emit({ kind: 'report-failed', reportId: e.reportId, status: e.status, error: e.error }));
-  ev.on('storage:full', (e) => emit({ kind: 'storage-full', message: `${e.action}: report ${e.reportId} needs ${e.neededBytes} bytes, ${e.storedBytes}/${e.maxStorageBytes} used` }));
+  ev.on('report:failed', (e) =>
+    emit({ kind: 'report-failed', reportId: e.reportId, status: e.status, error: e.error }),
+  );
+  ev.on('storage:full', (e) =>
+    emit({
+      kind: 'storage-full',
+      message: `${e.action}: report ${e.reportId} needs ${e.neededBytes} bytes, ${e.storedBytes}/${e.maxStorageBytes} used`,
+    }),
+  );
   return {
     manager,
     needsChunking: (r: Report) => manager.needsChunking(r),
     submitReport: async (r, o) => {
-      const res = await manager.submitReport(r, o.priority === undefined ? { tenantId: o.tenantId } : { tenantId: o.tenantId, priority: o.priority });
+      const res = await manager.submitReport(
+        r,
+        o.priority === undefined ? { tenantId: o.tenantId } : { tenantId: o.tenantId, priority: o.priority },
+      );
       return { totalChunks: res.totalChunks };
     },
     start: () => void manager.start(),
@@ -243,7 +351,11 @@ export function platformPort(client: RediverClient): PlatformPort {
  * Builds everything the agent composes, audit logger first. On a failure half-way, what was opened
  * is closed again.
  */
-export async function createAgentDeps(config: AgentConfig, server: string, apiKey: string): Promise<AgentDeps & { client: RediverClient }> {
+export async function createAgentDeps(
+  config: AgentConfig,
+  server: string,
+  apiKey: string,
+): Promise<AgentDeps & { client: RediverClient }> {
   const audit = await createAudit(config);
   const opened: (() => Promise<void>)[] = [() => audit.close()];
   try {
@@ -265,6 +377,12 @@ export async function createAgentDeps(config: AgentConfig, server: string, apiKe
 export type ReportCounts = Record<ReportStatus, number>;
 
 /** A metrics sample for heartbeats (the controller's latest). */
-export function heartbeatMetrics(m: SystemMetrics | undefined): { cpu_percent: number; memory_percent: number } {
-  return { cpu_percent: Math.round((m?.cpuPercent ?? 0) * 10) / 10, memory_percent: Math.round((m?.memoryPercent ?? 0) * 10) / 10 };
+export function heartbeatMetrics(m: SystemMetrics | undefined): {
+  cpu_percent: number;
+  memory_percent: number;
+} {
+  return {
+    cpu_percent: Math.round((m?.cpuPercent ?? 0) * 10) / 10,
+    memory_percent: Math.round((m?.memoryPercent ?? 0) * 10) / 10,
+  };
 }

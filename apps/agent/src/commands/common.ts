@@ -67,7 +67,11 @@ export function sourcesFrom(values: Record<string, unknown>, env: NodeJS.Process
   if (typeof values['tenant-id'] === 'string') flags.tenantId = values['tenant-id'];
   if (typeof values.progress === 'string') flags.progress = values.progress;
   if (Array.isArray(values.scanner) && values.scanner.length > 0) flags.scanners = values.scanner;
-  const sources: ConfigSources = { env, flags, sets: Array.isArray(values.set) ? (values.set as string[]) : [] };
+  const sources: ConfigSources = {
+    env,
+    flags,
+    sets: Array.isArray(values.set) ? (values.set as string[]) : [],
+  };
   if (typeof values.config === 'string') sources.file = values.config;
   return sources;
 }
@@ -90,11 +94,17 @@ export function reportError(io: Io, e: unknown): number {
     io.err.write(`rediver-agent: ${e.message}\n`);
     return EXIT.usage;
   }
-  if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+  if (
+    e instanceof TypeError &&
+    'code' in e &&
+    String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')
+  ) {
     io.err.write(`rediver-agent: ${e.message} (see --help)\n`);
     return EXIT.usage;
   }
-  io.err.write(`rediver-agent: ${isRediverError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  io.err.write(
+    `rediver-agent: ${isRediverError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
   return EXIT.failed;
 }
 
@@ -107,7 +117,9 @@ export function onSignals(io: Io, graceful: (signal: NodeJS.Signals) => void): (
   const handler = (signal: NodeJS.Signals): void => {
     count++;
     if (count === 1) {
-      io.err.write(`\nrediver-agent: ${signal} received — finishing what is in hand (again to exit at once)\n`);
+      io.err.write(
+        `\nrediver-agent: ${signal} received — finishing what is in hand (again to exit at once)\n`,
+      );
       graceful(signal);
       return;
     }

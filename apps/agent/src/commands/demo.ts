@@ -55,7 +55,12 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     apiKeys: { [apiKey]: tenantId },
     faults:
       faultRate > 0
-        ? { errorRate: faultRate * 0.6, rateLimitRate: faultRate * 0.2, resetRate: faultRate * 0.2, retryAfterSeconds: 1 }
+        ? {
+            errorRate: faultRate * 0.6,
+            rateLimitRate: faultRate * 0.2,
+            resetRate: faultRate * 0.2,
+            retryAfterSeconds: 1,
+          }
         : {},
   });
   try {
@@ -83,8 +88,12 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     const session = await openSession(config, io, { url: server.url, apiKey });
     const { agent } = session;
     const say = (t: string): void => session.progress.line(t);
-    say(`ingest server on ${server.url} (temp DB ${join(work, 'ingest-server.db')})${faultRate > 0 ? ` with ${Math.round(faultRate * 100)}% faults` : ''}`);
-    say(`scanning ${SAMPLE_TARGET} (planted FAKE secrets and insecure code) + a generated ${findings}-finding report`);
+    say(
+      `ingest server on ${server.url} (temp DB ${join(work, 'ingest-server.db')})${faultRate > 0 ? ` with ${Math.round(faultRate * 100)}% faults` : ''}`,
+    );
+    say(
+      `scanning ${SAMPLE_TARGET} (planted FAKE secrets and insecure code) + a generated ${findings}-finding report`,
+    );
     const jobs: Job[] = [
       { id: 'demo-secrets', type: 'scan', target: SAMPLE_TARGET, scanner: 'secretlint' },
       { id: 'demo-code', type: 'scan', target: SAMPLE_TARGET, scanner: 'code-patterns' },
@@ -92,7 +101,12 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
       { id: 'demo-large', type: 'scan', target: SAMPLE_TARGET, scanner: `synthetic:${findings}` },
     ];
     if (!(`synthetic:${findings}` in config.scannerDefs)) {
-      config.scannerDefs[`synthetic:${findings}`] = { name: `synthetic:${findings}`, kind: 'synthetic', findings, assets: Math.max(201, Math.ceil(findings / 18)) };
+      config.scannerDefs[`synthetic:${findings}`] = {
+        name: `synthetic:${findings}`,
+        kind: 'synthetic',
+        findings,
+        assets: Math.max(201, Math.ceil(findings / 18)),
+      };
     }
     let results: JobResult[] = [];
     let delivered = false;

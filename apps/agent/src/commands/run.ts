@@ -46,7 +46,13 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
     try {
       await platform.heartbeat({
         name: config.agentName,
-        status: agent.stopping ? 'offline' : st.throttled ? 'throttled' : st.activeJobs > 0 ? 'busy' : 'online',
+        status: agent.stopping
+          ? 'offline'
+          : st.throttled
+            ? 'throttled'
+            : st.activeJobs > 0
+              ? 'busy'
+              : 'online',
         version: VERSION,
         hostname: hostname(),
         ...(st.throttled && st.throttleReason !== undefined ? { message: st.throttleReason } : {}),
@@ -60,7 +66,12 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
         ...(config.region === undefined ? {} : { region: config.region }),
       });
     } catch (e) {
-      audit({ type: isRediverError(e, 'AUTH_FAILED') ? T.authFailed : T.agentError, severity: 'WARN', message: `heartbeat failed: ${(e as Error).message}`, error: e });
+      audit({
+        type: isRediverError(e, 'AUTH_FAILED') ? T.authFailed : T.agentError,
+        severity: 'WARN',
+        message: `heartbeat failed: ${(e as Error).message}`,
+        error: e,
+      });
     }
   };
 
@@ -72,8 +83,18 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
     const run = async (): Promise<void> => {
       if (job.type !== 'scan' || job.target === undefined) {
         await platform.acknowledge(cmd.id);
-        await platform.fail(cmd.id, job.type !== 'scan' ? `unsupported command type ${job.type}` : 'scan command without payload.target');
-        audit({ type: T.validationError, severity: 'WARN', message: `command ${cmd.id} refused: ${job.type}`, jobId: cmd.id });
+        await platform.fail(
+          cmd.id,
+          job.type !== 'scan'
+            ? `unsupported command type ${job.type}`
+            : 'scan command without payload.target',
+        );
+        audit({
+          type: T.validationError,
+          severity: 'WARN',
+          message: `command ${cmd.id} refused: ${job.type}`,
+          jobId: cmd.id,
+        });
         return;
       }
       const result = await agent.runJob(job, {
@@ -98,7 +119,13 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
     };
     run()
       .catch((e: unknown) => {
-        audit({ type: T.agentError, severity: 'ERROR', message: `command ${cmd.id}: ${(e as Error).message}`, jobId: cmd.id, error: e });
+        audit({
+          type: T.agentError,
+          severity: 'ERROR',
+          message: `command ${cmd.id}: ${(e as Error).message}`,
+          jobId: cmd.id,
+          error: e,
+        });
       })
       .finally(() => held.delete(cmd.id));
   };
@@ -111,7 +138,12 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
       for (const cmd of cmds) take(cmd);
     } catch (e) {
       if (signal.aborted) return;
-      audit({ type: isRediverError(e, 'AUTH_FAILED') ? T.authFailed : T.agentError, severity: 'WARN', message: `polling commands failed: ${(e as Error).message}`, error: e });
+      audit({
+        type: isRediverError(e, 'AUTH_FAILED') ? T.authFailed : T.agentError,
+        severity: 'WARN',
+        message: `polling commands failed: ${(e as Error).message}`,
+        error: e,
+      });
     }
   };
 
@@ -125,10 +157,14 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
     }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, config.pollIntervalMs);
-      signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 }
@@ -145,10 +181,14 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
   const { agent } = session;
   try {
     await agent.resumeBacklog();
-    session.progress.line(`rediver-agent ${VERSION} running as ${config.agentId} against ${config.server ?? ''} (data dir ${config.dataDir})`);
+    session.progress.line(
+      `rediver-agent ${VERSION} running as ${config.agentId} against ${config.server ?? ''} (data dir ${config.dataDir})`,
+    );
     await daemonLoop(agent, agent.deps.platform!, session.signal);
     await session.close('signal');
-    io.out.write(`stopped: ${agent.counters.jobsCompleted} job(s) completed, ${agent.counters.reportsDelivered} report(s) delivered; audit log ${agent.deps.audit.location}\n`);
+    io.out.write(
+      `stopped: ${agent.counters.jobsCompleted} job(s) completed, ${agent.counters.reportsDelivered} report(s) delivered; audit log ${agent.deps.audit.location}\n`,
+    );
     return EXIT.ok;
   } catch (e) {
     await session.close('error').catch(() => {});

@@ -39,9 +39,17 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
   let code: number = EXIT.ok;
   try {
     await agent.resumeBacklog();
-    const job = { id: `local-${randomBytes(6).toString('hex')}`, type: 'scan', target, receivedAt: Date.now() };
+    const job = {
+      id: `local-${randomBytes(6).toString('hex')}`,
+      type: 'scan',
+      target,
+      receivedAt: Date.now(),
+    };
     const result = await agent.runJob(job);
-    const delivered = await agent.waitDelivered({ timeoutMs: config.deliveryTimeoutMs, signal: session.signal });
+    const delivered = await agent.waitDelivered({
+      timeoutMs: config.deliveryTimeoutMs,
+      signal: session.signal,
+    });
     if (result.outcome !== 'completed') code = EXIT.failed;
     else if (!delivered) code = EXIT.pending;
     else if ((await agent.settled()).failed > 0) code = EXIT.pending;
@@ -55,8 +63,11 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
         '\n',
     );
     if (kept.length > 0) {
-      io.out.write(`${kept.length} report(s) not acknowledged — kept in ${config.dataDir} for the next start:\n`);
-      for (const d of kept) io.out.write(`  ${d.reportId} (${d.state}${d.error === undefined ? '' : `: ${d.error}`})\n`);
+      io.out.write(
+        `${kept.length} report(s) not acknowledged — kept in ${config.dataDir} for the next start:\n`,
+      );
+      for (const d of kept)
+        io.out.write(`  ${d.reportId} (${d.state}${d.error === undefined ? '' : `: ${d.error}`})\n`);
     }
     if (result.error !== undefined) io.err.write(`rediver-agent scan: ${result.error.message}\n`);
     io.out.write(`audit log: ${agent.deps.audit.location}\n`);
@@ -79,13 +90,19 @@ export async function deliverCommand(args: string[], io: Io): Promise<number> {
   const { agent } = session;
   try {
     const { pending, requeued } = await agent.resumeBacklog();
-    const delivered = await agent.waitDelivered({ timeoutMs: config.deliveryTimeoutMs, signal: session.signal });
+    const delivered = await agent.waitDelivered({
+      timeoutMs: config.deliveryTimeoutMs,
+      signal: session.signal,
+    });
     const left = await agent.deps.chunks.listReports();
     await session.close('deliver finished');
     io.out.write(
       `deliver: ${pending} report(s) found, ${requeued} chunk(s) re-queued, ${agent.counters.backlogDelivered} report(s) delivered, ${left.length} left\n`,
     );
-    for (const r of left) io.out.write(`  ${r.reportId} ${r.status} ${r.uploadedChunks}/${r.totalChunks} chunks${r.lastError === undefined ? '' : ` (${r.lastError})`}\n`);
+    for (const r of left)
+      io.out.write(
+        `  ${r.reportId} ${r.status} ${r.uploadedChunks}/${r.totalChunks} chunks${r.lastError === undefined ? '' : ` (${r.lastError})`}\n`,
+      );
     return delivered && left.length === 0 ? EXIT.ok : EXIT.pending;
   } catch (e) {
     await session.close('error').catch(() => {});

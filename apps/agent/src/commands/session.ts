@@ -20,8 +20,13 @@ export interface Session {
 }
 
 /** Builds the agent for `config` (audit first), starts it, and wires signals to a graceful stop. */
-export async function openSession(config: AgentConfig, io: Io, server?: { url: string; apiKey: string }): Promise<Session> {
-  const platform = server === undefined ? requirePlatform(config) : { server: server.url, apiKey: server.apiKey };
+export async function openSession(
+  config: AgentConfig,
+  io: Io,
+  server?: { url: string; apiKey: string },
+): Promise<Session> {
+  const platform =
+    server === undefined ? requirePlatform(config) : { server: server.url, apiKey: server.apiKey };
   const deps = await createAgentDeps(config, platform.server, platform.apiKey);
   const agent = new Agent(config, deps);
   const progress = attachProgress(agent, config.progress, io.err);

@@ -27,7 +27,11 @@ async function lastLines(file: string, n: number): Promise<string[]> {
   try {
     const buf = Buffer.alloc(len);
     await fh.read(buf, 0, len, size - len);
-    return buf.toString('utf8').split('\n').filter((l) => l.trim() !== '').slice(-n);
+    return buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-n);
   } finally {
     await fh.close();
   }
@@ -51,7 +55,13 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
   const paths = dataPaths(config.dataDir);
   const nEvents = values.events === undefined ? 10 : Number(values.events);
   const out: Record<string, unknown> = { dataDir: config.dataDir, tenantId: config.tenantId };
-  let reports: { report_id: string; status: string; total_chunks: number; created_at: number; last_error: string | null }[] = [];
+  let reports: {
+    report_id: string;
+    status: string;
+    total_chunks: number;
+    created_at: number;
+    last_error: string | null;
+  }[] = [];
   if (existsSync(paths.chunksDb)) {
     // The store alone (no upload engine): status never changes what a running agent is doing.
     const store = new ChunkStore({ ...(config.chunk as object), databasePath: paths.chunksDb });
@@ -67,7 +77,11 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
         .execute();
       out.reports = stats.reports;
       out.chunks = stats.chunks;
-      out.storage = { storedBytes: stats.storedBytes, maxStorageBytes: stats.maxStorageBytes, quotaUsed: stats.quotaUsed };
+      out.storage = {
+        storedBytes: stats.storedBytes,
+        maxStorageBytes: stats.maxStorageBytes,
+        quotaUsed: stats.quotaUsed,
+      };
       out.undelivered = reports;
     } finally {
       await store.close();
@@ -95,15 +109,21 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     io.out.write(
       `reports: ${r.pending ?? 0} pending, ${r.uploading ?? 0} uploading, ${r.failed ?? 0} failed, ${r.partial ?? 0} partial, ${r.completed ?? 0} completed\n`,
     );
-    io.out.write(`storage: ${formatBytes(s.storedBytes)} of ${formatBytes(s.maxStorageBytes)} (${(s.quotaUsed * 100).toFixed(1)}%)\n`);
+    io.out.write(
+      `storage: ${formatBytes(s.storedBytes)} of ${formatBytes(s.maxStorageBytes)} (${(s.quotaUsed * 100).toFixed(1)}%)\n`,
+    );
     for (const rep of reports) {
-      io.out.write(`  ${rep.report_id}  ${rep.status}  ${rep.total_chunks} chunk(s)  ${new Date(rep.created_at).toISOString()}${rep.last_error === null ? '' : `  ${rep.last_error}`}\n`);
+      io.out.write(
+        `  ${rep.report_id}  ${rep.status}  ${rep.total_chunks} chunk(s)  ${new Date(rep.created_at).toISOString()}${rep.last_error === null ? '' : `  ${rep.last_error}`}\n`,
+      );
     }
   }
   io.out.write(`audit log: ${paths.auditLog}${events.length === 0 ? ' (empty)' : ''}\n`);
   for (const e of events) {
     const f = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
-    io.out.write(`  ${f(e.timestamp)} ${f(e.severity).padEnd(5)} ${f(e.type)}: ${f(e.message ?? e.malformed)}\n`);
+    io.out.write(
+      `  ${f(e.timestamp)} ${f(e.severity).padEnd(5)} ${f(e.type)}: ${f(e.message ?? e.malformed)}\n`,
+    );
   }
   return EXIT.ok;
 }
@@ -119,7 +139,15 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     io.err.write(`rediver-agent audit: unknown subcommand ${sub} (only: verify)\n`);
     return EXIT.usage;
   }
-  const { values, positionals } = parse(rest, { 'data-dir': { type: 'string' }, config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, true);
+  const { values, positionals } = parse(
+    rest,
+    {
+      'data-dir': { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
   if (values.help === true) {
     io.out.write(`${AUDIT_HELP}\n`);
     return EXIT.ok;
@@ -127,10 +155,14 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
   const dir = positionals[0] ?? dataPaths((await configFrom(values, io.env)).dataDir).auditDir;
   const result = await verifyAuditLog(dir);
   if (result.ok) {
-    io.out.write(`audit log intact: ${result.lines} line(s) in ${result.files.length} file(s)${result.lastSeq === undefined ? '' : `, seq ${result.firstSeq ?? 1}..${result.lastSeq}`}\n`);
+    io.out.write(
+      `audit log intact: ${result.lines} line(s) in ${result.files.length} file(s)${result.lastSeq === undefined ? '' : `, seq ${result.firstSeq ?? 1}..${result.lastSeq}`}\n`,
+    );
     return EXIT.ok;
   }
   const p = result.problem;
-  io.out.write(`audit log NOT intact: ${p === undefined ? 'unknown problem' : `${p.kind} at ${p.file}:${p.line} — ${p.message}`}\n`);
+  io.out.write(
+    `audit log NOT intact: ${p === undefined ? 'unknown problem' : `${p.kind} at ${p.file}:${p.line} — ${p.message}`}\n`,
+  );
   return EXIT.failed;
 }

@@ -45,13 +45,17 @@ function stubborn(pidFile: string, ignoreTerm: boolean): string[] {
 
 describe('runChild', () => {
   it('returns output and exit code', async () => {
-    const r = await runChild([process.execPath, '-e', 'process.stdout.write("hi"); process.exitCode = 1'], { timeoutMs: 20_000 });
+    const r = await runChild([process.execPath, '-e', 'process.stdout.write("hi"); process.exitCode = 1'], {
+      timeoutMs: 20_000,
+    });
     expect(r).toMatchObject({ stdout: 'hi', exitCode: 1 });
   });
 
   it('kills the whole process group on timeout, grandchildren included', async () => {
     const pidFile = join(dir, 'timeout.pids');
-    const err = await runChild(stubborn(pidFile, true), { timeoutMs: 1500, killGraceMs: 200 }).catch((e: unknown) => e);
+    const err = await runChild(stubborn(pidFile, true), { timeoutMs: 1500, killGraceMs: 200 }).catch(
+      (e: unknown) => e,
+    );
     expect(isRediverError(err, 'TIMEOUT')).toBe(true);
     expect(existsSync(pidFile)).toBe(true);
     const pids = readFileSync(pidFile, 'utf8').split(' ').map(Number);
@@ -73,7 +77,11 @@ describe('runChild', () => {
   it('does not start after the abort and reports a missing command', async () => {
     const ac = new AbortController();
     ac.abort();
-    await expect(runChild(['true'], { timeoutMs: 1000, signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });
-    await expect(runChild(['/nonexistent/scanner'], { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'SCANNER_FAILED' });
+    await expect(runChild(['true'], { timeoutMs: 1000, signal: ac.signal })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
+    await expect(runChild(['/nonexistent/scanner'], { timeoutMs: 1000 })).rejects.toMatchObject({
+      code: 'SCANNER_FAILED',
+    });
   });
 });

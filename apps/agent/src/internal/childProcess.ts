@@ -125,7 +125,9 @@ export function runChild(argv: readonly string[], options: RunChildOptions): Pro
         exitCode,
         signal,
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8').slice(0, 64 * 1024),
+        stderr: Buffer.concat(err)
+          .toString('utf8')
+          .slice(0, 64 * 1024),
         durationMs: Date.now() - started,
       });
     });

@@ -83,9 +83,23 @@ export type ChunkPortEvent =
   | { kind: 'report-stored'; reportId: string; totalChunks: number; bytes: number; originalBytes: number }
   | { kind: 'chunk-created'; reportId: string; chunkIndex: number; totalChunks: number; bytes: number }
   | { kind: 'chunk-uploaded'; reportId: string; chunkIndex: number; totalChunks: number; bytes: number }
-  | { kind: 'chunk-retry'; reportId: string; chunkIndex: number; attempt: number; error: unknown; delayMs?: number }
+  | {
+      kind: 'chunk-retry';
+      reportId: string;
+      chunkIndex: number;
+      attempt: number;
+      error: unknown;
+      delayMs?: number;
+    }
   | { kind: 'chunk-failed'; reportId: string; chunkIndex: number; error: unknown }
-  | { kind: 'chunk-cleanup'; reportId?: string; chunks: number; bytes: number; reason: string; undelivered: boolean }
+  | {
+      kind: 'chunk-cleanup';
+      reportId?: string;
+      chunks: number;
+      bytes: number;
+      reason: string;
+      undelivered: boolean;
+    }
   | { kind: 'report-completed'; reportId: string }
   | { kind: 'report-failed'; reportId: string; status: string; error?: unknown }
   | { kind: 'storage-full'; message: string };
@@ -106,7 +120,10 @@ export interface StoredReportInfo {
 export interface ChunkPort {
   needsChunking(report: Report): boolean;
   /** Stores a report as chunks (all or nothing); delivered by the engine. */
-  submitReport(report: Report, options: { tenantId: string; priority?: number }): Promise<{ totalChunks: number }>;
+  submitReport(
+    report: Report,
+    options: { tenantId: string; priority?: number },
+  ): Promise<{ totalChunks: number }>;
   /** Starts uploading (backlog first). */
   start(): void;
   onEvent(fn: (e: ChunkPortEvent) => void): void;

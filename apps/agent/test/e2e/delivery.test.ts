@@ -1,6 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IngestServer } from '@rediver/ingest-server';
-import { agentArgs, killAll, runCli, SAMPLE, startCli, startServer, tempDir, totals, waitFor } from './helpers';
+import {
+  agentArgs,
+  killAll,
+  runCli,
+  SAMPLE,
+  startCli,
+  startServer,
+  tempDir,
+  totals,
+  waitFor,
+} from './helpers';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -8,7 +18,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(options: Parameters<typeof startServer>[1] = {}): Promise<{ dir: string; server: IngestServer }> {
+async function setup(
+  options: Parameters<typeof startServer>[1] = {},
+): Promise<{ dir: string; server: IngestServer }> {
   const dir = await tempDir('agent-e2e-');
   cleanups.push(dir.cleanup);
   const server = await startServer(dir.path, options);
@@ -18,7 +30,9 @@ async function setup(options: Parameters<typeof startServer>[1] = {}): Promise<{
 
 describe('delivery under faults (real processes)', () => {
   it('scan against a server failing 30% of requests delivers everything', async () => {
-    const { dir, server } = await setup({ faults: { errorRate: 0.2, rateLimitRate: 0.05, resetRate: 0.05, retryAfterSeconds: 1 } });
+    const { dir, server } = await setup({
+      faults: { errorRate: 0.2, rateLimitRate: 0.05, resetRate: 0.05, retryAfterSeconds: 1 },
+    });
     const r = await runCli([
       'scan',
       SAMPLE,
@@ -61,7 +75,11 @@ describe('delivery under faults (real processes)', () => {
       'pipeline.retryAttempts=40',
     ]);
     // Down until the agent has tried (and failed) to upload.
-    await waitFor(() => /retried|retries [1-9]/.test(run.stdout() + run.stderr()), 60_000, 'a failed upload attempt');
+    await waitFor(
+      () => /retried|retries [1-9]/.test(run.stdout() + run.stderr()),
+      60_000,
+      'a failed upload attempt',
+    );
     const again = await startServer(dir, { port });
     cleanups.push(() => again.close());
     const code = await run.exit;
@@ -71,51 +89,58 @@ describe('delivery under faults (real processes)', () => {
     expect(t.reports.every((rep) => rep.complete)).toBe(true);
   });
 
-  it("killed with SIGKILL mid-upload 10 times and restarted: every finding arrives exactly once", { timeout: 400_000 }, async () => {
-    // Slow uploads (latency, one at a time, small chunks) so each kill lands mid-upload.
-    const { dir, server } = await setup({ faults: { latencyMs: 40 } });
-    const args = [
-      ...agentArgs(server, `${dir}/agent`),
-      '--set',
-      'chunk.maxConcurrentUploads=1',
-      '--set',
-      'chunk.uploadDelayMs=20',
-      '--set',
-      'chunk.maxFindingsPerChunk=50',
-      '--set',
-      'chunk.maxAssetsPerChunk=20',
-    ];
-    const findings = 3000;
-    let kills = 0;
-    let seen = 0;
-    let first = true;
-    const t0 = Date.now();
-    while (kills < 10) {
-      const run = first ? startCli(['scan', SAMPLE, ...args, '--scanner', `synthetic:${findings}`]) : startCli(['deliver', ...args]);
-      first = false;
-      // Kill once this process got at least one more chunk acknowledged (so it is mid-upload, not before or after).
-      let exited = false;
-      void run.exit.then(() => (exited = true));
-      await waitFor(() => exited || totals(server).chunks > seen, 60_000, 'a chunk upload');
-      if (exited) break; // everything was delivered before we could kill it again
-      // A little later, at a random point: often while the next chunk is in flight (sent, not yet recorded).
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
-      run.child.kill('SIGKILL');
-      await run.exit;
-      kills++;
-      seen = totals(server).chunks;
-      if (process.env.E2E_DEBUG !== undefined) console.log(`kill ${kills} at ${seen} chunks, ${Date.now() - t0} ms`);
-    }
-    expect(kills).toBeGreaterThanOrEqual(5);
-    const last = await runCli(['deliver', ...args]);
-    expect(last.code, last.stdout + last.stderr).toBe(0);
-    const t = totals(server);
-    expect(t.reports).toHaveLength(1);
-    const rep = t.reports[0]!;
-    expect(rep.complete).toBe(true);
-    expect(rep.chunksReceived).toBe(rep.totalChunks);
-    // Exactly once: repeats would be counted again in findingsReceived.
-    expect(t.findingsReceived).toBe(findings);
-    expect(t.findings).toBe(findings);
-  });
+  it(
+    'killed with SIGKILL mid-upload 10 times and restarted: every finding arrives exactly once',
+    { timeout: 400_000 },
+    async () => {
+      // Slow uploads (latency, one at a time, small chunks) so each kill lands mid-upload.
+      const { dir, server } = await setup({ faults: { latencyMs: 40 } });
+      const args = [
+        ...agentArgs(server, `${dir}/agent`),
+        '--set',
+        'chunk.maxConcurrentUploads=1',
+        '--set',
+        'chunk.uploadDelayMs=20',
+        '--set',
+        'chunk.maxFindingsPerChunk=50',
+        '--set',
+        'chunk.maxAssetsPerChunk=20',
+      ];
+      const findings = 3000;
+      let kills = 0;
+      let seen = 0;
+      let first = true;
+      const t0 = Date.now();
+      while (kills < 10) {
+        const run = first
+          ? startCli(['scan', SAMPLE, ...args, '--scanner', `synthetic:${findings}`])
+          : startCli(['deliver', ...args]);
+        first = false;
+        // Kill once this process got at least one more chunk acknowledged (so it is mid-upload, not before or after).
+        let exited = false;
+        void run.exit.then(() => (exited = true));
+        await waitFor(() => exited || totals(server).chunks > seen, 60_000, 'a chunk upload');
+        if (exited) break; // everything was delivered before we could kill it again
+        // A little later, at a random point: often while the next chunk is in flight (sent, not yet recorded).
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
+        run.child.kill('SIGKILL');
+        await run.exit;
+        kills++;
+        seen = totals(server).chunks;
+        if (process.env.E2E_DEBUG !== undefined)
+          console.log(`kill ${kills} at ${seen} chunks, ${Date.now() - t0} ms`);
+      }
+      expect(kills).toBeGreaterThanOrEqual(5);
+      const last = await runCli(['deliver', ...args]);
+      expect(last.code, last.stdout + last.stderr).toBe(0);
+      const t = totals(server);
+      expect(t.reports).toHaveLength(1);
+      const rep = t.reports[0]!;
+      expect(rep.complete).toBe(true);
+      expect(rep.chunksReceived).toBe(rep.totalChunks);
+      // Exactly once: repeats would be counted again in findingsReceived.
+      expect(t.findingsReceived).toBe(findings);
+      expect(t.findings).toBe(findings);
+    },
+  );
 });

@@ -26,7 +26,17 @@ describe('rediver-agent demo (real processes)', () => {
       .trim()
       .split('\n')
       .map((l) => (JSON.parse(l) as { type: string }).type);
-    for (const t of ['agent_start', 'job_started', 'scan_started', 'scan_completed', 'upload_started', 'upload_completed', 'chunk_uploaded', 'job_completed', 'agent_stop']) {
+    for (const t of [
+      'agent_start',
+      'job_started',
+      'scan_started',
+      'scan_completed',
+      'upload_started',
+      'upload_completed',
+      'chunk_uploaded',
+      'job_completed',
+      'agent_stop',
+    ]) {
       expect(types).toContain(t);
     }
     const verify = await runCli(['audit', 'verify', s.auditLog.replace(/\/audit\.log$/, '')]);
@@ -52,7 +62,10 @@ describe('rediver-agent demo (real processes)', () => {
     expect(r.stdout).toMatch(/throttling: [1-9]\d* throttle event/);
     const s = parseSummary(r.stdout);
     expect(s.received).toBe(s.sent);
-    const lines = readFileSync(s.auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; message: string });
+    const lines = readFileSync(s.auditLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; message: string });
     expect(lines.some((l) => l.type === 'resource_throttle')).toBe(true);
     expect(lines.some((l) => l.type === 'resource_warning' && /waits for a slot/.test(l.message))).toBe(true);
     expect(lines.filter((l) => l.type === 'job_completed')).toHaveLength(4);

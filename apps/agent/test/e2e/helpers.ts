@@ -24,16 +24,20 @@ const live = new Set<ChildProcess>();
 
 /** Starts `rediver-agent <args>` from the sources (tsx), in its own process group. */
 export function startCli(args: string[], env: Record<string, string> = {}): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@rediver/source', join(APP, 'src/cli.ts'), ...args], {
-    cwd: APP,
-    env: { ...process.env, CI: 'true', REDIVER_PROGRESS: 'plain', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@rediver/source', join(APP, 'src/cli.ts'), ...args],
+    {
+      cwd: APP,
+      env: { ...process.env, CI: 'true', REDIVER_PROGRESS: 'plain', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   live.add(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const exit = new Promise<number | string>((done) => {
     child.on('exit', (code, signal) => {
       live.delete(child);
@@ -44,7 +48,11 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliR
 }
 
 /** Runs the CLI to completion (bounded). */
-export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 90_000): Promise<{ code: number | string; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 90_000,
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const run = startCli(args, env);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
   const code = await run.exit;
@@ -58,7 +66,11 @@ export function killAll(): void {
 }
 
 /** Waits for `cond` (polled), failing after `timeoutMs`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -74,11 +86,28 @@ export async function tempDir(prefix: string): Promise<{ path: string; cleanup: 
 
 /** Starts the ingest server for tests (tenant `TENANT`, key `KEY`). */
 export function startServer(dir: string, options: IngestServerOptions = {}): Promise<IngestServer> {
-  return startIngestServer({ host: '127.0.0.1', port: 0, databasePath: join(dir, 'server.db'), apiKeys: { [KEY]: TENANT }, ...options });
+  return startIngestServer({
+    host: '127.0.0.1',
+    port: 0,
+    databasePath: join(dir, 'server.db'),
+    apiKeys: { [KEY]: TENANT },
+    ...options,
+  });
 }
 
 /** Server-side totals for the test tenant. */
-export function totals(server: IngestServer): { findingsReceived: number; findings: number; chunks: number; reports: { reportId: string; findingsReceived: number; complete: boolean; chunksReceived: number; totalChunks: number | null }[] } {
+export function totals(server: IngestServer): {
+  findingsReceived: number;
+  findings: number;
+  chunks: number;
+  reports: {
+    reportId: string;
+    findingsReceived: number;
+    complete: boolean;
+    chunksReceived: number;
+    totalChunks: number | null;
+  }[];
+} {
   const t = server.stats(TENANT).tenants[0];
   return {
     findingsReceived: t?.totals.findingsReceived ?? 0,

@@ -2,7 +2,18 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentArgs, killAll, runCli, SAMPLE, startCli, startServer, tempDir, TENANT, totals, waitFor } from './helpers';
+import {
+  agentArgs,
+  killAll,
+  runCli,
+  SAMPLE,
+  startCli,
+  startServer,
+  tempDir,
+  TENANT,
+  totals,
+  waitFor,
+} from './helpers';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -16,7 +27,11 @@ describe('daemon lifecycle (real processes)', () => {
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path, { faults: { latencyMs: 40 } });
     cleanups.push(() => server.close());
-    const cmd = server.enqueueCommand({ tenantId: TENANT, type: 'scan', payload: { target: SAMPLE, scanners: ['secretlint', 'synthetic:2500'] } });
+    const cmd = server.enqueueCommand({
+      tenantId: TENANT,
+      type: 'scan',
+      payload: { target: SAMPLE, scanners: ['secretlint', 'synthetic:2500'] },
+    });
     const args = [
       ...agentArgs(server, join(dir.path, 'agent')),
       '--set',
@@ -60,12 +75,35 @@ describe('daemon lifecycle (real processes)', () => {
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path);
     cleanups.push(() => server.close());
-    const args = [...agentArgs(server, join(dir.path, 'agent')), '--agent-id', 'e2e-agent', '--set', 'pollIntervalMs=200', '--set', 'heartbeatIntervalMs=300'];
+    const args = [
+      ...agentArgs(server, join(dir.path, 'agent')),
+      '--agent-id',
+      'e2e-agent',
+      '--set',
+      'pollIntervalMs=200',
+      '--set',
+      'heartbeatIntervalMs=300',
+    ];
     // A CPU threshold nothing can stay under and no job admitted while throttled: the job must wait.
-    const run = startCli(['run', ...args, '--set', 'resource.cpuThreshold=0.01', '--set', 'resource.minConcurrentJobs=0']);
+    const run = startCli([
+      'run',
+      ...args,
+      '--set',
+      'resource.cpuThreshold=0.01',
+      '--set',
+      'resource.minConcurrentJobs=0',
+    ]);
     await waitFor(() => server.lastHeartbeat(TENANT, 'e2e-agent') !== undefined, 60_000, 'a heartbeat');
-    const cmd = server.enqueueCommand({ tenantId: TENANT, type: 'scan', payload: { target: SAMPLE, scanners: ['code-patterns'] } });
-    await waitFor(() => /waits for a slot/.test(readFileSync(join(dir.path, 'agent/audit/audit.log'), 'utf8')), 60_000, 'the job waiting');
+    const cmd = server.enqueueCommand({
+      tenantId: TENANT,
+      type: 'scan',
+      payload: { target: SAMPLE, scanners: ['code-patterns'] },
+    });
+    await waitFor(
+      () => /waits for a slot/.test(readFileSync(join(dir.path, 'agent/audit/audit.log'), 'utf8')),
+      60_000,
+      'the job waiting',
+    );
     expect(server.getCommand(TENANT, cmd.id)?.status).toBe('pending');
     const hb = server.lastHeartbeat(TENANT, 'e2e-agent') as unknown as Record<string, unknown>;
     const body = (hb.body ?? hb) as Record<string, unknown>;
@@ -76,7 +114,11 @@ describe('daemon lifecycle (real processes)', () => {
     expect(server.getCommand(TENANT, cmd.id)?.status).toBe('pending');
     // A normal agent then takes it.
     const run2 = startCli(['run', ...args]);
-    await waitFor(() => server.getCommand(TENANT, cmd.id)?.status === 'completed', 60_000, 'the command completing');
+    await waitFor(
+      () => server.getCommand(TENANT, cmd.id)?.status === 'completed',
+      60_000,
+      'the command completing',
+    );
     run2.child.kill('SIGTERM');
     expect(await run2.exit).toBe(0);
     expect(totals(server).findingsReceived).toBe(7);
@@ -95,7 +137,21 @@ describe('configuration errors (real process)', () => {
     cleanups.push(dir.cleanup);
     const file = join(dir.path, 'agent.yaml');
     await writeFile(file, yaml);
-    const r = await runCli(['scan', SAMPLE, '--config', file, '--server', 'http://127.0.0.1:9', '--api-key', 'rdv_e2e_config_key', '--data-dir', join(dir.path, 'd')], env as Record<string, string>);
+    const r = await runCli(
+      [
+        'scan',
+        SAMPLE,
+        '--config',
+        file,
+        '--server',
+        'http://127.0.0.1:9',
+        '--api-key',
+        'rdv_e2e_config_key',
+        '--data-dir',
+        join(dir.path, 'd'),
+      ],
+      env,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
