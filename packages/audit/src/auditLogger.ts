@@ -93,7 +93,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       hashChain: o.hashChain,
       clock: o.clock,
       hooks: {
-        flushed: (lines, bytes, synced) => this.onFlushed(lines, bytes, synced),
+        flushed: (text, lines, bytes, synced) => this.onFlushed(text, lines, bytes, synced),
         rotated: (from, to) => {
           this.stats.rotations++;
           log.info({ from, to }, 'audit log rotated');
@@ -187,19 +187,19 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
     }
   }
 
-  private onFlushed(lines: readonly string[], bytes: number, synced: boolean): void {
-    this.stats.written += lines.length;
+  private onFlushed(text: string, lines: number, bytes: number, synced: boolean): void {
+    this.stats.written += lines;
     this.stats.bytesWritten += bytes;
     this.stats.seq = this.sink.chainState.seq;
-    this.shipper?.enqueue(lines);
+    this.shipper?.enqueue(text, lines);
     if (this.transport) {
       try {
-        this.transport.write(lines.join(''));
+        this.transport.write(text);
       } catch (err) {
         this.fail('transport', toAuditError(err, 'transport'));
       }
     }
-    this.emit('flushed', { lines: lines.length, bytes, synced });
+    this.emit('flushed', { lines, bytes, synced });
   }
 
   private reportRemoteDrops(dropped: number): void {

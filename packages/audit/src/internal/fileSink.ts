@@ -35,7 +35,8 @@ export interface FileSinkConfig {
 
 /** What the sink reports (never throws from background work). */
 export interface FileSinkHooks {
-  flushed(lines: readonly string[], bytes: number, synced: boolean): void;
+  /** `text` is the written lines (each ending in a newline), `lines` how many. */
+  flushed(text: string, lines: number, bytes: number, synced: boolean): void;
   rotated(from: string, to: string): void;
   compressed(file: string): void;
   deleted(file: string, reason: 'age' | 'count'): void;
@@ -76,9 +77,16 @@ function asAuditError(err: unknown, what: string): AuditError {
  */
 export class FileSink {
   private readonly family: LogFamily;
-  private pending: string[] = [];
+  /** Lines waiting for a flush, concatenated (cheap rope strings, like SonicBoom's buffer). */
+  private pendingText = '';
+  /** Lines waiting for a flush, one by one (only with the hash chain, which needs each line). */
+  private pendingLines: string[] = [];
+  private pending = 0;
   /** Already-chained lines a failed write did not start, written before anything new. */
-  private retryLines: string[] = [];
+  private retryText = '';
+  /** Lines of failed flushes not yet handed to `flushed` (remote, transport), with their count. */
+  private unforwarded = '';
+  private unforwardedCount = 0;
   /** The unwritten rest of a line a failed write cut, written first. */
   private carry: Buffer | null = null;
   private fd = -1;
@@ -98,12 +106,14 @@ export class FileSink {
 
   /** pino's destination: keeps the line for the next flush. */
   write(line: string): void {
-    this.pending.push(line);
+    if (this.config.hashChain) this.pendingLines.push(line);
+    else this.pendingText += line;
+    this.pending++;
   }
 
   /** Lines waiting for a flush. */
   get pendingCount(): number {
-    return this.pending.length;
+    return this.pending;
   }
 
   /** Whether bytes were written since the last fsync. */
@@ -200,68 +210,76 @@ export class FileSink {
     if (this.queued === job) this.queued = undefined;
     await this.open();
     if (this.fd < 0) throw new AuditError('CLOSED', 'audit log: the file is closed');
-    const fresh = this.pending;
-    this.pending = [];
-    let lines: string[];
+    const count = this.pending;
+    let text: string;
+    // Lines of a failed flush are forwarded with the next successful one, so remote and transport miss nothing.
+    const forwardPrefix = this.unforwarded;
+    const forwardPrefixCount = this.unforwardedCount;
     if (this.config.hashChain) {
-      lines = new Array<string>(fresh.length);
-      for (let i = 0; i < fresh.length; i++) lines[i] = chainLine(fresh[i]!, this.chain);
+      const fresh = this.pendingLines;
+      this.pendingLines = [];
+      text = '';
+      for (let i = 0; i < fresh.length; i++) text += chainLine(fresh[i]!, this.chain);
     } else {
-      lines = fresh;
+      text = this.pendingText;
+      this.pendingText = '';
     }
-    if (this.retryLines.length > 0) {
-      lines = this.retryLines.concat(lines);
-      this.retryLines = [];
+    this.pending = 0;
+    if (this.retryText !== '') {
+      text = this.retryText + text;
+      this.retryText = '';
     }
     let bytes = 0;
     try {
       if (this.carry) {
         const carry = this.carry;
         this.carry = null;
-        await this.writeBuffer(carry, []);
+        await this.writeBuffer(carry, '');
       }
-      if (lines.length > 0) bytes = await this.writeLines(lines);
+      if (text !== '') bytes = await this.writeText(text);
       if (job.sync && this.dirty) {
         await fsFsync(this.fd);
         this.dirty = false;
       }
     } catch (err) {
+      this.unforwarded = forwardPrefix + text;
+      this.unforwardedCount = forwardPrefixCount + count;
       const e = asAuditError(err, 'writing');
       this.config.hooks.failed('write', e);
       throw e;
     }
-    if (lines.length > 0) this.config.hooks.flushed(lines, bytes, job.sync);
+    this.unforwarded = '';
+    this.unforwardedCount = 0;
+    const forward = forwardPrefix + text;
+    if (forward !== '') this.config.hooks.flushed(forward, forwardPrefixCount + count, bytes, job.sync);
   }
 
   /** Writes lines, rotating before a line that would push the file over `maxBytes`. */
-  private async writeLines(lines: string[]): Promise<number> {
-    const whole = Buffer.from(lines.length === 1 ? lines[0]! : lines.join(''), 'utf8');
+  private async writeText(text: string): Promise<number> {
+    const whole = Buffer.from(text, 'utf8');
     if (this.size + whole.length <= this.config.maxBytes) {
-      await this.writeBuffer(whole, []);
+      await this.writeBuffer(whole, '');
       return whole.length;
     }
+    // Slow path (a rotation is due): find the line boundaries in bytes.
     let segStart = 0;
-    let segBytes = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const n = Buffer.byteLength(lines[i]!, 'utf8');
-      if (this.size + segBytes + n > this.config.maxBytes && this.size + segBytes > 0) {
-        if (i > segStart) await this.writeSegment(lines, segStart, i);
+    let pos = 0;
+    while (pos < whole.length) {
+      const nl = whole.indexOf(10, pos);
+      const end = nl < 0 ? whole.length : nl + 1;
+      if (this.size + (end - segStart) > this.config.maxBytes && this.size + (pos - segStart) > 0) {
+        if (pos > segStart) await this.writeBuffer(whole.subarray(segStart, pos), whole.subarray(pos).toString());
         await this.rotate();
-        segStart = i;
-        segBytes = 0;
+        segStart = pos;
       }
-      segBytes += n;
+      pos = end;
     }
-    await this.writeSegment(lines, segStart, lines.length);
+    await this.writeBuffer(whole.subarray(segStart), '');
     return whole.length;
   }
 
-  private async writeSegment(lines: string[], from: number, to: number): Promise<void> {
-    await this.writeBuffer(Buffer.from(lines.slice(from, to).join(''), 'utf8'), lines.slice(to));
-  }
-
-  /** Writes all of `buf`; on failure keeps its unwritten rest and the lines after it for the next flush. */
-  private async writeBuffer(buf: Buffer, after: string[]): Promise<void> {
+  /** Writes all of `buf`; on failure keeps its unwritten rest and `after` for the next flush. */
+  private async writeBuffer(buf: Buffer, after: string): Promise<void> {
     let offset = 0;
     try {
       while (offset < buf.length) {
@@ -270,7 +288,7 @@ export class FileSink {
       }
     } catch (err) {
       if (offset < buf.length) this.carry = buf.subarray(offset);
-      this.retryLines = after;
+      this.retryText = after;
       this.size += offset;
       throw err;
     }

@@ -71,13 +71,19 @@ export class RemoteShipper {
     return this.backlog.length - this.head;
   }
 
-  /** Queues written lines (each ending in `\n`). */
-  enqueue(lines: readonly string[]): void {
+  /** Queues written lines (`text`: lines each ending in a newline; `count` of them). */
+  enqueue(text: string, count: number): void {
     if (this.closing) {
-      if (lines.length > 0) this.drop(lines.length, 'remote_closed');
+      if (count > 0) this.drop(count, 'remote_closed');
       return;
     }
-    for (const line of lines) this.backlog.push(line);
+    let pos = 0;
+    while (pos < text.length) {
+      const nl = text.indexOf('\n', pos);
+      const end = nl < 0 ? text.length : nl;
+      this.backlog.push(text.slice(pos, end));
+      pos = end + 1;
+    }
     const over = this.backlogSize - this.config.maxBacklog;
     if (over > 0) {
       this.head += over;
@@ -135,7 +141,7 @@ export class RemoteShipper {
     batch: readonly string[],
   ): Promise<'ok' | 'rejected' | { error: AuditError; retryAfterMs?: number }> {
     const body =
-      this.config.format === 'ndjson' ? batch.join('') : '[' + batch.map((l) => l.slice(0, -1)).join(',') + ']';
+      this.config.format === 'ndjson' ? batch.join('\n') + '\n' : '[' + batch.join(',') + ']';
     const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.config.timeoutMs)]);
     try {
       const res = await fetch(this.config.url, {
