@@ -265,9 +265,9 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   private async doClose(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    let failure: unknown;
+    let failure: AuditError | undefined;
     await this.sink.flush(true).catch((err: unknown) => {
-      failure ??= err;
+      failure ??= toAuditError(err, 'final flush');
     });
     if (this.shipper) {
       await this.shipper.close(this.options.remote!.closeTimeoutMs);
@@ -275,7 +275,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
     }
     this.stats.remoteBacklog = 0;
     await this.sink.close().catch((err: unknown) => {
-      failure ??= err;
+      failure ??= toAuditError(err, 'close');
     });
     if (this.transport) await endTransport(this.transport, this.options.remote?.closeTimeoutMs ?? 5000);
     if (failure) throw failure;
@@ -283,6 +283,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
 }
 
 function toAuditError(err: unknown, what: string): AuditError {
+  if (err instanceof AuditError) return err;
   return new AuditError('INTERNAL', `audit ${what} failed: ${String(err)}`, { cause: err });
 }
 

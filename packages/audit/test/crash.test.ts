@@ -28,11 +28,11 @@ it('a process SIGKILLed after flush() leaves every flushed line complete, and a 
   );
   child = proc;
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.once('exit', (_code, signal) => resolve(signal)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`child did not flush in time: ${stderr}`)), 60_000);
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       if (d.toString().includes(`flushed ${count}`)) {
         clearTimeout(timer);
         resolve();

@@ -21,5 +21,12 @@ export function toErrorField(err: unknown): AuditErrorField | undefined {
       return typeof o.code === 'string' ? { message: o.message, code: o.code } : { message: o.message };
     }
   }
-  return { message: String(err) };
+  if (typeof err === 'object') {
+    try {
+      return { message: JSON.stringify(err) ?? 'unknown error' };
+    } catch {
+      return { message: 'unserialisable error object' };
+    }
+  }
+  return { message: typeof err === 'symbol' ? err.toString() : `${err as number | boolean | bigint}` };
 }

@@ -390,11 +390,11 @@ export class FileSink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    let failure: unknown;
+    let failure: AuditError | undefined;
     try {
       await this.flush(true);
     } catch (err) {
-      failure = err;
+      failure = asAuditError(err, 'closing');
     }
     await this.background;
     const handle = this.handle;
