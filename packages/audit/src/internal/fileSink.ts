@@ -79,8 +79,9 @@ export class FileSink {
   private readonly family: LogFamily;
   /** Lines waiting for a flush, concatenated (cheap rope strings, like SonicBoom's buffer). */
   private pendingText = '';
-  /** Lines waiting for a flush, one by one (only with the hash chain, which needs each line). */
+  /** Lines logged before the chain position was recovered (hash chain only). */
   private pendingLines: string[] = [];
+  private chainReady = false;
   private pending = 0;
   /** Already-chained lines a failed write did not start, written before anything new. */
   private retryText = '';
@@ -106,8 +107,11 @@ export class FileSink {
 
   /** pino's destination: keeps the line for the next flush. */
   write(line: string): void {
-    if (this.config.hashChain) this.pendingLines.push(line);
-    else this.pendingText += line;
+    // With the chain, a line is chained as it arrives once the chain position is known (after open);
+    // until then it waits in `pendingLines`.
+    if (!this.config.hashChain) this.pendingText += line;
+    else if (this.chainReady) this.pendingText += chainLine(line, this.chain);
+    else this.pendingLines.push(line);
     this.pending++;
   }
 
@@ -158,7 +162,15 @@ export class FileSink {
       const rotated = await listRotated(this.family);
       const newest = rotated.at(-1);
       this.lastStampMs = newest?.stampMs ?? 0;
-      if (this.config.hashChain) await this.recoverChain(fh, size, newest?.path);
+      if (this.config.hashChain) {
+        await this.recoverChain(fh, size, newest?.path);
+        // Same tick as setting chainReady: earlier lines are chained ahead of any later one.
+        let text = '';
+        for (const line of this.pendingLines) text += chainLine(line, this.chain);
+        this.pendingLines = [];
+        this.pendingText = text + this.pendingText;
+        this.chainReady = true;
+      }
       this.size = size;
       this.fd = fh.fd;
       // The FileHandle object is dropped on purpose: the fd is used with the callback API (cheaper per write)
@@ -211,19 +223,11 @@ export class FileSink {
     await this.open();
     if (this.fd < 0) throw new AuditError('CLOSED', 'audit log: the file is closed');
     const count = this.pending;
-    let text: string;
     // Lines of a failed flush are forwarded with the next successful one, so remote and transport miss nothing.
     const forwardPrefix = this.unforwarded;
     const forwardPrefixCount = this.unforwardedCount;
-    if (this.config.hashChain) {
-      const fresh = this.pendingLines;
-      this.pendingLines = [];
-      text = '';
-      for (let i = 0; i < fresh.length; i++) text += chainLine(fresh[i]!, this.chain);
-    } else {
-      text = this.pendingText;
-      this.pendingText = '';
-    }
+    let text = this.pendingText;
+    this.pendingText = '';
     this.pending = 0;
     if (this.retryText !== '') {
       text = this.retryText + text;
