@@ -5,5 +5,8 @@ import { createTsupConfig } from '../../tools/tsup/config';
 // only the first cleans dist/.
 export default defineConfig([
   createTsupConfig(),
-  { ...createTsupConfig({ entry: ['src/cli.ts'], formats: ['esm'], dts: false, shebang: true }), clean: false },
+  {
+    ...createTsupConfig({ entry: ['src/cli.ts'], formats: ['esm'], dts: false, shebang: true }),
+    clean: false,
+  },
 ]);

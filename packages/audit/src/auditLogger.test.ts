@@ -38,31 +38,131 @@ const boom = new RediverError('NETWORK', 'connection refused');
 
 /** One call per event type and its exact expected line. */
 const golden: [string, (l: AuditLogger) => void, string][] = [
-  ['agent_start', (l) => l.agentStart({ version: '1.0.0' }), `{${TS},"type":"agent_start","severity":"INFO",${IDS},"message":"Agent started","details":{"version":"1.0.0"}}`],
-  ['agent_stop', (l) => l.agentStop(), `{${TS},"type":"agent_stop","severity":"INFO",${IDS},"message":"Agent stopped"}`],
-  ['agent_error', (l) => l.agentError(boom), `{${TS},"type":"agent_error","severity":"ERROR",${IDS},"message":"Agent error","error":{"message":"connection refused","code":"NETWORK"}}`],
-  ['job_received', (l) => l.jobReceived('job-1', 'scan'), `{${TS},"type":"job_received","severity":"INFO",${IDS},"job_id":"job-1","message":"Job received","details":{"job_type":"scan"}}`],
-  ['job_started', (l) => l.jobStarted('job-1', 'scan', { target: '/src' }), `{${TS},"type":"job_started","severity":"INFO",${IDS},"job_id":"job-1","message":"Job started","details":{"target":"/src","job_type":"scan"}}`],
-  ['job_completed', (l) => l.jobCompleted('job-456', 45000, { findings_count: 23, tool: 'semgrep' }), `{${TS},"type":"job_completed","severity":"INFO",${IDS},"job_id":"job-456","message":"Job completed successfully","duration_ms":45000,"details":{"findings_count":23,"tool":"semgrep"}}`],
-  ['job_failed', (l) => l.jobFailed('job-1', new Error('exit 1'), { exit_code: 1 }), `{${TS},"type":"job_failed","severity":"ERROR",${IDS},"job_id":"job-1","message":"Job failed","error":{"message":"exit 1"},"details":{"exit_code":1}}`],
-  ['job_timeout', (l) => l.jobTimeout('job-1', 600000), `{${TS},"type":"job_timeout","severity":"ERROR",${IDS},"job_id":"job-1","message":"Job timed out","duration_ms":600000}`],
-  ['scan_started', (l) => l.scanStarted('semgrep'), `{${TS},"type":"scan_started","severity":"INFO",${IDS},"message":"Scan started","details":{"scanner":"semgrep"}}`],
-  ['scan_completed', (l) => l.scanCompleted('semgrep', 1234.4), `{${TS},"type":"scan_completed","severity":"INFO",${IDS},"message":"Scan completed","duration_ms":1234,"details":{"scanner":"semgrep"}}`],
-  ['scan_failed', (l) => l.scanFailed('semgrep', 'no output'), `{${TS},"type":"scan_failed","severity":"ERROR",${IDS},"message":"Scan failed","error":{"message":"no output"},"details":{"scanner":"semgrep"}}`],
-  ['upload_started', (l) => l.uploadStarted('rep-1'), `{${TS},"type":"upload_started","severity":"INFO",${IDS},"report_id":"rep-1","message":"Upload started"}`],
-  ['upload_completed', (l) => l.uploadCompleted('rep-1', 250, { findings: 3 }), `{${TS},"type":"upload_completed","severity":"INFO",${IDS},"report_id":"rep-1","message":"Upload completed","duration_ms":250,"details":{"findings":3}}`],
-  ['upload_failed', (l) => l.uploadFailed('rep-1', boom), `{${TS},"type":"upload_failed","severity":"ERROR",${IDS},"report_id":"rep-1","message":"Upload failed","error":{"message":"connection refused","code":"NETWORK"}}`],
-  ['upload_retry', (l) => l.uploadRetry('rep-1', 2, boom), `{${TS},"type":"upload_retry","severity":"WARN",${IDS},"report_id":"rep-1","message":"Upload retry","error":{"message":"connection refused","code":"NETWORK"},"details":{"attempt":2}}`],
-  ['chunk_created', (l) => l.chunkCreated('rep-1', 0, 12, 1024), `{${TS},"type":"chunk_created","severity":"DEBUG",${IDS},"report_id":"rep-1","message":"Chunk created","details":{"chunk_index":0,"total_chunks":12,"size_bytes":1024}}`],
-  ['chunk_uploaded', (l) => l.chunkUploaded('rep-1', 3, 12, 2048), `{${TS},"type":"chunk_uploaded","severity":"INFO",${IDS},"report_id":"rep-1","message":"Chunk uploaded","details":{"chunk_index":3,"total_chunks":12,"size_bytes":2048}}`],
-  ['chunk_failed', (l) => l.chunkFailed('rep-1', 3, boom), `{${TS},"type":"chunk_failed","severity":"ERROR",${IDS},"report_id":"rep-1","message":"Chunk failed","error":{"message":"connection refused","code":"NETWORK"},"details":{"chunk_index":3}}`],
-  ['chunk_cleanup', (l) => l.chunkCleanup('rep-1', { chunks: 12 }), `{${TS},"type":"chunk_cleanup","severity":"DEBUG",${IDS},"report_id":"rep-1","message":"Chunk cleanup","details":{"chunks":12}}`],
-  ['resource_throttle', (l) => l.resourceThrottle('CPU 90% >= 85%', { cpu: 90, memory: 40 }), `{${TS},"type":"resource_throttle","severity":"WARN",${IDS},"message":"Resource throttling activated","details":{"reason":"CPU 90% >= 85%","cpu":90,"memory":40}}`],
-  ['resource_resume', (l) => l.resourceResume(), `{${TS},"type":"resource_resume","severity":"INFO",${IDS},"message":"Resource throttling cleared"}`],
-  ['resource_warning', (l) => l.resourceWarning('Job queued due to resource limits'), `{${TS},"type":"resource_warning","severity":"WARN",${IDS},"message":"Job queued due to resource limits"}`],
-  ['auth_failed', (l) => l.authFailed(new RediverError('AUTH_FAILED', 'API key refused')), `{${TS},"type":"auth_failed","severity":"ERROR",${IDS},"message":"Authentication failed","error":{"message":"API key refused","code":"AUTH_FAILED"}}`],
-  ['rate_limited', (l) => l.rateLimited(3000), `{${TS},"type":"rate_limited","severity":"WARN",${IDS},"message":"Rate limited","details":{"retry_after_ms":3000}}`],
-  ['validation_error', (l) => l.validationError(new RediverError('REPORT_ID_INVALID', 'bad id')), `{${TS},"type":"validation_error","severity":"WARN",${IDS},"message":"Validation error","error":{"message":"bad id","code":"REPORT_ID_INVALID"}}`],
+  [
+    'agent_start',
+    (l) => l.agentStart({ version: '1.0.0' }),
+    `{${TS},"type":"agent_start","severity":"INFO",${IDS},"message":"Agent started","details":{"version":"1.0.0"}}`,
+  ],
+  [
+    'agent_stop',
+    (l) => l.agentStop(),
+    `{${TS},"type":"agent_stop","severity":"INFO",${IDS},"message":"Agent stopped"}`,
+  ],
+  [
+    'agent_error',
+    (l) => l.agentError(boom),
+    `{${TS},"type":"agent_error","severity":"ERROR",${IDS},"message":"Agent error","error":{"message":"connection refused","code":"NETWORK"}}`,
+  ],
+  [
+    'job_received',
+    (l) => l.jobReceived('job-1', 'scan'),
+    `{${TS},"type":"job_received","severity":"INFO",${IDS},"job_id":"job-1","message":"Job received","details":{"job_type":"scan"}}`,
+  ],
+  [
+    'job_started',
+    (l) => l.jobStarted('job-1', 'scan', { target: '/src' }),
+    `{${TS},"type":"job_started","severity":"INFO",${IDS},"job_id":"job-1","message":"Job started","details":{"target":"/src","job_type":"scan"}}`,
+  ],
+  [
+    'job_completed',
+    (l) => l.jobCompleted('job-456', 45000, { findings_count: 23, tool: 'semgrep' }),
+    `{${TS},"type":"job_completed","severity":"INFO",${IDS},"job_id":"job-456","message":"Job completed successfully","duration_ms":45000,"details":{"findings_count":23,"tool":"semgrep"}}`,
+  ],
+  [
+    'job_failed',
+    (l) => l.jobFailed('job-1', new Error('exit 1'), { exit_code: 1 }),
+    `{${TS},"type":"job_failed","severity":"ERROR",${IDS},"job_id":"job-1","message":"Job failed","error":{"message":"exit 1"},"details":{"exit_code":1}}`,
+  ],
+  [
+    'job_timeout',
+    (l) => l.jobTimeout('job-1', 600000),
+    `{${TS},"type":"job_timeout","severity":"ERROR",${IDS},"job_id":"job-1","message":"Job timed out","duration_ms":600000}`,
+  ],
+  [
+    'scan_started',
+    (l) => l.scanStarted('semgrep'),
+    `{${TS},"type":"scan_started","severity":"INFO",${IDS},"message":"Scan started","details":{"scanner":"semgrep"}}`,
+  ],
+  [
+    'scan_completed',
+    (l) => l.scanCompleted('semgrep', 1234.4),
+    `{${TS},"type":"scan_completed","severity":"INFO",${IDS},"message":"Scan completed","duration_ms":1234,"details":{"scanner":"semgrep"}}`,
+  ],
+  [
+    'scan_failed',
+    (l) => l.scanFailed('semgrep', 'no output'),
+    `{${TS},"type":"scan_failed","severity":"ERROR",${IDS},"message":"Scan failed","error":{"message":"no output"},"details":{"scanner":"semgrep"}}`,
+  ],
+  [
+    'upload_started',
+    (l) => l.uploadStarted('rep-1'),
+    `{${TS},"type":"upload_started","severity":"INFO",${IDS},"report_id":"rep-1","message":"Upload started"}`,
+  ],
+  [
+    'upload_completed',
+    (l) => l.uploadCompleted('rep-1', 250, { findings: 3 }),
+    `{${TS},"type":"upload_completed","severity":"INFO",${IDS},"report_id":"rep-1","message":"Upload completed","duration_ms":250,"details":{"findings":3}}`,
+  ],
+  [
+    'upload_failed',
+    (l) => l.uploadFailed('rep-1', boom),
+    `{${TS},"type":"upload_failed","severity":"ERROR",${IDS},"report_id":"rep-1","message":"Upload failed","error":{"message":"connection refused","code":"NETWORK"}}`,
+  ],
+  [
+    'upload_retry',
+    (l) => l.uploadRetry('rep-1', 2, boom),
+    `{${TS},"type":"upload_retry","severity":"WARN",${IDS},"report_id":"rep-1","message":"Upload retry","error":{"message":"connection refused","code":"NETWORK"},"details":{"attempt":2}}`,
+  ],
+  [
+    'chunk_created',
+    (l) => l.chunkCreated('rep-1', 0, 12, 1024),
+    `{${TS},"type":"chunk_created","severity":"DEBUG",${IDS},"report_id":"rep-1","message":"Chunk created","details":{"chunk_index":0,"total_chunks":12,"size_bytes":1024}}`,
+  ],
+  [
+    'chunk_uploaded',
+    (l) => l.chunkUploaded('rep-1', 3, 12, 2048),
+    `{${TS},"type":"chunk_uploaded","severity":"INFO",${IDS},"report_id":"rep-1","message":"Chunk uploaded","details":{"chunk_index":3,"total_chunks":12,"size_bytes":2048}}`,
+  ],
+  [
+    'chunk_failed',
+    (l) => l.chunkFailed('rep-1', 3, boom),
+    `{${TS},"type":"chunk_failed","severity":"ERROR",${IDS},"report_id":"rep-1","message":"Chunk failed","error":{"message":"connection refused","code":"NETWORK"},"details":{"chunk_index":3}}`,
+  ],
+  [
+    'chunk_cleanup',
+    (l) => l.chunkCleanup('rep-1', { chunks: 12 }),
+    `{${TS},"type":"chunk_cleanup","severity":"DEBUG",${IDS},"report_id":"rep-1","message":"Chunk cleanup","details":{"chunks":12}}`,
+  ],
+  [
+    'resource_throttle',
+    (l) => l.resourceThrottle('CPU 90% >= 85%', { cpu: 90, memory: 40 }),
+    `{${TS},"type":"resource_throttle","severity":"WARN",${IDS},"message":"Resource throttling activated","details":{"reason":"CPU 90% >= 85%","cpu":90,"memory":40}}`,
+  ],
+  [
+    'resource_resume',
+    (l) => l.resourceResume(),
+    `{${TS},"type":"resource_resume","severity":"INFO",${IDS},"message":"Resource throttling cleared"}`,
+  ],
+  [
+    'resource_warning',
+    (l) => l.resourceWarning('Job queued due to resource limits'),
+    `{${TS},"type":"resource_warning","severity":"WARN",${IDS},"message":"Job queued due to resource limits"}`,
+  ],
+  [
+    'auth_failed',
+    (l) => l.authFailed(new RediverError('AUTH_FAILED', 'API key refused')),
+    `{${TS},"type":"auth_failed","severity":"ERROR",${IDS},"message":"Authentication failed","error":{"message":"API key refused","code":"AUTH_FAILED"}}`,
+  ],
+  [
+    'rate_limited',
+    (l) => l.rateLimited(3000),
+    `{${TS},"type":"rate_limited","severity":"WARN",${IDS},"message":"Rate limited","details":{"retry_after_ms":3000}}`,
+  ],
+  [
+    'validation_error',
+    (l) => l.validationError(new RediverError('REPORT_ID_INVALID', 'bad id')),
+    `{${TS},"type":"validation_error","severity":"WARN",${IDS},"message":"Validation error","error":{"message":"bad id","code":"REPORT_ID_INVALID"}}`,
+  ],
 ];
 
 describe('line format', () => {
@@ -86,23 +186,38 @@ describe('line format', () => {
     logger.error('scan_failed', 'e', new Error('x'), { exit_code: 2 });
     logger.critical('agent_error', 'c');
     await logger.flush();
-    const lines = (await readLines(join(dir, 'audit.log'))).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await readLines(join(dir, 'audit.log'))).map(
+      (l) => JSON.parse(l) as Record<string, unknown>,
+    );
     expect(lines.map((l) => l.severity)).toEqual(['DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL']);
     // Empty ids are absent, not empty strings.
-    expect(lines[0]).toEqual({ timestamp: '2026-01-15T10:30:00.000Z', type: 'scan_started', severity: 'DEBUG', message: 'd' });
+    expect(lines[0]).toEqual({
+      timestamp: '2026-01-15T10:30:00.000Z',
+      type: 'scan_started',
+      severity: 'DEBUG',
+      message: 'd',
+    });
     expect(lines[3]).toMatchObject({ error: { message: 'x' }, details: { exit_code: 2 } });
   });
 
   it('never mutates the caller’s details, even with redaction', async () => {
     const logger = make({ redact: ['details.password', 'details.nested.token'] });
-    const details = Object.freeze({ password: 'hunter2', nested: Object.freeze({ token: 't', keep: 1 }), tool: 'x' });
+    const details = Object.freeze({
+      password: 'hunter2',
+      nested: Object.freeze({ token: 't', keep: 1 }),
+      tool: 'x',
+    });
     logger.jobStarted('job-1', 'scan', details);
     logger.info('scan_started', 'again', details);
     await logger.flush();
     expect(details).toEqual({ password: 'hunter2', nested: { token: 't', keep: 1 }, tool: 'x' });
     const lines = await readLines(join(dir, 'audit.log'));
     expect(lines.join('\n')).not.toContain('hunter2');
-    expect(JSON.parse(lines[1]!).details).toEqual({ password: '[Redacted]', nested: { token: '[Redacted]', keep: 1 }, tool: 'x' });
+    expect(JSON.parse(lines[1]!).details).toEqual({
+      password: '[Redacted]',
+      nested: { token: '[Redacted]', keep: 1 },
+      tool: 'x',
+    });
   });
 
   it('withContext stamps job and report ids; explicit ids win; views share the file', async () => {
@@ -114,7 +229,9 @@ describe('line format', () => {
     job.chunkUploaded('rep-x', 0, 1, 10);
     logger.info('scan_started', 'c');
     await job.flush();
-    const lines = (await readLines(join(dir, 'audit.log'))).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await readLines(join(dir, 'audit.log'))).map(
+      (l) => JSON.parse(l) as Record<string, unknown>,
+    );
     expect(lines.map((l) => [l.job_id, l.report_id, l.message])).toEqual([
       ['job-9', 'rep-9', 'a'],
       ['job-9', 'rep-10', 'b'],
@@ -129,7 +246,9 @@ describe('line format', () => {
     logger.jobCompleted('j', 1500);
     logger.jobCompleted('j', Number.NaN);
     await logger.flush();
-    const lines = (await readLines(join(dir, 'audit.log'))).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await readLines(join(dir, 'audit.log'))).map(
+      (l) => JSON.parse(l) as Record<string, unknown>,
+    );
     expect(lines[0]!.duration_ms).toBe(1500);
     expect('duration_ms' in lines[1]!).toBe(false);
   });
@@ -154,7 +273,12 @@ describe('file', () => {
 
   it('defaults to ~/.rediver/audit.log', () => {
     expect(DEFAULT_AUDIT_LOGGER_OPTIONS.logFile).toBe('~/.rediver/audit.log');
-    expect(DEFAULT_AUDIT_LOGGER_OPTIONS).toMatchObject({ maxSizeMB: 100, maxAgeDays: 30, bufferSize: 100, flushIntervalMs: 5000 });
+    expect(DEFAULT_AUDIT_LOGGER_OPTIONS).toMatchObject({
+      maxSizeMB: 100,
+      maxAgeDays: 30,
+      bufferSize: 100,
+      flushIntervalMs: 5000,
+    });
     expect(Object.isFrozen(DEFAULT_AUDIT_LOGGER_OPTIONS)).toBe(true);
   });
 
@@ -187,7 +311,9 @@ describe('buffering', () => {
 
   it('writes ERROR and CRITICAL at once, with everything before them, fsync’d', async () => {
     const logger = make({ bufferSize: 1000, flushIntervalMs: 3_600_000 });
-    const seen = new Promise<{ lines: number; synced: boolean }>((resolve) => logger.once('flushed', resolve));
+    const seen = new Promise<{ lines: number; synced: boolean }>((resolve) =>
+      logger.once('flushed', resolve),
+    );
     logger.info('scan_started', 'before');
     logger.error('scan_failed', 'now');
     expect(await seen).toEqual({ lines: 2, bytes: expect.any(Number) as number, synced: true });
@@ -246,14 +372,21 @@ describe('options', () => {
     ['remoteFormat', 'xml'],
     ['logFile', ''],
   ])('rejects %s = %s with INVALID_OPTION', (name, value) => {
-    const remote = name.startsWith('remote') && name !== 'remoteEndpoint' ? { remoteEndpoint: 'http://127.0.0.1:9' } : {};
+    const remote =
+      name.startsWith('remote') && name !== 'remoteEndpoint' ? { remoteEndpoint: 'http://127.0.0.1:9' } : {};
     expect(() => new AuditLogger({ logFile: join(dir, 'a.log'), ...remote, [name]: value })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTION', name: 'AuditError' }),
     );
   });
 
   it('accepts the smallest valid values', async () => {
-    const logger = make({ bufferSize: 1, flushIntervalMs: 1, maxFiles: 1, maxSizeMB: 1 / (1024 * 1024), maxAgeDays: Number.POSITIVE_INFINITY });
+    const logger = make({
+      bufferSize: 1,
+      flushIntervalMs: 1,
+      maxFiles: 1,
+      maxSizeMB: 1 / (1024 * 1024),
+      maxAgeDays: Number.POSITIVE_INFINITY,
+    });
     logger.agentStart();
     await logger.close();
     expect(await readLines(join(dir, 'audit.log'))).toHaveLength(1);
@@ -263,7 +396,11 @@ describe('options', () => {
 describe('verbose', () => {
   it('prints a human-readable, redacted line per event', async () => {
     const out: string[] = [];
-    const logger = make({ verbose: true, verboseStream: { write: (s: string) => out.push(s) }, redact: ['details.secret'] });
+    const logger = make({
+      verbose: true,
+      verboseStream: { write: (s: string) => out.push(s) },
+      redact: ['details.secret'],
+    });
     logger.jobCompleted('job-1', 45000, { secret: 's3cr3t', tool: 'semgrep' });
     logger.jobFailed('job-2', boom);
     await logger.close();

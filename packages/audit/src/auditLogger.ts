@@ -60,7 +60,8 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   readonly sink: FileSink;
   readonly pino: PinoLogger;
   readonly shipper: RemoteShipper | undefined;
-  readonly transport: (NodeJS.WritableStream & { on(ev: string, fn: (...a: unknown[]) => void): unknown }) | undefined;
+  readonly transport:
+    (NodeJS.WritableStream & { on(ev: string, fn: (...a: unknown[]) => void): unknown }) | undefined;
   readonly stats: AuditStats = {
     logged: 0,
     written: 0,
@@ -233,7 +234,8 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       report_id: entry.reportId ?? context?.reportId,
       message: entry.message,
       error,
-      duration_ms: typeof duration === 'number' && Number.isFinite(duration) ? Math.round(duration) : undefined,
+      duration_ms:
+        typeof duration === 'number' && Number.isFinite(duration) ? Math.round(duration) : undefined,
       details: entry.details,
     });
     if (ERROR_LEVEL_FLUSH[entry.severity]) this.flushInBackground('sync');
@@ -435,13 +437,27 @@ export class AuditLogger {
 
   /** `upload_failed` (ERROR) with `error`. */
   uploadFailed(reportId: string, err: unknown, details?: AuditDetails): void {
-    this.log({ type: T.uploadFailed, severity: 'ERROR', message: 'Upload failed', reportId, error: err, details });
+    this.log({
+      type: T.uploadFailed,
+      severity: 'ERROR',
+      message: 'Upload failed',
+      reportId,
+      error: err,
+      details,
+    });
   }
 
   /** `upload_retry` (WARN), `details.attempt`, the failure as `error`. */
   uploadRetry(reportId: string, attempt: number, err?: unknown, details?: AuditDetails): void {
     const d = { ...details, attempt };
-    this.log({ type: T.uploadRetry, severity: 'WARN', message: 'Upload retry', reportId, error: err, details: d });
+    this.log({
+      type: T.uploadRetry,
+      severity: 'WARN',
+      message: 'Upload retry',
+      reportId,
+      error: err,
+      details: d,
+    });
   }
 
   /** `chunk_created` (DEBUG), `details.chunk_index/total_chunks/size_bytes`. */
@@ -471,7 +487,12 @@ export class AuditLogger {
   /** `resource_throttle` (WARN), `details.reason` and the metrics. */
   resourceThrottle(reason: string, metrics?: AuditDetails | object): void {
     const details = { reason, ...metrics };
-    this.log({ type: T.resourceThrottle, severity: 'WARN', message: 'Resource throttling activated', details });
+    this.log({
+      type: T.resourceThrottle,
+      severity: 'WARN',
+      message: 'Resource throttling activated',
+      details,
+    });
   }
 
   /** `resource_resume` (INFO). */
@@ -486,7 +507,13 @@ export class AuditLogger {
 
   /** `auth_failed` (ERROR) with `error`. */
   authFailed(err: unknown, details?: AuditDetails): void {
-    this.log({ type: T.authFailed, severity: 'ERROR', message: 'Authentication failed', error: err, details });
+    this.log({
+      type: T.authFailed,
+      severity: 'ERROR',
+      message: 'Authentication failed',
+      error: err,
+      details,
+    });
   }
 
   /** `rate_limited` (WARN), `details.retry_after_ms` when known. */

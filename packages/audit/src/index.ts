@@ -15,4 +15,9 @@ export type {
   AuditStats,
 } from './events';
 export { verifyAuditLog } from './verifyAuditLog';
-export type { AuditVerifyOptions, AuditVerifyProblem, AuditVerifyProblemKind, AuditVerifyResult } from './verifyAuditLog';
+export type {
+  AuditVerifyOptions,
+  AuditVerifyProblem,
+  AuditVerifyProblemKind,
+  AuditVerifyResult,
+} from './verifyAuditLog';

@@ -15,8 +15,16 @@ afterEach(async () => {
   await cleanup();
 });
 
-async function writeChained(count: number, options: { maxSizeMB?: number; compress?: boolean } = {}): Promise<void> {
-  const logger = new AuditLogger({ logFile: join(dir, 'audit.log'), hashChain: true, clock: manualClock(), ...options });
+async function writeChained(
+  count: number,
+  options: { maxSizeMB?: number; compress?: boolean } = {},
+): Promise<void> {
+  const logger = new AuditLogger({
+    logFile: join(dir, 'audit.log'),
+    hashChain: true,
+    clock: manualClock(),
+    ...options,
+  });
   for (let i = 0; i < count; i++) logger.info('scan_started', `event ${i}`, { i });
   await logger.close();
 }
@@ -62,13 +70,23 @@ describe('verifyAuditLog', () => {
   it('catches a deleted line', async () => {
     await writeChained(5);
     await editLines((l) => l.filter((_, i) => i !== 1));
-    expect((await verifyAuditLog(dir)).problem).toMatchObject({ kind: 'missing', line: 2, seq: 3, expectedSeq: 2 });
+    expect((await verifyAuditLog(dir)).problem).toMatchObject({
+      kind: 'missing',
+      line: 2,
+      seq: 3,
+      expectedSeq: 2,
+    });
   });
 
   it('catches swapped lines', async () => {
     await writeChained(5);
     await editLines((l) => [l[0]!, l[2]!, l[1]!, l[3]!, l[4]!]);
-    expect((await verifyAuditLog(dir)).problem).toMatchObject({ kind: 'reordered', line: 2, seq: 3, expectedSeq: 2 });
+    expect((await verifyAuditLog(dir)).problem).toMatchObject({
+      kind: 'reordered',
+      line: 2,
+      seq: 3,
+      expectedSeq: 2,
+    });
   });
 
   it('catches a torn last line', async () => {
@@ -100,7 +118,11 @@ describe('verifyAuditLog', () => {
 });
 
 describe('rediver-audit verify', () => {
-  function io(): { out: string[]; err: string[]; io: { out: (t: string) => void; err: (t: string) => void } } {
+  function io(): {
+    out: string[];
+    err: string[];
+    io: { out: (t: string) => void; err: (t: string) => void };
+  } {
     const out: string[] = [];
     const err: string[] = [];
     return { out, err, io: { out: (t) => out.push(t), err: (t) => err.push(t) } };
@@ -110,7 +132,9 @@ describe('rediver-audit verify', () => {
     await writeChained(4);
     const a = io();
     expect(await runCli(['verify', dir], a.io)).toBe(0);
-    expect(a.out.join('')).toMatch(/^OK: chain intact: 4 lines in 1 files, seq 1\.\.4, last hash [0-9a-f]{64}\n$/);
+    expect(a.out.join('')).toMatch(
+      /^OK: chain intact: 4 lines in 1 files, seq 1\.\.4, last hash [0-9a-f]{64}\n$/,
+    );
 
     await editLines((l) => [l[0]!, l[2]!, l[1]!, l[3]!]);
     const b = io();

@@ -85,7 +85,10 @@ function classify(line: string): Parsed | { kind: AuditVerifyProblemKind; messag
  * `audit.log`) or the active file. Reads rotated files (plain or gzipped) oldest first, then the active file, and
  * reports the first edited, missing, reordered, torn, malformed or unchained line, or that the chain is intact.
  */
-export async function verifyAuditLog(path: string, options: AuditVerifyOptions = {}): Promise<AuditVerifyResult> {
+export async function verifyAuditLog(
+  path: string,
+  options: AuditVerifyOptions = {},
+): Promise<AuditVerifyResult> {
   let active = path;
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) active = join(path, options.fileName ?? 'audit.log');
@@ -113,7 +116,12 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
       const lineNo = i + 1;
       if (i === pieces.length - 1) {
         if (text === '') break;
-        return fail({ kind: 'torn', file, line: lineNo, message: 'the last line is incomplete (no newline)' });
+        return fail({
+          kind: 'torn',
+          file,
+          line: lineNo,
+          message: 'the last line is incomplete (no newline)',
+        });
       }
       const parsed = classify(text);
       if ('kind' in parsed) return fail({ ...parsed, file, line: lineNo });
@@ -121,7 +129,13 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
       if (prev === undefined) {
         result.firstSeq = seq;
         if (seq === 1 && chainHash(GENESIS_HASH, parsed.canonical) !== parsed.hash) {
-          return fail({ kind: 'edited', file, line: lineNo, seq, message: 'content does not match its hash' });
+          return fail({
+            kind: 'edited',
+            file,
+            line: lineNo,
+            seq,
+            message: 'content does not match its hash',
+          });
         }
       } else {
         const expectedSeq = prev.seq + 1;

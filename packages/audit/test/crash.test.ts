@@ -23,13 +23,22 @@ it('a process SIGKILLed after flush() leaves every flushed line complete, and a 
   const count = 500;
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@rediver/source', join(import.meta.dirname, 'fixtures', 'crashChild.ts'), file, String(count)],
+    [
+      '--import',
+      'tsx',
+      '--conditions=@rediver/source',
+      join(import.meta.dirname, 'fixtures', 'crashChild.ts'),
+      file,
+      String(count),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child = proc;
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.once('exit', (_code, signal) => resolve(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    proc.once('exit', (_code, signal) => resolve(signal)),
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`child did not flush in time: ${stderr}`)), 60_000);
     proc.stdout.on('data', (d: Buffer) => {

@@ -10,7 +10,9 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 }
 
 /** A clock tests move by hand. */
-export function manualClock(startMs = Date.UTC(2026, 0, 15, 10, 30, 0, 0)): Clock & { set(ms: number): void; advance(ms: number): void } {
+export function manualClock(
+  startMs = Date.UTC(2026, 0, 15, 10, 30, 0, 0),
+): Clock & { set(ms: number): void; advance(ms: number): void } {
   let now = startMs;
   return {
     now: () => now,

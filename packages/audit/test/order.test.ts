@@ -40,7 +40,8 @@ it('keeps the call order of 10k events from concurrent async tasks, with flushes
   const result = await verifyAuditLog(dir);
   expect(result).toMatchObject({ ok: true, lines: tasks * perTask });
   const messages: string[] = [];
-  for (const f of result.files) for (const l of await readLines(f)) messages.push((JSON.parse(l) as { message: string }).message);
+  for (const f of result.files)
+    for (const l of await readLines(f)) messages.push((JSON.parse(l) as { message: string }).message);
   expect(result.files.length).toBeGreaterThan(3);
   expect(messages).toEqual(called);
 });

@@ -39,7 +39,10 @@ it('redacts configured paths before disk, endpoint and pino transport; the trans
     logFile: join(dir, 'audit.log'),
     remoteEndpoint: `http://127.0.0.1:${port}/`,
     transport: { target: 'pino/file', options: { destination: transportFile, mkdir: true } },
-    redact: { paths: ['details.password', 'details.headers.authorization', 'details.*.apiKey'], censor: '***' },
+    redact: {
+      paths: ['details.password', 'details.headers.authorization', 'details.*.apiKey'],
+      censor: '***',
+    },
     hashChain: true,
   });
   logger.uploadStarted('rep-1', {

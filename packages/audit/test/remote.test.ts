@@ -86,8 +86,15 @@ describe('remote shipping', () => {
     await waitFor(() => logger.stats().remoteSent >= 50);
     await logger.close();
 
-    const lines = received.flatMap((r) => r.body.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
-    expect(lines.slice(0, 50).map((l) => l.message)).toEqual(Array.from({ length: 50 }, (_, i) => `event ${i + 30}`));
+    const lines = received.flatMap((r) =>
+      r.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    );
+    expect(lines.slice(0, 50).map((l) => l.message)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `event ${i + 30}`),
+    );
     // The drop is reported in the local log, and that line is shipped too.
     expect(lines.slice(50).map((l) => [l.type, l.severity, l.details])).toEqual([
       ['agent_error', 'WARN', { dropped_lines: 30, endpoint: `http://127.0.0.1:${port}/ingest` }],
@@ -127,7 +134,9 @@ describe('remote shipping', () => {
     await logger.flush();
     await waitFor(() => logger.stats().remoteSent >= 2);
     await logger.close();
-    expect(dropped).toMatchObject([{ reason: 'remote_rejected', count: 2, error: { code: 'REQUEST_REJECTED', status: 400 } }]);
+    expect(dropped).toMatchObject([
+      { reason: 'remote_rejected', count: 2, error: { code: 'REQUEST_REJECTED', status: 400 } },
+    ]);
     const shipped = bodies.flatMap((b) => (JSON.parse(b) as { message: string }[]).map((e) => e.message));
     expect(shipped.slice(0, 2)).toEqual(['c', 'd']);
     expect(shipped.slice(2).join(' ')).toContain('dropped 2 lines');
@@ -151,7 +160,9 @@ describe('remote shipping', () => {
       { reason: 'remote_closed', count: 2 },
       { reason: 'remote_closed', count: 1 },
     ]);
-    const local = (await readLines(join(dir, 'audit.log'))).map((l) => JSON.parse(l) as { type: string; details?: unknown });
+    const local = (await readLines(join(dir, 'audit.log'))).map(
+      (l) => JSON.parse(l) as { type: string; details?: unknown },
+    );
     expect(local.map((l) => l.type)).toEqual(['job_started', 'job_completed', 'agent_error']);
     expect(local[2]!.details).toMatchObject({ dropped_lines: 2 });
     expect(logger.stats()).toMatchObject({ remoteDropped: 3, remoteSent: 0 });

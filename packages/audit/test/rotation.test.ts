@@ -113,7 +113,12 @@ describe('rotation by size', () => {
     expect(await rotatedNames()).toEqual([gz.slice(dir.length + 1)]);
     expect(gz).toMatch(/\.log\.gz$/);
     const text = gunzipSync(await readFile(gz)).toString('utf8');
-    expect(text.trim().split('\n').map((l) => JSON.parse(l).message as string)).toEqual(['event 00', 'event 01']);
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).message as string),
+    ).toEqual(['event 00', 'event 01']);
     expect((await stat(gz)).mode & 0o777).toBe(0o640);
   });
 });
@@ -123,7 +128,13 @@ describe('retention', () => {
     const clock = manualClock(Date.UTC(2026, 5, 30, 12, 0, 0));
     const old = ['audit.20260530T115959999Z.log', 'audit.20260501T000000000Z.log.gz'];
     const young = ['audit.20260530T120000000Z.log', 'audit.20260629T000000000Z.log.gz'];
-    const others = ['other.log', 'audit.log.bak', 'audit.20200101T000000000Z.txt', 'other.20200101T000000000Z.log', 'audit.2020.log'];
+    const others = [
+      'other.log',
+      'audit.log.bak',
+      'audit.20200101T000000000Z.txt',
+      'other.20200101T000000000Z.log',
+      'audit.2020.log',
+    ];
     for (const n of [...old, ...young, ...others]) await writeFile(join(dir, n), 'x\n');
     const logger = make({ clock, maxAgeDays: 31 });
     const deleted: string[] = [];
@@ -151,7 +162,10 @@ describe('retention', () => {
 
 describe('crash recovery', () => {
   it('cuts a torn last line at start, says so in an event and an audit line, and keeps earlier lines', async () => {
-    await writeFile(file(), '{"timestamp":"x","type":"agent_start","severity":"INFO","message":"ok"}\n{"timestamp":"2026-01');
+    await writeFile(
+      file(),
+      '{"timestamp":"x","type":"agent_start","severity":"INFO","message":"ok"}\n{"timestamp":"2026-01',
+    );
     const logger = make();
     const recovered: unknown[] = [];
     logger.on('recovered', (e) => recovered.push(e));

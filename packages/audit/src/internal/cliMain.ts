@@ -48,7 +48,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     const result = await verifyAuditLog(target, fileName === undefined ? {} : { fileName });
     if (json) io.out(JSON.stringify(result, null, 2) + '\n');
     else if (result.ok) {
-      const range = result.lines > 0 ? `, seq ${result.firstSeq}..${result.lastSeq}, last hash ${result.lastHash}` : '';
+      const range =
+        result.lines > 0 ? `, seq ${result.firstSeq}..${result.lastSeq}, last hash ${result.lastHash}` : '';
       io.out(`OK: chain intact: ${result.lines} lines in ${result.files.length} files${range}\n`);
     } else {
       const p = result.problem!;

@@ -272,7 +272,8 @@ export class FileSink {
       const nl = whole.indexOf(10, pos);
       const end = nl < 0 ? whole.length : nl + 1;
       if (this.size + (end - segStart) > this.config.maxBytes && this.size + (pos - segStart) > 0) {
-        if (pos > segStart) await this.writeBuffer(whole.subarray(segStart, pos), whole.subarray(pos).toString());
+        if (pos > segStart)
+          await this.writeBuffer(whole.subarray(segStart, pos), whole.subarray(pos).toString());
         await this.rotate();
         segStart = pos;
       }

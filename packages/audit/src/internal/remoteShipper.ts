@@ -140,8 +140,7 @@ export class RemoteShipper {
   private async send(
     batch: readonly string[],
   ): Promise<'ok' | 'rejected' | { error: AuditError; retryAfterMs?: number }> {
-    const body =
-      this.config.format === 'ndjson' ? batch.join('\n') + '\n' : '[' + batch.join(',') + ']';
+    const body = this.config.format === 'ndjson' ? batch.join('\n') + '\n' : '[' + batch.join(',') + ']';
     const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.config.timeoutMs)]);
     try {
       const res = await fetch(this.config.url, {

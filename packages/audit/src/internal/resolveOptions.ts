@@ -108,7 +108,10 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
       timeoutMs: positive('remoteTimeoutMs', options.remoteTimeoutMs ?? d.remoteTimeoutMs),
       retryBaseMs,
       retryMaxMs,
-      closeTimeoutMs: positive('remoteCloseTimeoutMs', options.remoteCloseTimeoutMs ?? d.remoteCloseTimeoutMs),
+      closeTimeoutMs: positive(
+        'remoteCloseTimeoutMs',
+        options.remoteCloseTimeoutMs ?? d.remoteCloseTimeoutMs,
+      ),
     };
   }
   return {
