@@ -241,6 +241,36 @@ describe('line format', () => {
     expect(job.stats().written).toBe(4);
   });
 
+  it('never throws on odd details: cycles, BigInt and hostile proxies still give one complete line each', async () => {
+    const logger = make();
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const dropped: unknown[] = [];
+    const errors: string[] = [];
+    logger.on('dropped', (e) => dropped.push(e));
+    logger.on('error', (e) => errors.push(e.operation));
+    logger.info('scan_started', 'cyclic', cyclic);
+    logger.info('scan_started', 'bigint', { n: 10n });
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('no keys for you');
+        },
+      },
+    );
+    expect(() => logger.info('scan_started', 'hostile', hostile)).not.toThrow();
+    await logger.flush();
+    const lines = (await readLines(join(dir, 'audit.log'))).map(
+      (l) => JSON.parse(l) as Record<string, unknown>,
+    );
+    expect(lines.map((l) => l.message)).toEqual(['cyclic', 'bigint', 'hostile']);
+    expect(lines[0]!.details).toEqual({ a: 1, self: '[Circular]' });
+    expect(lines[1]!.details).toEqual({ n: 10 });
+    expect(dropped).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
   it('writes duration_ms in milliseconds and omits a non-finite one', async () => {
     const logger = make();
     logger.jobCompleted('j', 1500);
@@ -352,6 +382,7 @@ describe('close', () => {
       { reason: 'closed', count: 1, type: 'job_failed' },
     ]);
     expect(logger.stats()).toMatchObject({ logged: 1, written: 1, droppedAfterClose: 2 });
+    await expect(logger.flush()).resolves.toBeUndefined();
     expect(await readLines(join(dir, 'audit.log'))).toHaveLength(1);
   });
 });

@@ -225,19 +225,27 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
     const o = this.options;
     const error = entry.error === undefined ? undefined : toErrorField(entry.error);
     const duration = entry.durationMs;
-    this.pino.info({
-      type: entry.type,
-      severity: entry.severity,
-      agent_id: o.agentId,
-      tenant_id: o.tenantId,
-      job_id: entry.jobId ?? context?.jobId,
-      report_id: entry.reportId ?? context?.reportId,
-      message: entry.message,
-      error,
-      duration_ms:
-        typeof duration === 'number' && Number.isFinite(duration) ? Math.round(duration) : undefined,
-      details: entry.details,
-    });
+    try {
+      this.pino.info({
+        type: entry.type,
+        severity: entry.severity,
+        agent_id: o.agentId,
+        tenant_id: o.tenantId,
+        job_id: entry.jobId ?? context?.jobId,
+        report_id: entry.reportId ?? context?.reportId,
+        message: entry.message,
+        error,
+        duration_ms:
+          typeof duration === 'number' && Number.isFinite(duration) ? Math.round(duration) : undefined,
+        details: entry.details,
+      });
+    } catch (err) {
+      // pino falls back to a safe stringifier for cycles and BigInt, so this is a getter that throws or worse:
+      // the event cannot be written; say so rather than throw into the caller.
+      this.fail('write', toAuditError(err, 'serialising an event'));
+      this.emit('dropped', { reason: 'unserialisable', count: 1, type: entry.type });
+      return;
+    }
     if (ERROR_LEVEL_FLUSH[entry.severity]) this.flushInBackground('sync');
     else if (this.sink.pendingCount >= o.bufferSize) this.flushInBackground('write');
   }
@@ -529,6 +537,8 @@ export class AuditLogger {
 
   /** Writes everything logged so far and resolves once it is fsync'd; rejects with `AuditError` on failure. */
   flush(): Promise<void> {
+    // After close() there is nothing left to write: resolve when close has written everything.
+    if (this.core.closed) return this.core.close();
     return this.core.sink.flush(true);
   }
 

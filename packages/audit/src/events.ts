@@ -9,6 +9,8 @@ export type AuditDropReason =
   | 'remote_backlog_full'
   /** The endpoint refused a batch with a non-retryable status (they are in the local file). */
   | 'remote_rejected'
+  /** The event could not be serialised (e.g. a getter in `details` threw): never written. */
+  | 'unserialisable'
   /** `close()` gave up delivering the remote backlog at its deadline (they are in the local file). */
   | 'remote_closed';
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock, readLines, tempDir } from '../test/helpers';
 import { AuditLogger } from './auditLogger';
 import { runCli } from './internal/cliMain';
+import { chainHash, parseChainedLine } from './internal/hashChain';
 import { verifyAuditLog } from './verifyAuditLog';
 
 let dir: string;
@@ -59,12 +60,23 @@ describe('verifyAuditLog', () => {
     expect(r).toMatchObject({ ok: false, lines: 2, problem: { kind: 'edited', line: 3, seq: 3 } });
   });
 
-  it('catches a line whose hash was recomputed (the next line breaks)', async () => {
+  it('catches an edit inside details', async () => {
     await writeChained(5);
     const file = join(dir, 'audit.log');
     const text = await readFile(file, 'utf8');
     await writeFile(file, text.replace('"i":1}', '"i":7}'));
     expect((await verifyAuditLog(dir)).problem).toMatchObject({ kind: 'edited', line: 2 });
+  });
+
+  it('catches an edited line whose own hash was recomputed: the next line breaks', async () => {
+    await writeChained(5);
+    await editLines((l) => {
+      const prev = parseChainedLine(l[0]!)!;
+      const edited = parseChainedLine(l[1]!.replace('event 1', 'event Z'))!;
+      l[1] = `${edited.canonical},"hash":"${chainHash(prev.hash, edited.canonical)}"}`;
+      return l;
+    });
+    expect((await verifyAuditLog(dir)).problem).toMatchObject({ kind: 'edited', line: 3, seq: 3 });
   });
 
   it('catches a deleted line', async () => {
