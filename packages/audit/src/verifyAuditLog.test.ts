@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock, readLines, tempDir } from '../test/helpers';
 import { AuditLogger } from './auditLogger';
@@ -51,6 +52,16 @@ describe('verifyAuditLog', () => {
     expect(r.files.length).toBeGreaterThan(3);
     expect(r.files.some((f) => f.endsWith('.log.gz'))).toBe(true);
     expect(r).toMatchObject({ ok: true, lines: 60, firstSeq: 1, lastSeq: 60 });
+  });
+
+  it('recovers the chain from the newest rotated file (gzipped) when the active file is empty', async () => {
+    await writeChained(3);
+    // As if the process died right after a rotation: the lines are in a rotated, compressed file only.
+    const text = await readFile(join(dir, 'audit.log'));
+    await writeFile(join(dir, 'audit.20260115T103000000Z.log.gz'), gzipSync(text));
+    await writeFile(join(dir, 'audit.log'), '');
+    await writeChained(2);
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, lines: 5, firstSeq: 1, lastSeq: 5 });
   });
 
   it('catches an edited line', async () => {
