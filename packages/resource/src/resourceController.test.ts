@@ -167,6 +167,20 @@ describe('sampling lifecycle', () => {
     expect(c.getStatus().samples).toBe(4);
   });
 
+  it('samples again after 1 s when the first sample had no CPU figure yet', () => {
+    const c = make({ sampleIntervalMs: 5000 });
+    load({ cpuOrigin: 'unavailable', cpuPercent: 0 });
+    c.start();
+    load({});
+    vi.advanceTimersByTime(999);
+    expect(source.calls).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(source.calls).toBe(2);
+    expect(c.metrics?.cpuOrigin).toBe('host');
+    vi.advanceTimersByTime(4000);
+    expect(source.calls).toBe(3);
+  });
+
   it('close() stops sampling, returns one promise, and start() afterwards throws CLOSED', async () => {
     const c = make();
     c.start();

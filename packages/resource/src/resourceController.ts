@@ -57,6 +57,9 @@ class Slot implements SlotHandle {
   }
 }
 
+/** Delay of the extra sample `start()` takes when the first one could not measure CPU yet, ms. */
+const FIRST_FIGURE_RETRY_MS = 1000;
+
 // Module-private entry points the slot handles use (kept off the controller's public surface).
 let freeSlot: (controller: ResourceController) => void;
 let releaseAgain: (controller: ResourceController) => void;
@@ -86,6 +89,7 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
   private belowSince: number | undefined;
   private latest: SystemMetrics | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private started = false;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -108,9 +112,15 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
     if (this.closed) throw new ResourceError('CLOSED', 'ResourceController is closed');
     if (this.started) return;
     this.started = true;
-    this.sample();
+    const first = this.sample();
     this.timer = setInterval(() => this.sample(), this.opts.sampleIntervalMs);
     this.timer.unref();
+    // A rate needs two readings: a source created just before start() has had no time to see CPU work
+    // and says 'unavailable'. Measure again soon rather than fly blind for a whole interval.
+    if (first?.cpuOrigin === 'unavailable' && this.opts.sampleIntervalMs > FIRST_FIGURE_RETRY_MS) {
+      this.retry = setTimeout(() => this.sample(), FIRST_FIGURE_RETRY_MS);
+      this.retry.unref();
+    }
   }
 
   /**
@@ -320,7 +330,9 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
   private async shutdown(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.retry !== undefined) clearTimeout(this.retry);
     this.timer = undefined;
+    this.retry = undefined;
     for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) {
       this.cleanup(w);
       w.reject(new ResourceError('CLOSED', 'ResourceController closed while waiting for a slot'));
