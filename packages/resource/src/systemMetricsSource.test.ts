@@ -216,30 +216,39 @@ describe('SystemMetricsSource elsewhere', () => {
     expect(m.pressure?.cpuSomeAvg10).toBe(12.14);
   });
 
-  it('falls back to os.cpus() and os memory without procfs, and says PSI is unavailable', () => {
-    const s = source();
-    // Burn CPU until the os.cpus() counters (10 ms ticks) move; bounded.
-    const deadline = Date.now() + 5000;
-    let m = s.sample();
-    while (m.cpuOrigin === 'unavailable' && Date.now() < deadline) {
-      const until = Date.now() + 20;
-      while (Date.now() < until);
-      m = s.sample();
-    }
-    expect(m.cpuOrigin).toBe('host');
-    expect(m.cpuPercent).toBeGreaterThanOrEqual(0);
-    expect(m.cpuPercent).toBeLessThanOrEqual(100);
-    expect(m.memoryOrigin).toBe('host');
-    expect(m.memoryLimitBytes).toBeGreaterThan(0);
-    expect(m.memoryPercent).toBeGreaterThan(0);
-    expect(m.pressure).toEqual({ origin: 'unavailable' });
-  });
+  it(
+    'falls back to os.cpus() and os memory without procfs, and says PSI is unavailable',
+    { timeout: 20_000 },
+    () => {
+      const s = source();
+      // Burn CPU until the os.cpus() counters (10 ms ticks) move; bounded.
+      const deadline = Date.now() + 5000;
+      let m = s.sample();
+      while (m.cpuOrigin === 'unavailable' && Date.now() < deadline) {
+        const until = Date.now() + 20;
+        while (Date.now() < until);
+        m = s.sample();
+      }
+      expect(m.cpuOrigin).toBe('host');
+      expect(m.cpuPercent).toBeGreaterThanOrEqual(0);
+      expect(m.cpuPercent).toBeLessThanOrEqual(100);
+      expect(m.memoryOrigin).toBe('host');
+      expect(m.memoryLimitBytes).toBeGreaterThan(0);
+      expect(m.memoryPercent).toBeGreaterThan(0);
+      expect(m.pressure).toEqual({ origin: 'unavailable' });
+    },
+  );
 
-  it('measures event-loop delay and utilisation when monitoring is on', async () => {
+  it('measures event-loop delay and utilisation when monitoring is on', { timeout: 20_000 }, async () => {
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     const s = source({ eventLoopMonitoring: true });
-    const until = Date.now() + 100;
-    while (Date.now() < until); // block the loop so the delay histogram records a late timer
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The delay monitor's first tick only sets its baseline; after that every tick records its lateness.
+    await sleep(30);
+    for (let i = 0; i < 3; i++) {
+      const until = Date.now() + 50;
+      while (Date.now() < until); // block the loop: the next tick is late
+      await sleep(30);
+    }
     const m = s.sample();
     expect(m.eventLoopDelayP99Ms).toBeGreaterThan(0);
     expect(m.eventLoopUtilization).toBeGreaterThan(0);
