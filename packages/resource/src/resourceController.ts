@@ -244,6 +244,7 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
         waiter.onAbort = () => {
           this.abortedWaits++;
           this.dropWaiter(waiter);
+          this.opts.logger.debug({ abortedWaits: this.abortedWaits }, 'slot wait aborted');
           reject(abortError(signal));
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -252,6 +253,7 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
         waiter.timer = setTimeout(() => {
           this.timedOutWaits++;
           this.dropWaiter(waiter);
+          this.opts.logger.debug({ timeoutMs, timedOutWaits: this.timedOutWaits }, 'slot wait timed out');
           reject(timeoutError(timeoutMs));
         }, timeoutMs);
         waiter.timer.unref();
@@ -333,6 +335,12 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
     if (this.retry !== undefined) clearTimeout(this.retry);
     this.timer = undefined;
     this.retry = undefined;
+    if (this.waiters.size > 0) {
+      this.opts.logger.info(
+        { pendingJobs: this.waiters.size },
+        'resource controller closed: rejecting slot waiters',
+      );
+    }
     for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) {
       this.cleanup(w);
       w.reject(new ResourceError('CLOSED', 'ResourceController closed while waiting for a slot'));
