@@ -88,6 +88,7 @@ export class SystemMetricsSource implements MetricsSource {
   private readonly memoryPressure: KernelFile | undefined;
   private readonly pressureOrigin: MetricOrigin;
   private readonly histogram: IntervalHistogram | undefined;
+  private readonly resolutionMs: number;
   private lastElu: EventLoopUtilization | undefined;
   private lastHost: HostCpuTimes | undefined;
   private lastProcess: { usage: NodeJS.CpuUsage; atMs: number };
@@ -107,6 +108,7 @@ export class SystemMetricsSource implements MetricsSource {
       invalid('cgroupRoot', 'a non-empty path', cgroupRoot);
     if (!Number.isInteger(resolution) || resolution < 1)
       invalid('eventLoopResolutionMs', 'an integer >= 1', resolution);
+    this.resolutionMs = resolution;
     this.clock = options.clock ?? systemClock;
     this.monotonicNowMs = options.monotonicNowMs ?? (() => performance.now());
     this.hostCpus = availableParallelism();
@@ -201,7 +203,9 @@ export class SystemMetricsSource implements MetricsSource {
       // An empty histogram (its timer has not fired since the last sample) has no p99; percentile() on
       // an empty one walks every bucket (~70 µs), so it and the reset are skipped.
       if (this.histogram.count > 0) {
-        metrics.eventLoopDelayP99Ms = this.histogram.percentile(99) / 1e6;
+        // The histogram records the time between its timer's ticks, resolution included (an idle loop
+        // reads ~10 ms at 10 ms resolution): the delay is what exceeds the resolution.
+        metrics.eventLoopDelayP99Ms = Math.max(0, this.histogram.percentile(99) / 1e6 - this.resolutionMs);
         this.histogram.reset();
       }
       const elu = performance.eventLoopUtilization();
