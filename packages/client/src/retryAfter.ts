@@ -1,4 +1,6 @@
 const DELTA_SECONDS = /^\d+$/;
+/** An HTTP date names its day or month; this keeps `Date.parse` from reading `-5` or `1.5` as dates. */
+const HAS_NAME = /[A-Za-z]{3}/;
 
 /**
  * Parses a `Retry-After` header (delta seconds or an HTTP date) into a delay in ms from `nowMs`.
@@ -12,6 +14,7 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
     const seconds = Number(text);
     return Number.isSafeInteger(seconds) ? seconds * 1000 : undefined;
   }
+  if (!HAS_NAME.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
