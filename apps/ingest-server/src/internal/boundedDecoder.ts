@@ -200,7 +200,8 @@ function createDecoder(encoding: BodyEncoding, sink: BoundedSink): StepDecoder {
 }
 
 /**
- * Decodes a complete buffer (a chunk's `data`) within `limits`. The ratio is measured against the whole input.
+ * Decodes a complete buffer (a chunk's `data`) within `limits`. As for streamed bodies, the ratio is measured
+ * against the input fed so far (64 KiB slices), so a bomb stops after a few MiB; for inputs up to 64 KiB it is exact.
  * Throws 413 DECOMPRESS_LIMIT or 400 DECOMPRESS_FAILED.
  */
 export async function decodeBuffer(
@@ -208,12 +209,16 @@ export async function decodeBuffer(
   encoding: BodyEncoding,
   limits: DecompressionLimits,
 ): Promise<Buffer> {
+  if (input.length > limits.maxCompressedBytes) {
+    throw limitError(`compressed data of ${input.length} bytes exceeds ${limits.maxCompressedBytes} bytes`);
+  }
   const sink = new BoundedSink(limits, encoding);
-  sink.input(input.length);
   const decoder = createDecoder(encoding, sink);
   try {
     for (let offset = 0; offset < input.length; offset += SLICE_BYTES) {
-      await decoder.write(input.subarray(offset, offset + SLICE_BYTES));
+      const slice = input.subarray(offset, offset + SLICE_BYTES);
+      sink.input(slice.length);
+      await decoder.write(slice);
     }
     await decoder.end();
     return sink.result();
