@@ -30,6 +30,7 @@ import type { ClientOptions, ResolvedClientOptions } from './clientOptions';
 import { resolveClientOptions } from './clientOptions';
 import type { FailureReason, RequestContext } from './internal/classify';
 import { errorFromFailure, errorFromStatus } from './internal/classify';
+import { serializeChunk } from './internal/chunkBody';
 import { encodeBody } from './internal/encodeBody';
 import { readBody } from './internal/readBody';
 import { redact } from './internal/redact';
@@ -69,6 +70,8 @@ interface Call<T> {
   readonly path: string;
   readonly query?: string;
   readonly body?: unknown;
+  /** Serialises `body` to JSON bytes; default `JSON.stringify`. */
+  readonly serialize?: (body: never) => Buffer;
   /** False for bodies that are already compressed (chunk data): gzip would only burn CPU. */
   readonly compressible: boolean;
   readonly options: RequestOptions | undefined;
@@ -147,6 +150,7 @@ export class RediverClient implements ReportUploader, ChunkUploader, AsyncDispos
       method: 'POST',
       path,
       body: chunk,
+      serialize: serializeChunk,
       compressible: chunk.compression === 'none',
       options,
       validate: (json) => validateChunkUploadResponse(json, chunk),
@@ -350,13 +354,16 @@ export class RediverClient implements ReportUploader, ChunkUploader, AsyncDispos
       }
       headers[IDEMPOTENCY_KEY_HEADER.toLowerCase()] = key;
     }
-    let payload: string | Buffer | undefined;
+    let payload: Buffer | undefined;
     let encoding: string | undefined;
     let bytes = 0;
     if (call.body !== undefined) {
-      let json: string;
+      let json: Buffer;
       try {
-        json = JSON.stringify(call.body);
+        json =
+          call.serialize === undefined
+            ? Buffer.from(JSON.stringify(call.body))
+            : call.serialize(call.body as never);
       } catch (cause) {
         throw invalidArgument(
           method,
@@ -404,7 +411,12 @@ export class RediverClient implements ReportUploader, ChunkUploader, AsyncDispos
       const ra = res.headers['retry-after'];
       retryAfter = Array.isArray(ra) ? ra[0] : ra;
       const ok = status >= 200 && status < 300;
-      ({ text, truncated } = await readBody(res.body, ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES));
+      const length = Number(res.headers['content-length']);
+      ({ text, truncated } = await readBody(
+        res.body,
+        ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES,
+        Number.isSafeInteger(length) && length >= 0 ? length : undefined,
+      ));
     } catch (cause) {
       if (isAborted(signal)) reason = 'aborted';
       throw this.#fail(errorFromFailure(ctx, reason, cause, this.#o.timeoutMs));

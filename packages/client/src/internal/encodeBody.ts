@@ -10,20 +10,19 @@ const SYNC_GZIP_MAX_BYTES = 64 * 1024;
 
 /** A request body ready for the wire. */
 export interface EncodedBody {
-  readonly body: string | Buffer;
+  readonly body: Buffer;
   readonly bytes: number;
   readonly encoding: 'gzip' | undefined;
 }
 
-/** gzip-compresses `json` when it is over `thresholdBytes` and compressing makes it smaller. */
+/** gzip-compresses `raw` when it is over `thresholdBytes` and compressing makes it smaller. */
 export async function encodeBody(
-  json: string,
+  raw: Buffer,
   compress: boolean,
   thresholdBytes: number,
 ): Promise<EncodedBody> {
-  const bytes = Buffer.byteLength(json);
-  if (!compress || bytes <= thresholdBytes) return { body: json, bytes, encoding: undefined };
-  const raw = Buffer.from(json);
+  const bytes = raw.length;
+  if (!compress || bytes <= thresholdBytes) return { body: raw, bytes, encoding: undefined };
   const packed =
     bytes <= SYNC_GZIP_MAX_BYTES
       ? gzipSync(raw, { level: GZIP_LEVEL })

@@ -1,0 +1,28 @@
+import type { ChunkUploadRequest } from '@rediver/core';
+
+const QUOTE = '"';
+const BACKSLASH = '\\';
+
+/**
+ * Serialises a chunk request to JSON bytes without running `JSON.stringify` over its `data`. `data` is most of the
+ * body (up to 10 MiB of base64) and needs no escaping, yet `JSON.stringify` scans it at ~150 MB/s on Node 20 — slower
+ * than loopback. Here it is copied once as Latin-1 after three cheap checks that make the splice safe: all ASCII
+ * (byte length = length), no quote, no backslash. Anything else goes through `JSON.stringify` as usual. (A control
+ * character would still make the JSON invalid — the server refuses it, as it refuses any non-base64 `data`.)
+ */
+export function serializeChunk(chunk: ChunkUploadRequest): Buffer {
+  const data = chunk.data;
+  if (Buffer.byteLength(data) !== data.length || data.includes(QUOTE) || data.includes(BACKSLASH)) {
+    return Buffer.from(JSON.stringify(chunk));
+  }
+  const rest: Record<string, unknown> = { ...chunk };
+  delete rest.data;
+  const head = JSON.stringify(rest);
+  const prefix = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"data":"`;
+  const prefixBytes = Buffer.byteLength(prefix);
+  const out = Buffer.allocUnsafe(prefixBytes + data.length + 2);
+  out.write(prefix, 0, 'utf8');
+  out.write(data, prefixBytes, 'latin1');
+  out.write('"}', prefixBytes + data.length, 'latin1');
+  return out;
+}
