@@ -30,6 +30,7 @@ import type { ClientOptions, ResolvedClientOptions } from './clientOptions';
 import { resolveClientOptions } from './clientOptions';
 import type { FailureReason, RequestContext } from './internal/classify';
 import { errorFromFailure, errorFromStatus } from './internal/classify';
+import { isBase64 } from './internal/base64';
 import { serializeChunk } from './internal/chunkBody';
 import { encodeBody } from './internal/encodeBody';
 import { readBody } from './internal/readBody';
@@ -519,4 +520,5 @@ function checkChunk(chunk: ChunkUploadRequest, path: string): void {
       { method: 'POST', path },
     );
   }
+  if (!isBase64(chunk.data)) bad('`data` must be padded base64');
 }

@@ -189,6 +189,9 @@ describe('uploadChunk', () => {
     ['total over 10000', { chunk_index: 0, total_chunks: 10_001 }, 'VALIDATION_FAILED'],
     ['unknown compression', { compression: 'brotli' as never }, 'VALIDATION_FAILED'],
     ['empty data', { data: '' }, 'VALIDATION_FAILED'],
+    ['data that is not base64', { data: 'not base64!' }, 'VALIDATION_FAILED'],
+    ['data with a quote that would break the JSON', { data: 'QU"D' }, 'VALIDATION_FAILED'],
+    ['unpadded data', { data: 'QUJDQQ' }, 'VALIDATION_FAILED'],
   ])('refuses a chunk with %s before sending', async (_name, overrides, code) => {
     await expect(client.uploadChunk(chunk(overrides), { idempotencyKey: 'k' })).rejects.toMatchObject({
       code,

@@ -1,20 +1,13 @@
 import type { ChunkUploadRequest } from '@rediver/core';
 
-const QUOTE = '"';
-const BACKSLASH = '\\';
-
 /**
  * Serialises a chunk request to JSON bytes without running `JSON.stringify` over its `data`. `data` is most of the
  * body (up to 10 MiB of base64) and needs no escaping, yet `JSON.stringify` scans it at ~150 MB/s on Node 20 — slower
- * than loopback. Here it is copied once as Latin-1 after three cheap checks that make the splice safe: all ASCII
- * (byte length = length), no quote, no backslash. Anything else goes through `JSON.stringify` as usual. (A control
- * character would still make the JSON invalid — the server refuses it, as it refuses any non-base64 `data`.)
+ * than loopback. Here it is copied once, as Latin-1, into the middle of the JSON of the other fields.
+ * Precondition: `chunk.data` passed `isBase64` (ASCII alphabet only: nothing to escape, nothing to break out of).
  */
 export function serializeChunk(chunk: ChunkUploadRequest): Buffer {
   const data = chunk.data;
-  if (Buffer.byteLength(data) !== data.length || data.includes(QUOTE) || data.includes(BACKSLASH)) {
-    return Buffer.from(JSON.stringify(chunk));
-  }
   const rest: Record<string, unknown> = { ...chunk };
   delete rest.data;
   const head = JSON.stringify(rest);
