@@ -44,7 +44,7 @@ function parseKeys(values: string[] | undefined): Record<string, string> {
   for (const v of values ?? []) {
     const at = v.indexOf('=');
     if (at <= 0 || at === v.length - 1)
-      throw configError(`--key must look like rdv_xxx=tenant, got ${JSON.stringify(v.slice(0, 8) + '…')}`);
+      throw configError('--key must look like rdv_xxx=tenant (the value is not shown: it may be a key)');
     keys[v.slice(0, at)] = v.slice(at + 1);
   }
   return keys;
@@ -79,7 +79,7 @@ function readConfig(path: string): ConfigFile {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw configError(`config ${path} must be a JSON object`);
-  return parsed as ConfigFile;
+  return parsed;
 }
 
 function consoleLogger(io: Io, verbose: boolean): Logger {

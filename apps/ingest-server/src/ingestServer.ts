@@ -587,7 +587,7 @@ function registerAdminRoutes(app: FastifyInstance, server: Server): void {
       throw new IngestServerError('VALIDATION_FAILED', 'body must be a JSON object of fault options', {
         status: 400,
       });
-    return server.setFaults(body as Partial<FaultOptions>);
+    return server.setFaults(body);
   });
   app.post(`${ADMIN_PREFIX}commands`, async (request, reply) => {
     const body = bodyOf(request);
@@ -612,8 +612,8 @@ function registerAdminRoutes(app: FastifyInstance, server: Server): void {
       type: body.type as string,
       ...(body.payload === undefined ? {} : { payload: body.payload as Record<string, unknown> }),
       ...(body.priority === undefined ? {} : { priority: body.priority as number }),
-      ...(body.agent_id === undefined ? {} : { agentId: body.agent_id as string }),
-      ...(expiresIn === undefined ? {} : { expiresAt: Date.now() + (expiresIn as number) * 1000 }),
+      ...(body.agent_id === undefined ? {} : { agentId: body.agent_id }),
+      ...(expiresIn === undefined ? {} : { expiresAt: Date.now() + expiresIn * 1000 }),
     });
     return reply.status(201).send(command);
   });

@@ -105,7 +105,9 @@ export function resolveFaults(base: FaultOptions, patch: unknown): FaultOptions 
   const p = patch as Partial<Record<keyof FaultOptions, unknown>>;
   const latencyMs = p.latencyMs ?? base.latencyMs;
   if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > 600_000) {
-    throw invalid(`faults.latencyMs must be a number of ms between 0 and 600000, got ${String(latencyMs)}`);
+    throw invalid(
+      `faults.latencyMs must be a number of ms between 0 and 600000, got ${JSON.stringify(latencyMs)}`,
+    );
   }
   const retryAfterSeconds = p.retryAfterSeconds ?? base.retryAfterSeconds;
   if (
@@ -114,7 +116,7 @@ export function resolveFaults(base: FaultOptions, patch: unknown): FaultOptions 
     retryAfterSeconds < 0
   ) {
     throw invalid(
-      `faults.retryAfterSeconds must be a non-negative integer, got ${String(retryAfterSeconds)}`,
+      `faults.retryAfterSeconds must be a non-negative integer, got ${JSON.stringify(retryAfterSeconds)}`,
     );
   }
   return {

@@ -70,6 +70,7 @@ export async function post(
   url: string,
   body: unknown,
   options: PostOptions = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are asserted field by field in tests
 ): Promise<{ status: number; headers: Headers; json: any }> {
   let bytes: Buffer = Buffer.isBuffer(body)
     ? body
@@ -90,6 +91,7 @@ export async function get(url: string, key?: string, headers: Record<string, str
   return { status: res.status, headers: res.headers, json: await readBody(res) };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see post()
 async function readBody(res: Response): Promise<any> {
   const text = await res.text();
   try {

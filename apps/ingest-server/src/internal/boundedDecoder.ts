@@ -5,8 +5,10 @@ import type { Gunzip } from 'node:zlib';
 import type { DecompressionLimits } from '@rediver/core';
 import { IngestServerError } from '../ingestServerError';
 
+import type * as ZstdBindingModule from 'zstd-napi/binding';
+
 // zstd-napi's low-level binding is CommonJS without an `exports` map; require() finds it from ESM and CJS alike.
-type ZstdBinding = typeof import('zstd-napi/binding');
+type ZstdBinding = typeof ZstdBindingModule;
 const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
 
 /** Encodings a body (or a chunk's `data`) may have. */
@@ -139,7 +141,7 @@ class ZstdDecoder implements StepDecoder {
 
 class GzipDecoder implements StepDecoder {
   private readonly gunzip: Gunzip = createGunzip();
-  private failure: unknown;
+  private failure: Error | undefined;
   private readonly finished: Promise<void>;
 
   constructor(private readonly sink: BoundedSink) {
@@ -149,9 +151,9 @@ class GzipDecoder implements StepDecoder {
         try {
           this.sink.output(part);
         } catch (err) {
-          this.failure = err;
+          this.failure = err instanceof Error ? err : new Error(String(err));
           this.gunzip.destroy();
-          reject(err);
+          reject(this.failure);
         }
       });
       this.gunzip.once('error', (err) => {

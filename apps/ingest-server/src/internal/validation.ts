@@ -470,6 +470,6 @@ export function isValidAgentId(value: unknown): value is string {
     typeof value === 'string' &&
     value.length > 0 &&
     value.length <= 256 &&
-    !/[\u0000-\u001f\u007f]/.test(value)
+    ![...value].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)
   );
 }
