@@ -355,6 +355,33 @@ describe('options on the wire', () => {
     }
   });
 
+  it('logs one debug line per request with method, path, status, bytes and encoding, never headers', async () => {
+    const lines: unknown[][] = [];
+    const push = (...args: unknown[]): void => {
+      lines.push(args);
+    };
+    const logged = createClient({
+      baseUrl: server.url,
+      apiKey: API_KEY,
+      logger: { debug: push, info: push, warn: push, error: push },
+    });
+    try {
+      server.handle((_req, res) => sendJson(res, 200, ingestAnswer()));
+      await logged.ingest(report(50));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]![0]).toMatchObject({
+        method: 'POST',
+        path: '/api/v1/agent/ingest',
+        status: 200,
+        bytes: last().raw.length,
+        encoding: 'gzip',
+      });
+      expect(JSON.stringify(lines)).not.toMatch(/authorization|bearer/i);
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('exposes frozen defaults', () => {
     expect(Object.isFrozen(DEFAULT_CLIENT_OPTIONS)).toBe(true);
     expect(DEFAULT_CLIENT_OPTIONS.compressionThresholdBytes).toBe(COMPRESSION_THRESHOLD_BYTES);
