@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,13 +17,12 @@ let db: string;
 let child: ChildProcessWithoutNullStreams | undefined;
 let baseUrl: string;
 
-function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...NODE_ARGS, ...args], {
-    cwd: APP_DIR,
-    encoding: 'utf8',
-    timeout: WAIT_MS,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the CLI in this process (the `serve` child proves the bin itself starts); captures its output. */
+async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const status = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { status, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
 beforeAll(async () => {
@@ -79,7 +78,7 @@ describe('rediver-ingest-server CLI', () => {
   it(
     'enqueue: a command queued from the CLI is polled by the agent over HTTP',
     async () => {
-      const r = cli([
+      const r = await cli([
         'enqueue',
         '--db',
         db,
@@ -108,12 +107,12 @@ describe('rediver-ingest-server CLI', () => {
     async () => {
       const c = makeChunk('cli-report', 0, 2, [finding(1), finding(2)]);
       expect((await post(baseUrl + API_PATHS.ingestChunk, c, { key: 'rdv_cli_key' })).status).toBe(201);
-      const r = cli(['stats', '--db', db]);
+      const r = await cli(['stats', '--db', db]);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('tenant tenant-cli: reports=1 complete=0 findings=2');
       expect(r.stdout).toContain('report cli-report: chunks=1/2 findings_received=2');
       expect(r.stdout).toContain('INCOMPLETE');
-      const json = cli(['stats', '--db', db, '--tenant', 'tenant-cli', '--json']);
+      const json = await cli(['stats', '--db', db, '--tenant', 'tenant-cli', '--json']);
       expect(JSON.parse(json.stdout).tenants[0].totals.commands.pending).toBe(1);
     },
     WAIT_MS,
