@@ -35,6 +35,7 @@ describe('resolveClientOptions', () => {
       compressionThresholdBytes: 0,
     });
     expect([o.timeoutMs, o.maxConnections, o.compressionThresholdBytes]).toEqual([1, 1, 0]);
+    expect(resolveClientOptions({ ...base, timeoutMs: 2_147_483_647 }).timeoutMs).toBe(2_147_483_647);
   });
 
   it.each<[string, Partial<ClientOptions>]>([
@@ -50,6 +51,7 @@ describe('resolveClientOptions', () => {
     ['an empty agent id', { agentId: '' }],
     ['an empty user agent', { userAgent: '' }],
     ['timeoutMs 0', { timeoutMs: 0 }],
+    ['timeoutMs over the timer limit', { timeoutMs: 2_147_483_648 }],
     ['a fractional timeoutMs', { timeoutMs: 1.5 }],
     ['maxConnections 0', { maxConnections: 0 }],
     ['a negative threshold', { compressionThresholdBytes: -1 }],

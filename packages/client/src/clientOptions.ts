@@ -56,9 +56,12 @@ function invalid(name: string, reason: string): ClientError {
   return new ClientError('INVALID_OPTION', `Invalid client option \`${name}\`: ${reason}.`);
 }
 
-function checkInteger(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw invalid(name, `expected an integer >= ${min}, got ${String(value)}`);
+/** Longest delay a Node timer honours; a larger one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function checkInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalid(name, `expected an integer in ${min}..${max}, got ${String(value)}`);
   }
   return value;
 }
@@ -101,7 +104,12 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     pathPrefix: url.pathname.replace(/\/+$/, ''),
     apiKey: options.apiKey,
     agentId,
-    timeoutMs: checkInteger('timeoutMs', options.timeoutMs ?? DEFAULT_CLIENT_OPTIONS.timeoutMs, 1),
+    timeoutMs: checkInteger(
+      'timeoutMs',
+      options.timeoutMs ?? DEFAULT_CLIENT_OPTIONS.timeoutMs,
+      1,
+      MAX_TIMER_MS,
+    ),
     userAgent,
     maxConnections: checkInteger(
       'maxConnections',
