@@ -243,7 +243,8 @@ export async function runCli(
   argv: string[],
   io: Io = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') },
 ): Promise<number> {
-  const [command, ...rest] = argv;
+  // `pnpm start -- --port 9000` passes the `--` through; it separates nothing here.
+  const [command, ...rest] = argv.filter((arg, i) => !(arg === '--' && i <= 1));
   try {
     switch (command) {
       case 'serve':

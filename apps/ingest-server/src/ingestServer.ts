@@ -83,7 +83,9 @@ const AGENT_PREFIX = '/api/v1/agent/';
 const STATS_PATH = '/api/v1/agent/_stats';
 const ADMIN_PREFIX = '/_admin/';
 const REFUSED = Symbol('refused');
-const RAW_SIZES = Symbol('rawSizes');
+const RAW_BODY = Symbol('rawBody');
+/** Requests whose refused body was not drained: their connection closes after the answer. */
+const closeAfterAnswer = new WeakSet<IncomingMessage>();
 const MAX_COMMAND_LIMIT = 100;
 const DEFAULT_COMMAND_LIMIT = 10;
 
@@ -300,13 +302,13 @@ function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerO
       }).then((outcome) => {
         if (!outcome.ok) {
           // The rest of an unbounded body is not read: answer, then close the connection.
-          if (!outcome.failure.drained) request.raw.headers['x-rediver-close'] = '1';
+          if (!outcome.failure.drained) closeAfterAnswer.add(request.raw);
           refuse(outcome.failure.error);
           return;
         }
         try {
           const body = parseJsonBody(outcome.body);
-          (request as unknown as Record<symbol, unknown>)[RAW_SIZES] = outcome.body;
+          (request as unknown as Record<symbol, unknown>)[RAW_BODY] = outcome.body;
           done(null, body);
         } catch (error) {
           refuse(error);
@@ -317,7 +319,7 @@ function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerO
 }
 
 function rawBodyOf(request: FastifyRequest): Buffer | undefined {
-  return (request as unknown as Record<symbol, Buffer | undefined>)[RAW_SIZES];
+  return (request as unknown as Record<symbol, Buffer | undefined>)[RAW_BODY];
 }
 
 function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIngestServerOptions): void {
@@ -373,7 +375,7 @@ function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIn
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.raw.headers['x-rediver-close'] === '1') reply.header('connection', 'close');
+    if (closeAfterAnswer.has(request.raw)) reply.header('connection', 'close');
     return payload;
   });
 

@@ -125,6 +125,9 @@ describe('rediver-ingest-server CLI', () => {
     expect(await runCli(['enqueue', '--db', db], io)).toBe(1);
     expect(await runCli(['serve', '--key', 'novalue'], io)).toBe(1);
     expect(await runCli(['nope'], io)).toBe(2);
+    // `pnpm start -- <flags>` passes a leading `--` through.
+    expect(await runCli(['--', 'stats'], io)).toBe(1);
+    expect(lines.join('\n')).toContain('stats needs --db FILE');
     expect(await runCli(['serve', '--bogus'], io)).toBe(1);
     expect(lines.join('\n')).toContain('--key must look like rdv_xxx=tenant');
     expect(lines.join('\n')).not.toContain('novalue');
