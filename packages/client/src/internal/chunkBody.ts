@@ -7,9 +7,7 @@ import type { ChunkUploadRequest } from '@rediver/core';
  * Precondition: `chunk.data` passed `isBase64` (ASCII alphabet only: nothing to escape, nothing to break out of).
  */
 export function serializeChunk(chunk: ChunkUploadRequest): Buffer {
-  const data = chunk.data;
-  const rest: Record<string, unknown> = { ...chunk };
-  delete rest.data;
+  const { data, ...rest } = chunk;
   const head = JSON.stringify(rest);
   const prefix = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"data":"`;
   const prefixBytes = Buffer.byteLength(prefix);
