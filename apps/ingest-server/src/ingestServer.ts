@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import type Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_PATHS, IDEMPOTENCY_KEY_HEADER, isRediverError } from '@rediver/core';
@@ -51,8 +52,10 @@ export interface IngestServer extends AsyncDisposable {
   readonly port: number;
   /** Host it listens on. */
   readonly host: string;
-  /** The SQLite store (also reachable as `store.db`). */
+  /** The SQLite store. */
   readonly store: IngestStore;
+  /** The store's better-sqlite3 database, for ad-hoc queries in tests. */
+  readonly db: Database.Database;
   /** Totals per tenant and report (only `tenantId`'s when given). */
   stats(tenantId?: string): IngestStats;
   /** Queues a command for a tenant's agents (what `POST /_admin/commands` and the CLI's `enqueue` do). */
@@ -155,6 +158,7 @@ class Server implements IngestServer {
   port = 0;
   readonly host: string;
   readonly store: IngestStore;
+  readonly db: Database.Database;
   private faults: FaultOptions;
   private readonly apiKeys: Map<string, string>;
   private readonly counters: IngestServerMetrics = {
@@ -170,6 +174,7 @@ class Server implements IngestServer {
     store: IngestStore,
   ) {
     this.store = store;
+    this.db = store.db;
     this.faults = { ...options.faults };
     this.apiKeys = new Map(Object.entries(options.apiKeys));
     this.host = options.host;

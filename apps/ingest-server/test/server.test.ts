@@ -22,6 +22,7 @@ describe('server lifecycle', () => {
     expect(server.host).toBe('127.0.0.1');
     expect(server.port).toBeGreaterThan(0);
     expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    expect(server.db.prepare('SELECT COUNT(*) AS n FROM chunks').get()).toEqual({ n: 0 });
   });
 
   it('close() is idempotent and stops listening', async () => {
