@@ -90,6 +90,8 @@ const RAW_BODY = Symbol('rawBody');
 /** Requests whose refused body was not drained: their connection closes after the answer. */
 const closeAfterAnswer = new WeakSet<IncomingMessage>();
 const MAX_COMMAND_LIMIT = 100;
+/** Most bytes of a body refused before reading that are read and discarded to keep the connection alive. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 const DEFAULT_COMMAND_LIMIT = 10;
 
 interface RefusedBody {
@@ -274,6 +276,13 @@ function isJsonContentType(header: string | undefined): boolean {
   );
 }
 
+/** Discards the rest of a refused body when its declared length is small; otherwise closes after the answer. */
+function drainOrClose(request: FastifyRequest, payload: IncomingMessage): void {
+  const declared = Number(headerValue(request.headers['content-length']));
+  if (Number.isFinite(declared) && declared <= MAX_DRAIN_BYTES) payload.resume();
+  else closeAfterAnswer.add(request.raw);
+}
+
 function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerOptions): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -293,13 +302,13 @@ function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerO
         }
         encoding = parseContentEncoding(headerValue(request.headers['content-encoding']));
       } catch (error) {
-        payload.resume();
+        drainOrClose(request, payload);
         refuse(error);
         return;
       }
       const lengthHeader = headerValue(request.headers['content-length']);
       const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
-      const path = request.url.split('?')[0] ?? '';
+      const path = routeOf(request);
       void readBoundedBody(payload, {
         encoding,
         limits: limitsFor(options, path),
@@ -323,6 +332,11 @@ function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerO
   );
 }
 
+/** The matched route's pattern (e.g. `/api/v1/agent/commands/:id/start`); empty when no route matched. */
+function routeOf(request: FastifyRequest): string {
+  return request.routeOptions.url ?? '';
+}
+
 function rawBodyOf(request: FastifyRequest): Buffer | undefined {
   return (request as unknown as Record<symbol, Buffer | undefined>)[RAW_BODY];
 }
@@ -331,7 +345,8 @@ function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIn
   app.decorateRequest('tenantId', '');
 
   app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
+    // Classify by the matched route, not the raw URL: the router decodes `%61gent`, a prefix check on the URL does not.
+    const path = routeOf(request);
     if (path.startsWith(ADMIN_PREFIX)) {
       if (options.adminKey !== undefined && apiKeyOf(request) !== options.adminKey) {
         return sendError(reply, 401, 'AUTH_FAILED', 'admin routes need Authorization: Bearer <adminKey>');
@@ -429,6 +444,14 @@ function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIn
   );
 }
 
+/** The caller's tenant; the onRequest hook set it. Defence in depth: no tenant, no access. */
+function tenantOf(request: FastifyRequest): string {
+  if (request.tenantId === '') {
+    throw new IngestServerError('AUTH_FAILED', 'missing or unknown API key', { status: 401 });
+  }
+  return request.tenantId;
+}
+
 function agentIdOf(request: FastifyRequest): string | undefined {
   const id = headerValue(request.headers['x-agent-id']);
   if (id === undefined) return undefined;
@@ -449,7 +472,7 @@ function registerAgentRoutes(
     const idempotencyKey = idempotencyKeyOf(request);
     const report = validateReport(bodyOf(request));
     const raw = rawBodyOf(request) ?? Buffer.alloc(0);
-    const answer = server.store.applyReport(request.tenantId, {
+    const answer = server.store.applyReport(tenantOf(request), {
       report,
       idempotencyKey,
       bodyHash: createHash('sha256').update(raw).digest('hex'),
@@ -484,7 +507,7 @@ function registerAgentRoutes(
       );
     }
     const data = validateChunkData(parsed, envelope);
-    const answer = server.store.applyChunk(request.tenantId, {
+    const answer = server.store.applyChunk(tenantOf(request), {
       reportId: envelope.report_id,
       chunkIndex: envelope.chunk_index,
       totalChunks: envelope.total_chunks,
@@ -507,7 +530,7 @@ function registerAgentRoutes(
 
   app.post(API_PATHS.ingestCheck, async (request) => {
     const fingerprints = validateFingerprintCheck(bodyOf(request));
-    return server.store.checkFingerprints(request.tenantId, fingerprints);
+    return server.store.checkFingerprints(tenantOf(request), fingerprints);
   });
 
   app.post(API_PATHS.heartbeat, async (request) => {
@@ -520,8 +543,8 @@ function registerAgentRoutes(
         { status: 400 },
       );
     }
-    server.store.recordHeartbeat(request.tenantId, agentId, body);
-    return { status: 'ok', agent_id: agentId, tenant_id: request.tenantId };
+    server.store.recordHeartbeat(tenantOf(request), agentId, body);
+    return { status: 'ok', agent_id: agentId, tenant_id: tenantOf(request) };
   });
 
   app.get(API_PATHS.commands, async (request) => {
@@ -538,7 +561,7 @@ function registerAgentRoutes(
         );
       }
     }
-    return server.store.pendingCommands(request.tenantId, agentIdOf(request), limit).map(toWireCommand);
+    return server.store.pendingCommands(tenantOf(request), agentIdOf(request), limit).map(toWireCommand);
   });
 
   const lifecycle = (action: CommandAction) => async (request: FastifyRequest) => {
@@ -564,7 +587,7 @@ function registerAgentRoutes(
       }
       extra.errorMessage = message;
     }
-    return toWireCommand(server.store.transitionCommand(request.tenantId, id, action, extra));
+    return toWireCommand(server.store.transitionCommand(tenantOf(request), id, action, extra));
   };
   for (const action of ['acknowledge', 'start', 'complete', 'fail'] as const) {
     app.post(`${API_PATHS.commands}/:id/${action}`, lifecycle(action));
@@ -572,7 +595,7 @@ function registerAgentRoutes(
 
   app.get(
     STATS_PATH,
-    async (request): Promise<TenantStats> => server.store.stats(request.tenantId).tenants[0]!,
+    async (request): Promise<TenantStats> => server.store.stats(tenantOf(request)).tenants[0]!,
   );
 }
 
@@ -636,7 +659,8 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
   const app = Fastify({
     logger: false,
     // Bodies are read by our own bounded parser; this only bounds what Fastify itself would buffer.
-    bodyLimit: resolved.ingestLimits.maxCompressedBytes,
+    bodyLimit:
+      Math.max(resolved.ingestLimits.maxCompressedBytes, resolved.defaultLimits.maxCompressedBytes) + 1,
     forceCloseConnections: true,
     return503OnClosing: true,
     requestTimeout: 120_000,

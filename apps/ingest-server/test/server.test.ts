@@ -48,6 +48,21 @@ describe('authentication', () => {
     expect(unknown.status).toBe(401);
     expect(JSON.stringify(unknown.json)).not.toContain('rdv_unknown');
   });
+
+  it('cannot be bypassed with a percent-encoded path that the router decodes', async () => {
+    for (const path of ['/api/v1/%61gent/commands', '/api/v1/agent/%63ommands', '/api/v1/agent/%5Fstats']) {
+      const res = await get(url(path));
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.status, path).not.toBe(200);
+    }
+    expect((await get(url('/api/v1/%61gent/commands'))).status).toBe(401);
+    const s = await startIngestServer({ apiKeys: API_KEYS, adminKey: 'admin-secret' });
+    try {
+      expect((await get(s.url + '/%5Fadmin/stats')).status).toBe(401);
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe('POST /api/v1/agent/ingest', () => {
