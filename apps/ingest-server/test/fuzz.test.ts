@@ -8,7 +8,7 @@ import type { IngestServer } from '../src/index';
 import { API_KEYS, KEYS, makeChunk, makeReport, post } from './helpers';
 
 let server: IngestServer;
-const NUM_RUNS = 60;
+const NUM_RUNS = 40;
 
 beforeAll(async () => {
   server = await startIngestServer({ apiKeys: API_KEYS });
