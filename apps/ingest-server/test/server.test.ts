@@ -38,6 +38,29 @@ describe('server lifecycle', () => {
   });
 });
 
+describe('logging', () => {
+  it('logs one debug line per request through the injected logger, never the API key', async () => {
+    const lines: string[] = [];
+    const log = (obj: object | string, msg?: string) => lines.push(JSON.stringify([obj, msg]));
+    const s = await startIngestServer({
+      apiKeys: API_KEYS,
+      logger: { debug: log, info: log, warn: log, error: log },
+    });
+    try {
+      await get(s.url + API_PATHS.commands, KEYS.a);
+      await post(s.url + API_PATHS.ingest, '{', { key: KEYS.b });
+    } finally {
+      await s.close();
+    }
+    const requests = lines.filter((l) => l.includes('ingest-server: request'));
+    expect(requests).toHaveLength(2);
+    expect(requests[0]).toContain('"status":200');
+    expect(requests[1]).toContain('"status":400');
+    expect(lines.join('\n')).not.toContain(KEYS.a);
+    expect(lines.join('\n')).not.toContain(KEYS.b);
+  });
+});
+
 describe('authentication', () => {
   it('accepts Bearer and X-API-Key, refuses missing or unknown keys with 401', async () => {
     expect((await get(url(API_PATHS.commands), KEYS.a)).status).toBe(200);
