@@ -26,12 +26,33 @@ const ABORT_GRACE_MS = 1000;
 /** One upload attempt in flight. */
 interface Attempt {
   readonly item: QueueItem;
-  readonly controller: AbortController;
+  /**
+   * Created only when the uploader reads `signal`: constructing an `AbortController` costs more
+   * than the rest of an attempt on Node 20, and an uploader that never looks needs none.
+   */
+  controller: AbortController | undefined;
+  /** Why the attempt was aborted (timeout or stop), once it was. */
+  abortReason: PipelineError | undefined;
   /** Clock ms at which the attempt times out (or, once timed out, the end of the abort grace). */
   deadline: number;
   timedOut: boolean;
   /** The outcome is decided (delivered, failed, retried or handed back); later news is ignored. */
   settled: boolean;
+}
+
+function signalOf(attempt: Attempt): AbortSignal {
+  let controller = attempt.controller;
+  if (controller === undefined) {
+    controller = attempt.controller = new AbortController();
+    if (attempt.abortReason !== undefined) controller.abort(attempt.abortReason);
+  }
+  return controller.signal;
+}
+
+function abortAttempt(attempt: Attempt, reason: PipelineError): void {
+  if (attempt.abortReason !== undefined) return;
+  attempt.abortReason = reason;
+  attempt.controller?.abort(reason);
 }
 
 type State = 'running' | 'draining' | 'stopped';
@@ -272,15 +293,24 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
 
   private startAttempt(item: QueueItem): void {
     item.attempts++;
-    const controller = new AbortController();
     const deadline = this.opts.clock.now() + this.opts.uploadTimeoutMs;
-    const attempt: Attempt = { item, controller, deadline, timedOut: false, settled: false };
+    const attempt: Attempt = {
+      item,
+      controller: undefined,
+      abortReason: undefined,
+      deadline,
+      timedOut: false,
+      settled: false,
+    };
     this.inFlight.add(attempt);
     if (deadline < this.deadlineAt) this.armDeadline(deadline);
     let pending: Promise<UploadResult>;
     try {
+      // An own enumerable getter: destructuring and `{ ...options }` both still see the signal.
       pending = this.uploader.uploadReport(item.report, {
-        signal: controller.signal,
+        get signal() {
+          return signalOf(attempt);
+        },
         idempotencyKey: item.id,
       });
       if (typeof pending?.then !== 'function') pending = Promise.resolve(pending);
@@ -416,7 +446,7 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     for (const attempt of this.inFlight) {
       attempt.settled = true;
       items.push(attempt.item);
-      attempt.controller.abort(reason);
+      abortAttempt(attempt, reason);
     }
     this.inFlight.clear();
     for (const [item, timer] of this.waiting) {
@@ -476,7 +506,7 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
       if (!attempt.timedOut) {
         attempt.timedOut = true;
         attempt.deadline = now + ABORT_GRACE_MS;
-        attempt.controller.abort(this.timeoutError(undefined));
+        abortAttempt(attempt, this.timeoutError(undefined));
       } else {
         this.opts.logger.warn(
           { itemId: attempt.item.id, graceMs: ABORT_GRACE_MS },
