@@ -121,8 +121,12 @@ async function main(): Promise<void> {
   const qRate = N / (median(pqueueMs) / 1000);
   const out = process.stdout;
   out.write(`items=${N} workers=${WORKERS} rounds=${ROUNDS} (median)\n`);
-  out.write(`pipeline  ${fmt(pRate)} items/s  submit p50=${us(percentile(pLat, 50))} p99=${us(percentile(pLat, 99))}\n`);
-  out.write(`p-queue   ${fmt(qRate)} items/s  add    p50=${us(percentile(qLat, 50))} p99=${us(percentile(qLat, 99))}\n`);
+  out.write(
+    `pipeline  ${fmt(pRate)} items/s  submit p50=${us(percentile(pLat, 50))} p99=${us(percentile(pLat, 99))}\n`,
+  );
+  out.write(
+    `p-queue   ${fmt(qRate)} items/s  add    p50=${us(percentile(qLat, 50))} p99=${us(percentile(qLat, 99))}\n`,
+  );
   out.write(`ratio=${(pRate / qRate).toFixed(2)}\n`);
 }
 

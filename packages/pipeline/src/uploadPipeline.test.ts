@@ -57,7 +57,13 @@ describe('submit', () => {
     pipeline.submit(report, { jobId: 'job-1', tenantId: 't-1', priority: PRIORITY.high });
     pipeline.submit(makeReport('r2'), { sizeBytes: 42 });
     const size = Buffer.byteLength(JSON.stringify(report));
-    expect(seen[0]).toMatchObject({ jobId: 'job-1', tenantId: 't-1', priority: 10, attempts: 0, sizeBytes: size });
+    expect(seen[0]).toMatchObject({
+      jobId: 'job-1',
+      tenantId: 't-1',
+      priority: 10,
+      attempts: 0,
+      sizeBytes: size,
+    });
     expect(seen[1]).toMatchObject({ priority: PRIORITY.normal, sizeBytes: 42 });
     expect(pipeline.getStats().totalBytes).toBe(size + 42);
   });
@@ -111,7 +117,8 @@ describe('scheduling', () => {
     const { uploader, pipeline } = setup({ workers: 1 });
     const ids = ['low-1', 'high-1', 'normal-1', 'high-2', 'low-2', 'critical-1'];
     const prio = { low: 0, normal: 5, high: 10, critical: 20 } as const;
-    for (const id of ids) pipeline.submit(makeReport(id), { priority: prio[id.split('-')[0] as keyof typeof prio] });
+    for (const id of ids)
+      pipeline.submit(makeReport(id), { priority: prio[id.split('-')[0] as keyof typeof prio] });
     const order: string[] = [];
     for (let i = 0; i < ids.length; i++) {
       await tick();
@@ -241,7 +248,9 @@ describe('retries', () => {
     const { uploader, pipeline } = setup();
     pipeline.submit(makeReport('a'));
     await tick();
-    uploader.calls[0]!.reject(new CoreError('RATE_LIMITED', 'HTTP 429', { status: 429, retryAfterMs: 30_000 }));
+    uploader.calls[0]!.reject(
+      new CoreError('RATE_LIMITED', 'HTTP 429', { status: 429, retryAfterMs: 30_000 }),
+    );
     await tick();
     vi.advanceTimersByTime(29_999);
     await tick();
@@ -432,11 +441,20 @@ describe('stop', () => {
     expect(pipeline.getStats()).toMatchObject({ completed: 1, inProgress: 3, queueLength: 1 });
     const items = await pipeline.stop({ drain: false });
     expect(items.map((i) => i.id).sort()).toEqual([ids[0], ids[2], ids[3], ids[4]].sort());
-    expect(items.find((i) => i.id === ids[0])).toMatchObject({ attempts: 1, lastError: { code: 'SERVER_ERROR' } });
+    expect(items.find((i) => i.id === ids[0])).toMatchObject({
+      attempts: 1,
+      lastError: { code: 'SERVER_ERROR' },
+    });
     expect(returnedEvent).toHaveBeenCalledWith(items);
     expect(uploader.calls.slice(2).every((c) => c.aborted)).toBe(true);
     expect(isRediverError(uploader.calls[2]!.signal!.reason, 'CLOSED')).toBe(true);
-    expect(pipeline.getStats()).toMatchObject({ submitted: 5, completed: 1, returned: 4, inProgress: 0, queueLength: 0 });
+    expect(pipeline.getStats()).toMatchObject({
+      submitted: 5,
+      completed: 1,
+      returned: 4,
+      inProgress: 0,
+      queueLength: 0,
+    });
     expect(vi.getTimerCount()).toBe(0); // the retry timer and the deadline timer are gone
     vi.advanceTimersByTime(60_000);
     await tick();

@@ -45,7 +45,9 @@ describe('PriorityQueue', () => {
   it('matches a stable sort by descending priority for any interleaving of push and shift', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constant<'shift'>('shift')), { maxLength: 200 }),
+        fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constant<'shift'>('shift')), {
+          maxLength: 200,
+        }),
         (ops) => {
           const q = new PriorityQueue<{ p: number; seq: number }>();
           let model: { p: number; seq: number }[] = [];
