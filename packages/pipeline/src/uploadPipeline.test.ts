@@ -1,4 +1,4 @@
-import type { QueueItem, RediverError, UploadResult } from '@rediver/core';
+import type { QueueItem, RediverError, UploadAttemptOptions, UploadResult } from '@rediver/core';
 import { isRediverError, PRIORITY, RediverError as CoreError } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeUploader, makeReport, okResult, tick } from '../test/fakeUploader';
@@ -306,6 +306,22 @@ describe('timeouts', () => {
     await tick();
     expect(uploader.calls).toHaveLength(2);
     expect(uploader.calls[1]!.signal!.aborted).toBe(false); // a fresh signal per attempt
+  });
+
+  it('hands out an already-aborted signal when the uploader reads it only after the abort', async () => {
+    const held: UploadAttemptOptions[] = [];
+    const pipeline = new UploadPipeline(
+      { uploadReport: (_report, options) => (held.push(options!), new Promise<UploadResult>(() => {})) },
+      { uploadTimeoutMs: 1000, retryAttempts: 0 },
+    );
+    pipeline.submit(makeReport('a'));
+    await tick();
+    expect(held[0]!.idempotencyKey).toEqual(expect.any(String));
+    vi.advanceTimersByTime(1000);
+    const { signal } = held[0]!; // read late: created now, already aborted with the timeout
+    expect(signal!.aborted).toBe(true);
+    expect(isRediverError(signal!.reason, 'TIMEOUT')).toBe(true);
+    await pipeline.stop({ drain: false });
   });
 
   it('gives a timed-out attempt of the last try up as TIMEOUT', async () => {

@@ -10,7 +10,9 @@ import type {
 import { isRediverError, isValidReportId, PRIORITY } from '@rediver/core';
 import { EventEmitter } from 'eventemitter3';
 import type { UploadPipelineEvents } from './events';
+import { Attempt, AttemptOptions } from './internal/attempt';
 import { computeRetryDelayMs } from './internal/backoff';
+import { jsonByteLength } from './internal/jsonByteLength';
 import { PriorityQueue } from './internal/priorityQueue';
 import type { ResolvedOptions } from './internal/resolveOptions';
 import { resolveOptions } from './internal/resolveOptions';
@@ -22,38 +24,6 @@ import { PipelineError } from './pipelineError';
  * worker anyway (the uploader broke its contract; the late outcome is ignored and logged).
  */
 const ABORT_GRACE_MS = 1000;
-
-/** One upload attempt in flight. */
-interface Attempt {
-  readonly item: QueueItem;
-  /**
-   * Created only when the uploader reads `signal`: constructing an `AbortController` costs more
-   * than the rest of an attempt on Node 20, and an uploader that never looks needs none.
-   */
-  controller: AbortController | undefined;
-  /** Why the attempt was aborted (timeout or stop), once it was. */
-  abortReason: PipelineError | undefined;
-  /** Clock ms at which the attempt times out (or, once timed out, the end of the abort grace). */
-  deadline: number;
-  timedOut: boolean;
-  /** The outcome is decided (delivered, failed, retried or handed back); later news is ignored. */
-  settled: boolean;
-}
-
-function signalOf(attempt: Attempt): AbortSignal {
-  let controller = attempt.controller;
-  if (controller === undefined) {
-    controller = attempt.controller = new AbortController();
-    if (attempt.abortReason !== undefined) controller.abort(attempt.abortReason);
-  }
-  return controller.signal;
-}
-
-function abortAttempt(attempt: Attempt, reason: PipelineError): void {
-  if (attempt.abortReason !== undefined) return;
-  attempt.abortReason = reason;
-  attempt.controller?.abort(reason);
-}
 
 type State = 'running' | 'draining' | 'stopped';
 
@@ -294,25 +264,12 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
   private startAttempt(item: QueueItem): void {
     item.attempts++;
     const deadline = this.opts.clock.now() + this.opts.uploadTimeoutMs;
-    const attempt: Attempt = {
-      item,
-      controller: undefined,
-      abortReason: undefined,
-      deadline,
-      timedOut: false,
-      settled: false,
-    };
+    const attempt = new Attempt(item, deadline);
     this.inFlight.add(attempt);
     if (deadline < this.deadlineAt) this.armDeadline(deadline);
     let pending: Promise<UploadResult>;
     try {
-      // An own enumerable getter: destructuring and `{ ...options }` both still see the signal.
-      pending = this.uploader.uploadReport(item.report, {
-        get signal() {
-          return signalOf(attempt);
-        },
-        idempotencyKey: item.id,
-      });
+      pending = this.uploader.uploadReport(item.report, new AttemptOptions(attempt));
       if (typeof pending?.then !== 'function') pending = Promise.resolve(pending);
     } catch (err) {
       // Settle on a microtask like an async failure: no re-entrant pump, no deep recursion.
@@ -446,7 +403,7 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     for (const attempt of this.inFlight) {
       attempt.settled = true;
       items.push(attempt.item);
-      abortAttempt(attempt, reason);
+      attempt.abort(reason);
     }
     this.inFlight.clear();
     for (const [item, timer] of this.waiting) {
@@ -506,7 +463,7 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
       if (!attempt.timedOut) {
         attempt.timedOut = true;
         attempt.deadline = now + ABORT_GRACE_MS;
-        abortAttempt(attempt, this.timeoutError(undefined));
+        attempt.abort(this.timeoutError(undefined));
       } else {
         this.opts.logger.warn(
           { itemId: attempt.item.id, graceMs: ABORT_GRACE_MS },
@@ -536,13 +493,11 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
 }
 
 function measure(report: Report): number {
-  let json: string | undefined;
   try {
-    json = JSON.stringify(report);
+    return jsonByteLength(report);
   } catch (err) {
     throw new PipelineError('VALIDATION_FAILED', 'the report cannot be serialised as JSON', { cause: err });
   }
-  return json === undefined ? 0 : Buffer.byteLength(json, 'utf8');
 }
 
 function asRediverError(err: unknown): RediverError {
