@@ -407,6 +407,20 @@ describe('flush', () => {
     expect(events).toEqual(['completed', 'idle', 'flushed']);
   });
 
+  it('emits idle once per busy period, even when a listener stops the pipeline', async () => {
+    const { uploader, pipeline } = setup();
+    const idle = vi.fn();
+    pipeline.on('idle', idle);
+    pipeline.on('completed', () => void pipeline.stop({ drain: false }));
+    pipeline.submit(makeReport('a'));
+    pipeline.submit(makeReport('b'));
+    await tick();
+    uploader.calls[0]!.resolve(); // its listener hands b back, then a's settling ends too
+    await tick();
+    expect(idle).toHaveBeenCalledTimes(1);
+    expect((await pipeline.stop()).map((i) => i.report.metadata.id)).toEqual(['b']);
+  });
+
   it('rejects with ABORTED when its signal fires, leaving the work alone', async () => {
     const { uploader, pipeline } = setup();
     pipeline.submit(makeReport('a'));

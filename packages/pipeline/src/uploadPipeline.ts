@@ -51,6 +51,8 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
   private totalBytes = 0;
 
   private state: State = 'running';
+  /** Work was accepted since the last `idle`: `idle` fires once per busy period. */
+  private busy = false;
   private pumpScheduled = false;
   private readonly pumpTask = (): void => {
     this.pumpScheduled = false;
@@ -145,6 +147,7 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
       sizeBytes,
     };
     this.queue.push(item, priority);
+    this.busy = true;
     this.submitted++;
     this.totalBytes += sizeBytes;
     if (opts.verbose)
@@ -383,10 +386,13 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     }
     for (const done of this.idleWaiters) done();
     this.idleWaiters.clear();
-    try {
-      this.emit('idle');
-    } catch (err) {
-      this.listenerFailed('idle', err);
+    if (this.busy) {
+      this.busy = false;
+      try {
+        this.emit('idle');
+      } catch (err) {
+        this.listenerFailed('idle', err);
+      }
     }
     if (this.state === 'draining') this.finishStop([]);
   }
