@@ -37,7 +37,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('UploadPipeline (property)', () => {
+describe('UploadPipeline (property)', { timeout: 60_000 }, () => {
   it('keeps the stats invariant and ends every id exactly once, whatever happens', async () => {
     await fc.assert(
       fc.asyncProperty(

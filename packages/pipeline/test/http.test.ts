@@ -124,7 +124,7 @@ afterAll(async () => {
   await once(server, 'close');
 });
 
-describe('UploadPipeline over real HTTP on loopback', () => {
+describe('UploadPipeline over real HTTP on loopback', { timeout: 30_000 }, () => {
   it('delivers, retries 503/429, fails a 400 at once, times out a hung request and aborts it', async () => {
     const completed: string[] = [];
     const failed: { id: string; code: string }[] = [];
@@ -134,7 +134,7 @@ describe('UploadPipeline over real HTTP on loopback', () => {
       retryDelayMs: 0,
       maxRetryDelayMs: 0,
       // generous, so only the hung request times out even on a loaded machine
-      uploadTimeoutMs: 1500,
+      uploadTimeoutMs: 2500,
       onCompleted: (item: QueueItem, result) => completed.push(`${item.report.metadata.id}:${result.scanId}`),
       onFailed: (item, error) => failed.push({ id: item.report.metadata.id, code: error.code }),
     });
