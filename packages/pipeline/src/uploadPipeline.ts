@@ -329,8 +329,9 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     const retry = item.attempts;
     const delayMs = computeRetryDelayMs(opts, retry, opts.random(), error.retryAfterMs);
     this.retries++;
+    // Not unref'd, unlike the deadline timer: a report waiting for its retry is unfinished work, and
+    // letting the process exit under it would lose the report silently. `stop` clears it.
     const timer = setTimeout(() => this.onRetryDue(item), delayMs);
-    timer.unref?.();
     this.waiting.set(item, timer);
     if (opts.verbose) {
       opts.logger.info(
