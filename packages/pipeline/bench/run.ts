@@ -2,13 +2,19 @@
 // 200k small reports through a no-op uploader: UploadPipeline (3 workers) vs p-queue (concurrency 3)
 // running the same no-op, in one process. Prints items/s for both, submit latency p50/p99, and
 // ends with `ratio=<pipeline/p-queue>` (throughput).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Report, ReportUploader, UploadResult } from '@rediver/core';
 import PQueue from 'p-queue';
 import { UploadPipeline } from '../src/index';
 
 const N = 200_000;
 const WORKERS = 3;
-const ROUNDS = 3;
+const ROUNDS = 5;
+
+// A full GC before every measured run, so neither side pays for the other's garbage.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 
 const RESULT: UploadResult = {
   reportId: 'r',
@@ -99,20 +105,33 @@ async function main(): Promise<void> {
 
   const pipelineMs: number[] = [];
   const pqueueMs: number[] = [];
+  const ratios: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    // Alternate the order so neither side always runs on a warmer or colder heap.
+    // Back-to-back pairs, order alternating: each pair shares the machine's load of the moment,
+    // so the median of per-pair ratios is steadier than a ratio of medians on a busy machine.
+    let p: number;
+    let q: number;
     if (r % 2 === 0) {
-      pipelineMs.push(await runPipeline(reports));
-      pqueueMs.push(await runPQueue(reports));
+      collect();
+      p = await runPipeline(reports);
+      collect();
+      q = await runPQueue(reports);
     } else {
-      pqueueMs.push(await runPQueue(reports));
-      pipelineMs.push(await runPipeline(reports));
+      collect();
+      q = await runPQueue(reports);
+      collect();
+      p = await runPipeline(reports);
     }
+    pipelineMs.push(p);
+    pqueueMs.push(q);
+    ratios.push(q / p); // pipeline items/s over p-queue items/s
   }
 
   const pLat = new Float64Array(N);
   const qLat = new Float64Array(N);
+  collect();
   await runPipeline(reports, pLat);
+  collect();
   await runPQueue(reports, qLat);
   pLat.sort();
   qLat.sort();
@@ -120,14 +139,15 @@ async function main(): Promise<void> {
   const pRate = N / (median(pipelineMs) / 1000);
   const qRate = N / (median(pqueueMs) / 1000);
   const out = process.stdout;
-  out.write(`items=${N} workers=${WORKERS} rounds=${ROUNDS} (median)\n`);
+  out.write(`items=${N} workers=${WORKERS} rounds=${ROUNDS} (medians; ratio = median of per-round ratios)\n`);
   out.write(
     `pipeline  ${fmt(pRate)} items/s  submit p50=${us(percentile(pLat, 50))} p99=${us(percentile(pLat, 99))}\n`,
   );
   out.write(
     `p-queue   ${fmt(qRate)} items/s  add    p50=${us(percentile(qLat, 50))} p99=${us(percentile(qLat, 99))}\n`,
   );
-  out.write(`ratio=${(pRate / qRate).toFixed(2)}\n`);
+  out.write(`per-round ratios: ${ratios.map((x) => x.toFixed(2)).join(' ')}\n`);
+  out.write(`ratio=${median(ratios).toFixed(2)}\n`);
 }
 
 await main();
