@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeUploader, makeReport, okResult, tick } from '../test/fakeUploader';
 import type { UploadPipelineOptions } from './options';
 import { UploadPipeline } from './uploadPipeline';
+import { thrownCode } from '../test/thrownCode';
 
 const serverError = (): RediverError =>
   new CoreError('SERVER_ERROR', 'HTTP 503 from the platform', { status: 503 });
@@ -19,15 +20,6 @@ function setup(options: UploadPipelineOptions = {}): { uploader: FakeUploader; p
 function invariantHolds(p: UploadPipeline): boolean {
   const s = p.getStats();
   return s.submitted === s.completed + s.failed + s.returned + s.inProgress + s.queueLength;
-}
-
-function thrownCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isRediverError(err) ? err.code : 'not a RediverError';
-  }
-  return undefined;
 }
 
 beforeEach(() => {

@@ -27,6 +27,10 @@ const ABORT_GRACE_MS = 1000;
 
 type State = 'running' | 'draining' | 'stopped';
 
+/** Events announced per item, each with its option callback. */
+type ItemEvent = 'submitted' | 'completed' | 'failed';
+const CALLBACK_NAMES = { submitted: 'onSubmitted', completed: 'onCompleted', failed: 'onFailed' } as const;
+
 /**
  * Non-blocking report uploads: `submit` queues a report and returns its id at once; `workers`
  * background uploads deliver through a `ReportUploader`, highest priority first, retrying what can
@@ -152,18 +156,7 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     this.totalBytes += sizeBytes;
     if (opts.verbose)
       opts.logger.info({ itemId: item.id, jobId, priority, sizeBytes }, 'report queued for upload');
-    if (opts.onSubmitted !== undefined) {
-      try {
-        opts.onSubmitted(item);
-      } catch (err) {
-        this.listenerFailed('onSubmitted', err);
-      }
-    }
-    try {
-      this.emit('submitted', item);
-    } catch (err) {
-      this.listenerFailed('submitted', err);
-    }
+    this.notify('submitted', item, undefined);
     // Uploads start on a microtask: the uploader's synchronous work never runs inside submit.
     if (!this.pumpScheduled && this.inFlight.size < opts.workers) {
       this.pumpScheduled = true;
@@ -294,18 +287,7 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     const opts = this.opts;
     if (opts.verbose)
       opts.logger.info({ itemId: item.id, jobId: item.jobId, attempts: item.attempts }, 'report uploaded');
-    if (opts.onCompleted !== undefined) {
-      try {
-        opts.onCompleted(item, result);
-      } catch (err) {
-        this.listenerFailed('onCompleted', err);
-      }
-    }
-    try {
-      this.emit('completed', item, result);
-    } catch (err) {
-      this.listenerFailed('completed', err);
-    }
+    this.notify('completed', item, result);
     this.afterSettle();
   }
 
@@ -360,17 +342,39 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
       { itemId: item.id, jobId: item.jobId, attempts: item.attempts, err: error.toJSON() },
       'report upload given up',
     );
-    if (opts.onFailed !== undefined) {
+    this.notify('failed', item, error);
+  }
+
+  /**
+   * The one place an item's `submitted`/`completed`/`failed` is announced: the option callback,
+   * then the event, each guarded so a throwing listener is logged and changes nothing.
+   */
+  private notify(event: ItemEvent, item: QueueItem, detail: UploadResult | RediverError | undefined): void {
+    const opts = this.opts;
+    const callback = (
+      event === 'submitted' ? opts.onSubmitted : event === 'completed' ? opts.onCompleted : opts.onFailed
+    ) as ((item: QueueItem, detail: unknown) => void) | undefined;
+    if (callback !== undefined) {
       try {
-        opts.onFailed(item, error);
+        callback(item, detail);
       } catch (err) {
-        this.listenerFailed('onFailed', err);
+        this.listenerFailed(CALLBACK_NAMES[event], err);
       }
     }
     try {
-      this.emit('failed', item, error);
+      switch (event) {
+        case 'submitted':
+          this.emit('submitted', item);
+          break;
+        case 'completed':
+          this.emit('completed', item, detail as UploadResult);
+          break;
+        case 'failed':
+          this.emit('failed', item, detail as RediverError);
+          break;
+      }
     } catch (err) {
-      this.listenerFailed('failed', err);
+      this.listenerFailed(event, err);
     }
   }
 

@@ -1,16 +1,7 @@
-import { isRediverError } from '@rediver/core';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_UPLOAD_PIPELINE_OPTIONS } from '../options';
 import { resolveOptions } from './resolveOptions';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return isRediverError(err) ? err.code : 'not a RediverError';
-  }
-  return undefined;
-}
+import { thrownCode } from '../../test/thrownCode';
 
 describe('resolveOptions', () => {
   it("applies the spec's defaults", () => {
@@ -52,6 +43,6 @@ describe('resolveOptions', () => {
     ['uploadTimeoutMs', { uploadTimeoutMs: 2 ** 31 }],
     ['onCompleted', { onCompleted: 'nope' as never }],
   ])('refuses a bad %s with INVALID_OPTION', (_name, options) => {
-    expect(codeOf(() => resolveOptions(options))).toBe('INVALID_OPTION');
+    expect(thrownCode(() => resolveOptions(options))).toBe('INVALID_OPTION');
   });
 });
