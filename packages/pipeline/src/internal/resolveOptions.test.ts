@@ -42,6 +42,7 @@ describe('resolveOptions', () => {
     ['uploadTimeoutMs', { uploadTimeoutMs: 0 }],
     ['uploadTimeoutMs', { uploadTimeoutMs: 2 ** 31 }],
     ['onCompleted', { onCompleted: 'nope' as never }],
+    ['verbose', { verbose: 'yes' as never }],
   ])('refuses a bad %s with INVALID_OPTION', (_name, options) => {
     expect(thrownCode(() => resolveOptions(options))).toBe('INVALID_OPTION');
   });

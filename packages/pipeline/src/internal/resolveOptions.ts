@@ -47,6 +47,11 @@ function num(name: string, value: number, min: number, max: number): number {
   return value;
 }
 
+function bool(name: string, value: boolean): boolean {
+  if (typeof value !== 'boolean') throw invalid(name, value, 'a boolean');
+  return value;
+}
+
 function fn<F>(name: string, value: F | undefined): F | undefined {
   if (value !== undefined && typeof value !== 'function') throw invalid(name, value, 'a function');
   return value;
@@ -77,7 +82,7 @@ export function resolveOptions(options: UploadPipelineOptions = {}): ResolvedOpt
     maxRetryDelayMs,
     retryJitterRatio: num('retryJitterRatio', options.retryJitterRatio ?? d.retryJitterRatio, 0, 1),
     uploadTimeoutMs: num('uploadTimeoutMs', options.uploadTimeoutMs ?? d.uploadTimeoutMs, 1, MAX_TIMER_MS),
-    verbose: options.verbose ?? d.verbose,
+    verbose: bool('verbose', options.verbose ?? d.verbose),
     onSubmitted: fn('onSubmitted', options.onSubmitted),
     onCompleted: fn('onCompleted', options.onCompleted),
     onFailed: fn('onFailed', options.onFailed),
