@@ -1,4 +1,7 @@
 import { defineConfig } from 'tsup';
 import { createTsupConfig } from '../../tools/tsup/config';
 
-export default defineConfig(createTsupConfig());
+// An app: ESM only, no declarations; the CLI gets a shebang.
+export default defineConfig(
+  createTsupConfig({ entry: ['src/index.ts', 'src/cli.ts'], formats: ['esm'], dts: false, shebang: true }),
+);

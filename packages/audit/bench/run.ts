@@ -1,2 +1,139 @@
-// Benchmark entry: `pnpm --filter @rediver/audit bench`. Prints a ratio against the issue's anchor.
-process.stdout.write('no benchmark yet\n');
+// Benchmark: `pnpm --filter @rediver/audit bench`. The same seed-shaped events (the spec's examples) written to
+// files by the audit logger and by raw pino (pino.destination, async SonicBoom), in one process, alternating
+// rounds; prints events/s for each and ends with `ratio=<audit/pino>` (without the hash chain).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { AUDIT_EVENT_TYPES } from '@rediver/core';
+import type { AuditEventType, AuditSeverity } from '@rediver/core';
+import { AuditLogger } from '../src/index';
+
+const EVENTS = Number(process.env.AUDIT_BENCH_EVENTS ?? 50_000);
+const ROUNDS = Number(process.env.AUDIT_BENCH_ROUNDS ?? 7);
+/** Producers yield to the event loop this often (an agent is not one synchronous loop), for both loggers alike. */
+const YIELD_EVERY = 1000;
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+interface SeedEvent {
+  type: AuditEventType;
+  severity: AuditSeverity;
+  message: string;
+  jobId: string;
+  durationMs?: number;
+  details: Record<string, unknown>;
+}
+
+const seeds: SeedEvent[] = [
+  {
+    type: AUDIT_EVENT_TYPES.jobStarted,
+    severity: 'INFO',
+    message: 'Starting scan',
+    jobId: 'job-456',
+    details: { target: '/path/to/project', tool: 'semgrep' },
+  },
+  {
+    type: AUDIT_EVENT_TYPES.jobCompleted,
+    severity: 'INFO',
+    message: 'Job completed successfully',
+    jobId: 'job-456',
+    durationMs: 45000,
+    details: { findings_count: 23, tool: 'semgrep' },
+  },
+  {
+    type: AUDIT_EVENT_TYPES.chunkUploaded,
+    severity: 'INFO',
+    message: 'Chunk uploaded',
+    jobId: 'job-457',
+    details: { chunk_index: 3, total_chunks: 12, size_bytes: 1048576 },
+  },
+  {
+    type: AUDIT_EVENT_TYPES.resourceThrottle,
+    severity: 'WARN',
+    message: 'Resource throttling activated',
+    jobId: 'job-458',
+    details: { reason: 'CPU 90% >= 85%', cpu: 90.5, memory: 61.2 },
+  },
+];
+
+async function runAudit(dir: string, hashChain: boolean): Promise<number> {
+  const logger = new AuditLogger({
+    agentId: 'agent-001',
+    tenantId: 'tenant-123',
+    logFile: join(dir, `audit-${hashChain ? 'chain' : 'plain'}.log`),
+    hashChain,
+  });
+  await logger.start();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < EVENTS; i++) {
+    const s = seeds[i & 3]!;
+    logger.log(s);
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await tick();
+  }
+  await logger.close();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function runPino(dir: string): Promise<number> {
+  const dest = pino.destination({ dest: join(dir, 'pino.log'), sync: false });
+  await new Promise((resolve) => dest.once('ready', resolve));
+  const logger = pino(dest);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < EVENTS; i++) {
+    const s = seeds[i & 3]!;
+    logger.info(
+      {
+        type: s.type,
+        severity: s.severity,
+        agent_id: 'agent-001',
+        tenant_id: 'tenant-123',
+        job_id: s.jobId,
+        duration_ms: s.durationMs,
+        details: s.details,
+      },
+      s.message,
+    );
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await tick();
+  }
+  await new Promise<void>((resolve) => {
+    dest.once('close', () => resolve());
+    dest.end();
+  });
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
+  const times = { pino: [] as number[], audit: [] as number[], chain: [] as number[] };
+  try {
+    // One warm-up round each, then alternating measured rounds (same process, same disk).
+    await runPino(dir);
+    await runAudit(dir, false);
+    await runAudit(dir, true);
+    for (let r = 0; r < ROUNDS; r++) {
+      times.pino.push(await runPino(dir));
+      times.audit.push(await runAudit(dir, false));
+      times.chain.push(await runAudit(dir, true));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rate = (ts: number[]): number => EVENTS / median(ts);
+  const pinoRate = rate(times.pino);
+  const auditRate = rate(times.audit);
+  const chainRate = rate(times.chain);
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  process.stdout.write(`events per round: ${EVENTS}, rounds: ${ROUNDS} (median)\n`);
+  process.stdout.write(`raw pino (pino.destination async): ${fmt(pinoRate)} events/s\n`);
+  process.stdout.write(`audit logger, no hash chain:       ${fmt(auditRate)} events/s\n`);
+  process.stdout.write(`audit logger, hash chain:          ${fmt(chainRate)} events/s\n`);
+  process.stdout.write(`ratio_chain=${(chainRate / pinoRate).toFixed(3)}\n`);
+  process.stdout.write(`ratio=${(auditRate / pinoRate).toFixed(3)}\n`);
+}
+
+await main();

@@ -1,2 +1,25 @@
+/**
+ * @rediver/resource — admission control from real measurements: a `ResourceController` that throttles
+ * new jobs on CPU, memory, event-loop delay and pressure, measured by a `MetricsSource` (the default
+ * reads procfs and cgroup v2).
+ */
+export { ResourceError } from './errors';
+export type {
+  ResourceControllerEvents,
+  ResourceWarning,
+  ResourceWarningCode,
+  ResumeEvent,
+  ThrottleEvent,
+} from './events';
+export { RESOURCE_WARNING_CODES } from './events';
+export type { MetricsSource } from './metricsSource';
+export type { AcquireSlotOptions, ResourceControllerOptions } from './options';
+export { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from './options';
+export type { ResourceControllerStatus } from './resourceController';
+export { ResourceController } from './resourceController';
+export type { SlotHandle } from './slotHandle';
+export type { SystemMetricsSourceOptions } from './systemMetricsSource';
+export { DEFAULT_SYSTEM_METRICS_SOURCE_OPTIONS, SystemMetricsSource } from './systemMetricsSource';
+
 /** Package version, for user agents and diagnostics. */
 export const VERSION = '0.0.0';

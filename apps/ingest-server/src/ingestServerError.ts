@@ -1,0 +1,23 @@
+import { isRediverError, RediverError } from '@rediver/core';
+import type { ErrorCode, RediverErrorOptions } from '@rediver/core';
+
+/** The ingest server's error: a core `RediverError` whose `status` is the HTTP status it answers with. */
+export class IngestServerError extends RediverError {
+  constructor(code: ErrorCode, message: string, options: RediverErrorOptions = {}) {
+    super(code, message, options);
+    this.name = 'IngestServerError';
+  }
+}
+
+/** True when `value` is an `IngestServerError` (or any `RediverError`), optionally with one of `codes`. */
+export function isIngestServerError(value: unknown, ...codes: ErrorCode[]): value is RediverError {
+  return isRediverError(value, ...codes);
+}
+
+/** A 400: the request's content is invalid. */
+export function badRequest(message: string, details?: Record<string, unknown>): IngestServerError {
+  return new IngestServerError('VALIDATION_FAILED', message, {
+    status: 400,
+    ...(details ? { details } : {}),
+  });
+}

@@ -1,0 +1,345 @@
+import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Gunzip } from 'node:zlib';
+import type { DecompressionLimits } from '@rediver/core';
+import { IngestServerError } from '../ingestServerError';
+
+import type * as ZstdBindingModule from 'zstd-napi/binding';
+
+// zstd-napi's low-level binding is CommonJS without an `exports` map; require() finds it from ESM and CJS alike.
+type ZstdBinding = typeof ZstdBindingModule;
+const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdBinding;
+
+/** Encodings a body (or a chunk's `data`) may have. */
+export type BodyEncoding = 'identity' | 'gzip' | 'zstd';
+
+/**
+ * Largest zstd window a frame may ask for (2^24 = 16 MiB). The default (2^27) lets one hostile frame header make
+ * the decoder allocate 128 MiB; compression levels 1..19 never need more than 2^23.
+ */
+const ZSTD_WINDOW_LOG_MAX = 24;
+const ZSTD_OUT_BYTES = 128 * 1024;
+/** Input is fed to decoders in slices this big, so limits are checked between small steps. */
+const SLICE_BYTES = 64 * 1024;
+
+/** Maps a `Content-Encoding` header to a supported encoding; throws 415 for anything else. */
+export function parseContentEncoding(header: string | undefined): BodyEncoding {
+  const value = (header ?? '').trim().toLowerCase();
+  if (value === '' || value === 'identity') return 'identity';
+  if (value === 'gzip' || value === 'x-gzip') return 'gzip';
+  if (value === 'zstd') return 'zstd';
+  throw new IngestServerError(
+    'UNSUPPORTED_ENCODING',
+    `unsupported Content-Encoding ${JSON.stringify(value.slice(0, 64))}: use zstd, gzip or none`,
+    { status: 415 },
+  );
+}
+
+function limitError(message: string): IngestServerError {
+  return new IngestServerError('DECOMPRESS_LIMIT', message, { status: 413 });
+}
+
+function brokenError(encoding: BodyEncoding, cause: unknown): IngestServerError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new IngestServerError('DECOMPRESS_FAILED', `body failed to decompress as ${encoding}: ${reason}`, {
+    status: 400,
+    cause,
+  });
+}
+
+/** Collects decoded output and enforces the limits after every step, before more memory is spent. */
+class BoundedSink {
+  compressedBytes = 0;
+  decodedBytes = 0;
+  private readonly parts: Buffer[] = [];
+
+  constructor(
+    private readonly limits: DecompressionLimits,
+    private readonly encoding: BodyEncoding,
+  ) {}
+
+  input(bytes: number): void {
+    this.compressedBytes += bytes;
+    if (this.compressedBytes > this.limits.maxCompressedBytes) {
+      throw limitError(`body exceeds ${this.limits.maxCompressedBytes} bytes on the wire`);
+    }
+  }
+
+  output(part: Buffer): void {
+    if (part.length === 0) return;
+    this.decodedBytes += part.length;
+    if (this.encoding !== 'identity') {
+      if (this.decodedBytes > this.limits.maxDecompressedBytes) {
+        throw limitError(`decompressed body exceeds ${this.limits.maxDecompressedBytes} bytes`);
+      }
+      // Ratio against the compressed bytes received so far: a bomb is refused after a few MiB, not at the cap.
+      if (this.decodedBytes > this.limits.maxRatio * this.compressedBytes) {
+        throw limitError(`decompression ratio exceeds ${this.limits.maxRatio}:1`);
+      }
+    }
+    this.parts.push(part);
+  }
+
+  result(): Buffer {
+    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.decodedBytes);
+  }
+}
+
+/** One streaming decoder step at a time; `write` may return a promise to apply backpressure. */
+interface StepDecoder {
+  write(input: Buffer): void | Promise<void>;
+  end(): void | Promise<void>;
+  destroy(): void;
+}
+
+class IdentityDecoder implements StepDecoder {
+  constructor(private readonly sink: BoundedSink) {}
+  write(input: Buffer): void {
+    this.sink.output(input);
+  }
+  end(): void {}
+  destroy(): void {}
+}
+
+class ZstdDecoder implements StepDecoder {
+  private readonly dctx = new zstd.DCtx();
+  private inFrame = false;
+
+  constructor(private readonly sink: BoundedSink) {
+    this.dctx.setParameter(zstd.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
+  }
+
+  write(input: Buffer): void {
+    let src: Buffer = input;
+    // Each native call produces at most ZSTD_OUT_BYTES; the sink checks the limits between calls.
+    for (;;) {
+      const dst = Buffer.allocUnsafe(ZSTD_OUT_BYTES);
+      let ret: number;
+      let produced: number;
+      let consumed: number;
+      try {
+        [ret, produced, consumed] = this.dctx.decompressStream(dst, src);
+      } catch (cause) {
+        throw brokenError('zstd', cause);
+      }
+      if (produced > 0) this.sink.output(Buffer.from(dst.subarray(0, produced)));
+      src = src.subarray(consumed);
+      if (src.length === 0 && produced < dst.length) {
+        this.inFrame = ret !== 0;
+        return;
+      }
+    }
+  }
+
+  end(): void {
+    if (this.inFrame) throw brokenError('zstd', new Error('data ends in the middle of a frame'));
+  }
+
+  destroy(): void {}
+}
+
+class GzipDecoder implements StepDecoder {
+  private readonly gunzip: Gunzip = createGunzip();
+  private failure: Error | undefined;
+  private readonly finished: Promise<void>;
+
+  constructor(private readonly sink: BoundedSink) {
+    this.finished = new Promise<void>((resolve, reject) => {
+      this.gunzip.on('data', (part: Buffer) => {
+        if (this.failure !== undefined) return;
+        try {
+          this.sink.output(part);
+        } catch (err) {
+          this.failure = err instanceof Error ? err : new Error(String(err));
+          this.gunzip.destroy();
+          reject(this.failure);
+        }
+      });
+      this.gunzip.once('error', (err) => {
+        this.failure ??= brokenError('gzip', err);
+        reject(this.failure);
+      });
+      this.gunzip.once('end', () => resolve());
+      this.gunzip.once('close', () => {
+        if (this.failure !== undefined) reject(this.failure);
+      });
+    });
+    this.finished.catch(() => {});
+  }
+
+  write(input: Buffer): void | Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.gunzip.write(input)) return;
+    return new Promise<void>((resolve, reject) => {
+      this.gunzip.once('drain', resolve);
+      this.finished.then(resolve, reject);
+    }).then(() => {
+      if (this.failure !== undefined) throw this.failure;
+    });
+  }
+
+  async end(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    this.gunzip.end();
+    await this.finished;
+  }
+
+  destroy(): void {
+    if (!this.gunzip.destroyed) this.gunzip.destroy();
+  }
+}
+
+function createDecoder(encoding: BodyEncoding, sink: BoundedSink): StepDecoder {
+  switch (encoding) {
+    case 'identity':
+      return new IdentityDecoder(sink);
+    case 'zstd':
+      return new ZstdDecoder(sink);
+    case 'gzip':
+      return new GzipDecoder(sink);
+  }
+}
+
+/**
+ * Decodes a complete buffer (a chunk's `data`) within `limits`. As for streamed bodies, the ratio is measured
+ * against the input fed so far (64 KiB slices), so a bomb stops after a few MiB; for inputs up to 64 KiB it is exact.
+ * Throws 413 DECOMPRESS_LIMIT or 400 DECOMPRESS_FAILED.
+ */
+export async function decodeBuffer(
+  input: Buffer,
+  encoding: BodyEncoding,
+  limits: DecompressionLimits,
+): Promise<Buffer> {
+  if (input.length > limits.maxCompressedBytes) {
+    throw limitError(`compressed data of ${input.length} bytes exceeds ${limits.maxCompressedBytes} bytes`);
+  }
+  const sink = new BoundedSink(limits, encoding);
+  const decoder = createDecoder(encoding, sink);
+  try {
+    for (let offset = 0; offset < input.length; offset += SLICE_BYTES) {
+      const slice = input.subarray(offset, offset + SLICE_BYTES);
+      sink.input(slice.length);
+      await decoder.write(slice);
+    }
+    await decoder.end();
+    return sink.result();
+  } finally {
+    decoder.destroy();
+  }
+}
+
+/** Options of `readBoundedBody`. */
+export interface ReadBodyOptions {
+  encoding: BodyEncoding;
+  limits: DecompressionLimits;
+  /** `Content-Length`, when the client declared one. */
+  declaredLength: number | undefined;
+}
+
+/** A refused body, with whether the rest of the request can be drained so the connection stays usable. */
+export interface BodyReadFailure {
+  error: unknown;
+  /** False when the remaining body is unbounded: the connection must be closed after the answer. */
+  drained: boolean;
+}
+
+/** Most bytes of a refused body the server reads and discards to keep the connection alive. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a request body and decodes it while it streams, checking the limits after every step.
+ * On refusal the rest of the body is discarded (not buffered) when its length is known and small enough;
+ * otherwise `drained` is false and the caller closes the connection.
+ */
+export function readBoundedBody(
+  stream: Readable,
+  options: ReadBodyOptions,
+): Promise<{ ok: true; body: Buffer } | { ok: false; failure: BodyReadFailure }> {
+  const { encoding, limits, declaredLength } = options;
+  const sink = new BoundedSink(limits, encoding);
+  const decoder = createDecoder(encoding, sink);
+  return new Promise((resolve) => {
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      decoder.destroy();
+      stream.removeListener('data', onData);
+      const drainable =
+        declaredLength !== undefined && declaredLength - sink.compressedBytes <= MAX_DRAIN_BYTES;
+      if (drainable && !stream.destroyed) {
+        stream.on('data', () => {});
+        stream.resume();
+      }
+      resolve({ ok: false, failure: { error, drained: drainable } });
+    };
+    let busy = false;
+    let endPending = false;
+    const finish = (): void => {
+      Promise.resolve()
+        .then(() => decoder.end())
+        .then(() => {
+          if (settled) return;
+          settled = true;
+          resolve({ ok: true, body: sink.result() });
+        }, fail);
+    };
+    const onData = (part: Buffer): void => {
+      if (settled) return;
+      try {
+        for (let offset = 0; offset < part.length; offset += SLICE_BYTES) {
+          const slice = part.subarray(offset, offset + SLICE_BYTES);
+          sink.input(slice.length);
+          const pending = decoder.write(slice);
+          if (pending !== undefined) {
+            // Backpressure (gzip): stop reading until the decoder has room, then continue with the rest.
+            busy = true;
+            stream.pause();
+            const rest = part.subarray(offset + SLICE_BYTES);
+            pending.then(() => {
+              busy = false;
+              if (rest.length > 0) onData(rest);
+              if (settled || busy) return;
+              if (endPending) finish();
+              else stream.resume();
+            }, fail);
+            return;
+          }
+        }
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const onEnd = (): void => {
+      if (settled) return;
+      if (busy) endPending = true;
+      else finish();
+    };
+    if (declaredLength !== undefined && declaredLength > limits.maxCompressedBytes) {
+      fail(
+        limitError(`body of ${declaredLength} bytes exceeds ${limits.maxCompressedBytes} bytes on the wire`),
+      );
+      return;
+    }
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', (err) =>
+      fail(
+        new IngestServerError('VALIDATION_FAILED', `body stream failed: ${err.message}`, {
+          status: 400,
+          cause: err,
+        }),
+      ),
+    );
+    stream.once('close', () => {
+      if (!stream.readableEnded) {
+        fail(
+          new IngestServerError('VALIDATION_FAILED', 'the client closed the connection mid-body', {
+            status: 400,
+          }),
+        );
+      }
+    });
+  });
+}

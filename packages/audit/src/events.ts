@@ -1,0 +1,74 @@
+import type { AuditEventType } from '@rediver/core';
+import type { AuditError } from './auditError';
+
+/** Why events or lines were dropped. */
+export type AuditDropReason =
+  /** Logged after `close()`: never written. */
+  | 'closed'
+  /** The remote backlog was full: the oldest lines were dropped (they are in the local file). */
+  | 'remote_backlog_full'
+  /** The endpoint refused a batch with a non-retryable status (they are in the local file). */
+  | 'remote_rejected'
+  /** The event could not be serialised (e.g. a getter in `details` threw): never written. */
+  | 'unserialisable'
+  /** `close()` gave up delivering the remote backlog at its deadline (they are in the local file). */
+  | 'remote_closed';
+
+/** Payload of `'dropped'`. */
+export interface AuditDroppedEvent {
+  reason: AuditDropReason;
+  /** Events (or lines) dropped by this occurrence. */
+  count: number;
+  /** Type of the dropped event (reason `'closed'`). */
+  type?: AuditEventType;
+  error?: AuditError;
+}
+
+/** Background operations that can fail without failing a logging call. */
+export type AuditOperation = 'open' | 'write' | 'rotate' | 'compress' | 'retention' | 'transport';
+
+/** Typed event map of `AuditLogger` (eventemitter3). */
+export interface AuditLoggerEvents {
+  /** Something was not written or not shipped; also counted in `stats()`. */
+  dropped: (event: AuditDroppedEvent) => void;
+  /** A batch reached the file (`synced`: and was fsync'd). */
+  flushed: (event: { lines: number; bytes: number; synced: boolean }) => void;
+  /** The active file was renamed to `to` and a new one started. */
+  rotated: (event: { from: string; to: string }) => void;
+  /** A rotated file was gzipped. */
+  compressed: (event: { file: string }) => void;
+  /** Retention deleted a rotated file. */
+  deleted: (event: { file: string; reason: 'age' | 'count' }) => void;
+  /** At open, a torn last line (from a crash) was cut from the active file. */
+  recovered: (event: { file: string; truncatedBytes: number }) => void;
+  /** A remote batch was delivered. */
+  'remote:sent': (event: { lines: number; attempt: number }) => void;
+  /** A remote batch failed and will be retried after `delayMs`. */
+  'remote:retry': (event: { attempt: number; delayMs: number; error: AuditError }) => void;
+  /** A background operation failed (the logging call that caused it did not throw). */
+  error: (event: { operation: AuditOperation; error: AuditError }) => void;
+}
+
+/** Counters of an `AuditLogger` (shared by its context views). */
+export interface AuditStats {
+  /** Events accepted by a logging call. */
+  logged: number;
+  /** Lines written to the file. */
+  written: number;
+  /** Bytes written to the file. */
+  bytesWritten: number;
+  /** Events logged after `close()` (never written). */
+  droppedAfterClose: number;
+  /** Lines delivered to the remote endpoint. */
+  remoteSent: number;
+  /** Lines the remote endpoint never got (backlog full, refused, or given up at close). */
+  remoteDropped: number;
+  /** Lines waiting for the remote endpoint. */
+  remoteBacklog: number;
+  /** Rotations done. */
+  rotations: number;
+  /** Background failures (write, rotate, compress, retention, transport). */
+  errors: number;
+  /** Sequence number of the last chained line written (0 without a hash chain). */
+  seq: number;
+}

@@ -1,0 +1,177 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzipSync } from 'node:zlib';
+import { parseFileStamp } from './timestamp';
+
+/** Mode of every file the logger creates. */
+export const FILE_MODE = 0o640;
+/** Mode of a folder the logger creates. */
+export const DIR_MODE = 0o750;
+
+/** The active file of a log and the naming of its rotated files (`audit.log` → `audit.<stamp>.log[.gz]`). */
+export interface LogFamily {
+  dir: string;
+  active: string;
+  stem: string;
+  ext: string;
+}
+
+/** A rotated file of a family. */
+export interface RotatedFile {
+  name: string;
+  path: string;
+  stamp: string;
+  stampMs: number;
+  gzip: boolean;
+}
+
+/** The family of `file`. */
+export function logFamily(file: string): LogFamily {
+  const name = basename(file);
+  const ext = extname(name);
+  return { dir: dirname(file), active: file, stem: ext ? name.slice(0, -ext.length) : name, ext };
+}
+
+/** Path of the rotated file with `stamp`. */
+export function rotatedPath(family: LogFamily, stamp: string): string {
+  return join(family.dir, `${family.stem}.${stamp}${family.ext}`);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Matches exactly this family's rotated names, nothing else in the folder. */
+function rotatedPattern(family: LogFamily): RegExp {
+  return new RegExp(`^${escapeRegExp(family.stem)}\\.(\\d{8}T\\d{9}Z)${escapeRegExp(family.ext)}(\\.gz)?$`);
+}
+
+/** Rotated files of the family, oldest first (plain and compressed; a stamp present as both is listed once, plain). */
+export async function listRotated(family: LogFamily): Promise<RotatedFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(family.dir);
+  } catch {
+    return [];
+  }
+  const pattern = rotatedPattern(family);
+  const byStamp = new Map<string, RotatedFile>();
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (!m) continue;
+    const stamp = m[1]!;
+    const stampMs = parseFileStamp(stamp);
+    if (stampMs === undefined) continue;
+    const gzip = m[2] !== undefined;
+    const existing = byStamp.get(stamp);
+    if (existing && !existing.gzip) continue;
+    byStamp.set(stamp, { name, path: join(family.dir, name), stamp, stampMs, gzip });
+  }
+  return [...byStamp.values()].sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : 0));
+}
+
+/** Leftover `*.gz.tmp` files of this family (an interrupted compression). */
+export async function listCompressionLeftovers(family: LogFamily): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(family.dir);
+  } catch {
+    return [];
+  }
+  const pattern = new RegExp(
+    `^${escapeRegExp(family.stem)}\\.\\d{8}T\\d{9}Z${escapeRegExp(family.ext)}\\.gz\\.tmp$`,
+  );
+  return names.filter((n) => pattern.test(n)).map((n) => join(family.dir, n));
+}
+
+/** Reads a log file's whole text (gunzipping `.gz`). */
+export async function readLogText(path: string): Promise<string> {
+  const data = await readFile(path);
+  return (path.endsWith('.gz') ? gunzipSync(data) : data).toString('utf8');
+}
+
+/** The last complete line (without newline) of a log file, or `undefined` when it has none. */
+export async function readLastLine(path: string): Promise<string | undefined> {
+  if (path.endsWith('.gz')) {
+    const text = await readLogText(path);
+    const end = text.lastIndexOf('\n');
+    if (end <= 0) return undefined;
+    return text.slice(text.lastIndexOf('\n', end - 1) + 1, end);
+  }
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    return await lastLineOf(fh, size);
+  } finally {
+    await fh.close();
+  }
+}
+
+interface ReadableHandle {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/** Position just after the last `\n` before `size` (0 when there is none), reading backwards in blocks. */
+export async function endOfLastCompleteLine(fh: ReadableHandle, size: number): Promise<number> {
+  const block = Buffer.allocUnsafe(64 * 1024);
+  let pos = size;
+  while (pos > 0) {
+    const start = Math.max(0, pos - block.length);
+    const { bytesRead } = await fh.read(block, 0, pos - start, start);
+    const i = block.subarray(0, bytesRead).lastIndexOf(10);
+    if (i >= 0) return start + i + 1;
+    pos = start;
+  }
+  return 0;
+}
+
+/** The last complete line of the first `size` bytes of an open file. */
+export async function lastLineOf(fh: ReadableHandle, size: number): Promise<string | undefined> {
+  const end = await endOfLastCompleteLine(fh, size);
+  if (end === 0) return undefined;
+  const start = await endOfLastCompleteLine(fh, end - 1);
+  const buf = Buffer.allocUnsafe(end - 1 - start);
+  await fh.read(buf, 0, buf.length, start);
+  return buf.toString('utf8');
+}
+
+/** Gzips `path` to `path.gz` (through `.gz.tmp`, renamed when complete), then removes `path`. */
+export async function compressFile(path: string): Promise<string> {
+  const tmp = `${path}.gz.tmp`;
+  const target = `${path}.gz`;
+  await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp, { mode: FILE_MODE }));
+  const fh = await open(tmp, 'r+');
+  try {
+    await fh.chmod(FILE_MODE);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, target);
+  await unlink(path);
+  return target;
+}
+
+/** A rotated file chosen for deletion, and why. */
+export interface RetentionVictim {
+  file: RotatedFile;
+  reason: 'age' | 'count';
+}
+
+/** Rotated files older than `maxAgeMs` or beyond the newest `maxFiles`. */
+export function retentionVictims(
+  files: readonly RotatedFile[],
+  nowMs: number,
+  maxAgeMs: number,
+  maxFiles: number,
+): RetentionVictim[] {
+  const victims: RetentionVictim[] = [];
+  const keepFrom = Math.max(0, files.length - maxFiles);
+  files.forEach((file, i) => {
+    if (nowMs - file.stampMs > maxAgeMs) victims.push({ file, reason: 'age' });
+    else if (i < keepFrom) victims.push({ file, reason: 'count' });
+  });
+  return victims;
+}

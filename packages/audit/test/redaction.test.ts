@@ -1,0 +1,72 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { AuditLogger } from '../src/index';
+import { readLines, tempDir, waitFor } from './helpers';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let server: Server | undefined;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(async () => {
+  if (server) {
+    server.closeAllConnections();
+    await new Promise((r) => server!.close(r));
+    server = undefined;
+  }
+  await cleanup();
+});
+
+it('redacts configured paths before disk, endpoint and pino transport; the transport gets every line', async () => {
+  const bodies: string[] = [];
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      bodies.push(body);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const transportFile = join(dir, 'transport', 'copy.log');
+  const logger = new AuditLogger({
+    logFile: join(dir, 'audit.log'),
+    remoteEndpoint: `http://127.0.0.1:${port}/`,
+    transport: { target: 'pino/file', options: { destination: transportFile, mkdir: true } },
+    redact: {
+      paths: ['details.password', 'details.headers.authorization', 'details.*.apiKey'],
+      censor: '***',
+    },
+    hashChain: true,
+  });
+  logger.uploadStarted('rep-1', {
+    password: 'hunter2',
+    headers: { authorization: 'Bearer rdv_secret', accept: 'json' },
+    target: { apiKey: 'rdv_key', host: 'h' },
+  });
+  for (let i = 0; i < 5; i++) logger.info('upload_completed', `event ${i}`, { password: `p${i}` });
+  await logger.flush();
+  await waitFor(() => logger.stats().remoteSent >= 6);
+  await logger.close();
+
+  const local = await readLines(join(dir, 'audit.log'));
+  const remote = bodies.flatMap((b) => (JSON.parse(b) as unknown[]).map((e) => JSON.stringify(e)));
+  const transport = (await readFile(transportFile, 'utf8')).trimEnd().split('\n');
+  for (const text of [local.join('\n'), remote.join('\n'), transport.join('\n')]) {
+    expect(text).not.toMatch(/hunter2|rdv_secret|rdv_key|"p\d"/);
+  }
+  expect(JSON.parse(local[0]!).details).toEqual({
+    password: '***',
+    headers: { authorization: '***', accept: 'json' },
+    target: { apiKey: '***', host: 'h' },
+  });
+  // The same lines (seq and hash included) reach the transport.
+  expect(transport).toEqual(local);
+  expect(remote.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5, 6]);
+});

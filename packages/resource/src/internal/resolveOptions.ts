@@ -1,0 +1,133 @@
+import { availableParallelism } from 'node:os';
+import type { Clock, Logger, SystemMetrics } from '@rediver/core';
+import { silentLogger, systemClock } from '@rediver/core';
+import { ResourceError } from '../errors';
+import type { MetricsSource } from '../metricsSource';
+import type { ResourceControllerOptions } from '../options';
+import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from '../options';
+import { SystemMetricsSource } from '../systemMetricsSource';
+import type { Limits } from './thresholds';
+
+/** The controller's options after defaults and validation. */
+export interface ResolvedOptions {
+  limits: Limits;
+  maxConcurrentJobs: number;
+  minConcurrentJobs: number;
+  sampleIntervalMs: number;
+  cooldownMs: number;
+  verbose: boolean;
+  onThresholdExceeded: ((metrics: SystemMetrics, reason: string) => void) | undefined;
+  onThresholdCleared: ((metrics: SystemMetrics) => void) | undefined;
+  source: MetricsSource;
+  ownsSource: boolean;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** Largest delay Node's timers accept. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Throws the construction error for option `name`. */
+export function invalidOption(name: string, expected: string, value: unknown): never {
+  throw new ResourceError(
+    'INVALID_OPTION',
+    `ResourceController: ${name} must be ${expected}, got ${String(value)}`,
+    {
+      details: { option: name },
+    },
+  );
+}
+
+function percent(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 100) {
+    invalidOption(name, 'a number > 0 and <= 100', value);
+  }
+  return value;
+}
+
+function optionalPercent(name: string, value: unknown): number | undefined {
+  return value === undefined ? undefined : percent(name, value);
+}
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalidOption(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** Checks a job count for `setMaxConcurrentJobs`. */
+export function checkMaxJobs(value: unknown, minConcurrentJobs: number): number {
+  return integer('maxConcurrentJobs', value, Math.max(1, minConcurrentJobs), Number.MAX_SAFE_INTEGER);
+}
+
+/** Applies defaults and validates; every invalid explicit value throws `INVALID_OPTION`. */
+export function resolveOptions(options: ResourceControllerOptions): ResolvedOptions {
+  const d = DEFAULT_RESOURCE_CONTROLLER_OPTIONS;
+  const limits: Limits = {
+    cpuPercent: percent('cpuThreshold', options.cpuThreshold ?? d.cpuThreshold),
+    memoryPercent: percent('memoryThreshold', options.memoryThreshold ?? d.memoryThreshold),
+    eventLoopDelayMs: undefined,
+    cpuPressurePercent: optionalPercent('cpuPressureThreshold', options.cpuPressureThreshold),
+    memoryPressurePercent: optionalPercent('memoryPressureThreshold', options.memoryPressureThreshold),
+  };
+  const delay = options.eventLoopDelayThresholdMs;
+  if (delay !== undefined && (typeof delay !== 'number' || !Number.isFinite(delay) || delay <= 0)) {
+    invalidOption('eventLoopDelayThresholdMs', 'a number > 0', delay);
+  }
+  limits.eventLoopDelayMs = delay;
+  const minConcurrentJobs = integer(
+    'minConcurrentJobs',
+    options.minConcurrentJobs ?? d.minConcurrentJobs,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
+  if (options.maxConcurrentJobs !== undefined) checkMaxJobs(options.maxConcurrentJobs, 1);
+  if (options.maxConcurrentJobs !== undefined && options.maxConcurrentJobs < minConcurrentJobs) {
+    invalidOption(
+      'maxConcurrentJobs',
+      `>= minConcurrentJobs (${minConcurrentJobs})`,
+      options.maxConcurrentJobs,
+    );
+  }
+  const sampleIntervalMs = integer(
+    'sampleIntervalMs',
+    options.sampleIntervalMs ?? d.sampleIntervalMs,
+    1,
+    MAX_TIMER_MS,
+  );
+  const cooldownMs = options.cooldownMs ?? d.cooldownMs;
+  if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs < 0) {
+    invalidOption('cooldownMs', 'a number >= 0', cooldownMs);
+  }
+  for (const name of ['onThresholdExceeded', 'onThresholdCleared'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function')
+      invalidOption(name, 'a function', options[name]);
+  }
+  const source = options.metricsSource;
+  if (source !== undefined && typeof source.sample !== 'function') {
+    invalidOption('metricsSource', 'an object with sample()', source);
+  }
+  const ownsSource = source === undefined;
+  const resolvedSource =
+    source ?? new SystemMetricsSource({ ...(options.clock ? { clock: options.clock } : {}) });
+  // Not explicit: follow the effective CPUs (cgroup quota or host), rounded up so 1.5 CPUs run 2 jobs,
+  // and never below minConcurrentJobs (an explicit value wins over a derived one).
+  const cpus = resolvedSource.effectiveCpus?.() ?? availableParallelism();
+  const maxConcurrentJobs =
+    options.maxConcurrentJobs ?? Math.max(1, minConcurrentJobs, Math.ceil(Number.isFinite(cpus) ? cpus : 1));
+  return {
+    limits,
+    maxConcurrentJobs,
+    minConcurrentJobs,
+    sampleIntervalMs,
+    cooldownMs,
+    verbose: options.verbose ?? d.verbose,
+    onThresholdExceeded: options.onThresholdExceeded,
+    onThresholdCleared: options.onThresholdCleared,
+    source: resolvedSource,
+    ownsSource,
+    logger: options.logger ?? silentLogger,
+    clock: options.clock ?? systemClock,
+  };
+}
