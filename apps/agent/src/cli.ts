@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Io } from './commands/common';
 import { EXIT, reportError } from './commands/common';
 import { VERSION } from './version';
@@ -61,8 +63,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] !== undefined && /cli\.(ts|js|mjs|cjs)$/.test(process.argv[1]);
-if (isEntry) {
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
   main(process.argv.slice(2), { out: process.stdout, err: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { hostname, homedir } from 'node:os';
-import { extname, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AgentError, configError } from './errors';
+import { appRoot } from './paths';
 
 /** How progress is shown: a live display on a terminal, plain lines, or nothing. */
 export const PROGRESS_MODES = ['auto', 'tty', 'plain', 'quiet'] as const;
@@ -364,7 +365,7 @@ export function builtinScanners(): Record<string, ScannerConfig> {
     'code-patterns': {
       name: 'code-patterns',
       kind: 'sarif',
-      command: [process.execPath, resolve(import.meta.dirname, '../scanners/codePatterns.mjs'), '{target}'],
+      command: [process.execPath, join(appRoot(), 'scanners', 'codePatterns.mjs'), '{target}'],
     },
     synthetic: { name: 'synthetic', kind: 'synthetic', findings: 6000, assets: 320 },
   };

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startIngestServer } from '@rediver/ingest-server';
 import type { Job, JobResult } from '@rediver/core';
 import { loadConfig } from '../config';
+import { appRoot } from '../paths';
 import { formatBytes } from '../progress';
 import type { Io } from './common';
 import { COMMON_OPTIONS, EXIT, parse, sourcesFrom } from './common';
@@ -24,7 +25,7 @@ prints what the agent sent against what the server received. Exit 0 only when th
   --set <path=value> any agent option, e.g. --set resource.cpuThreshold=5 to watch jobs wait
   --progress <mode>  auto | tty | plain | quiet`;
 
-const SAMPLE_TARGET = resolve(import.meta.dirname, '../../sample-target');
+const SAMPLE_TARGET = join(appRoot(), 'sample-target');
 
 /** `rediver-agent demo`. */
 export async function demoCommand(args: string[], io: Io): Promise<number> {
