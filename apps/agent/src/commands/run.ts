@@ -41,18 +41,19 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
   let scans = 0;
   const audit = (entry: Parameters<Agent['deps']['audit']['log']>[0]): void => agent.deps.audit.log(entry);
 
-  const heartbeat = async (): Promise<void> => {
+  const heartbeat = async (override?: 'offline'): Promise<void> => {
     const st = agent.deps.resource.getStatus();
     try {
       await platform.heartbeat({
         name: config.agentName,
-        status: agent.stopping
-          ? 'offline'
-          : st.throttled
-            ? 'throttled'
-            : st.activeJobs > 0
-              ? 'busy'
-              : 'online',
+        status:
+          override !== undefined || agent.stopping
+            ? 'offline'
+            : st.throttled
+              ? 'throttled'
+              : st.activeJobs > 0
+                ? 'busy'
+                : 'online',
         version: VERSION,
         hostname: hostname(),
         ...(st.throttled && st.throttleReason !== undefined ? { message: st.throttleReason } : {}),
@@ -149,6 +150,14 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
 
   await heartbeat();
   let nextBeat = Date.now() + config.heartbeatIntervalMs;
+  signal.addEventListener(
+    'abort',
+    () => {
+      // Tell the platform at once that this agent is going away (best effort, bounded by the client's timeout).
+      void heartbeat('offline');
+    },
+    { once: true },
+  );
   while (!signal.aborted) {
     await poll();
     if (Date.now() >= nextBeat) {

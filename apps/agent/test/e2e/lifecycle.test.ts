@@ -63,6 +63,10 @@ describe('daemon lifecycle (real processes)', () => {
     // Not everything had arrived at SIGTERM; the rest was kept and goes out on the next start.
     const before = totals(server).findingsReceived;
     expect(before).toBeLessThan(8 + 2500);
+    const status = await runCli(['status', '--data-dir', join(dir.path, 'agent'), '--tenant-id', TENANT]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/synthetic-\d{8}T\d{6}-[0-9a-f]{12}\s+(pending|uploading)/);
+    expect(status.stdout).toMatch(/agent_stop: agent stopped/);
     const again = await runCli(['deliver', ...args]);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     const t = totals(server);
