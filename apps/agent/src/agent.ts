@@ -40,6 +40,8 @@ export interface Delivery {
   persistedBecause?: 'large' | 'queue-full' | 'pipeline-failed' | 'stopping';
   totalChunks?: number;
   uploadedChunks: number;
+  /** True once it is in the chunk store on disk (survives a crash from then on). */
+  stored?: boolean;
   error?: string;
 }
 
@@ -130,6 +132,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly #persisting = new Set<Promise<void>>();
   #started = false;
   #closing: Promise<void> | undefined;
+  readonly #shutdownSteps: (() => Promise<void>)[] = [];
   #errors = 0;
 
   constructor(config: AgentConfig, deps: AgentDeps) {
@@ -422,6 +425,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       .submitReport(report, { tenantId: this.config.tenantId, priority: 5 })
       .then(({ totalChunks }) => {
         d.totalChunks = totalChunks;
+        d.stored = true;
         this.#audit({
           type: T.uploadStarted,
           severity: 'INFO',
@@ -737,6 +741,30 @@ export class Agent extends EventEmitter<AgentEvents> {
     };
   }
 
+  /**
+   * Resolves once every report of `jobId` is safe: acknowledged, stored on disk, or failed for good (then it
+   * is in the chunk store's dead letters). The daemon completes a platform command only then.
+   */
+  async whenDurable(jobId: string, signal?: AbortSignal): Promise<void> {
+    const unsafe = (): boolean =>
+      [...this.deliveries.values()].some(
+        (d) => d.jobId === jobId && d.state !== 'delivered' && d.state !== 'failed' && d.stored !== true,
+      );
+    while (unsafe() && signal?.aborted !== true) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.off('change', done);
+          signal?.removeEventListener('abort', done);
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(done, 1000);
+        this.on('change', done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
   /** Waits until everything is delivered (or failed for good), the timeout passes, or `signal` fires. */
   async waitDelivered(options: {
     timeoutMs: number;
@@ -766,6 +794,11 @@ export class Agent extends EventEmitter<AgentEvents> {
         options.signal?.addEventListener('abort', done, { once: true });
       });
     }
+  }
+
+  /** Adds a step run during `close()` after in-hand work is persisted, before the client and audit log close. */
+  addShutdownStep(step: () => Promise<void>): void {
+    this.#shutdownSteps.push(step);
   }
 
   /**
@@ -807,6 +840,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     await Promise.allSettled([...this.#persisting]);
     await this.deps.chunks.close();
     await this.deps.resource.close();
+    for (const step of this.#shutdownSteps) {
+      await Promise.race([
+        step().catch(() => {}),
+        new Promise((r) => setTimeout(r, Math.max(1000, remaining())).unref()),
+      ]);
+    }
     await this.deps.platform?.close();
     const pending = [...this.deliveries.values()].filter(
       (d) => d.state !== 'delivered' && d.state !== 'failed',

@@ -37,6 +37,11 @@ export function commandToJob(cmd: Command): Job {
 export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: AbortSignal): Promise<void> {
   const { config } = agent;
   const held = new Set<string>();
+  const inflight = new Set<Promise<void>>();
+  // On shutdown, let commands whose reports just became durable be completed before the client closes.
+  agent.addShutdownStep(async () => {
+    await Promise.allSettled([...inflight]);
+  });
   const startedAt = Date.now();
   let scans = 0;
   const audit = (entry: Parameters<Agent['deps']['audit']['log']>[0]): void => agent.deps.audit.log(entry);
@@ -109,6 +114,9 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
       if (result.outcome === 'cancelled' && !acknowledged) return; // never taken: stays pending on the platform
       scans++;
       if (result.outcome === 'completed') {
+        // Complete the command only once its reports cannot be lost any more (acknowledged or on disk): a report
+        // still in the pipeline's memory would die with a crash while the platform thought the job done.
+        await agent.whenDurable(job.id);
         await platform.complete(cmd.id, {
           findings: result.findingsCount,
           duration_ms: result.durationMs,
@@ -118,7 +126,7 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
         await platform.fail(cmd.id, result.error?.message ?? result.outcome);
       }
     };
-    run()
+    const p = run()
       .catch((e: unknown) => {
         audit({
           type: T.agentError,
@@ -128,7 +136,11 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
           error: e,
         });
       })
-      .finally(() => held.delete(cmd.id));
+      .finally(() => {
+        held.delete(cmd.id);
+        inflight.delete(p);
+      });
+    inflight.add(p);
   };
 
   const poll = async (): Promise<void> => {
