@@ -74,6 +74,36 @@ describe('daemon lifecycle (real processes)', () => {
     expect(t.reports.every((r) => r.complete)).toBe(true);
   });
 
+  it('a second signal exits at once; the chunk store still delivers everything afterwards', async () => {
+    const dir = await tempDir('agent-e2e-sig2-');
+    cleanups.push(dir.cleanup);
+    const server = await startServer(dir.path, { faults: { latencyMs: 40 } });
+    cleanups.push(() => server.close());
+    const args = [
+      ...agentArgs(server, join(dir.path, 'agent')),
+      '--set',
+      'chunk.maxConcurrentUploads=1',
+      '--set',
+      'chunk.maxFindingsPerChunk=50',
+      '--set',
+      'chunk.maxAssetsPerChunk=20',
+    ];
+    const run = startCli(['scan', SAMPLE, ...args, '--scanner', 'synthetic:2500']);
+    await waitFor(() => totals(server).chunks >= 1, 90_000, 'the first chunk');
+    // Slow answers from now on: the graceful stop waits for the chunk in flight, so the second signal lands in it.
+    server.setFaults({ latencyMs: 5000 });
+    await new Promise((r) => setTimeout(r, 200));
+    run.child.kill('SIGINT');
+    await waitFor(() => /SIGINT received/.test(run.stderr()), 30_000, 'the first signal handled');
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(130);
+    expect(run.stderr()).toMatch(/second SIGINT: exiting now/);
+    server.setFaults({ latencyMs: 0 });
+    const again = await runCli(['deliver', ...args]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(totals(server).findingsReceived).toBe(2500);
+  });
+
   it('sends heartbeats with real metrics and acknowledges a command only when its job starts', async () => {
     const dir = await tempDir('agent-e2e-hb-');
     cleanups.push(dir.cleanup);
