@@ -7,8 +7,10 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..');
 const probePath = join(root, 'packages/core/src/lintProbe.ts');
 
+// One ESLint instance: its type-aware project service is the slow part, built once and reused.
+const eslint = new ESLint({ cwd: root });
+
 async function ruleIds(code: string, filePath = probePath): Promise<string[]> {
-  const eslint = new ESLint({ cwd: root });
   const [result] = await eslint.lintText(code, { filePath });
   return (result?.messages ?? []).map((m) => m.ruleId ?? m.message);
 }

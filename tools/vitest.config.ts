@@ -1,3 +1,4 @@
 import { defineProject } from 'vitest/config';
 
-export default defineProject({ test: { name: '@rediver/tools', environment: 'node' } });
+// The lint self-test boots ESLint's type-aware project service, which takes seconds on a loaded machine.
+export default defineProject({ test: { name: '@rediver/tools', environment: 'node', testTimeout: 120_000 } });
