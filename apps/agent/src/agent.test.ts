@@ -313,6 +313,16 @@ describe('Agent jobs', () => {
     expect(agent.counters.jobsCancelled).toBe(1);
   });
 
+  it('a job the platform refuses to start (command taken elsewhere) is cancelled, not run', async () => {
+    const r = await agent.runJob(
+      { id: 'j5', type: 'scan', target },
+      { onStart: () => Promise.reject(new RediverError('REQUEST_REJECTED', 'already acknowledged')) },
+    );
+    expect(r.outcome).toBe('cancelled');
+    expect(audit.types()).not.toContain('scan_started');
+    expect(resource.active).toBe(0);
+  });
+
   it('a job naming an unknown scanner fails with a message, and a missing target too', async () => {
     const r1 = await agent.runJob({ id: 'j3', type: 'scan', target, scanner: 'nope' });
     expect(r1.outcome).toBe('failed');

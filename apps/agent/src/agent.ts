@@ -608,7 +608,27 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.#changed();
     let findings = 0;
     try {
-      await hooks.onStart?.();
+      try {
+        await hooks.onStart?.();
+      } catch (e) {
+        // The platform would not let this job start (e.g. another agent took the command): not ours to run.
+        this.counters.jobsCancelled++;
+        this.#audit({
+          type: T.jobFailed,
+          severity: 'WARN',
+          message: `job ${job.id} not started: ${errInfo(e).message}`,
+          ...jobAudit,
+          error: e,
+          details: { outcome: 'cancelled' },
+        });
+        return {
+          jobId: job.id,
+          outcome: 'cancelled',
+          durationMs: now() - started,
+          findingsCount: 0,
+          error: { ...errInfo(e), code: 'ABORTED' },
+        };
+      }
       this.#audit({
         type: T.jobStarted,
         severity: 'INFO',

@@ -106,12 +106,17 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
       const result = await agent.runJob(job, {
         // Acknowledge only now: a job waiting for a slot is still the platform's to give to someone else.
         onStart: async () => {
+          // Refused (another agent took it, or it expired): the job is not started and the command left alone.
           await platform.acknowledge(cmd.id);
           acknowledged = true;
           await platform.start(cmd.id);
         },
       });
-      if (result.outcome === 'cancelled' && !acknowledged) return; // never taken: stays pending on the platform
+      // Never taken (stopping, or refused by the platform): nothing to report back.
+      if (result.outcome === 'cancelled') {
+        if (acknowledged) await platform.fail(cmd.id, result.error?.message ?? 'cancelled').catch(() => {});
+        return;
+      }
       scans++;
       if (result.outcome === 'completed') {
         // Complete the command only once its reports cannot be lost any more (acknowledged or on disk): a report
