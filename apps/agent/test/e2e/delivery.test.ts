@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestServer } from '@rediver/ingest-server';
 import {
   agentArgs,
@@ -10,9 +10,13 @@ import {
   tempDir,
   totals,
   waitFor,
+  disposeCli,
+  prepareCli,
 } from './helpers';
 
 const cleanups: (() => Promise<void>)[] = [];
+beforeAll(() => prepareCli());
+afterAll(() => disposeCli());
 afterEach(async () => {
   killAll();
   for (const c of cleanups.splice(0).reverse()) await c();

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, runCli } from './helpers';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killAll, runCli, disposeCli, prepareCli } from './helpers';
 
+beforeAll(() => prepareCli());
+afterAll(() => disposeCli());
 afterEach(() => killAll());
 
 function parseSummary(stdout: string): { sent: number; received: number; auditLog: string } {
@@ -13,7 +15,8 @@ function parseSummary(stdout: string): { sent: number; received: number; auditLo
 
 describe('rediver-agent demo (real processes)', () => {
   it('delivers everything and the server counts what the agent sent', async () => {
-    const r = await runCli(['demo', '--progress', 'plain']);
+    // Through tsx from the sources, as `npm run demo` runs it.
+    const r = await runCli(['demo', '--progress', 'plain'], {}, 120_000, { tsx: true });
     expect(r.stderr).not.toMatch(/Error:|MaxListeners/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/demo — OK/);

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { startIngestServer } from '@rediver/ingest-server';
 import type { IngestServer, IngestServerOptions } from '@rediver/ingest-server';
+import { bundleCli } from './bundle';
 
 export const APP = resolve(import.meta.dirname, '../..');
 export const SAMPLE = join(APP, 'sample-target');
@@ -22,17 +23,34 @@ export interface CliRun {
 
 const live = new Set<ChildProcess>();
 
-/** Starts `rediver-agent <args>` from the sources (tsx), in its own process group. */
-export function startCli(args: string[], env: Record<string, string> = {}): CliRun {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@rediver/source', join(APP, 'src/cli.ts'), ...args],
-    {
-      cwd: APP,
-      env: { ...process.env, CI: 'true', REDIVER_PROGRESS: 'plain', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+let bundled: string | undefined;
+
+/** Bundles the CLI for fast process starts (call in `beforeAll`); without it, processes run through tsx. */
+export async function prepareCli(): Promise<void> {
+  bundled = await bundleCli();
+}
+
+/** Removes the bundle (call in `afterAll`). */
+export async function disposeCli(): Promise<void> {
+  if (bundled !== undefined) await rm(dirname(bundled), { recursive: true, force: true });
+  bundled = undefined;
+}
+
+/** Starts `rediver-agent <args>` (the bundle, or the sources through tsx when asked or not prepared). */
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { tsx?: boolean } = {},
+): CliRun {
+  const entry =
+    bundled !== undefined && options.tsx !== true
+      ? [bundled]
+      : ['--import', 'tsx', '--conditions=@rediver/source', join(APP, 'src/cli.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
+    cwd: APP,
+    env: { ...process.env, CI: 'true', REDIVER_PROGRESS: 'plain', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   let out = '';
   let err = '';
@@ -52,8 +70,9 @@ export async function runCli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 90_000,
+  options: { tsx?: boolean } = {},
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const run = startCli(args, env);
+  const run = startCli(args, env, options);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
   const code = await run.exit;
   clearTimeout(timer);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   agentArgs,
   killAll,
@@ -13,9 +13,13 @@ import {
   TENANT,
   totals,
   waitFor,
+  disposeCli,
+  prepareCli,
 } from './helpers';
 
 const cleanups: (() => Promise<void>)[] = [];
+beforeAll(() => prepareCli());
+afterAll(() => disposeCli());
 afterEach(async () => {
   killAll();
   for (const c of cleanups.splice(0).reverse()) await c();
