@@ -10,6 +10,7 @@ import {
   tempDir,
   totals,
   waitFor,
+  TENANT,
   disposeCli,
   prepareCli,
 } from './helpers';
@@ -91,6 +92,35 @@ describe('delivery under faults (real processes)', () => {
     const t = totals(again);
     expect(t.findingsReceived).toBe(8 + 2200);
     expect(t.reports.every((rep) => rep.complete)).toBe(true);
+  });
+
+  it('scan exits 3 with the reports kept when delivery cannot finish; the next start delivers them', async () => {
+    const { dir, server } = await setup();
+    const port = server.port;
+    await server.close();
+    const args = [
+      ...agentArgs({ url: `http://127.0.0.1:${port}` }, `${dir}/agent`),
+      '--set',
+      'deliveryTimeoutMs=3000',
+    ];
+    const r = await runCli([
+      'scan',
+      SAMPLE,
+      ...args,
+      '--scanner',
+      'secretlint',
+      '--scanner',
+      'synthetic:2100',
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stdout).toMatch(/2 report\(s\) not acknowledged — kept in/);
+    const status = await runCli(['status', '--data-dir', `${dir}/agent`, '--tenant-id', TENANT]);
+    expect(status.stdout).toMatch(/secretlint-\d{8}T\d{6}-[0-9a-f]{12}/); // the small one was persisted too
+    const again = await startServer(dir, { port });
+    cleanups.push(() => again.close());
+    const d = await runCli(['deliver', ...args.slice(0, -2)]);
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(totals(again).findingsReceived).toBe(8 + 2100);
   });
 
   it(
