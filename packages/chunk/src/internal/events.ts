@@ -1,5 +1,6 @@
-import type { RediverError } from '@rediver/core';
+import type { ChunkUploadResponse, RediverError } from '@rediver/core';
 import type { WhenFullPolicy } from './options';
+import type { ReportProgress } from './uploadQueue';
 
 /** A chunk was stored. */
 export interface ChunkCreatedEvent {
@@ -95,4 +96,69 @@ export interface ChunkEventMap {
   'storage:full': (event: StorageFullEvent) => void;
   'maintenance:error': (event: MaintenanceErrorEvent) => void;
   // ---- upload engine events (owned by the upload half; add below this line) ----
+  'chunk:uploaded': (event: ChunkUploadedEvent) => void;
+  'chunk:retry': (event: ChunkRetryEvent) => void;
+  'chunk:failed': (event: ChunkFailedEvent) => void;
+  'report:progress': (event: ReportProgress) => void;
+  'report:completed': (event: ReportProgress) => void;
+  'report:failed': (event: ReportFailedEvent) => void;
+  'upload:error': (event: UploadErrorEvent) => void;
+}
+
+// ---- upload engine event payloads ----
+
+/** A chunk was acknowledged by the platform. */
+export interface ChunkUploadedEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  totalChunks: number;
+  /** Attempt that succeeded (1 = first try). */
+  attempt: number;
+  originalBytes: number;
+  compressedBytes: number;
+  idempotencyKey: string;
+  response: ChunkUploadResponse;
+}
+
+/** An upload attempt failed with a retryable error; the chunk is due again after `delayMs`. */
+export interface ChunkRetryEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  /** Retry number about to happen (1 = first retry), at most `maxRetries`. */
+  retry: number;
+  maxRetries: number;
+  /** Delay the engine chose: backoff with jitter, never less than the server's `Retry-After`. */
+  delayMs: number;
+  /** The server's `Retry-After`, ms, when it sent one. */
+  retryAfterMs: number | undefined;
+  error: RediverError;
+}
+
+/** Why a chunk was dead-lettered. */
+export type ChunkFailReason = 'rejected' | 'retries-exhausted' | 'corrupt' | 'too-large' | 'data-missing';
+
+/** A chunk was dead-lettered (status `failed`, or `corrupt` when quarantined); other chunks go on. */
+export interface ChunkFailedEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  /** Attempts made (0 when it never left the disk). */
+  attempts: number;
+  reason: ChunkFailReason;
+  error: RediverError;
+}
+
+/** A report settled with at least one dead-lettered chunk (`status` is `partial` or `failed`). */
+export interface ReportFailedEvent extends ReportProgress {
+  error: RediverError;
+}
+
+/** The engine hit an unexpected error (e.g. a database write failed); the chunk is retried later. */
+export interface UploadErrorEvent {
+  error: RediverError;
+  tenantId?: string;
+  reportId?: string;
+  chunkIndex?: number;
 }
