@@ -7,7 +7,7 @@ import { isRediverError } from '@rediver/core';
 import type { Clock, Finding, Report } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ChunkStore } from './chunkStore';
-import type { ChunkStoreOptions } from './chunkStore';
+import type { ChunkStoreOptions } from './internal/options';
 import { sha256Hex } from './internal/checksum';
 import { reassembleChunks } from './internal/split';
 import type { StoredChunkData } from './internal/split';

@@ -80,6 +80,8 @@ export interface ChunkStoreStats {
   corruptChunks: number;
   /** Oversize single-finding chunks stored since open. */
   oversizeChunks: number;
+  /** Undelivered chunks deleted since open (quota drops, retention of failed reports). */
+  undeliveredChunksDeleted: number;
 }
 
 /** Longest tenant id accepted. */

@@ -137,13 +137,9 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
     let carried = new Set<number[]>();
     const open = (start: number): void => {
       const index = chunks.length;
-      cur = {
-        assets: [],
-        findingStart: start,
-        findingEnd: start,
-        bytes: fixedBytes + digits(index) + totalDigits + (index === 0 ? extrasBytes : 0),
-        oversize: false,
-      };
+      const bytes = fixedBytes + digits(index) + totalDigits + (index === 0 ? extrasBytes : 0);
+      // Chunk 0's tool and metadata alone may exceed the bound: it still travels, flagged like a big finding.
+      cur = { assets: [], findingStart: start, findingEnd: start, bytes, oversize: bytes > limits.maxChunkSizeBytes };
       chunks.push(cur);
       carried = new Set();
     };
@@ -207,30 +203,51 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
   }
   // Slack from fewer total_chunks digits than planned is fine: sizes only shrink.
 
+  // The content hash streams over the findings' bytes as chunks are rendered in order (no second
+  // encoding pass); rendering out of order falls back to hashing the serialised pieces directly.
+  const streamed = sha256Stream();
+  let nextInOrder = 0;
+  let streamedHash: string | undefined;
+  const startContentHash = (h: ReturnType<typeof sha256Stream>): void => {
+    h.update('rediver-report-content-v1\n');
+    h.update(extras);
+    h.update('\n');
+    for (const a of assetJson) h.update(a).update(',');
+    h.update('\n');
+  };
+  startContentHash(streamed);
+
   const render = (index: number): RenderedChunk => {
     const c = chunks[index]!;
     const isFinal = index === totalChunks - 1;
     let s = `{"report_id":${idJson},"chunk_index":${index},"total_chunks":${totalChunks}`;
     if (index === 0) s += extras;
     if (c.assets.length > 0) s += `,"assets":[${c.assets.map((i) => assetJson[i]).join(',')}]`;
-    if (c.findingEnd > c.findingStart) s += `,"findings":[${findingJson.slice(c.findingStart, c.findingEnd).join(',')}]`;
+    const n = c.findingEnd - c.findingStart;
+    let findingsAt = 0;
+    let findingsLen = 0;
+    if (n > 0) {
+      s += ',"findings":[';
+      findingsAt = enc(s);
+      for (let f = c.findingStart; f < c.findingEnd; f++) findingsLen += findingBytes[f]!;
+      findingsLen += n - 1;
+      s += `${findingJson.slice(c.findingStart, c.findingEnd).join(',')}]`;
+    }
     s += `,"is_final":${isFinal}}`;
-    return {
-      index,
-      json: Buffer.from(s, 'utf8'),
-      findings: c.findingEnd - c.findingStart,
-      assets: c.assets.length,
-      oversize: c.oversize,
-    };
+    const json = Buffer.from(s, 'utf8');
+    if (index === nextInOrder) {
+      nextInOrder += 1;
+      if (n > 0) streamed.update(json.subarray(findingsAt, findingsAt + findingsLen)).update(',');
+      if (nextInOrder === totalChunks) streamedHash = streamed.digest('hex');
+    }
+    return { index, json, findings: n, assets: c.assets.length, oversize: c.oversize };
   };
 
   const contentHash = (): string => {
+    if (streamedHash !== undefined) return streamedHash;
     const h = sha256Stream();
-    h.update('rediver-report-content-v1\n');
-    h.update(extras);
-    h.update('\n');
-    for (const a of assetJson) h.update(a).update(',');
-    h.update('\n');
+    startContentHash(h);
+    // Same bytes as the streamed form: the findings joined by commas, one trailing comma.
     for (const f of findingJson) h.update(f).update(',');
     return h.digest('hex');
   };
