@@ -3,3 +3,10 @@ import { runStoreBench } from './store';
 
 process.stdout.write('== storage (issue 6): submitReport vs raw zstd ==\n');
 await runStoreBench();
+
+process.stdout.write('\n== upload (issue 7): ChunkManager vs bare HTTP client ==\n');
+{
+  const { generateReport } = await import('./store');
+  const { runUploadBench } = await import('./upload');
+  await runUploadBench(generateReport('bench-upload', 100_000));
+}

@@ -10,7 +10,10 @@ import { compress } from 'zstd-napi';
 import { ChunkStore } from '../src/index';
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
-const WORDS = 'remote attacker crafted request overflow buffer validation input header parser memory denial service authentication bypass injection template path traversal deserialization untrusted cookie session token'.split(' ');
+const WORDS =
+  'remote attacker crafted request overflow buffer validation input header parser memory denial service authentication bypass injection template path traversal deserialization untrusted cookie session token'.split(
+    ' ',
+  );
 
 /** Deterministic pseudo-random numbers (xorshift32), so every run measures the same report. */
 function rng(seed: number): () => number {
@@ -61,7 +64,11 @@ export function generateReport(id: string, n: number): Report {
       vulnerability: {
         cve,
         cwe: [`CWE-${20 + Math.floor(r() * 900)}`],
-        cvss: { score: Math.round(r() * 100) / 10, vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', version: '3.1' },
+        cvss: {
+          score: Math.round(r() * 100) / 10,
+          vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H',
+          version: '3.1',
+        },
         package: pkg,
         installed_version: `${Math.floor(r() * 9)}.${Math.floor(r() * 20)}.${Math.floor(r() * 30)}`,
         fixed_version: `${Math.floor(r() * 9)}.${Math.floor(r() * 20)}.${Math.floor(r() * 30)}`,
@@ -83,7 +90,9 @@ const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 const maxRssBytes = (): number => process.resourceUsage().maxRSS * 1024;
 
 /** Runs the storage benchmark and prints its figures. */
-export async function runStoreBench(findingCount = 100_000): Promise<{ ratio: number; peakRssBytes: number; jsonBytes: number }> {
+export async function runStoreBench(
+  findingCount = 100_000,
+): Promise<{ ratio: number; peakRssBytes: number; jsonBytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'rediver-chunk-bench-'));
   try {
     const report = generateReport('bench-100k', findingCount);
@@ -92,7 +101,11 @@ export async function runStoreBench(findingCount = 100_000): Promise<{ ratio: nu
     const peakBefore = maxRssBytes();
 
     // Store: split + serialise + checksum + compress + one SQLite transaction (WAL, synchronous=FULL).
-    const store = new ChunkStore({ databasePath: join(dir, 'chunks.db'), maxStorageMB: 4096, cleanupIntervalMinutes: 0 });
+    const store = new ChunkStore({
+      databasePath: join(dir, 'chunks.db'),
+      maxStorageMB: 4096,
+      cleanupIntervalMinutes: 0,
+    });
     const t0 = performance.now();
     const res = await store.submitReport(report, { tenantId: 'bench' });
     const storeMs = performance.now() - t0;

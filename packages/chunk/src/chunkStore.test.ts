@@ -26,7 +26,11 @@ afterEach(async () => {
 });
 
 function open(options: ChunkStoreOptions = {}): ChunkStore {
-  const store = new ChunkStore({ databasePath: join(dir, 'chunks.db'), cleanupIntervalMinutes: 0, ...options });
+  const store = new ChunkStore({
+    databasePath: join(dir, 'chunks.db'),
+    cleanupIntervalMinutes: 0,
+    ...options,
+  });
   stores.push(store);
   return store;
 }
@@ -51,7 +55,11 @@ function makeReport(id: string, n: number, noise = 0, assets = 3): Report {
     version: '1.0',
     metadata: { id, timestamp: '2026-01-01T00:00:00Z' },
     tool: { name: 'scanner', version: '1' },
-    assets: Array.from({ length: assets }, (_, i) => ({ id: `asset-${i}`, type: 'host', value: `10.0.0.${i}` })),
+    assets: Array.from({ length: assets }, (_, i) => ({
+      id: `asset-${i}`,
+      type: 'host',
+      value: `10.0.0.${i}`,
+    })),
     findings,
   };
 }
@@ -65,7 +73,12 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-async function readAll(store: ChunkStore, tenant: string, reportId: string, total: number): Promise<StoredChunkData[]> {
+async function readAll(
+  store: ChunkStore,
+  tenant: string,
+  reportId: string,
+  total: number,
+): Promise<StoredChunkData[]> {
   const out: StoredChunkData[] = [];
   for (let i = 0; i < total; i++) out.push((await store.decompressChunk(tenant, reportId, i))!);
   return out;
@@ -120,7 +133,11 @@ describe('ChunkStore: opening', () => {
 
 describe('ChunkStore: needsChunking', () => {
   it('triggers at exactly each threshold', () => {
-    const store = open({ minFindingsForChunking: 20, minAssetsForChunking: 5, minSizeForChunkingBytes: 1_000_000 });
+    const store = open({
+      minFindingsForChunking: 20,
+      minAssetsForChunking: 5,
+      minSizeForChunkingBytes: 1_000_000,
+    });
     expect(store.needsChunking(makeReport('r', 19, 0, 4))).toBe(false);
     expect(store.needsChunking(makeReport('r', 20, 0, 4))).toBe(true);
     expect(store.needsChunking(makeReport('r', 1, 0, 5))).toBe(true);
@@ -147,7 +164,9 @@ describe('ChunkStore: submitReport', () => {
     const res = await store.submitReport(report, { tenantId: 't', priority: 5 });
     expect(res).toMatchObject({ reportId: 'scan-1', totalChunks: 6, created: true });
     expect(created).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(stored).toHaveBeenCalledWith(expect.objectContaining({ tenantId: 't', reportId: 'scan-1', totalChunks: 6, priority: 5 }));
+    expect(stored).toHaveBeenCalledWith(
+      expect.objectContaining({ tenantId: 't', reportId: 'scan-1', totalChunks: 6, priority: 5 }),
+    );
     const back = reassembleChunks(await readAll(store, 't', 'scan-1', 6));
     expect(back.findings).toEqual(report.findings);
     const stats = await store.getStats('t');
@@ -155,7 +174,9 @@ describe('ChunkStore: submitReport', () => {
     expect(stats.reports.pending).toBe(1);
     expect(stats.originalBytes).toBe(res.originalBytes);
     expect(stats.storedBytes).toBe(res.compressedBytes);
-    const row = store.sqlite.prepare("SELECT priority, status, content_hash FROM reports WHERE report_id = 'scan-1'").get();
+    const row = store.sqlite
+      .prepare("SELECT priority, status, content_hash FROM reports WHERE report_id = 'scan-1'")
+      .get();
     expect(row).toMatchObject({ priority: 5, status: 'pending' });
   });
 
@@ -180,7 +201,9 @@ describe('ChunkStore: submitReport', () => {
       BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
     const created = vi.fn();
     store.on('chunk:created', created);
-    await expect(store.submitReport(makeReport('torn', 10), { tenantId: 't' })).rejects.toThrow(/disk on fire/);
+    await expect(store.submitReport(makeReport('torn', 10), { tenantId: 't' })).rejects.toThrow(
+      /disk on fire/,
+    );
     expect(rowCounts(store)).toEqual({ reports: 0, chunks: 0 });
     expect(created).not.toHaveBeenCalled();
     store.sqlite.exec('DROP TRIGGER fail_third');
@@ -190,14 +213,25 @@ describe('ChunkStore: submitReport', () => {
   it('refuses before storing what the platform would refuse', async () => {
     const store = open({ maxFindingsPerChunk: 1 });
     const badId = makeReport('bad id!', 2);
-    expect(isRediverError(await caught(store.submitReport(badId, { tenantId: 't' })), 'REPORT_ID_INVALID')).toBe(true);
+    expect(
+      isRediverError(await caught(store.submitReport(badId, { tenantId: 't' })), 'REPORT_ID_INVALID'),
+    ).toBe(true);
     const tooMany = makeReport('many', 10_001, 0, 1);
-    expect(isRediverError(await caught(store.submitReport(tooMany, { tenantId: 't' })), 'REPORT_TOO_LARGE')).toBe(true);
+    expect(
+      isRediverError(await caught(store.submitReport(tooMany, { tenantId: 't' })), 'REPORT_TOO_LARGE'),
+    ).toBe(true);
     // 200 KB of one repeated letter compresses far beyond the 100:1 ratio readers accept.
     const bomb = makeReport('bomb', 1);
     bomb.findings![0]!.description = 'a'.repeat(200_000);
-    expect(isRediverError(await caught(store.submitReport(bomb, { tenantId: 't' })), 'REPORT_TOO_LARGE')).toBe(true);
-    expect(isRediverError(await caught(store.submitReport(makeReport('r', 1), { tenantId: '' })), 'VALIDATION_FAILED')).toBe(true);
+    expect(
+      isRediverError(await caught(store.submitReport(bomb, { tenantId: 't' })), 'REPORT_TOO_LARGE'),
+    ).toBe(true);
+    expect(
+      isRediverError(
+        await caught(store.submitReport(makeReport('r', 1), { tenantId: '' })),
+        'VALIDATION_FAILED',
+      ),
+    ).toBe(true);
     expect(rowCounts(store)).toEqual({ reports: 0, chunks: 0 });
   });
 
@@ -220,7 +254,13 @@ describe('ChunkStore: reading', () => {
     const store = open({ maxFindingsPerChunk: 4 });
     await store.submitReport(makeReport('cli', 10, 32), { tenantId: 't' });
     const blob = (await store.readChunkBlob('t', 'cli', 1))!;
-    expect(blob).toMatchObject({ tenantId: 't', reportId: 'cli', chunkIndex: 1, totalChunks: 3, isFinal: false });
+    expect(blob).toMatchObject({
+      tenantId: 't',
+      reportId: 'cli',
+      chunkIndex: 1,
+      totalChunks: 3,
+      isFinal: false,
+    });
     expect(blob.compressedBytes).toBe(blob.data.length);
     expect((await store.readChunkBlob('t', 'cli', 2))!.isFinal).toBe(true);
     let hasCli = true;
@@ -250,19 +290,33 @@ describe('ChunkStore: reading', () => {
   });
 
   it.each([
-    ['a flipped byte', (b: Buffer) => { const c = Buffer.from(b); c[c.length - 8]! ^= 0x5a; return c; }],
+    [
+      'a flipped byte',
+      (b: Buffer) => {
+        const c = Buffer.from(b);
+        c[c.length - 8]! ^= 0x5a;
+        return c;
+      },
+    ],
     ['a torn (truncated) blob', (b: Buffer) => b.subarray(0, Math.floor(b.length / 2))],
   ])('quarantines %s as corrupt instead of returning it', async (_name, damage) => {
     const store = open({ maxFindingsPerChunk: 3 });
     await store.submitReport(makeReport('c', 9, 64), { tenantId: 't' });
-    const row = store.sqlite.prepare("SELECT id, data FROM chunks WHERE chunk_index = 1").get() as { id: number; data: Buffer };
+    const row = store.sqlite.prepare('SELECT id, data FROM chunks WHERE chunk_index = 1').get() as {
+      id: number;
+      data: Buffer;
+    };
     store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(damage(row.data), row.id);
     const corrupt = vi.fn();
     store.on('chunk:corrupt', corrupt);
     const err = await caught(store.readChunkBlob('t', 'c', 1));
     expect(isRediverError(err, 'CHECKSUM_MISMATCH', 'DECOMPRESS_FAILED')).toBe(true);
-    expect(corrupt).toHaveBeenCalledWith(expect.objectContaining({ tenantId: 't', reportId: 'c', chunkIndex: 1 }));
-    expect(store.sqlite.prepare('SELECT status, last_error FROM chunks WHERE id = ?').get(row.id)).toMatchObject({ status: 'corrupt' });
+    expect(corrupt).toHaveBeenCalledWith(
+      expect.objectContaining({ tenantId: 't', reportId: 'c', chunkIndex: 1 }),
+    );
+    expect(
+      store.sqlite.prepare('SELECT status, last_error FROM chunks WHERE id = ?').get(row.id),
+    ).toMatchObject({ status: 'corrupt' });
     // Stays quarantined; the other chunks are fine.
     expect(isRediverError(await caught(store.decompressChunk('t', 'c', 1)), 'CHECKSUM_MISMATCH')).toBe(true);
     expect(corrupt).toHaveBeenCalledTimes(1);
@@ -273,7 +327,10 @@ describe('ChunkStore: reading', () => {
   it('quarantines a valid frame holding the wrong content (CHECKSUM_MISMATCH)', async () => {
     const store = open({ maxFindingsPerChunk: 3 });
     await store.submitReport(makeReport('swap', 6, 8), { tenantId: 't' });
-    const rows = store.sqlite.prepare('SELECT id, data FROM chunks ORDER BY chunk_index').all() as { id: number; data: Buffer }[];
+    const rows = store.sqlite.prepare('SELECT id, data FROM chunks ORDER BY chunk_index').all() as {
+      id: number;
+      data: Buffer;
+    }[];
     store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(rows[0]!.data, rows[1]!.id);
     expect(isRediverError(await caught(store.readChunkBlob('t', 'swap', 1)), 'CHECKSUM_MISMATCH')).toBe(true);
   });
@@ -286,7 +343,9 @@ describe('ChunkStore: tenant isolation', () => {
     // Same id in another tenant is a different report, not a conflict.
     expect((await store.submitReport(makeReport('shared-id', 6, 16), { tenantId: 'B' })).created).toBe(true);
     await store.submitReport(makeReport('only-a', 4, 16), { tenantId: 'A' });
-    const aChunk = store.sqlite.prepare("SELECT id FROM chunks WHERE tenant_id = 'A' AND report_id = 'only-a' AND chunk_index = 0").get() as { id: number };
+    const aChunk = store.sqlite
+      .prepare("SELECT id FROM chunks WHERE tenant_id = 'A' AND report_id = 'only-a' AND chunk_index = 0")
+      .get() as { id: number };
     store.sqlite.prepare("UPDATE chunks SET status = 'uploaded' WHERE tenant_id = 'A'").run();
 
     expect(await store.readChunkBlob('B', 'only-a', 0)).toBeUndefined();
@@ -312,16 +371,23 @@ describe('ChunkStore: cleanup', () => {
     await store.submitReport(makeReport('r', 4, 16), { tenantId: 't' });
     const cleanup = vi.fn();
     store.on('chunk:cleanup', cleanup);
-    const id = (store.sqlite.prepare('SELECT id FROM chunks WHERE chunk_index = 1').get() as { id: number }).id;
+    const id = (store.sqlite.prepare('SELECT id FROM chunks WHERE chunk_index = 1').get() as { id: number })
+      .id;
     store.sqlite.prepare("UPDATE chunks SET status = 'uploaded' WHERE id = ?").run(id);
     const freed = await store.deleteChunkData('t', id);
     expect(freed).toBeGreaterThan(0);
     expect(await store.deleteChunkData('t', id)).toBe(0);
-    expect(store.sqlite.prepare('SELECT data, checksum, status FROM chunks WHERE id = ?').get(id)).toMatchObject({ data: null, status: 'uploaded' });
-    expect(cleanup).toHaveBeenCalledWith(expect.objectContaining({ reason: 'upload', blobsFreed: 1, bytesFreed: freed, undelivered: false }));
+    expect(
+      store.sqlite.prepare('SELECT data, checksum, status FROM chunks WHERE id = ?').get(id),
+    ).toMatchObject({ data: null, status: 'uploaded' });
+    expect(cleanup).toHaveBeenCalledWith(
+      expect.objectContaining({ reason: 'upload', blobsFreed: 1, bytesFreed: freed, undelivered: false }),
+    );
     // An undelivered blob freed by hand is reported as such.
     await store.deleteChunkData('t', { reportId: 'r', chunkIndex: 0 });
-    expect(cleanup).toHaveBeenLastCalledWith(expect.objectContaining({ reason: 'manual', undelivered: true }));
+    expect(cleanup).toHaveBeenLastCalledWith(
+      expect.objectContaining({ reason: 'manual', undelivered: true }),
+    );
     expect((await store.getStats()).undeliveredChunksDeleted).toBe(0); // blob freed by explicit request, row kept
   });
 
@@ -334,7 +400,8 @@ describe('ChunkStore: cleanup', () => {
 
   it('the file shrinks after cleanup', async () => {
     const store = open({ maxFindingsPerChunk: 50 });
-    for (let i = 0; i < 4; i++) await store.submitReport(makeReport(`big-${i}`, 400, 1000), { tenantId: 't' });
+    for (let i = 0; i < 4; i++)
+      await store.submitReport(makeReport(`big-${i}`, 400, 1000), { tenantId: 't' });
     store.sqlite.pragma('wal_checkpoint(TRUNCATE)');
     const before = statSync(store.path).size;
     expect(before).toBeGreaterThan(500_000);
@@ -347,17 +414,24 @@ describe('ChunkStore: cleanup', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const clock = new ManualClock();
     const store = open({ clock, cleanupIntervalMinutes: 15, retentionHours: 24 });
-    for (const id of ['done', 'dead', 'busy']) await store.submitReport(makeReport(id, 2, 16), { tenantId: 't' });
+    for (const id of ['done', 'dead', 'busy'])
+      await store.submitReport(makeReport(id, 2, 16), { tenantId: 't' });
     const t0 = clock.t;
-    store.sqlite.prepare("UPDATE reports SET status = 'completed', completed_at = ? WHERE report_id = 'done'").run(t0);
+    store.sqlite
+      .prepare("UPDATE reports SET status = 'completed', completed_at = ? WHERE report_id = 'done'")
+      .run(t0);
     store.sqlite.prepare("UPDATE chunks SET status = 'uploaded' WHERE report_id = 'done'").run();
-    store.sqlite.prepare("UPDATE reports SET status = 'failed', completed_at = ? WHERE report_id = 'dead'").run(t0);
+    store.sqlite
+      .prepare("UPDATE reports SET status = 'failed', completed_at = ? WHERE report_id = 'dead'")
+      .run(t0);
     const events: { reportId?: string; reason: string; undelivered: boolean }[] = [];
     store.on('chunk:cleanup', (e) => events.push(e));
 
     clock.t = t0 + 24 * 3_600_000; // exactly at the edge: kept
     await vi.advanceTimersByTimeAsync(15 * 60_000);
-    await vi.waitFor(() => expect(store.sqlite.prepare('SELECT count(*) AS n FROM reports').get()).toEqual({ n: 3 }));
+    await vi.waitFor(() =>
+      expect(store.sqlite.prepare('SELECT count(*) AS n FROM reports').get()).toEqual({ n: 3 }),
+    );
     expect(events).toEqual([]);
 
     clock.t = t0 + 24 * 3_600_000 + 1;
@@ -394,13 +468,17 @@ describe('ChunkStore: quota', () => {
     await store.submitReport(reports[1]!, { tenantId: 't' });
     const err = await caught(store.submitReport(reports[2]!, { tenantId: 't' }));
     expect(isRediverError(err, 'STORAGE_QUOTA')).toBe(true);
-    expect(full).toHaveBeenCalledWith(expect.objectContaining({ action: 'rejected', policy: 'reject', reportId: 'q3' }));
+    expect(full).toHaveBeenCalledWith(
+      expect.objectContaining({ action: 'rejected', policy: 'reject', reportId: 'q3' }),
+    );
     let stats = await store.getStats();
     expect(stats.quotaRejections).toBe(1);
     expect(stats.reports.pending).toBe(2);
     expect(stats.storedBytes).toBeLessThanOrEqual(stats.maxStorageBytes);
     // Once q1 is delivered its blobs may go: q3 then fits, and nothing undelivered was deleted.
-    store.sqlite.prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 1 WHERE report_id = 'q1'").run();
+    store.sqlite
+      .prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 1 WHERE report_id = 'q1'")
+      .run();
     expect((await store.submitReport(reports[2]!, { tenantId: 't' })).created).toBe(true);
     expect(full).toHaveBeenLastCalledWith(expect.objectContaining({ action: 'freed-uploaded' }));
     stats = await store.getStats();
@@ -424,15 +502,20 @@ describe('ChunkStore: quota', () => {
       expect(s.storedBytes).toBeLessThanOrEqual(s.maxStorageBytes);
     }
     expect(dropped).toHaveBeenCalledTimes(1);
-    expect(dropped).toHaveBeenCalledWith(expect.objectContaining({ tenantId: 't', reportId: 'd1', bytes: sizes[0] }));
+    expect(dropped).toHaveBeenCalledWith(
+      expect.objectContaining({ tenantId: 't', reportId: 'd1', bytes: sizes[0] }),
+    );
     const stats = await store.getStats();
     expect(stats).toMatchObject({ droppedReports: 1, droppedBytes: sizes[0], undeliveredChunksDeleted: 2 });
-    expect(store.sqlite.prepare('SELECT report_id FROM reports ORDER BY report_id').all()).toEqual([{ report_id: 'd2' }, { report_id: 'd3' }]);
+    expect(store.sqlite.prepare('SELECT report_id FROM reports ORDER BY report_id').all()).toEqual([
+      { report_id: 'd2' },
+      { report_id: 'd3' },
+    ]);
   });
 
   it('refuses a report bigger than the whole quota under either policy, deleting nothing', async () => {
     const small = makeReport('small', 5, 100);
-    const store = open({ maxStorageMB: (await sizeOf(small)) * 1.5 / MiB, whenFull: 'drop-oldest' });
+    const store = open({ maxStorageMB: ((await sizeOf(small)) * 1.5) / MiB, whenFull: 'drop-oldest' });
     await store.submitReport(small, { tenantId: 't' });
     const err = await caught(store.submitReport(makeReport('huge', 40, 400), { tenantId: 't' }));
     expect(isRediverError(err, 'STORAGE_QUOTA')).toBe(true);
@@ -442,10 +525,18 @@ describe('ChunkStore: quota', () => {
   it('cleanupToSize frees uploaded data oldest first and keeps undelivered data under reject', async () => {
     const store = open({ maxFindingsPerChunk: 10 });
     for (const id of ['u1', 'u2', 'p1']) await store.submitReport(makeReport(id, 10, 400), { tenantId: 't' });
-    store.sqlite.prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 1 WHERE report_id = 'u1'").run();
-    store.sqlite.prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 2 WHERE report_id = 'u2'").run();
+    store.sqlite
+      .prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 1 WHERE report_id = 'u1'")
+      .run();
+    store.sqlite
+      .prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 2 WHERE report_id = 'u2'")
+      .run();
     const total = (await store.getStats()).storedBytes;
-    const u1 = (store.sqlite.prepare("SELECT compressed_bytes AS b FROM chunks WHERE report_id = 'u1'").get() as { b: number }).b;
+    const u1 = (
+      store.sqlite.prepare("SELECT compressed_bytes AS b FROM chunks WHERE report_id = 'u1'").get() as {
+        b: number;
+      }
+    ).b;
     expect(await store.cleanupToSize('t', total - 1)).toEqual({ bytesFreed: u1, chunks: 1 });
     expect(await store.cleanupToSize('t', 0)).toMatchObject({ chunks: 1 });
     const stats = await store.getStats('t');

@@ -207,7 +207,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     const tenantId = checkTenant(options?.tenantId);
     const priority = options.priority ?? 0;
     if (!Number.isSafeInteger(priority)) {
-      throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, `priority must be an integer (got ${String(priority)})`);
+      throw new ChunkError(
+        ERROR_CODES.VALIDATION_FAILED,
+        `priority must be an integer (got ${String(priority)})`,
+      );
     }
     const plan = planSplit(report, this.options);
     const reportId = plan.reportId;
@@ -303,15 +306,31 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       });
     }
     if (freed.bytes > 0) {
-      this.#cleanupEvent({ tenantId, reason: 'quota-free', chunksDeleted: 0, blobsFreed: freed.chunks, bytesFreed: freed.bytes, undelivered: false });
+      this.#cleanupEvent({
+        tenantId,
+        reason: 'quota-free',
+        chunksDeleted: 0,
+        blobsFreed: freed.chunks,
+        bytesFreed: freed.bytes,
+        undelivered: false,
+      });
     }
     for (const d of dropped) this.#dropped(tenantId, d, 'quota-drop');
     if (freed.bytes > 0 || dropped.length > 0) await this.#vacuum();
     for (const c of chunks) {
       if (c.oversize) {
         this.#counters.oversizeChunks += 1;
-        this.options.logger.warn({ tenantId, reportId, chunkIndex: c.index, bytes: c.originalBytes }, 'a single finding exceeds maxChunkSizeBytes and travels alone');
-        this.emit('chunk:oversize', { tenantId, reportId, chunkIndex: c.index, bytes: c.originalBytes, maxChunkSizeBytes: this.options.maxChunkSizeBytes });
+        this.options.logger.warn(
+          { tenantId, reportId, chunkIndex: c.index, bytes: c.originalBytes },
+          'a single finding exceeds maxChunkSizeBytes and travels alone',
+        );
+        this.emit('chunk:oversize', {
+          tenantId,
+          reportId,
+          chunkIndex: c.index,
+          bytes: c.originalBytes,
+          maxChunkSizeBytes: this.options.maxChunkSizeBytes,
+        });
       }
       this.emit('chunk:created', {
         tenantId,
@@ -322,8 +341,18 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         compressedBytes: c.compressedBytes,
       });
     }
-    this.options.logger.debug({ tenantId, reportId, totalChunks: plan.totalChunks, originalBytes, compressedBytes }, 'report stored');
-    this.emit('report:stored', { tenantId, reportId, totalChunks: plan.totalChunks, priority, originalBytes, compressedBytes });
+    this.options.logger.debug(
+      { tenantId, reportId, totalChunks: plan.totalChunks, originalBytes, compressedBytes },
+      'report stored',
+    );
+    this.emit('report:stored', {
+      tenantId,
+      reportId,
+      totalChunks: plan.totalChunks,
+      priority,
+      originalBytes,
+      compressedBytes,
+    });
     return { reportId, totalChunks: plan.totalChunks, created: true, originalBytes, compressedBytes };
   }
 
@@ -332,16 +361,26 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
    * blob is gone; throws `CHECKSUM_MISMATCH` (or `DECOMPRESS_LIMIT`/`DECOMPRESS_FAILED`) after
    * quarantining the chunk as `corrupt` and emitting `chunk:corrupt`.
    */
-  async readChunkBlob(tenantId: string, reportId: string, chunkIndex: number): Promise<ChunkBlob | undefined> {
+  async readChunkBlob(
+    tenantId: string,
+    reportId: string,
+    chunkIndex: number,
+  ): Promise<ChunkBlob | undefined> {
     const read = await this.#readVerified(tenantId, reportId, chunkIndex, false);
     return read?.blob;
   }
 
   /** Reads and decodes one chunk (verified as `readChunkBlob`); `undefined` when the row or blob is gone. */
-  async decompressChunk(tenantId: string, reportId: string, chunkIndex: number): Promise<StoredChunkData | undefined> {
+  async decompressChunk(
+    tenantId: string,
+    reportId: string,
+    chunkIndex: number,
+  ): Promise<StoredChunkData | undefined> {
     const read = await this.#readVerified(tenantId, reportId, chunkIndex, true);
     if (!read) return undefined;
-    return JSON.parse(Buffer.from(read.json!.buffer, read.json!.byteOffset, read.json!.byteLength).toString('utf8')) as StoredChunkData;
+    return JSON.parse(
+      Buffer.from(read.json!.buffer, read.json!.byteOffset, read.json!.byteLength).toString('utf8'),
+    ) as StoredChunkData;
   }
 
   /** Frees one chunk's blob (row and metadata kept). Returns the bytes freed (0 when nothing to free). */
@@ -353,9 +392,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       .set({ data: null })
       .where('tenant_id', '=', tenant)
       .where('data', 'is not', null);
-    q = typeof ref === 'number'
-      ? q.where('id', '=', ref)
-      : q.where('report_id', '=', ref.reportId).where('chunk_index', '=', ref.chunkIndex);
+    q =
+      typeof ref === 'number'
+        ? q.where('id', '=', ref)
+        : q.where('report_id', '=', ref.reportId).where('chunk_index', '=', ref.chunkIndex);
     const row = await q.returning(['report_id', 'compressed_bytes', 'status']).executeTakeFirst();
     if (!row) return 0;
     const delivered = row.status === 'uploaded';
@@ -391,7 +431,15 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         if (r.status !== 'uploaded') undelivered = true;
       }
     }
-    this.#cleanupEvent({ tenantId: tenant, reason: 'report', reportId, chunksDeleted: rows.length, blobsFreed: 0, bytesFreed: bytes, undelivered });
+    this.#cleanupEvent({
+      tenantId: tenant,
+      reason: 'report',
+      reportId,
+      chunksDeleted: rows.length,
+      blobsFreed: 0,
+      bytesFreed: bytes,
+      undelivered,
+    });
     await this.#vacuum();
     return rows.length;
   }
@@ -404,7 +452,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     this.#assertOpen();
     const tenant = checkTenant(tenantId);
     if (!Number.isFinite(maxBytes) || maxBytes < 0) {
-      throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, `maxBytes must be a number >= 0 (got ${String(maxBytes)})`);
+      throw new ChunkError(
+        ERROR_CODES.VALIDATION_FAILED,
+        `maxBytes must be a number >= 0 (got ${String(maxBytes)})`,
+      );
     }
     let freed = { chunks: 0, bytes: 0 };
     let dropped: DropRecord[] = [];
@@ -417,7 +468,14 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       }
     });
     if (freed.chunks > 0) {
-      this.#cleanupEvent({ tenantId: tenant, reason: 'size', chunksDeleted: 0, blobsFreed: freed.chunks, bytesFreed: freed.bytes, undelivered: false });
+      this.#cleanupEvent({
+        tenantId: tenant,
+        reason: 'size',
+        chunksDeleted: 0,
+        blobsFreed: freed.chunks,
+        bytesFreed: freed.bytes,
+        undelivered: false,
+      });
     }
     for (const d of dropped) this.#dropped(tenant, d, 'size');
     const bytesFreed = freed.bytes + dropped.reduce((s, d) => s + d.bytes, 0);
@@ -486,7 +544,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   async getStats(tenantId?: string): Promise<ChunkStoreStats> {
     this.#assertOpen();
     const tenant = tenantId === undefined ? undefined : checkTenant(tenantId);
-    let rq = this.#db.selectFrom('reports').select(['status', sql<number>`count(*)`.as('n')]).groupBy('status');
+    let rq = this.#db
+      .selectFrom('reports')
+      .select(['status', sql<number>`count(*)`.as('n')])
+      .groupBy('status');
     if (tenant !== undefined) rq = rq.where('tenant_id', '=', tenant);
     let cq = this.#db
       .selectFrom('chunks')
@@ -495,11 +556,17 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         sql<number>`count(*)`.as('n'),
         sql<number>`coalesce(sum(original_bytes), 0)`.as('orig'),
         sql<number>`coalesce(sum(compressed_bytes), 0)`.as('comp'),
-        sql<number>`coalesce(sum(CASE WHEN data IS NOT NULL THEN compressed_bytes ELSE 0 END), 0)`.as('stored'),
+        sql<number>`coalesce(sum(CASE WHEN data IS NOT NULL THEN compressed_bytes ELSE 0 END), 0)`.as(
+          'stored',
+        ),
       ])
       .groupBy('status');
     if (tenant !== undefined) cq = cq.where('tenant_id', '=', tenant);
-    const [reportRows, chunkRows, total] = [await rq.execute(), await cq.execute(), await this.#storedBytes()];
+    const [reportRows, chunkRows, total] = [
+      await rq.execute(),
+      await cq.execute(),
+      await this.#storedBytes(),
+    ];
     const reports = Object.fromEntries(REPORT_STATUSES.map((s) => [s, 0])) as Record<ReportStatus, number>;
     for (const r of reportRows) reports[r.status] = r.n;
     const chunks = Object.fromEntries(CHUNK_STATUSES.map((s) => [s, 0])) as Record<ChunkStatus, number>;
@@ -525,6 +592,15 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     };
   }
 
+  /**
+   * Returns freed pages to the file system (incremental vacuum + WAL checkpoint) so the file shrinks.
+   * Cleanup methods of the store do this themselves; call it after freeing blobs by other means.
+   */
+  async compact(): Promise<void> {
+    this.#assertOpen();
+    await this.#vacuum();
+  }
+
   /** Stops the cleanup timer, waits for a running sweep and closes the database. Idempotent (same promise). */
   close(): Promise<void> {
     this.#closePromise ??= (async () => {
@@ -541,7 +617,8 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   }
 
   #assertOpen(): void {
-    if (this.#closePromise !== undefined) throw new ChunkError(ERROR_CODES.CLOSED, 'the chunk store is closed');
+    if (this.#closePromise !== undefined)
+      throw new ChunkError(ERROR_CODES.CLOSED, 'the chunk store is closed');
   }
 
   async #findReport(tenantId: string, reportId: string): Promise<ExistingReport | undefined> {
@@ -570,23 +647,39 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         });
       };
       if (originalBytes > limits.maxDecompressedBytes) {
-        tooLarge(`is ${originalBytes} bytes of JSON, over the ${limits.maxDecompressedBytes}-byte decompression limit`);
+        tooLarge(
+          `is ${originalBytes} bytes of JSON, over the ${limits.maxDecompressedBytes}-byte decompression limit`,
+        );
       }
       const data = this.#compressor.compress(r.json);
       if (data.length > MAX_COMPRESSED_CHUNK_BYTES || data.length > limits.maxCompressedBytes) {
-        tooLarge(`compresses to ${data.length} bytes, over the platform's ${MAX_CHUNK_DATA_BYTES}-byte base64 data limit`);
+        tooLarge(
+          `compresses to ${data.length} bytes, over the platform's ${MAX_CHUNK_DATA_BYTES}-byte base64 data limit`,
+        );
       }
       if (originalBytes > limits.maxRatio * data.length) {
-        tooLarge(`compresses ${(originalBytes / data.length).toFixed(0)}:1, over the ${limits.maxRatio}:1 decompression ratio limit`);
+        tooLarge(
+          `compresses ${(originalBytes / data.length).toFixed(0)}:1, over the ${limits.maxRatio}:1 decompression ratio limit`,
+        );
       }
-      out.push({ index: i, data, checksum: sha256Hex(r.json), originalBytes, compressedBytes: data.length, oversize: r.oversize });
+      out.push({
+        index: i,
+        data,
+        checksum: sha256Hex(r.json),
+        originalBytes,
+        compressedBytes: data.length,
+        oversize: r.oversize,
+      });
     }
     return out;
   }
 
   #rejectQuota(tenantId: string, reportId: string, needed: number, stored: number, max: number): never {
     this.#counters.quotaRejections += 1;
-    this.options.logger.warn({ tenantId, reportId, neededBytes: needed, storedBytes: stored, maxStorageBytes: max }, 'chunk store full: report refused');
+    this.options.logger.warn(
+      { tenantId, reportId, neededBytes: needed, storedBytes: stored, maxStorageBytes: max },
+      'chunk store full: report refused',
+    );
     this.emit('storage:full', {
       tenantId,
       reportId,
@@ -615,7 +708,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     const row = await this.#db
       .selectFrom('chunks')
       .innerJoin('reports', (j) =>
-        j.onRef('reports.tenant_id', '=', 'chunks.tenant_id').onRef('reports.report_id', '=', 'chunks.report_id'),
+        j
+          .onRef('reports.tenant_id', '=', 'chunks.tenant_id')
+          .onRef('reports.report_id', '=', 'chunks.report_id'),
       )
       .select([
         'chunks.id',
@@ -632,9 +727,13 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       .executeTakeFirst();
     if (!row || row.data === null) return undefined;
     if (row.status === 'corrupt') {
-      throw new ChunkError(ERROR_CODES.CHECKSUM_MISMATCH, `chunk ${chunkIndex} of report ${reportId} is quarantined as corrupt`, {
-        details: { tenantId: tenant, reportId, chunkIndex, quarantined: true },
-      });
+      throw new ChunkError(
+        ERROR_CODES.CHECKSUM_MISMATCH,
+        `chunk ${chunkIndex} of report ${reportId} is quarantined as corrupt`,
+        {
+          details: { tenantId: tenant, reportId, chunkIndex, quarantined: true },
+        },
+      );
     }
     let failure: ChunkError | undefined;
     let decoded: ReturnType<typeof decompressBounded> | undefined;
@@ -648,7 +747,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         );
       }
     } catch (err) {
-      failure = err instanceof ChunkError ? err : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
+      failure =
+        err instanceof ChunkError
+          ? err
+          : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
     }
     if (failure) {
       await this.#db
@@ -658,7 +760,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         .where('tenant_id', '=', tenant)
         .execute();
       this.#counters.corruptChunks += 1;
-      this.options.logger.error({ tenantId: tenant, reportId, chunkIndex, code: failure.code }, 'stored chunk is corrupt; quarantined');
+      this.options.logger.error(
+        { tenantId: tenant, reportId, chunkIndex, code: failure.code },
+        'stored chunk is corrupt; quarantined',
+      );
       this.emit('chunk:corrupt', { tenantId: tenant, reportId, chunkIndex, error: failure });
       throw failure;
     }
@@ -688,9 +793,20 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     this.#counters.droppedReports += 1;
     this.#counters.droppedBytes += d.bytes;
     this.#counters.undeliveredChunksDeleted += d.chunks;
-    this.options.logger.warn({ tenantId, reportId: d.reportId, chunks: d.chunks, bytes: d.bytes }, 'chunk store full: dropped an undelivered report');
+    this.options.logger.warn(
+      { tenantId, reportId: d.reportId, chunks: d.chunks, bytes: d.bytes },
+      'chunk store full: dropped an undelivered report',
+    );
     this.emit('report:dropped', { tenantId, reportId: d.reportId, chunks: d.chunks, bytes: d.bytes });
-    this.#cleanupEvent({ tenantId, reason, reportId: d.reportId, chunksDeleted: d.chunks, blobsFreed: 0, bytesFreed: d.bytes, undelivered: true });
+    this.#cleanupEvent({
+      tenantId,
+      reason,
+      reportId: d.reportId,
+      chunksDeleted: d.chunks,
+      blobsFreed: 0,
+      bytesFreed: d.bytes,
+      undelivered: true,
+    });
   }
 
   /**
@@ -725,13 +841,25 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     const max = this.maxStorageBytes;
     let over = (await this.#storedBytes()) - max;
     if (over <= 0) return;
-    const tenants = await this.#db.selectFrom('reports').select('tenant_id').distinct().orderBy('tenant_id').execute();
+    const tenants = await this.#db
+      .selectFrom('reports')
+      .select('tenant_id')
+      .distinct()
+      .orderBy('tenant_id')
+      .execute();
     for (const { tenant_id } of tenants) {
       if (over <= 0) break;
       const freed = await this.#db.transaction().execute((trx) => freeUploaded(trx, tenant_id, over));
       if (freed.chunks > 0) {
         over -= freed.bytes;
-        this.#cleanupEvent({ tenantId: tenant_id, reason: 'quota-free', chunksDeleted: 0, blobsFreed: freed.chunks, bytesFreed: freed.bytes, undelivered: false });
+        this.#cleanupEvent({
+          tenantId: tenant_id,
+          reason: 'quota-free',
+          chunksDeleted: 0,
+          blobsFreed: freed.chunks,
+          bytesFreed: freed.bytes,
+          undelivered: false,
+        });
       }
     }
     await this.#vacuum();
@@ -772,7 +900,10 @@ function resubmitted(existing: ExistingReport, plan: SplitPlan): SubmitReportRes
 
 function checkTenant(tenantId: unknown): string {
   if (typeof tenantId !== 'string' || tenantId.length === 0 || tenantId.length > MAX_TENANT_ID_LENGTH) {
-    throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, `tenantId must be a string of 1..${MAX_TENANT_ID_LENGTH} characters`);
+    throw new ChunkError(
+      ERROR_CODES.VALIDATION_FAILED,
+      `tenantId must be a string of 1..${MAX_TENANT_ID_LENGTH} characters`,
+    );
   }
   return tenantId;
 }
@@ -793,7 +924,11 @@ async function storedBytesIn(db: Kysely<ChunkDatabase>, tenantId?: string): Prom
 }
 
 /** Frees the tenant's uploaded (delivered) blobs, oldest first, until `need` bytes are freed. */
-async function freeUploaded(trx: Kysely<ChunkDatabase>, tenantId: string, need: number): Promise<{ chunks: number; bytes: number }> {
+async function freeUploaded(
+  trx: Kysely<ChunkDatabase>,
+  tenantId: string,
+  need: number,
+): Promise<{ chunks: number; bytes: number }> {
   const rows = await trx
     .selectFrom('chunks')
     .select(['id', 'compressed_bytes'])
@@ -811,7 +946,12 @@ async function freeUploaded(trx: Kysely<ChunkDatabase>, tenantId: string, need: 
     bytes += r.compressed_bytes;
   }
   for (let i = 0; i < ids.length; i += 500) {
-    await trx.updateTable('chunks').set({ data: null }).where('tenant_id', '=', tenantId).where('id', 'in', ids.slice(i, i + 500)).execute();
+    await trx
+      .updateTable('chunks')
+      .set({ data: null })
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
   }
   return { chunks: ids.length, bytes };
 }
@@ -820,11 +960,18 @@ async function freeUploaded(trx: Kysely<ChunkDatabase>, tenantId: string, need: 
  * Deletes the tenant's oldest reports holding stored data (never `keep`), whole, until `need` bytes are
  * freed. Only called under `whenFull: 'drop-oldest'`.
  */
-async function dropOldest(trx: Kysely<ChunkDatabase>, tenantId: string, keep: string | undefined, need: number): Promise<DropRecord[]> {
+async function dropOldest(
+  trx: Kysely<ChunkDatabase>,
+  tenantId: string,
+  keep: string | undefined,
+  need: number,
+): Promise<DropRecord[]> {
   let q = trx
     .selectFrom('chunks')
     .innerJoin('reports', (j) =>
-      j.onRef('reports.tenant_id', '=', 'chunks.tenant_id').onRef('reports.report_id', '=', 'chunks.report_id'),
+      j
+        .onRef('reports.tenant_id', '=', 'chunks.tenant_id')
+        .onRef('reports.report_id', '=', 'chunks.report_id'),
     )
     .select([
       'chunks.report_id',
@@ -843,7 +990,11 @@ async function dropOldest(trx: Kysely<ChunkDatabase>, tenantId: string, keep: st
   let bytes = 0;
   for (const c of candidates) {
     if (bytes >= need) break;
-    await trx.deleteFrom('reports').where('tenant_id', '=', tenantId).where('report_id', '=', c.report_id).execute();
+    await trx
+      .deleteFrom('reports')
+      .where('tenant_id', '=', tenantId)
+      .where('report_id', '=', c.report_id)
+      .execute();
     dropped.push({ reportId: c.report_id, chunks: c.chunks, bytes: c.bytes });
     bytes += c.bytes;
   }

@@ -38,7 +38,9 @@ async function zeroBomb(total: number): Promise<Buffer> {
 
 describe('decompressBounded', () => {
   it('round-trips and checksums what ChunkCompressor wrote', () => {
-    const input = Buffer.from(JSON.stringify({ hello: 'world', n: Array.from({ length: 500 }, (_, i) => i) }));
+    const input = Buffer.from(
+      JSON.stringify({ hello: 'world', n: Array.from({ length: 500 }, (_, i) => i) }),
+    );
     const frame = compressor.compress(input);
     const r = decompressBounded(frame, DEFAULT_DECOMPRESSION_LIMITS, true);
     expect(Buffer.from(r.data!).equals(input)).toBe(true);
@@ -53,7 +55,10 @@ describe('decompressBounded', () => {
     const before = process.memoryUsage().arrayBuffers;
     const err = caught(() => decompressBounded(bomb, DEFAULT_DECOMPRESSION_LIMITS, true));
     expect(isRediverError(err, 'DECOMPRESS_LIMIT')).toBe(true);
-    const limit = Math.min(DEFAULT_DECOMPRESSION_LIMITS.maxDecompressedBytes, DEFAULT_DECOMPRESSION_LIMITS.maxRatio * bomb.length);
+    const limit = Math.min(
+      DEFAULT_DECOMPRESSION_LIMITS.maxDecompressedBytes,
+      DEFAULT_DECOMPRESSION_LIMITS.maxRatio * bomb.length,
+    );
     const produced = (err as { details: { decompressedSoFar: number } }).details.decompressedSoFar;
     expect(produced).toBeGreaterThan(limit);
     expect(produced).toBeLessThanOrEqual(limit + 128 * 1024);
@@ -82,7 +87,9 @@ describe('decompressBounded', () => {
     const ratio = data.length / frame.length;
     const limits = { maxCompressedBytes: 1e6, maxDecompressedBytes: 1e6, maxRatio: ratio };
     expect(decompressBounded(frame, limits, false).bytes).toBe(100_000);
-    const err = caught(() => decompressBounded(frame, { ...limits, maxRatio: (data.length - 1) / frame.length }, false));
+    const err = caught(() =>
+      decompressBounded(frame, { ...limits, maxRatio: (data.length - 1) / frame.length }, false),
+    );
     expect(isRediverError(err, 'DECOMPRESS_LIMIT')).toBe(true);
   });
 
@@ -90,19 +97,27 @@ describe('decompressBounded', () => {
     const frame = compressor.compress(randomBytes(500));
     const limits = { maxCompressedBytes: frame.length, maxDecompressedBytes: 1e6, maxRatio: 100 };
     expect(decompressBounded(frame, limits, false).bytes).toBe(500);
-    const err = caught(() => decompressBounded(frame, { ...limits, maxCompressedBytes: frame.length - 1 }, false));
+    const err = caught(() =>
+      decompressBounded(frame, { ...limits, maxCompressedBytes: frame.length - 1 }, false),
+    );
     expect(isRediverError(err, 'DECOMPRESS_LIMIT')).toBe(true);
   });
 
   it('refuses a header declaring a huge window before allocating it', () => {
     // magic, descriptor (no single segment, no checksum), window descriptor 2 GiB, one last RLE block of 1 byte.
     const frame = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 21 << 3, 0x0b, 0x00, 0x00, 0x41]);
-    const err = caught(() => decompressBounded(frame, { maxCompressedBytes: 1e6, maxDecompressedBytes: 1e9, maxRatio: 1e12 }, false));
+    const err = caught(() =>
+      decompressBounded(frame, { maxCompressedBytes: 1e6, maxDecompressedBytes: 1e9, maxRatio: 1e12 }, false),
+    );
     expect(isRediverError(err, 'DECOMPRESS_LIMIT')).toBe(true);
     // Single segment declaring 1 TB of content.
     const fcs = Buffer.alloc(8);
     fcs.writeBigUInt64LE(10n ** 12n);
-    const frame2 = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0]), fcs, Buffer.from([0x0b, 0x00, 0x00, 0x41])]);
+    const frame2 = Buffer.concat([
+      Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0]),
+      fcs,
+      Buffer.from([0x0b, 0x00, 0x00, 0x41]),
+    ]);
     const err2 = caught(() => decompressBounded(frame2, DEFAULT_DECOMPRESSION_LIMITS, false));
     expect(isRediverError(err2, 'DECOMPRESS_LIMIT')).toBe(true);
   });
@@ -110,7 +125,12 @@ describe('decompressBounded', () => {
   it('reports torn and garbage data as DECOMPRESS_FAILED', () => {
     const frame = compressor.compress(Buffer.from('x'.repeat(10_000) + randomBytes(2000).toString('hex')));
     const lax = { ...DEFAULT_DECOMPRESSION_LIMITS, maxRatio: 1e9 };
-    for (const bad of [frame.subarray(0, frame.length - 10), frame.subarray(0, 7), randomBytes(64), Buffer.alloc(0)]) {
+    for (const bad of [
+      frame.subarray(0, frame.length - 10),
+      frame.subarray(0, 7),
+      randomBytes(64),
+      Buffer.alloc(0),
+    ]) {
       const err = caught(() => decompressBounded(bad, lax, false));
       expect(isRediverError(err, 'DECOMPRESS_FAILED')).toBe(true);
     }

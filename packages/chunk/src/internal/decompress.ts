@@ -67,7 +67,8 @@ function inspectFrames(input: Uint8Array, maxOutput: number): void {
       window = base + (base / 8) * (wd & 7);
     }
     const dictBytes = [0, 1, 2, 4][dictFlag]!;
-    for (let i = 0; i < dictBytes; i++) if (input[pos + i] !== 0) throw failed('zstd dictionaries are not supported');
+    for (let i = 0; i < dictBytes; i++)
+      if (input[pos + i] !== 0) throw failed('zstd dictionaries are not supported');
     pos += dictBytes;
     const fcsBytes = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
     if (pos + fcsBytes > input.length) throw failed('truncated zstd frame header');
@@ -79,12 +80,18 @@ function inspectFrames(input: Uint8Array, maxOutput: number): void {
     pos += fcsBytes;
     if (singleSegment) window = contentSize;
     if (window > maxOutput) {
-      throw limitError(`zstd frame declares a ${window}-byte window, over the ${maxOutput}-byte limit`, { window, maxOutput });
+      throw limitError(`zstd frame declares a ${window}-byte window, over the ${maxOutput}-byte limit`, {
+        window,
+        maxOutput,
+      });
     }
     if (contentSize >= 0) {
       declared += contentSize;
       if (declared > maxOutput) {
-        throw limitError(`zstd frame declares ${declared} bytes, over the ${maxOutput}-byte limit`, { declared, maxOutput });
+        throw limitError(`zstd frame declares ${declared} bytes, over the ${maxOutput}-byte limit`, {
+          declared,
+          maxOutput,
+        });
       }
     }
     for (;;) {
@@ -112,12 +119,19 @@ function inspectFrames(input: Uint8Array, maxOutput: number): void {
  * after at most `min(maxDecompressedBytes, maxRatio × input)` bytes (plus one 128 KiB block) were made.
  * The SHA-256 of the output is computed on the way; the output itself is kept only when `keep` is set.
  */
-export function decompressBounded(input: Uint8Array, limits: DecompressionLimits, keep: boolean): BoundedDecodeResult {
+export function decompressBounded(
+  input: Uint8Array,
+  limits: DecompressionLimits,
+  keep: boolean,
+): BoundedDecodeResult {
   if (input.length > limits.maxCompressedBytes) {
-    throw limitError(`compressed data is ${input.length} bytes, over the ${limits.maxCompressedBytes}-byte limit`, {
-      compressedBytes: input.length,
-      maxCompressedBytes: limits.maxCompressedBytes,
-    });
+    throw limitError(
+      `compressed data is ${input.length} bytes, over the ${limits.maxCompressedBytes}-byte limit`,
+      {
+        compressedBytes: input.length,
+        maxCompressedBytes: limits.maxCompressedBytes,
+      },
+    );
   }
   const maxOutput = Math.min(limits.maxDecompressedBytes, Math.floor(limits.maxRatio * input.length));
   inspectFrames(input, maxOutput);

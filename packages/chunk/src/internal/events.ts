@@ -13,7 +13,8 @@ export interface ChunkCreatedEvent {
 }
 
 /** Why chunk data was deleted. `quota-drop` deletes undelivered data (only under `whenFull: 'drop-oldest'`). */
-export type CleanupReason = 'upload' | 'report' | 'retention' | 'size' | 'quota-free' | 'quota-drop' | 'manual';
+export type CleanupReason =
+  'upload' | 'report' | 'retention' | 'size' | 'quota-free' | 'quota-drop' | 'manual';
 
 /** Chunk data (blobs, or whole reports) was deleted. */
 export interface ChunkCleanupEvent {

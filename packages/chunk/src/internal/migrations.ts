@@ -74,10 +74,12 @@ export function migrate(sqlite: BetterSqlite3.Database, now: number): number {
   const record = sqlite.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
-    sqlite.transaction(() => {
-      sqlite.exec(m.sql);
-      record.run(m.version, m.name, now);
-    }).immediate();
+    sqlite
+      .transaction(() => {
+        sqlite.exec(m.sql);
+        record.run(m.version, m.name, now);
+      })
+      .immediate();
   }
   return MIGRATIONS.length === 0 ? current : Math.max(current, MIGRATIONS[MIGRATIONS.length - 1]!.version);
 }

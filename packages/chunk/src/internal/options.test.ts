@@ -62,7 +62,11 @@ describe('chunk store options', () => {
   });
 
   it('keeps explicit valid values and ignores undefined ones', () => {
-    const o = resolveChunkStoreOptions({ maxChunkSizeBytes: 1024, whenFull: 'drop-oldest', retentionHours: undefined });
+    const o = resolveChunkStoreOptions({
+      maxChunkSizeBytes: 1024,
+      whenFull: 'drop-oldest',
+      retentionHours: undefined,
+    });
     expect(o.maxChunkSizeBytes).toBe(1024);
     expect(o.whenFull).toBe('drop-oldest');
     expect(o.retentionHours).toBe(24);

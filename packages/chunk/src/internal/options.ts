@@ -100,7 +100,8 @@ function int(name: string, value: number, min: number, max = Number.MAX_SAFE_INT
 }
 
 function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) invalid(name, value, 'a positive number');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    invalid(name, value, 'a positive number');
   return value;
 }
 
@@ -132,7 +133,11 @@ export function resolveChunkStoreOptions(options: ChunkStoreOptions = {}): Resol
   int('compressionLevel', o.compressionLevel, 1, 9);
   bool('autoCleanupOnUpload', o.autoCleanupOnUpload);
   bool('cleanupOnReportComplete', o.cleanupOnReportComplete);
-  if (typeof o.cleanupIntervalMinutes !== 'number' || !Number.isFinite(o.cleanupIntervalMinutes) || o.cleanupIntervalMinutes < 0) {
+  if (
+    typeof o.cleanupIntervalMinutes !== 'number' ||
+    !Number.isFinite(o.cleanupIntervalMinutes) ||
+    o.cleanupIntervalMinutes < 0
+  ) {
     invalid('cleanupIntervalMinutes', o.cleanupIntervalMinutes, 'a number >= 0 (0 disables the timer)');
   }
   bool('aggressiveCleanup', o.aggressiveCleanup);

@@ -5,17 +5,30 @@ import { describe, expect, it } from 'vitest';
 import { planSplit, reassembleChunks } from './split';
 import type { SplitLimits, StoredChunkData } from './split';
 
-const big: SplitLimits = { maxFindingsPerChunk: 500, maxAssetsPerChunk: 100, maxChunkSizeBytes: 2 * 1024 * 1024 };
+const big: SplitLimits = {
+  maxFindingsPerChunk: 500,
+  maxAssetsPerChunk: 100,
+  maxChunkSizeBytes: 2 * 1024 * 1024,
+};
 
 function finding(i: number, extra: Partial<Finding> = {}): Finding {
   return { type: 'code', title: `finding ${i}`, severity: 'low', ...extra };
 }
 
 function report(findings: Finding[], assets: Asset[] = [], id = 'r-1'): Report {
-  return { version: '1.0', metadata: { id, timestamp: '2026-01-01T00:00:00Z' }, tool: { name: 'x' }, assets, findings };
+  return {
+    version: '1.0',
+    metadata: { id, timestamp: '2026-01-01T00:00:00Z' },
+    tool: { name: 'x' },
+    assets,
+    findings,
+  };
 }
 
-function chunksOf(r: Report, limits: SplitLimits): { json: Buffer[]; data: StoredChunkData[]; oversize: boolean[] } {
+function chunksOf(
+  r: Report,
+  limits: SplitLimits,
+): { json: Buffer[]; data: StoredChunkData[]; oversize: boolean[] } {
   const plan = planSplit(r, limits);
   const json: Buffer[] = [];
   const oversize: boolean[] = [];
@@ -54,13 +67,20 @@ const reportArb: fc.Arbitrary<Report> = fc
     {
       findings: fc.array(findingArb, { maxLength: 60 }),
       assets: fc.array(assetArb, { maxLength: 15 }),
-      dependencies: fc.array(fc.record({ name: fc.string({ minLength: 1, maxLength: 8 }) }), { maxLength: 2 }),
+      dependencies: fc.array(fc.record({ name: fc.string({ minLength: 1, maxLength: 8 }) }), {
+        maxLength: 2,
+      }),
       properties: fc.dictionary(fc.string({ maxLength: 5 }), fc.integer()),
     },
     { requiredKeys: ['findings'] },
   )
   .map((parts) => {
-    const r: Report = { version: '1.0', metadata: { id: 'prop-1', timestamp: 't' }, tool: { name: 'fc' }, ...parts };
+    const r: Report = {
+      version: '1.0',
+      metadata: { id: 'prop-1', timestamp: 't' },
+      tool: { name: 'fc' },
+      ...parts,
+    };
     if (r.findings?.length === 0) delete r.findings;
     if (r.assets?.length === 0) delete r.assets;
     return r;
@@ -81,7 +101,11 @@ describe('planSplit', () => {
         // Findings in order; assets as the same multiset (repeats removed); every other field exact.
         expect(back.findings).toEqual(r.findings);
         expect(canon(back.assets)).toEqual(canon(r.assets));
-        expect({ ...back, assets: undefined, findings: undefined }).toEqual({ ...r, assets: undefined, findings: undefined });
+        expect({ ...back, assets: undefined, findings: undefined }).toEqual({
+          ...r,
+          assets: undefined,
+          findings: undefined,
+        });
         const reportIds = new Set((r.assets ?? []).map((a) => a.id).filter((x) => x !== undefined));
         data.forEach((c, i) => {
           expect(c.report_id).toBe('prop-1');
@@ -93,10 +117,12 @@ describe('planSplit', () => {
           expect((c.findings ?? []).length).toBeLessThanOrEqual(limits.maxFindingsPerChunk);
           if (oversize[i]) expect((c.findings ?? []).length).toBeLessThanOrEqual(1);
           else expect(json[i]!.length).toBeLessThanOrEqual(limits.maxChunkSizeBytes);
-          if ((c.assets ?? []).length > limits.maxAssetsPerChunk) expect((c.findings ?? []).length).toBeLessThanOrEqual(1);
+          if ((c.assets ?? []).length > limits.maxAssetsPerChunk)
+            expect((c.findings ?? []).length).toBeLessThanOrEqual(1);
           const here = new Set((c.assets ?? []).map((a) => a.id));
           for (const f of c.findings ?? []) {
-            if (f.asset_ref !== undefined && reportIds.has(f.asset_ref)) expect(here.has(f.asset_ref)).toBe(true);
+            if (f.asset_ref !== undefined && reportIds.has(f.asset_ref))
+              expect(here.has(f.asset_ref)).toBe(true);
           }
         });
         // An asset no finding references appears exactly once overall.
@@ -166,7 +192,11 @@ describe('planSplit', () => {
   it('sends a finding bigger than maxChunkSizeBytes alone, flagged oversize', () => {
     const findings = [finding(0), finding(1, { description: 'x'.repeat(5000) }), finding(2)];
     const { data, oversize, json } = chunksOf(report(findings), { ...big, maxChunkSizeBytes: 2048 });
-    expect(data.map((c) => c.findings?.map((f) => f.title))).toEqual([['finding 0'], ['finding 1'], ['finding 2']]);
+    expect(data.map((c) => c.findings?.map((f) => f.title))).toEqual([
+      ['finding 0'],
+      ['finding 1'],
+      ['finding 2'],
+    ]);
     expect(oversize).toEqual([false, true, false]);
     expect(json[1]!.length).toBeGreaterThan(2048);
   });
@@ -178,9 +208,20 @@ describe('planSplit', () => {
   });
 
   it('stores an empty report as one final chunk carrying tool and metadata', () => {
-    const { data } = chunksOf({ version: '1.0', metadata: { id: 'e', timestamp: 't' }, tool: { name: 'x' } }, big);
+    const { data } = chunksOf(
+      { version: '1.0', metadata: { id: 'e', timestamp: 't' }, tool: { name: 'x' } },
+      big,
+    );
     expect(data).toEqual([
-      { report_id: 'e', chunk_index: 0, total_chunks: 1, tool: { name: 'x' }, metadata: { id: 'e', timestamp: 't' }, version: '1.0', is_final: true },
+      {
+        report_id: 'e',
+        chunk_index: 0,
+        total_chunks: 1,
+        tool: { name: 'x' },
+        metadata: { id: 'e', timestamp: 't' },
+        version: '1.0',
+        is_final: true,
+      },
     ]);
   });
 

@@ -59,7 +59,11 @@ export interface SplitPlan {
 const enc = (s: string): number => Buffer.byteLength(s, 'utf8');
 const digits = (n: number): number => String(n).length;
 
-function refuse(code: 'REPORT_ID_INVALID' | 'REPORT_TOO_LARGE' | 'VALIDATION_FAILED', message: string, details?: Record<string, unknown>): never {
+function refuse(
+  code: 'REPORT_ID_INVALID' | 'REPORT_TOO_LARGE' | 'VALIDATION_FAILED',
+  message: string,
+  details?: Record<string, unknown>,
+): never {
   throw new ChunkError(ERROR_CODES[code], message, details === undefined ? {} : { details });
 }
 
@@ -78,7 +82,12 @@ function itemJson(kind: string, item: unknown, index: number): string {
  * than `MAX_TOTAL_CHUNKS` chunks.
  */
 export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
-  if (typeof report !== 'object' || report === null || typeof report.metadata !== 'object' || report.metadata === null) {
+  if (
+    typeof report !== 'object' ||
+    report === null ||
+    typeof report.metadata !== 'object' ||
+    report.metadata === null
+  ) {
     refuse('VALIDATION_FAILED', 'report.metadata is required');
   }
   const rawId: unknown = report.metadata.id;
@@ -139,19 +148,28 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
       const index = chunks.length;
       const bytes = fixedBytes + digits(index) + totalDigits + (index === 0 ? extrasBytes : 0);
       // Chunk 0's tool and metadata alone may exceed the bound: it still travels, flagged like a big finding.
-      cur = { assets: [], findingStart: start, findingEnd: start, bytes, oversize: bytes > limits.maxChunkSizeBytes };
+      cur = {
+        assets: [],
+        findingStart: start,
+        findingEnd: start,
+        bytes,
+        oversize: bytes > limits.maxChunkSizeBytes,
+      };
       chunks.push(cur);
       carried = new Set();
     };
     const isEmpty = (): boolean => cur.findingEnd === cur.findingStart && cur.assets.length === 0;
-    const groupCost = (g: number[]): number => (cur.assets.length === 0 ? ASSETS_KEY : 0) + groupBytes.get(g)!;
+    const groupCost = (g: number[]): number =>
+      (cur.assets.length === 0 ? ASSETS_KEY : 0) + groupBytes.get(g)!;
     open(0);
     for (let f = 0; f < findings.length; f++) {
       const g = findingGroup[f];
       const cost = (): [number, number] => {
         const needG = g !== undefined && !carried.has(g);
         const bytes =
-          (cur.findingEnd === cur.findingStart ? FINDINGS_KEY : 1) + findingBytes[f]! + (needG ? groupCost(g) : 0);
+          (cur.findingEnd === cur.findingStart ? FINDINGS_KEY : 1) +
+          findingBytes[f]! +
+          (needG ? groupCost(g) : 0);
         return [bytes, needG ? g.length : 0];
       };
       let [bytes, nAssets] = cost();
@@ -175,7 +193,8 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
       if (referenced.has(g)) continue;
       let bytes = groupCost(g);
       const fits =
-        cur.assets.length + g.length <= limits.maxAssetsPerChunk && cur.bytes + bytes <= limits.maxChunkSizeBytes;
+        cur.assets.length + g.length <= limits.maxAssetsPerChunk &&
+        cur.bytes + bytes <= limits.maxChunkSizeBytes;
       if (!fits && !isEmpty()) {
         open(findings.length);
         bytes = groupCost(g);
@@ -196,10 +215,14 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
   }
   const totalChunks = chunks.length;
   if (totalChunks > MAX_TOTAL_CHUNKS) {
-    refuse('REPORT_TOO_LARGE', `report splits into ${totalChunks} chunks, over the platform's ${MAX_TOTAL_CHUNKS}`, {
-      totalChunks,
-      maxTotalChunks: MAX_TOTAL_CHUNKS,
-    });
+    refuse(
+      'REPORT_TOO_LARGE',
+      `report splits into ${totalChunks} chunks, over the platform's ${MAX_TOTAL_CHUNKS}`,
+      {
+        totalChunks,
+        maxTotalChunks: MAX_TOTAL_CHUNKS,
+      },
+    );
   }
   // Slack from fewer total_chunks digits than planned is fine: sizes only shrink.
 
@@ -283,7 +306,8 @@ function chunkZeroExtras(report: Report): string {
 export function reassembleChunks(chunks: readonly StoredChunkData[]): Report {
   const sorted = [...chunks].sort((a, b) => a.chunk_index - b.chunk_index);
   const first = sorted[0];
-  if (!first || first.chunk_index !== 0) throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, 'chunk 0 is missing');
+  if (!first || first.chunk_index !== 0)
+    throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, 'chunk 0 is missing');
   const report: Report = { version: first.version as string, metadata: first.metadata! };
   if (first.version === undefined) delete (report as Partial<Report>).version;
   if (first.$schema !== undefined) report.$schema = first.$schema;
