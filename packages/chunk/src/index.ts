@@ -10,6 +10,8 @@ export type {
   SubmitReportResult,
 } from './chunkStore';
 export { ChunkError } from './internal/errors';
+export { reassembleChunks } from './internal/split';
+export type { StoredChunkData } from './internal/split';
 export { DEFAULT_CHUNK_STORE_OPTIONS, WHEN_FULL_POLICIES } from './internal/options';
 export type { ChunkStoreOptions, WhenFullPolicy } from './internal/options';
 export type {
@@ -24,3 +26,19 @@ export type {
   ReportStoredEvent,
   StorageFullEvent,
 } from './internal/events';
+
+// ---- upload half (issue 7) ----
+export { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from './chunkManager';
+export type { ChunkManagerOptions, ChunkManagerStats, WaitOptions } from './chunkManager';
+export type { UploadCounters, UploadErrorContext } from './internal/uploadEngine';
+export type { DeadLetter, DeadLetterFilter, ReportOutcome, ReportProgress } from './internal/uploadQueue';
+export type {
+  ChunkFailedEvent,
+  ChunkFailReason,
+  ChunkRetryEvent,
+  ChunkUploadedEvent,
+  ReportFailedEvent,
+  UploadErrorEvent,
+} from './internal/events';
+export { chunkIdempotencyKey } from './internal/uploadIdempotency';
+export type { ChunkIdentity } from './internal/uploadIdempotency';
