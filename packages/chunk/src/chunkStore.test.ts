@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { isRediverError } from '@rediver/core';
 import type { Clock, Finding, Report } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ChunkStore } from './chunkStore';
+import { base64Length, ChunkStore } from './chunkStore';
 import type { ChunkStoreOptions } from './internal/options';
 import { sha256Hex } from './internal/checksum';
 import { reassembleChunks } from './internal/split';
@@ -235,6 +235,18 @@ describe('ChunkStore: submitReport', () => {
     expect(rowCounts(store)).toEqual({ reports: 0, chunks: 0 });
   });
 
+  it("refuses a chunk whose base64 data would pass the platform's 10 MiB limit", async () => {
+    // The edge of the limit itself: 7,864,320 compressed bytes are exactly 10 MiB of base64.
+    expect(base64Length(7_864_320)).toBe(10 * 1024 * 1024);
+    expect(base64Length(7_864_321)).toBeGreaterThan(10 * 1024 * 1024);
+    const store = open();
+    const report = makeReport('huge-finding', 1);
+    report.findings![0]!.description = randomBytes(8 * 1024 * 1024).toString('base64'); // ~8.4 MB compressed
+    const err = await caught(store.submitReport(report, { tenantId: 't' }));
+    expect(isRediverError(err, 'REPORT_TOO_LARGE')).toBe(true);
+    expect(rowCounts(store)).toEqual({ reports: 0, chunks: 0 });
+  });
+
   it('emits chunk:oversize when a single finding exceeds maxChunkSizeBytes', async () => {
     const store = open({ maxChunkSizeBytes: 2048 });
     const oversize = vi.fn();
@@ -428,12 +440,10 @@ describe('ChunkStore: cleanup', () => {
     store.on('chunk:cleanup', (e) => events.push(e));
 
     clock.t = t0 + 24 * 3_600_000; // exactly at the edge: kept
-    await vi.advanceTimersByTimeAsync(15 * 60_000);
-    await vi.waitFor(() =>
-      expect(store.sqlite.prepare('SELECT count(*) AS n FROM reports').get()).toEqual({ n: 3 }),
-    );
+    expect(await store.runRetentionCleanup()).toEqual({ reportsDeleted: 0, bytesFreed: 0 });
     expect(events).toEqual([]);
 
+    // One millisecond later the timer's sweep deletes both ended reports, and only those.
     clock.t = t0 + 24 * 3_600_000 + 1;
     await vi.advanceTimersByTimeAsync(15 * 60_000);
     await vi.waitFor(() => expect(events).toHaveLength(2));

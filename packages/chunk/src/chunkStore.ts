@@ -88,8 +88,10 @@ export interface ChunkStoreStats {
 const MAX_TENANT_ID_LENGTH = 256;
 /** Chunk rows per INSERT statement (well under SQLite's bound-parameter limit). */
 const INSERT_BATCH = 100;
-/** Largest compressed chunk whose standard base64 fits the platform's `data` limit. */
-const MAX_COMPRESSED_CHUNK_BYTES = Math.floor(MAX_CHUNK_DATA_BYTES / 4) * 3;
+/** Length of the standard (padded) base64 of `bytes` bytes. */
+export function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
 /** Report states after which a report is only kept for `retentionHours`. */
 const ENDED_REPORT_STATUSES: readonly ReportStatus[] = ['completed', 'failed', 'partial'];
 
@@ -652,7 +654,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         );
       }
       const data = this.#compressor.compress(r.json);
-      if (data.length > MAX_COMPRESSED_CHUNK_BYTES || data.length > limits.maxCompressedBytes) {
+      if (base64Length(data.length) > MAX_CHUNK_DATA_BYTES || data.length > limits.maxCompressedBytes) {
         tooLarge(
           `compresses to ${data.length} bytes, over the platform's ${MAX_CHUNK_DATA_BYTES}-byte base64 data limit`,
         );
