@@ -72,7 +72,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function throughput(report: Report, url: string): Promise<{ engine: number; bare: number; bytes: number }> {
+async function throughput(
+  report: Report,
+  url: string,
+): Promise<{ engine: number; bare: number; bytes: number }> {
   const engineMBps: number[] = [];
   const bareMBps: number[] = [];
   let payloadBytes = 0;
@@ -105,7 +108,12 @@ async function throughput(report: Report, url: string): Promise<{ engine: number
           data: row.data,
           checksum: row.checksum,
         }) as ChunkUploadRequest;
-        const key = chunkIdempotencyKey({ tenantId: 'bench', reportId, chunkIndex: row.chunk_index, checksum: row.checksum });
+        const key = chunkIdempotencyKey({
+          tenantId: 'bench',
+          reportId,
+          chunkIndex: row.chunk_index,
+          checksum: row.checksum,
+        });
         bodies.push({ body: JSON.stringify(req), key });
       }
       payloadBytes = bodies.reduce((n, b) => n + Buffer.byteLength(b.body), 0);
@@ -135,12 +143,20 @@ function runChild(args: string[]): Promise<string> {
   return new Promise((res, rej) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--conditions=@rediver/source', join(packageDir, 'bench/uploadReplayChild.ts'), ...args],
+      [
+        '--import',
+        'tsx',
+        '--conditions=@rediver/source',
+        join(packageDir, 'bench/uploadReplayChild.ts'),
+        ...args,
+      ],
       { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('exit', (code) => (code === 0 ? res(out) : rej(new Error(`replay child exited ${code}: ${out}`))));
+    child.on('exit', (code) =>
+      code === 0 ? res(out) : rej(new Error(`replay child exited ${code}: ${out}`)),
+    );
   });
 }
 
@@ -151,7 +167,9 @@ export async function runUploadBench(report: Report): Promise<{ ratio: number; r
     const t = await throughput(report, server.url);
     const ratio = t.engine / t.bare;
     process.stdout.write(`bare fetch client:  ${t.bare.toFixed(1)} MB/s\n`);
-    process.stdout.write(`ChunkManager:       ${t.engine.toFixed(1)} MB/s (claim, read + verify, send, ack, cleanup)\n`);
+    process.stdout.write(
+      `ChunkManager:       ${t.engine.toFixed(1)} MB/s (claim, read + verify, send, ack, cleanup)\n`,
+    );
     process.stdout.write(`upload_ratio=${ratio.toFixed(2)}\n`);
 
     const backlogMB = Number(process.env.BENCH_BACKLOG_MB ?? 1024);

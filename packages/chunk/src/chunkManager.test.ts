@@ -79,7 +79,9 @@ describe('ChunkManager options', () => {
     expect(() =>
       openManager(dir.path, { uploader: memoryUploader(), retryBaseDelayMs: 10, retryMaxDelayMs: 9 }),
     ).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
-    expect(() => openManager(dir.path, {} as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => openManager(dir.path, {} as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
+    );
     expect(() => openManager(dir.path, { uploader: {} as never })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTION' }),
     );
@@ -171,7 +173,12 @@ describe('ChunkManager scheduling', () => {
     const u = memoryUploader((_call, n) => {
       if (n === 1) throw new RediverError('SERVER_ERROR', 'boom');
     });
-    const m = open({ uploader: u, maxConcurrentUploads: 1, retryBaseDelayMs: 10_000, retryMaxDelayMs: 10_000 });
+    const m = open({
+      uploader: u,
+      maxConcurrentUploads: 1,
+      retryBaseDelayMs: 10_000,
+      retryMaxDelayMs: 10_000,
+    });
     await m.submitReport(makeReport('one-chunk', 5), { tenantId: 't1' });
     await m.submitReport(makeReport('other', 5), { tenantId: 't1' });
     const retries: number[] = [];
@@ -203,7 +210,9 @@ describe('ChunkManager dead letters', () => {
       .prepare(`SELECT data FROM chunks WHERE report_id = 'torn' AND chunk_index = 0`)
       .get() as { data: Buffer };
     // A valid zstd frame of other content: decompresses fine, fails the checksum.
-    m.store.sqlite.prepare(`UPDATE chunks SET data = ? WHERE report_id = 'torn' AND chunk_index = 1`).run(other.data);
+    m.store.sqlite
+      .prepare(`UPDATE chunks SET data = ? WHERE report_id = 'torn' AND chunk_index = 1`)
+      .run(other.data);
     const failed: string[] = [];
     const corrupt: number[] = [];
     m.on('chunk:failed', (e) => failed.push(`${e.chunkIndex}:${e.reason}:${e.error.code}`));
@@ -226,7 +235,11 @@ describe('ChunkManager dead letters', () => {
       expect.objectContaining({ reportId: 'torn', chunkIndex: 1, status: 'corrupt', attempts: 0 }),
     ]);
     expect(await m.retryFailed('t1', 'torn')).toBe(0);
-    expect(await m.getProgress('t1', 'torn')).toMatchObject({ status: 'partial', failedChunks: 1, uploadedChunks: 2 });
+    expect(await m.getProgress('t1', 'torn')).toMatchObject({
+      status: 'partial',
+      failedChunks: 1,
+      uploadedChunks: 2,
+    });
   });
 
   it('treats an uploader throwing a non-Rediver error as not retryable', async () => {
@@ -284,7 +297,9 @@ describe('ChunkManager lifecycle', () => {
     await within(first, 5000, 'close');
     expect(isRediverError(await waiting, 'CLOSED')).toBe(true);
     expect(u.calls.every((c) => c.signal?.aborted)).toBe(true);
-    await expect(m.submitReport(makeReport('late', 5), { tenantId: 't1' })).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(m.submitReport(makeReport('late', 5), { tenantId: 't1' })).rejects.toMatchObject({
+      code: 'CLOSED',
+    });
     expect(() => m.start()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
 
     const again = open({ uploader: memoryUploader() });

@@ -125,7 +125,8 @@ export class ChunkManager {
       },
       {
         queue: this.#queue,
-        readChunk: (tenantId, reportId, chunkIndex) => this.store.readChunkBlob(tenantId, reportId, chunkIndex),
+        readChunk: (tenantId, reportId, chunkIndex) =>
+          this.store.readChunkBlob(tenantId, reportId, chunkIndex),
         uploaderFor,
         dbBusy: () => this.store.sqlite.inTransaction,
         emitter: this.store,
@@ -216,22 +217,27 @@ export class ChunkManager {
    * `ABORTED` on `signal`, `CLOSED` on `close()`.
    */
   waitForReport(tenantId: string, reportId: string, options: WaitOptions = {}): Promise<ReportProgress> {
-    return this.#waitUntil(options.signal, (): { value: ReportProgress } | { error: ChunkError } | undefined => {
-      const progress = this.#queue.progress(tenantId, reportId);
-      if (progress === undefined) {
-        return { error: new ChunkError(ERROR_CODES.NOT_FOUND, `no report ${reportId} in tenant ${tenantId}`) };
-      }
-      switch (progress.status) {
-        case 'completed':
-          return { value: progress };
-        case 'partial':
-        case 'failed':
-          return { error: reportFailure(progress) };
-        case 'pending':
-        case 'uploading':
-          return undefined;
-      }
-    });
+    return this.#waitUntil(
+      options.signal,
+      (): { value: ReportProgress } | { error: ChunkError } | undefined => {
+        const progress = this.#queue.progress(tenantId, reportId);
+        if (progress === undefined) {
+          return {
+            error: new ChunkError(ERROR_CODES.NOT_FOUND, `no report ${reportId} in tenant ${tenantId}`),
+          };
+        }
+        switch (progress.status) {
+          case 'completed':
+            return { value: progress };
+          case 'partial':
+          case 'failed':
+            return { error: reportFailure(progress) };
+          case 'pending':
+          case 'uploading':
+            return undefined;
+        }
+      },
+    );
   }
 
   /**
@@ -239,7 +245,9 @@ export class ChunkManager {
    * `start()` to make progress; bound it with `signal`.
    */
   async drain(options: WaitOptions = {}): Promise<void> {
-    await this.#waitUntil(options.signal, () => (this.#queue.outstanding() === 0 ? { value: undefined } : undefined));
+    await this.#waitUntil(options.signal, () =>
+      this.#queue.outstanding() === 0 ? { value: undefined } : undefined,
+    );
   }
 
   /** Same as `drain()`. */
@@ -297,11 +305,18 @@ export class ChunkManager {
         reject(new ChunkError(ERROR_CODES.CLOSED, 'the chunk manager is closed'));
         return;
       }
-      const events = ['chunk:uploaded', 'chunk:failed', 'report:completed', 'report:failed', 'report:dropped', 'chunk:cleanup'] as const;
-      let poll: ReturnType<typeof setInterval> | undefined;
+      const events = [
+        'chunk:uploaded',
+        'chunk:failed',
+        'report:completed',
+        'report:failed',
+        'report:dropped',
+        'chunk:cleanup',
+      ] as const;
+      const timers: { poll?: ReturnType<typeof setInterval> } = {};
       const finish = (): void => {
         for (const e of events) this.store.off(e, recheck);
-        if (poll !== undefined) clearInterval(poll);
+        clearInterval(timers.poll);
         signal?.removeEventListener('abort', onAbort);
         this.#cancelWaits.delete(cancel);
       };
@@ -309,7 +324,8 @@ export class ChunkManager {
         finish();
         reject(error);
       };
-      const onAbort = (): void => cancel(new ChunkError(ERROR_CODES.ABORTED, 'wait aborted', { cause: signal?.reason }));
+      const onAbort = (): void =>
+        cancel(new ChunkError(ERROR_CODES.ABORTED, 'wait aborted', { cause: signal?.reason }));
       const recheck = (): void => {
         let outcome: ReturnType<typeof check>;
         try {
@@ -331,14 +347,15 @@ export class ChunkManager {
       this.#cancelWaits.add(cancel);
       signal?.addEventListener('abort', onAbort, { once: true });
       for (const e of events) this.store.on(e, recheck);
-      poll = setInterval(recheck, 250);
-      poll.unref?.();
+      timers.poll = setInterval(recheck, 250);
+      timers.poll.unref?.();
       recheck();
     });
   }
 
   #assertOpen(): void {
-    if (this.#closePromise !== undefined) throw new ChunkError(ERROR_CODES.CLOSED, 'the chunk manager is closed');
+    if (this.#closePromise !== undefined)
+      throw new ChunkError(ERROR_CODES.CLOSED, 'the chunk manager is closed');
   }
 }
 

@@ -67,8 +67,8 @@ function run(databasePath: string, url: string): Run {
   children.add(child);
   const lines: string[] = [];
   const stderr: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
   const exited = new Promise<number | null>((res) =>
     child.on('exit', (code) => {
       children.delete(child);
@@ -112,7 +112,8 @@ describe('crash safety', () => {
       } else {
         // Dies mid-upload: after a random number (1..12) of its requests reached the server, at a random moment.
         const target = server.counters.requests + 1 + Math.floor(random() * 12);
-        if (await waitFor(r, () => server!.counters.requests >= target, 20_000)) await sleep(Math.floor(random() * 25));
+        if (await waitFor(r, () => server!.counters.requests >= target, 20_000))
+          await sleep(Math.floor(random() * 25));
       }
       if (r.child.exitCode === null && r.child.signalCode === null) {
         if (server.counters.inFlight > 0) killsMidUpload += 1;

@@ -100,7 +100,10 @@ describe('ChunkManager upload over HTTP', () => {
     // cleanupOnReportComplete: chunk rows gone, report row kept as completed (progress still answerable).
     const rows = m.store.sqlite.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number };
     expect(rows.n).toBe(0);
-    expect(await m.getProgress('t1', 'rep-a')).toMatchObject({ status: 'completed', uploadedChunks: a.totalChunks });
+    expect(await m.getProgress('t1', 'rep-a')).toMatchObject({
+      status: 'completed',
+      uploadedChunks: a.totalChunks,
+    });
     expect(cleanups.filter((c) => c.startsWith('upload:'))).toHaveLength(a.totalChunks + b.totalChunks);
     expect(cleanups.filter((c) => c.startsWith('report:')).sort()).toEqual(['report:rep-a', 'report:rep-b']);
   });
@@ -144,9 +147,12 @@ describe('ChunkManager upload over HTTP', () => {
 
   it('never has more than maxConcurrentUploads requests in flight', async () => {
     server = await startIngestServer({ latencyMs: 15 });
-    const m = track(openManager(dir.path, { uploader: createFetchChunkUploader(server.url), maxConcurrentUploads: 3 }));
+    const m = track(
+      openManager(dir.path, { uploader: createFetchChunkUploader(server.url), maxConcurrentUploads: 3 }),
+    );
     const reports = [];
-    for (let i = 0; i < 4; i++) reports.push(await m.submitReport(makeReport(`conc-${i}`, 40), { tenantId: 't1' }));
+    for (let i = 0; i < 4; i++)
+      reports.push(await m.submitReport(makeReport(`conc-${i}`, 40), { tenantId: 't1' }));
     m.start();
     await within(m.drain(), 20_000, 'drain');
     expectExactlyOnce(server, reports);
@@ -167,7 +173,9 @@ describe('ChunkManager upload over HTTP', () => {
         onError: (e, ctx) => errors.push(`${e.code}:${ctx.reportId}#${ctx.chunkIndex ?? '-'}`),
       }),
     );
-    m.on('chunk:failed', (e) => failed.push({ reason: e.reason, attempts: e.attempts, status: e.error.status }));
+    m.on('chunk:failed', (e) =>
+      failed.push({ reason: e.reason, attempts: e.attempts, status: e.error.status }),
+    );
     const reportFailed: ReportFailedEvent[] = [];
     m.on('report:failed', (e) => reportFailed.push(e));
     const poisoned = await m.submitReport(makeReport('poisoned', 40), { tenantId: 't1', priority: 10 });
@@ -202,7 +210,13 @@ describe('ChunkManager upload over HTTP', () => {
     expect(reportFailed[0]).toMatchObject({ reportId: 'poisoned', status: 'partial' });
     const dead = await m.listDeadLetters({ tenantId: 't1' });
     expect(dead).toEqual([
-      expect.objectContaining({ reportId: 'poisoned', chunkIndex: 1, status: 'failed', attempts: 1, hasData: true }),
+      expect.objectContaining({
+        reportId: 'poisoned',
+        chunkIndex: 1,
+        status: 'failed',
+        attempts: 1,
+        hasData: true,
+      }),
     ]);
     expect(dead[0]!.lastError).toMatch(/^REQUEST_REJECTED: /);
     expect(errors).toContain('REQUEST_REJECTED:poisoned#1');
@@ -237,7 +251,8 @@ describe('ChunkManager upload over HTTP', () => {
     );
     m.on('chunk:retry', (e) => retries.push(e));
     const reports = [];
-    for (let i = 0; i < 4; i++) reports.push(await m.submitReport(makeReport(`flaky-${i}`, 60), { tenantId: 't1' }));
+    for (let i = 0; i < 4; i++)
+      reports.push(await m.submitReport(makeReport(`flaky-${i}`, 60), { tenantId: 't1' }));
     m.start();
     await within(
       Promise.all(reports.map((r) => m.waitForReport('t1', r.reportId))),
@@ -286,6 +301,10 @@ describe('ChunkManager upload over HTTP', () => {
     );
     expect(await m.getProgress('t1', 'doomed')).toMatchObject({ status: 'failed', uploadedChunks: 0 });
     const stats = await m.getStats();
-    expect(stats.upload).toMatchObject({ deadLettered: r.totalChunks, retries: r.totalChunks * 2, reportsFailed: 1 });
+    expect(stats.upload).toMatchObject({
+      deadLettered: r.totalChunks,
+      retries: r.totalChunks * 2,
+      reportsFailed: 1,
+    });
   });
 });

@@ -45,7 +45,11 @@ export interface UploadErrorContext {
 export interface UploadEngineDeps {
   readonly queue: UploadQueue;
   /** Reads and verifies a stored frame; `undefined` when gone; throws (after quarantining) when corrupt. */
-  readonly readChunk: (tenantId: string, reportId: string, chunkIndex: number) => Promise<ChunkFrame | undefined>;
+  readonly readChunk: (
+    tenantId: string,
+    reportId: string,
+    chunkIndex: number,
+  ) => Promise<ChunkFrame | undefined>;
   readonly uploaderFor: (tenantId: string) => ChunkUploader;
   readonly emitter: EventEmitter<ChunkEventMap>;
   /**
@@ -228,7 +232,9 @@ export class UploadEngine {
       await this.#dbReady();
       if (isRediverError(err) && CORRUPT_CODES.has(err.code)) {
         // The store quarantined it (status `corrupt`, `chunk:corrupt` emitted): dead-letter, never upload garbage.
-        this.#guard(ctx, () => this.#deadLettered(chunk, 0, 'corrupt', err, this.#d.queue.afterQuarantine(chunk, this.#now())));
+        this.#guard(ctx, () =>
+          this.#deadLettered(chunk, 0, 'corrupt', err, this.#d.queue.afterQuarantine(chunk, this.#now())),
+        );
         return;
       }
       this.#internalError(err, ctx);
@@ -239,7 +245,10 @@ export class UploadEngine {
     }
     if (frame === undefined) {
       await this.#dbReady();
-      const error = new ChunkError(ERROR_CODES.NOT_FOUND, `chunk ${chunk.chunkIndex} of ${chunk.reportId} has no stored data`);
+      const error = new ChunkError(
+        ERROR_CODES.NOT_FOUND,
+        `chunk ${chunk.chunkIndex} of ${chunk.reportId} has no stored data`,
+      );
       this.#guard(ctx, () => {
         const res = this.#d.queue.markFailed(chunk, chunk.attempts, describe(error), this.#now());
         if (res.changed) this.#deadLettered(chunk, chunk.attempts, 'data-missing', error, res);
@@ -270,13 +279,18 @@ export class UploadEngine {
     const ac = new AbortController();
     this.#inFlight.add(ac);
     const timer = setTimeout(
-      () => ac.abort(new ChunkError(ERROR_CODES.TIMEOUT, `chunk upload timed out after ${this.#s.uploadTimeoutMs} ms`)),
+      () =>
+        ac.abort(
+          new ChunkError(ERROR_CODES.TIMEOUT, `chunk upload timed out after ${this.#s.uploadTimeoutMs} ms`),
+        ),
       this.#s.uploadTimeoutMs,
     );
     timer.unref?.();
     const attempt = chunk.attempts + 1;
     try {
-      const response = await this.#d.uploaderFor(chunk.tenantId).uploadChunk(request, { signal: ac.signal, idempotencyKey });
+      const response = await this.#d
+        .uploaderFor(chunk.tenantId)
+        .uploadChunk(request, { signal: ac.signal, idempotencyKey });
       clearTimeout(timer);
       await this.#dbReady();
       this.#guard(ctx, () => {
@@ -317,7 +331,9 @@ export class UploadEngine {
         this.#guard(ctx, () => this.#d.queue.release(chunk));
         return;
       }
-      const error = toRediverError(ac.signal.aborted && isRediverError(ac.signal.reason) ? ac.signal.reason : err);
+      const error = toRediverError(
+        ac.signal.aborted && isRediverError(ac.signal.reason) ? ac.signal.reason : err,
+      );
       this.#guard(ctx, () => {
         if (error.retryable && attempt <= this.#s.maxRetries) {
           const delayMs = retryDelayMs(
@@ -328,7 +344,10 @@ export class UploadEngine {
           );
           if (!this.#d.queue.markRetry(chunk, attempt, this.#now() + delayMs, describe(error))) return;
           this.counters.retries += 1;
-          this.#d.logger.debug({ ...ctx, retry: attempt, delayMs, code: error.code }, 'chunk upload will be retried');
+          this.#d.logger.debug(
+            { ...ctx, retry: attempt, delayMs, code: error.code },
+            'chunk upload will be retried',
+          );
           this.#emit('chunk:retry', {
             ...ctx,
             retry: attempt,
@@ -340,7 +359,8 @@ export class UploadEngine {
           return;
         }
         const res = this.#d.queue.markFailed(chunk, attempt, describe(error), this.#now());
-        if (res.changed) this.#deadLettered(chunk, attempt, error.retryable ? 'retries-exhausted' : 'rejected', error, res);
+        if (res.changed)
+          this.#deadLettered(chunk, attempt, error.retryable ? 'retries-exhausted' : 'rejected', error, res);
       });
     } finally {
       clearTimeout(timer);

@@ -6,7 +6,9 @@ const base = { tenantId: 't1', reportId: 'r-1', chunkIndex: 3, checksum: 'ab'.re
 
 describe('chunkIdempotencyKey', () => {
   it('is the hex SHA-256 of tenant|report|index|checksum', () => {
-    const expected = createHash('sha256').update(`t1|r-1|3|${'ab'.repeat(32)}`).digest('hex');
+    const expected = createHash('sha256')
+      .update(`t1|r-1|3|${'ab'.repeat(32)}`)
+      .digest('hex');
     expect(chunkIdempotencyKey(base)).toBe(expected);
     expect(chunkIdempotencyKey(base)).toMatch(/^[0-9a-f]{64}$/);
   });

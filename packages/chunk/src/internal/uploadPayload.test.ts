@@ -6,7 +6,13 @@ describe('buildChunkUploadRequest', () => {
   const frame = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0, 1, 2, 250, 251, 255]);
 
   it('sends the stored frame as standard base64 with compression zstd and the checksum', () => {
-    const req = buildChunkUploadRequest({ reportId: 'r', chunkIndex: 0, totalChunks: 2, data: frame, checksum: 'c' });
+    const req = buildChunkUploadRequest({
+      reportId: 'r',
+      chunkIndex: 0,
+      totalChunks: 2,
+      data: frame,
+      checksum: 'c',
+    });
     expect(req).toEqual({
       report_id: 'r',
       chunk_index: 0,
@@ -21,14 +27,26 @@ describe('buildChunkUploadRequest', () => {
   });
 
   it('marks only the last index final', () => {
-    const last = buildChunkUploadRequest({ reportId: 'r', chunkIndex: 1, totalChunks: 2, data: frame, checksum: 'c' });
+    const last = buildChunkUploadRequest({
+      reportId: 'r',
+      chunkIndex: 1,
+      totalChunks: 2,
+      data: frame,
+      checksum: 'c',
+    });
     expect(last!.is_final).toBe(true);
   });
 
   it('encodes a view into a larger buffer without its neighbours', () => {
     const big = new Uint8Array([9, 9, ...frame, 9]);
     const view = big.subarray(2, 2 + frame.length);
-    const req = buildChunkUploadRequest({ reportId: 'r', chunkIndex: 0, totalChunks: 1, data: view, checksum: 'c' });
+    const req = buildChunkUploadRequest({
+      reportId: 'r',
+      chunkIndex: 0,
+      totalChunks: 1,
+      data: view,
+      checksum: 'c',
+    });
     expect(req!.data).toBe(Buffer.from(frame).toString('base64'));
   });
 

@@ -24,7 +24,9 @@ export function base64Length(bytes: number): number {
  */
 export function buildChunkUploadRequest(chunk: StoredChunkPayload): ChunkUploadRequest | undefined {
   if (base64Length(chunk.data.byteLength) > MAX_CHUNK_DATA_BYTES) return undefined;
-  const data = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength).toString('base64');
+  const data = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength).toString(
+    'base64',
+  );
   return {
     report_id: chunk.reportId,
     chunk_index: chunk.chunkIndex,

@@ -209,7 +209,6 @@ export class UploadQueue {
     }
   }
 
-
   /** Chunks left `uploading` by a crash go back to `pending`. Returns how many. */
   resetInterrupted(): number {
     return this.#write(() => this.#stmt.resetInterrupted.run().changes);
@@ -228,7 +227,8 @@ export class UploadQueue {
   /** Claims the report's lowest-index due pending chunk (`pending → uploading`), or `undefined`. */
   claim(report: ActiveReport, now: number): ClaimedChunk | undefined {
     return this.#write((): ClaimedChunk | undefined => {
-      const row = this.#stmt.pickOfReport.get(report.tenantId, report.reportId, now) as ChunkPickRow | undefined;
+      const row = this.#stmt.pickOfReport.get(report.tenantId, report.reportId, now) as
+        ChunkPickRow | undefined;
       if (row === undefined) return undefined;
       if (this.#stmt.claim.run(row.id).changes !== 1) return undefined;
       this.#stmt.reportUploading.run(now, report.tenantId, report.reportId);
@@ -275,7 +275,9 @@ export class UploadQueue {
 
   /** A retryable failure: back to `pending`, due at `nextAttemptAt`. False when the row is gone. */
   markRetry(chunk: ClaimedChunk, attempts: number, nextAttemptAt: number, lastError: string): boolean {
-    return this.#write(() => this.#stmt.retry.run(attempts, nextAttemptAt, lastError, chunk.id).changes === 1);
+    return this.#write(
+      () => this.#stmt.retry.run(attempts, nextAttemptAt, lastError, chunk.id).changes === 1,
+    );
   }
 
   /** Dead-letters the chunk (`failed`, blob kept) and settles the report when nothing else is left. */
@@ -288,7 +290,11 @@ export class UploadQueue {
 
   /** The store quarantined the chunk (`corrupt`): settles the report when nothing else is left. */
   afterQuarantine(chunk: ClaimedChunk, now: number): SettleResult {
-    return this.#write((): SettleResult => ({ ...this.#settle(chunk, now, false), changed: true, blobBytesFreed: 0 }))
+    return this.#write((): SettleResult => ({
+      ...this.#settle(chunk, now, false),
+      changed: true,
+      blobBytesFreed: 0,
+    }));
   }
 
   /** Aborted by shutdown: back to `pending` without counting an attempt. */
@@ -347,7 +353,11 @@ export class UploadQueue {
     }));
   }
 
-  #settle(chunk: ClaimedChunk, now: number, deleteOnComplete: boolean): Omit<SettleResult, 'changed' | 'blobBytesFreed'> {
+  #settle(
+    chunk: ClaimedChunk,
+    now: number,
+    deleteOnComplete: boolean,
+  ): Omit<SettleResult, 'changed' | 'blobBytesFreed'> {
     const report = this.#stmt.report.get(chunk.tenantId, chunk.reportId) as ReportRow | undefined;
     if (report === undefined) return { chunksDeleted: 0, outcome: undefined, progress: undefined };
     const progress = this.#progressOf(report);
@@ -383,7 +393,13 @@ export class UploadQueue {
       lastError: report.last_error,
     };
     if (report.status === 'completed') {
-      return { ...base, uploadedChunks: report.total_chunks, failedChunks: 0, pendingChunks: 0, uploadedBytes: report.compressed_bytes };
+      return {
+        ...base,
+        uploadedChunks: report.total_chunks,
+        failedChunks: 0,
+        pendingChunks: 0,
+        uploadedBytes: report.compressed_bytes,
+      };
     }
     let uploadedChunks = 0;
     let uploadedBytes = 0;

@@ -30,7 +30,10 @@ export class FairScheduler {
    * Takes the next chunk: tries reports in scheduling order with `claim` (which returns `undefined` when the
    * report has nothing due). Reloads the report list with `load` when it is stale, and once more before giving up.
    */
-  next(load: () => ActiveReport[], claim: (report: ActiveReport) => ClaimedChunk | undefined): ClaimedChunk | undefined {
+  next(
+    load: () => ActiveReport[],
+    claim: (report: ActiveReport) => ClaimedChunk | undefined,
+  ): ClaimedChunk | undefined {
     let reloaded = false;
     if (this.#stale) {
       this.#reload(load());

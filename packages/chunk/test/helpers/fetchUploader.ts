@@ -1,7 +1,12 @@
 // A ChunkUploader over the global fetch, for tests and the bench (the real HTTP client lives in @rediver/client,
 // which this package must not depend on). Maps answers to RediverError like the real client: 408/429/5xx and
 // network failures are retryable (429 carries `Retry-After`), other 4xx are not.
-import type { ChunkUploader, ChunkUploadRequest, ChunkUploadResponse, UploadAttemptOptions } from '@rediver/core';
+import type {
+  ChunkUploader,
+  ChunkUploadRequest,
+  ChunkUploadResponse,
+  UploadAttemptOptions,
+} from '@rediver/core';
 import { API_PATHS, IDEMPOTENCY_KEY_HEADER, RediverError } from '@rediver/core';
 
 /** Parses `Retry-After` (delta seconds or an HTTP date) to ms. */

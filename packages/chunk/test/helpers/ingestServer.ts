@@ -95,9 +95,18 @@ export function seededRandom(seed: number): () => number {
 
 const MAX_BODY_BYTES = MAX_CHUNK_DATA_BYTES + 64 * 1024;
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -126,7 +135,8 @@ function validate(body: unknown): string | undefined {
   if (!Number.isInteger(c.chunk_index) || c.chunk_index! < 0 || c.chunk_index! >= c.total_chunks!) {
     return 'invalid chunk_index';
   }
-  if (c.compression !== undefined && !['zstd', 'gzip', 'none', ''].includes(c.compression)) return 'bad compression';
+  if (c.compression !== undefined && !['zstd', 'gzip', 'none', ''].includes(c.compression))
+    return 'bad compression';
   if (typeof c.data !== 'string' || c.data.length === 0) return 'data required';
   if (c.data.length > MAX_CHUNK_DATA_BYTES) return 'data too large';
   return undefined;
@@ -145,7 +155,11 @@ function verify(c: ChunkUploadRequest): string | undefined {
     return 'checksum mismatch';
   }
   const inner = JSON.parse(Buffer.from(json).toString('utf8')) as ChunkData;
-  if (inner.report_id !== c.report_id || inner.chunk_index !== c.chunk_index || inner.total_chunks !== c.total_chunks) {
+  if (
+    inner.report_id !== c.report_id ||
+    inner.chunk_index !== c.chunk_index ||
+    inner.total_chunks !== c.total_chunks
+  ) {
     return 'ChunkData header disagrees with the envelope';
   }
   if (inner.is_final !== c.is_final) return 'is_final disagrees';

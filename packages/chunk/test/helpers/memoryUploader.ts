@@ -1,6 +1,11 @@
 // An in-process ChunkUploader (the engine's output port) for tests about scheduling and timing, where a network
 // would only add noise. Each call is recorded; `behave` decides the answer.
-import type { ChunkUploader, ChunkUploadRequest, ChunkUploadResponse, UploadAttemptOptions } from '@rediver/core';
+import type {
+  ChunkUploader,
+  ChunkUploadRequest,
+  ChunkUploadResponse,
+  UploadAttemptOptions,
+} from '@rediver/core';
 import { RediverError } from '@rediver/core';
 
 /** One recorded call. */
@@ -33,7 +38,12 @@ export function memoryUploader(behave: Behaviour = () => undefined): MemoryUploa
       request: ChunkUploadRequest,
       options: UploadAttemptOptions & { idempotencyKey: string },
     ): Promise<ChunkUploadResponse> {
-      const call: UploadCall = { request, idempotencyKey: options.idempotencyKey, signal: options.signal, at: Date.now() };
+      const call: UploadCall = {
+        request,
+        idempotencyKey: options.idempotencyKey,
+        signal: options.signal,
+        at: Date.now(),
+      };
       u.calls.push(call);
       u.inFlight += 1;
       u.maxInFlight = Math.max(u.maxInFlight, u.inFlight);

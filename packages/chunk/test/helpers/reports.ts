@@ -24,7 +24,13 @@ export function makeReport(reportId: string, findings: number, options: MakeRepo
       asset_ref: `asset-${i % assets}`,
       fingerprint: `${reportId}-fp-${i}`,
       location: { path: `src/module${i % 50}/file${i}.ts`, start_line: i % 900, end_line: (i % 900) + 3 },
-      ...(noise > 0 ? { description: randomBytes(Math.ceil(noise / 2)).toString('hex').slice(0, noise) } : {}),
+      ...(noise > 0
+        ? {
+            description: randomBytes(Math.ceil(noise / 2))
+              .toString('hex')
+              .slice(0, noise),
+          }
+        : {}),
     });
   }
   return {
