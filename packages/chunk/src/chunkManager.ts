@@ -72,6 +72,7 @@ export class ChunkManager {
   readonly #recovered: number;
   readonly #cancelWaits = new Set<(error: ChunkError) => void>();
   #closePromise: Promise<void> | undefined;
+  #compacting: Promise<void> | undefined;
 
   constructor(options: ChunkManagerOptions) {
     const {
@@ -136,6 +137,23 @@ export class ChunkManager {
         callbacks: { onProgress, onComplete, onError },
       },
     );
+    this.store.on('chunk:cleanup', (event) => {
+      if (event.reason === 'report' && event.chunksDeleted > 0) this.#compactSoon();
+    });
+  }
+
+  /**
+   * After `cleanupOnReportComplete` deleted a report's chunks, return the freed pages to the OS (the store's
+   * incremental vacuum). One at a time; a failure is logged, never thrown.
+   */
+  #compactSoon(): void {
+    if (this.#compacting !== undefined || this.#closePromise !== undefined) return;
+    this.#compacting = this.store
+      .compact()
+      .catch((err: unknown) => this.store.options.logger.warn({ err }, 'chunk store compaction failed'))
+      .finally(() => {
+        this.#compacting = undefined;
+      });
   }
 
   /** Opens a manager (same as `new ChunkManager(options)`). */
@@ -280,6 +298,7 @@ export class ChunkManager {
       for (const cancel of [...this.#cancelWaits]) cancel(closed);
       try {
         await this.#engine.stop(this.#closeTimeoutMs);
+        await this.#compacting;
       } finally {
         await this.store.close();
       }
