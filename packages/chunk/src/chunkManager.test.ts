@@ -199,6 +199,30 @@ describe('ChunkManager scheduling', () => {
     expect(order(u)).toEqual(['one-chunk#0', 'other#0', 'one-chunk#0']);
     vi.useRealTimers();
   });
+  it('a short retry is not held behind a long Retry-After of another chunk', async () => {
+    const u = memoryUploader((call) => {
+      const again = u.calls.filter((c) => c.request.report_id === call.request.report_id).length > 1;
+      if (again) return;
+      if (call.request.report_id === 'slow') {
+        throw new RediverError('RATE_LIMITED', 'slow down', { retryAfterMs: 60_000 });
+      }
+      throw new RediverError('SERVER_ERROR', 'boom');
+    });
+    const m = open({ uploader: u, maxConcurrentUploads: 2, retryBaseDelayMs: 100, retryMaxDelayMs: 100 });
+    await m.submitReport(makeReport('slow', 5), { tenantId: 't1' });
+    await m.submitReport(makeReport('fast', 5), { tenantId: 't1' });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    m.start();
+    await settle();
+    expect(u.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(100);
+    await settle();
+    expect(order(u).sort()).toEqual(['fast#0', 'fast#0', 'slow#0']);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle();
+    expect(order(u).sort()).toEqual(['fast#0', 'fast#0', 'slow#0', 'slow#0']);
+    vi.useRealTimers();
+  });
 });
 
 describe('ChunkManager dead letters', () => {

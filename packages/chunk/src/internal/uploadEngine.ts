@@ -117,6 +117,7 @@ export class UploadEngine {
   #generation = 0;
   #waiters = new Set<() => void>();
   #dueTimer: ReturnType<typeof setTimeout> | undefined;
+  #dueAt = 0;
   #stopPromise: Promise<void> | undefined;
 
   constructor(settings: UploadEngineSettings, deps: UploadEngineDeps) {
@@ -204,8 +205,8 @@ export class UploadEngine {
     });
   }
 
+  /** Arms (or moves earlier) the timer that wakes idle workers when the next retry is due. */
   #armDueTimer(): void {
-    if (this.#dueTimer !== undefined) return;
     let due: number | undefined;
     try {
       due = this.#d.queue.nextDueAt();
@@ -213,9 +214,14 @@ export class UploadEngine {
       this.#internalError(err, {});
       due = this.#d.clock.now() + Math.max(this.#s.retryBaseDelayMs, 10);
     }
-    if (due === undefined) return;
+    if (due === undefined || this.#stop.signal.aborted) return;
+    if (this.#dueTimer !== undefined) {
+      if (this.#dueAt <= due) return;
+      clearTimeout(this.#dueTimer);
+    }
     // At least 1 ms: a due chunk nobody could claim (a race with cleanup) must not spin the loop.
     const delay = Math.max(1, due - this.#d.clock.now());
+    this.#dueAt = due;
     this.#dueTimer = setTimeout(() => {
       this.#dueTimer = undefined;
       this.wake();
