@@ -266,6 +266,19 @@ describe('ChunkManager dead letters', () => {
     });
   });
 
+  it('aborts an attempt after uploadTimeoutMs and retries it as TIMEOUT', async () => {
+    const u = memoryUploader((call, n) => (n === 1 ? untilAborted(call.signal) : undefined));
+    const m = open({ uploader: u, uploadTimeoutMs: 30, maxRetries: 1 });
+    const retries: string[] = [];
+    m.on('chunk:retry', (e) => retries.push(`${e.retry}:${e.error.code}`));
+    await m.submitReport(makeReport('slowpoke', 5), { tenantId: 't1' });
+    m.start();
+    await within(m.waitForReport('t1', 'slowpoke'), 10_000, 'delivered after the timeout');
+    expect(retries).toEqual(['1:TIMEOUT']);
+    expect(u.calls).toHaveLength(2);
+    expect(u.calls[0]!.signal?.aborted).toBe(true);
+  });
+
   it('treats an uploader throwing a non-Rediver error as not retryable', async () => {
     const u = memoryUploader(() => {
       throw new TypeError('bug in uploader');
