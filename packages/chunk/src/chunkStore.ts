@@ -641,7 +641,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     const limits = this.options.decompressionLimits;
     const out: PreparedChunk[] = [];
     for (let i = 0; i < plan.totalChunks; i++) {
-      const r = plan.render(i);
+      const r = plan.render(i, true); // r.json is valid until the next render: compress and hash it now
       const originalBytes = r.json.length;
       const tooLarge = (why: string): never => {
         throw new ChunkError(ERROR_CODES.REPORT_TOO_LARGE, `chunk ${i} of report ${plan.reportId} ${why}`, {

@@ -2,6 +2,7 @@ import { ERROR_CODES, isValidReportId, MAX_TOTAL_CHUNKS } from '@rediver/core';
 import type { Asset, ChunkData, Finding, Report } from '@rediver/core';
 import { sha256Stream } from './checksum';
 import { ChunkError } from './errors';
+import { PieceArena } from './pieceArena';
 
 /** The limits a split honours. */
 export interface SplitLimits {
@@ -47,8 +48,11 @@ export interface SplitPlan {
   readonly reportId: string;
   readonly totalChunks: number;
   readonly oversizeChunks: number;
-  /** Renders chunk `index` (deterministic, byte for byte). */
-  render(index: number): RenderedChunk;
+  /**
+   * Renders chunk `index` (deterministic, byte for byte). With `reuse`, `json` is a view of a scratch
+   * buffer that the next `render(…, true)` overwrites (no allocation per chunk on the store's hot path).
+   */
+  render(index: number, reuse?: boolean): RenderedChunk;
   /**
    * Hex SHA-256 of the report's canonical content: the chunk-0 fields (in fixed order), then every asset
    * and every finding as `JSON.stringify` writes them, independent of how the report was split.
@@ -57,6 +61,10 @@ export interface SplitPlan {
 }
 
 const enc = (s: string): number => Buffer.byteLength(s, 'utf8');
+const ASSETS_OPEN = ',"assets":[';
+const FINDINGS_OPEN = ',"findings":[';
+const COMMA = 0x2c;
+const CLOSE = 0x5d;
 const digits = (n: number): number => String(n).length;
 
 function refuse(
@@ -102,10 +110,15 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
   if (!Array.isArray(assets)) refuse('VALIDATION_FAILED', 'report.assets must be an array');
   if (!Array.isArray(findings)) refuse('VALIDATION_FAILED', 'report.findings must be an array');
 
-  const assetJson = assets.map((a, i) => itemJson('assets', a, i));
-  const assetBytes = assetJson.map(enc);
-  const findingJson = findings.map((f, i) => itemJson('findings', f, i));
-  const findingBytes = findingJson.map(enc);
+  // Pieces 0..assets-1 are the assets, then the findings (piece assets.length + f).
+  const arena = new PieceArena();
+  const assetBytes: number[] = [];
+  for (let i = 0; i < assets.length; i++)
+    assetBytes.push(arena.bytes(arena.add(itemJson('assets', assets[i], i))));
+  const findingBytes: number[] = [];
+  for (let i = 0; i < findings.length; i++)
+    findingBytes.push(arena.bytes(arena.add(itemJson('findings', findings[i], i))));
+  const F0 = assets.length;
 
   // Asset groups: every asset with the same id travels together; an asset without an id is its own group.
   const groupOf = new Map<string, number[]>();
@@ -235,35 +248,65 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
     h.update('rediver-report-content-v1\n');
     h.update(extras);
     h.update('\n');
-    for (const a of assetJson) h.update(a).update(',');
+    for (let i = 0; i < assets.length; i++) h.update(arena.view(i)).update(',');
     h.update('\n');
   };
   startContentHash(streamed);
 
-  const render = (index: number): RenderedChunk => {
+  let scratch: Buffer | undefined;
+  const render = (index: number, reuse = false): RenderedChunk => {
     const c = chunks[index]!;
     const isFinal = index === totalChunks - 1;
-    let s = `{"report_id":${idJson},"chunk_index":${index},"total_chunks":${totalChunks}`;
-    if (index === 0) s += extras;
-    if (c.assets.length > 0) s += `,"assets":[${c.assets.map((i) => assetJson[i]).join(',')}]`;
+    let head = `{"report_id":${idJson},"chunk_index":${index},"total_chunks":${totalChunks}`;
+    if (index === 0) head += extras;
+    const tail = `,"is_final":${isFinal}}`;
+    const k = c.assets.length;
     const n = c.findingEnd - c.findingStart;
-    let findingsAt = 0;
-    let findingsLen = 0;
-    if (n > 0) {
-      s += ',"findings":[';
-      findingsAt = enc(s);
-      for (let f = c.findingStart; f < c.findingEnd; f++) findingsLen += findingBytes[f]!;
-      findingsLen += n - 1;
-      s += `${findingJson.slice(c.findingStart, c.findingEnd).join(',')}]`;
+    let size = enc(head) + tail.length;
+    if (k > 0) {
+      size += ASSETS_OPEN.length + k; // key and "[", k-1 commas, "]"
+      for (const i of c.assets) size += assetBytes[i]!;
     }
-    s += `,"is_final":${isFinal}}`;
-    const json = Buffer.from(s, 'utf8');
+    if (n > 0) {
+      size += FINDINGS_OPEN.length + n;
+      for (let f = c.findingStart; f < c.findingEnd; f++) size += findingBytes[f]!;
+    }
+    let json: Buffer;
+    if (!reuse) json = Buffer.allocUnsafe(size);
+    else {
+      if (scratch === undefined || scratch.length < size)
+        scratch = Buffer.allocUnsafe(Math.max(size, 2 * (scratch?.length ?? 0)));
+      json = scratch.subarray(0, size);
+    }
+    let p = json.write(head, 0, 'utf8');
+    if (k > 0) {
+      p += json.write(ASSETS_OPEN, p, 'latin1');
+      c.assets.forEach((i, j) => {
+        if (j > 0) json[p++] = COMMA;
+        p = arena.copyTo(i, json, p);
+      });
+      json[p++] = CLOSE;
+    }
+    let findingsAt = 0;
+    if (n > 0) {
+      p += json.write(FINDINGS_OPEN, p, 'latin1');
+      findingsAt = p;
+      for (let f = c.findingStart; f < c.findingEnd; f++) {
+        if (f > c.findingStart) json[p++] = COMMA;
+        p = arena.copyTo(F0 + f, json, p);
+      }
+    }
+    const findingsEnd = p;
+    if (n > 0) json[p++] = CLOSE;
+    p += json.write(tail, p, 'latin1');
+    if (p !== size)
+      throw new ChunkError(ERROR_CODES.INTERNAL, `chunk ${index} rendered ${p} bytes, planned ${size}`);
     if (index === nextInOrder) {
       nextInOrder += 1;
-      if (n > 0) streamed.update(json.subarray(findingsAt, findingsAt + findingsLen)).update(',');
+      if (n > 0) streamed.update(json.subarray(findingsAt, findingsEnd)).update(',');
       if (nextInOrder === totalChunks) streamedHash = streamed.digest('hex');
     }
-    return { index, json, findings: n, assets: c.assets.length, oversize: c.oversize };
+    return { index, json, findings: n, assets: k, oversize: c.oversize };
   };
 
   const contentHash = (): string => {
@@ -271,7 +314,7 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
     const h = sha256Stream();
     startContentHash(h);
     // Same bytes as the streamed form: the findings joined by commas, one trailing comma.
-    for (const f of findingJson) h.update(f).update(',');
+    for (let f = 0; f < findings.length; f++) h.update(arena.view(F0 + f)).update(',');
     return h.digest('hex');
   };
 
