@@ -532,6 +532,41 @@ describe('ChunkStore: quota', () => {
     expect(rowCounts(store).reports).toBe(1);
   });
 
+  it('the sweep frees uploaded blobs (never undelivered ones) when over quota, e.g. after maxStorageMB was lowered', async () => {
+    const path = join(dir, 'lowered.db');
+    const first = open({ databasePath: path, maxFindingsPerChunk: 10 });
+    for (const id of ['up1', 'up2', 'pend'])
+      await first.submitReport(makeReport(id, 10, 400), { tenantId: 't' });
+    first.sqlite
+      .prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 1 WHERE report_id != 'pend'")
+      .run();
+    const pending = (
+      first.sqlite.prepare("SELECT compressed_bytes AS b FROM chunks WHERE report_id = 'pend'").get() as {
+        b: number;
+      }
+    ).b;
+    await first.close();
+
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const store = open({
+      databasePath: path,
+      maxStorageMB: (pending + 10) / MiB,
+      cleanupIntervalMinutes: 15,
+    });
+    const cleanup = vi.fn();
+    store.on('chunk:cleanup', cleanup);
+    await vi.advanceTimersByTimeAsync(15 * 60_000);
+    await vi.waitFor(() =>
+      expect(cleanup).toHaveBeenCalledWith(
+        expect.objectContaining({ reason: 'quota-free', blobsFreed: 2, undelivered: false }),
+      ),
+    );
+    const stats = await store.getStats();
+    expect(stats.storedBytes).toBe(pending);
+    expect(stats.storedBytes).toBeLessThanOrEqual(stats.maxStorageBytes);
+    expect((await store.readChunkBlob('t', 'pend', 0))?.compressedBytes).toBe(pending);
+  });
+
   it('cleanupToSize frees uploaded data oldest first and keeps undelivered data under reject', async () => {
     const store = open({ maxFindingsPerChunk: 10 });
     for (const id of ['u1', 'u2', 'p1']) await store.submitReport(makeReport(id, 10, 400), { tenantId: 't' });
