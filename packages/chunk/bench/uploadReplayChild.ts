@@ -43,9 +43,9 @@ if (mode === 'build') {
     SELECT tenant_id, ?, status, priority, total_chunks, content_hash, original_bytes, compressed_bytes,
            created_at, updated_at, completed_at, last_error FROM reports WHERE report_id = 'backlog-0'`);
   const copyChunks = db.prepare(`
-    INSERT INTO chunks (tenant_id, report_id, chunk_index, status, data, checksum, original_bytes, compressed_bytes,
+    INSERT INTO chunks (tenant_id, report_id, chunk_index, status, data, checksum, original_bytes, compressed_bytes, frame_checksum,
                         attempts, next_attempt_at, last_error, created_at, uploaded_at)
-    SELECT tenant_id, ?, chunk_index, status, data, checksum, original_bytes, compressed_bytes, attempts,
+    SELECT tenant_id, ?, chunk_index, status, data, checksum, original_bytes, compressed_bytes, frame_checksum, attempts,
            next_attempt_at, last_error, created_at, uploaded_at FROM chunks WHERE report_id = 'backlog-0'`);
   let stored = first.compressedBytes;
   let chunks = first.totalChunks;

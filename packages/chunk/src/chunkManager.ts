@@ -127,7 +127,7 @@ export class ChunkManager {
       {
         queue: this.#queue,
         readChunk: (tenantId, reportId, chunkIndex) =>
-          this.store.readChunkBlob(tenantId, reportId, chunkIndex),
+          this.store.readChunkFrame(tenantId, reportId, chunkIndex),
         uploaderFor,
         dbBusy: () => this.store.sqlite.inTransaction,
         emitter: this.store,

@@ -22,8 +22,8 @@ export function copyStoredReport(
     sqlite
       .prepare(
         `INSERT INTO chunks (tenant_id, report_id, chunk_index, status, data, checksum, original_bytes,
-                             compressed_bytes, attempts, next_attempt_at, last_error, created_at, uploaded_at)
-         SELECT tenant_id, ?, chunk_index, status, data, checksum, original_bytes, compressed_bytes, attempts,
+                             compressed_bytes, frame_checksum, attempts, next_attempt_at, last_error, created_at, uploaded_at)
+         SELECT tenant_id, ?, chunk_index, status, data, checksum, original_bytes, compressed_bytes, frame_checksum, attempts,
                 next_attempt_at, last_error, created_at, uploaded_at
          FROM chunks WHERE tenant_id = ? AND report_id = ?`,
       )
