@@ -105,8 +105,29 @@ describe('ChunkStore: opening', () => {
     await store.submitReport(makeReport('kept', 3), { tenantId: 't' });
     await store.close();
     const again = open({ databasePath: path });
-    expect(again.sqlite.prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }]);
+    expect(again.sqlite.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+    ]);
     expect((await again.getStats()).reports.pending).toBe(1);
+  });
+
+  it('upgrades a version-1 database to the current schema at open, keeping its data', async () => {
+    const path = join(dir, 'v1.db');
+    const v1 = open({ databasePath: path });
+    await v1.submitReport(makeReport('legacy', 2), { tenantId: 't' });
+    v1.sqlite.exec(
+      'ALTER TABLE chunks DROP COLUMN frame_checksum; DELETE FROM schema_migrations WHERE version > 1',
+    );
+    await v1.close();
+    const upgraded = open({ databasePath: path });
+    expect(upgraded.sqlite.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({
+      v: 2,
+    });
+    expect(upgraded.sqlite.prepare('SELECT frame_checksum FROM chunks').get()).toEqual({
+      frame_checksum: null,
+    });
+    expect((await upgraded.readChunkFrame('t', 'legacy', 0))?.reportId).toBe('legacy');
   });
 
   it('expands ~ to the home directory', async () => {
@@ -334,6 +355,44 @@ describe('ChunkStore: reading', () => {
     expect(corrupt).toHaveBeenCalledTimes(1);
     expect((await store.readChunkBlob('t', 'c', 0))?.chunkIndex).toBe(0);
     expect((await store.getStats()).chunks.corrupt).toBe(1);
+  });
+
+  it('readChunkFrame returns the same verified frame without decompressing, and quarantines a damaged one', async () => {
+    const store = open({ maxFindingsPerChunk: 3 });
+    await store.submitReport(makeReport('fr', 9, 64), { tenantId: 't' });
+    expect(await store.readChunkFrame('t', 'fr', 1)).toEqual(await store.readChunkBlob('t', 'fr', 1));
+    expect(await store.readChunkFrame('B', 'fr', 1)).toBeUndefined();
+    const row = store.sqlite
+      .prepare('SELECT id, data, frame_checksum FROM chunks WHERE chunk_index = 2')
+      .get() as {
+      id: number;
+      data: Buffer;
+      frame_checksum: string;
+    };
+    expect(row.frame_checksum).toBe(sha256Hex(row.data));
+    const damaged = Buffer.from(row.data);
+    damaged[10]! ^= 1;
+    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(damaged, row.id);
+    const corrupt = vi.fn();
+    store.on('chunk:corrupt', corrupt);
+    expect(isRediverError(await caught(store.readChunkFrame('t', 'fr', 2)), 'CHECKSUM_MISMATCH')).toBe(true);
+    expect(corrupt).toHaveBeenCalledTimes(1);
+    expect(store.sqlite.prepare('SELECT status FROM chunks WHERE id = ?').get(row.id)).toEqual({
+      status: 'corrupt',
+    });
+  });
+
+  it('readChunkFrame falls back to the full check for rows stored before migration 2', async () => {
+    const store = open({ maxFindingsPerChunk: 3 });
+    await store.submitReport(makeReport('old', 6, 64), { tenantId: 't' });
+    store.sqlite.prepare('UPDATE chunks SET frame_checksum = NULL').run();
+    expect((await store.readChunkFrame('t', 'old', 0))?.chunkIndex).toBe(0);
+    const rows = store.sqlite.prepare('SELECT id, data FROM chunks ORDER BY chunk_index').all() as {
+      id: number;
+      data: Buffer;
+    }[];
+    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(rows[0]!.data, rows[1]!.id);
+    expect(isRediverError(await caught(store.readChunkFrame('t', 'old', 1)), 'CHECKSUM_MISMATCH')).toBe(true);
   });
 
   it('quarantines a valid frame holding the wrong content (CHECKSUM_MISMATCH)', async () => {

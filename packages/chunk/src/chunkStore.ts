@@ -99,6 +99,7 @@ interface PreparedChunk {
   index: number;
   data: Buffer;
   checksum: string;
+  frameChecksum: string;
   originalBytes: number;
   compressedBytes: number;
   oversize: boolean;
@@ -276,6 +277,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
                 status: 'pending' as const,
                 data: c.data,
                 checksum: c.checksum,
+                frame_checksum: c.frameChecksum,
                 original_bytes: c.originalBytes,
                 compressed_bytes: c.compressedBytes,
                 last_error: null,
@@ -368,7 +370,22 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     reportId: string,
     chunkIndex: number,
   ): Promise<ChunkBlob | undefined> {
-    const read = await this.#readVerified(tenantId, reportId, chunkIndex, false);
+    const read = await this.#readVerified(tenantId, reportId, chunkIndex, 'blob');
+    return read?.blob;
+  }
+
+  /**
+   * The upload path's read: like `readChunkBlob`, but verifies the SHA-256 of the stored frame (recorded
+   * at submit, right after compressing the checksummed JSON) instead of decompressing it, so a torn or
+   * altered blob is still caught before it is sent, at a fraction of the cost. Rows stored before
+   * migration 2 (no frame checksum) get `readChunkBlob`'s full verification.
+   */
+  async readChunkFrame(
+    tenantId: string,
+    reportId: string,
+    chunkIndex: number,
+  ): Promise<ChunkBlob | undefined> {
+    const read = await this.#readVerified(tenantId, reportId, chunkIndex, 'frame');
     return read?.blob;
   }
 
@@ -378,7 +395,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     reportId: string,
     chunkIndex: number,
   ): Promise<StoredChunkData | undefined> {
-    const read = await this.#readVerified(tenantId, reportId, chunkIndex, true);
+    const read = await this.#readVerified(tenantId, reportId, chunkIndex, 'json');
     if (!read) return undefined;
     return JSON.parse(
       Buffer.from(read.json!.buffer, read.json!.byteOffset, read.json!.byteLength).toString('utf8'),
@@ -668,6 +685,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         index: i,
         data,
         checksum: sha256Hex(r.json),
+        frameChecksum: sha256Hex(data),
         originalBytes,
         compressedBytes: data.length,
         oversize: r.oversize,
@@ -703,8 +721,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     tenantId: string,
     reportId: string,
     chunkIndex: number,
-    keep: boolean,
+    mode: 'frame' | 'blob' | 'json',
   ): Promise<{ blob: ChunkBlob; json?: Uint8Array } | undefined> {
+    const keep = mode === 'json';
     this.#assertOpen();
     const tenant = checkTenant(tenantId);
     const row = await this.#db
@@ -719,6 +738,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         'chunks.status',
         'chunks.data',
         'chunks.checksum',
+        'chunks.frame_checksum',
         'chunks.original_bytes',
         'chunks.compressed_bytes',
         'reports.total_chunks',
@@ -740,8 +760,18 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     let failure: ChunkError | undefined;
     let decoded: ReturnType<typeof decompressBounded> | undefined;
     try {
-      decoded = decompressBounded(row.data, this.options.decompressionLimits, keep);
-      if (decoded.bytes !== row.original_bytes || decoded.checksum !== row.checksum) {
+      if (mode === 'frame' && row.frame_checksum !== null) {
+        if (row.data.length !== row.compressed_bytes || sha256Hex(row.data) !== row.frame_checksum) {
+          failure = new ChunkError(
+            ERROR_CODES.CHECKSUM_MISMATCH,
+            `chunk ${chunkIndex} of report ${reportId} failed its frame SHA-256 check and was quarantined`,
+            { details: { tenantId: tenant, reportId, chunkIndex } },
+          );
+        }
+      } else {
+        decoded = decompressBounded(row.data, this.options.decompressionLimits, keep);
+      }
+      if (decoded && (decoded.bytes !== row.original_bytes || decoded.checksum !== row.checksum)) {
         failure = new ChunkError(
           ERROR_CODES.CHECKSUM_MISMATCH,
           `chunk ${chunkIndex} of report ${reportId} failed its SHA-256 check and was quarantined`,

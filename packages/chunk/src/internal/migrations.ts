@@ -60,6 +60,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX reports_tenant_created ON reports (tenant_id, created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'chunks.frame_checksum',
+    // Hex SHA-256 of the stored zstd frame: lets the upload path verify the bytes it sends without
+    // decompressing them (NULL on rows stored before this migration: those get the full check).
+    sql: `ALTER TABLE chunks ADD COLUMN frame_checksum TEXT;`,
+  },
 ]);
 
 /** Creates the bookkeeping table and applies every migration newer than the database. Synchronous. */

@@ -29,6 +29,8 @@ export interface ChunksTable {
   data: Uint8Array | null;
   /** Hex SHA-256 of the uncompressed `ChunkData` JSON. */
   checksum: string;
+  /** Hex SHA-256 of the stored zstd frame (migration 2; NULL on older rows). */
+  frame_checksum: string | null;
   original_bytes: number;
   compressed_bytes: number;
   attempts: Generated<number>;
