@@ -13,6 +13,7 @@ import { API_PATHS, IDEMPOTENCY_KEY_HEADER } from '@rediver/core';
 import { ChunkManager } from '../src/chunkManager';
 import { chunkIdempotencyKey } from '../src/internal/uploadIdempotency';
 import { buildChunkUploadRequest } from '../src/internal/uploadPayload';
+import { bundleEntry } from '../test/helpers/bundle';
 import { createFetchChunkUploader } from '../test/helpers/fetchUploader';
 
 const MiB = 1024 * 1024;
@@ -139,19 +140,12 @@ async function throughput(
   return { engine: median(engineMBps), bare: median(bareMBps), bytes: payloadBytes };
 }
 
-function runChild(args: string[]): Promise<string> {
+function runChild(script: string, args: string[], nodeArgs: string[] = []): Promise<string> {
   return new Promise((res, rej) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@rediver/source',
-        join(packageDir, 'bench/uploadReplayChild.ts'),
-        ...args,
-      ],
-      { cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+      cwd: packageDir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('exit', (code) =>
@@ -173,10 +167,12 @@ export async function runUploadBench(report: Report): Promise<{ ratio: number; r
     process.stdout.write(`upload_ratio=${ratio.toFixed(2)}\n`);
 
     const backlogMB = Number(process.env.BENCH_BACKLOG_MB ?? 1024);
+    // Bundled (no tsx loader in the measured process), so the figure is the engine's, not the tooling's.
+    const script = await bundleEntry('bench/uploadReplayChild.ts');
     const dir = mkdtempSync(join(tmpdir(), 'rediver-replay-bench-'));
     try {
       const databasePath = join(dir, 'chunks.db');
-      const built = JSON.parse(await runChild(['build', databasePath, String(backlogMB)])) as {
+      const built = JSON.parse(await runChild(script, ['build', databasePath, String(backlogMB)])) as {
         storedBytes: number;
         chunks: number;
         ms: number;
@@ -184,7 +180,14 @@ export async function runUploadBench(report: Report): Promise<{ ratio: number; r
       process.stdout.write(
         `backlog: ${(built.storedBytes / MiB).toFixed(0)} MB stored in ${built.chunks} chunks (built in ${(built.ms / 1000).toFixed(1)} s)\n`,
       );
-      const replay = JSON.parse(await runChild(['replay', databasePath, server.url])) as {
+      const replay = JSON.parse(
+        await runChild(
+          script,
+          ['replay', databasePath, server.url],
+          // e.g. BENCH_REPLAY_NODE_ARGS=--max-old-space-size=128: shows how much of the peak is uncollected garbage.
+          (process.env.BENCH_REPLAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        ),
+      ) as {
         maxRssBytes: number;
         baselineRssBytes: number;
         chunks: number;

@@ -3,10 +3,9 @@
 // exactly once (it deduplicates by the idempotency key, which must therefore be stable across restarts).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleEntry } from './helpers/bundle';
 import { openManager, tempDir } from './helpers/harness';
 import type { TempDir } from './helpers/harness';
 import { seededRandom, startIngestServer } from './helpers/ingestServer';
@@ -22,27 +21,9 @@ let dir: TempDir;
 let server: IngestServer | undefined;
 const children = new Set<ChildProcess>();
 
-// The child is bundled once (esbuild, the bundler tsup ships with): starting `node --import tsx` costs seconds per
-// run on a loaded machine (hundreds of modules through the loader hooks), a bundle a fraction of that.
+// The child is bundled once: `node --import tsx` costs seconds per start on a loaded machine.
 beforeAll(async () => {
-  const require = createRequire(import.meta.url);
-  const esbuild = createRequire(require.resolve('tsup'))('esbuild') as {
-    build(options: Record<string, unknown>): Promise<unknown>;
-  };
-  const outDir = join(packageDir, 'node_modules', '.cache', `crash-child-${process.pid}`);
-  mkdirSync(outDir, { recursive: true });
-  childScript = join(outDir, 'crashChild.mjs');
-  await esbuild.build({
-    entryPoints: [join(packageDir, 'test/fixtures/crashChild.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@rediver/source'],
-    external: ['better-sqlite3', 'zstd-napi'],
-    outfile: childScript,
-    logLevel: 'warning',
-  });
+  childScript = await bundleEntry('test/fixtures/crashChild.ts');
   dir = tempDir();
 }, 60_000);
 
