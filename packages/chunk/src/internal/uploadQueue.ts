@@ -127,9 +127,12 @@ function prepareStatements(sqlite: BetterSqlite3.Database) {
       SELECT r.tenant_id, r.report_id, r.priority, r.created_at FROM reports r
       WHERE EXISTS (SELECT 1 FROM chunks c
                     WHERE c.tenant_id = r.tenant_id AND c.report_id = r.report_id AND c.status = 'pending')`),
+    // `+next_attempt_at` keeps that term off the (status, next_attempt_at) index: the planner then walks
+    // (tenant_id, report_id, status, chunk_index) in index order and stops at the first due row, instead of
+    // collecting every pending chunk of the database and sorting them (measured: a temp B-tree per claim).
     pickOfReport: p(`
       SELECT id, chunk_index, checksum, attempts, original_bytes, compressed_bytes FROM chunks
-      WHERE tenant_id = ? AND report_id = ? AND status = 'pending' AND next_attempt_at <= ?
+      WHERE tenant_id = ? AND report_id = ? AND status = 'pending' AND +next_attempt_at <= ?
       ORDER BY chunk_index LIMIT 1`),
     claim: p(`UPDATE chunks SET status = 'uploading' WHERE id = ? AND status = 'pending'`),
     reportUploading: p(`
