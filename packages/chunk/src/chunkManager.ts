@@ -1,0 +1,409 @@
+import { ERROR_CODES } from '@rediver/core';
+import type { ChunkUploader, Report } from '@rediver/core';
+import type { EventEmitter } from 'eventemitter3';
+import { ChunkStore } from './chunkStore';
+import type { ChunkStoreStats, SubmitReportOptions, SubmitReportResult } from './chunkStore';
+import { ChunkError } from './internal/errors';
+import type { ChunkEventMap } from './internal/events';
+import { DEFAULT_CHUNK_STORE_OPTIONS } from './internal/options';
+import type { ChunkStoreOptions } from './internal/options';
+import { reportFailure, UploadEngine } from './internal/uploadEngine';
+import type { UploadCallbacks, UploadCounters } from './internal/uploadEngine';
+import { UploadQueue } from './internal/uploadQueue';
+import type { DeadLetter, DeadLetterFilter, ReportProgress } from './internal/uploadQueue';
+
+/** Options of `ChunkManager`: the store's (the spec's Chunk Manager Config) plus delivery. */
+export interface ChunkManagerOptions extends ChunkStoreOptions, UploadCallbacks {
+  /**
+   * Delivers one chunk (e.g. `@rediver/client`'s). A function picks the uploader per tenant (the platform derives
+   * the tenant from the API key, so a multi-tenant agent needs one uploader per tenant).
+   */
+  uploader: ChunkUploader | ((tenantId: string) => ChunkUploader);
+  /** Delay before the first retry of a chunk (doubles each retry, jittered), ms. Default 1000. */
+  retryBaseDelayMs?: number;
+  /** Cap of the exponential backoff, ms (a server's `Retry-After` may exceed it). Default 60000. */
+  retryMaxDelayMs?: number;
+  /** Timeout of one upload attempt (then it counts as a retryable failure), ms. Default 120000. */
+  uploadTimeoutMs?: number;
+  /** How long `close()` waits for in-flight uploads before aborting them (they go back to pending), ms. Default 10000. */
+  closeTimeoutMs?: number;
+}
+
+/** Defaults of `ChunkManager` (everything but the uploader and callbacks). */
+export const DEFAULT_CHUNK_MANAGER_OPTIONS = Object.freeze({
+  ...DEFAULT_CHUNK_STORE_OPTIONS,
+  retryBaseDelayMs: 1000,
+  retryMaxDelayMs: 60_000,
+  uploadTimeoutMs: 120_000,
+  closeTimeoutMs: 10_000,
+});
+
+/** Options of `waitForReport` and `drain`. */
+export interface WaitOptions {
+  /** Stops waiting (rejects with `ABORTED`); the upload itself goes on. */
+  signal?: AbortSignal;
+}
+
+/** `getStats()`: the store's counts plus the engine's counters. */
+export interface ChunkManagerStats extends ChunkStoreStats {
+  upload: UploadCounters & {
+    /** Uploads in flight now. */
+    inFlight: number;
+    /** True between `start()` and `close()`. */
+    running: boolean;
+    /** Chunks found `uploading` at open (left by a crash) and put back to pending. */
+    recoveredAtOpen: number;
+  };
+}
+
+type Listener<E extends keyof ChunkEventMap> = ChunkEventMap[E];
+
+/**
+ * Stores large reports as compressed chunks in SQLite and delivers them: paced, prioritised, fair, retried with
+ * backoff, resumable after a crash, and — with the per-chunk idempotency key — applied once by a deduplicating
+ * server. One manager per database file.
+ */
+export class ChunkManager {
+  /** The underlying store (cleanup, stats, decoding). Closed by `close()`. */
+  readonly store: ChunkStore;
+  readonly #queue: UploadQueue;
+  readonly #engine: UploadEngine;
+  readonly #closeTimeoutMs: number;
+  readonly #recovered: number;
+  readonly #cancelWaits = new Set<(error: ChunkError) => void>();
+  #closePromise: Promise<void> | undefined;
+  #compacting: Promise<void> | undefined;
+
+  constructor(options: ChunkManagerOptions) {
+    const {
+      uploader,
+      retryBaseDelayMs = DEFAULT_CHUNK_MANAGER_OPTIONS.retryBaseDelayMs,
+      retryMaxDelayMs = DEFAULT_CHUNK_MANAGER_OPTIONS.retryMaxDelayMs,
+      uploadTimeoutMs = DEFAULT_CHUNK_MANAGER_OPTIONS.uploadTimeoutMs,
+      closeTimeoutMs = DEFAULT_CHUNK_MANAGER_OPTIONS.closeTimeoutMs,
+      onProgress,
+      onComplete,
+      onError,
+      ...storeOptions
+    } = options ?? ({} as ChunkManagerOptions);
+    const uploaderFor = resolveUploader(uploader);
+    nonNegativeInt('retryBaseDelayMs', retryBaseDelayMs);
+    nonNegativeInt('retryMaxDelayMs', retryMaxDelayMs);
+    if (retryMaxDelayMs < retryBaseDelayMs) {
+      invalid('retryMaxDelayMs', retryMaxDelayMs, `>= retryBaseDelayMs (${retryBaseDelayMs})`);
+    }
+    positiveInt('uploadTimeoutMs', uploadTimeoutMs);
+    nonNegativeInt('closeTimeoutMs', closeTimeoutMs);
+    for (const [name, fn] of Object.entries({ onProgress, onComplete, onError })) {
+      if (fn !== undefined && typeof fn !== 'function') invalid(name, fn, 'a function');
+    }
+    this.#closeTimeoutMs = closeTimeoutMs;
+
+    this.store = new ChunkStore(storeOptions);
+    try {
+      this.#queue = new UploadQueue(this.store.sqlite);
+      // A crash leaves chunks `uploading`; nobody is sending them now. With the idempotency key a re-send of one
+      // that did land is applied once.
+      this.#recovered = this.#queue.resetInterrupted();
+    } catch (err) {
+      void this.store.close();
+      throw err;
+    }
+    const o = this.store.options;
+    if (this.#recovered > 0) {
+      o.logger.info({ chunks: this.#recovered }, 'chunks interrupted by a previous run are pending again');
+    }
+    this.#engine = new UploadEngine(
+      {
+        maxConcurrentUploads: o.maxConcurrentUploads,
+        uploadDelayMs: o.uploadDelayMs,
+        maxRetries: o.maxRetries,
+        retryBaseDelayMs,
+        retryMaxDelayMs,
+        uploadTimeoutMs,
+        autoCleanupOnUpload: o.autoCleanupOnUpload,
+        cleanupOnReportComplete: o.cleanupOnReportComplete,
+      },
+      {
+        queue: this.#queue,
+        readChunk: (tenantId, reportId, chunkIndex) =>
+          this.store.readChunkFrame(tenantId, reportId, chunkIndex),
+        uploaderFor,
+        dbBusy: () => this.store.sqlite.inTransaction,
+        emitter: this.store,
+        clock: o.clock,
+        logger: o.logger,
+        random: Math.random,
+        callbacks: { onProgress, onComplete, onError },
+      },
+    );
+    this.store.on('chunk:cleanup', (event) => {
+      if (event.reason === 'report' && event.chunksDeleted > 0) this.#compactSoon();
+    });
+  }
+
+  /**
+   * After `cleanupOnReportComplete` deleted a report's chunks, return the freed pages to the OS (the store's
+   * incremental vacuum). One at a time; a failure is logged, never thrown.
+   */
+  #compactSoon(): void {
+    if (this.#compacting !== undefined || this.#closePromise !== undefined) return;
+    this.#compacting = this.store
+      .compact()
+      .catch((err: unknown) => this.store.options.logger.warn({ err }, 'chunk store compaction failed'))
+      .finally(() => {
+        this.#compacting = undefined;
+      });
+  }
+
+  /** Opens a manager (same as `new ChunkManager(options)`). */
+  static async open(options: ChunkManagerOptions): Promise<ChunkManager> {
+    return new ChunkManager(options);
+  }
+
+  /** The event emitter (the store's): storage and upload events. */
+  get events(): EventEmitter<ChunkEventMap> {
+    return this.store;
+  }
+
+  /** Subscribes to an event. */
+  on<E extends keyof ChunkEventMap>(event: E, listener: Listener<E>): this {
+    (this.store.on as (e: E, l: Listener<E>) => unknown)(event, listener);
+    return this;
+  }
+
+  /** Subscribes to one occurrence of an event. */
+  once<E extends keyof ChunkEventMap>(event: E, listener: Listener<E>): this {
+    (this.store.once as (e: E, l: Listener<E>) => unknown)(event, listener);
+    return this;
+  }
+
+  /** Unsubscribes. */
+  off<E extends keyof ChunkEventMap>(event: E, listener: Listener<E>): this {
+    (this.store.off as (e: E, l: Listener<E>) => unknown)(event, listener);
+    return this;
+  }
+
+  /** True when the report crosses a chunking threshold. */
+  needsChunking(report: Report): boolean {
+    return this.store.needsChunking(report);
+  }
+
+  /** Stores the report's chunks (one transaction) and wakes the upload workers. */
+  async submitReport(report: Report, options: SubmitReportOptions): Promise<SubmitReportResult> {
+    this.#assertOpen();
+    const result = await this.store.submitReport(report, options);
+    this.#engine.wake();
+    return result;
+  }
+
+  /** Starts uploading (pending chunks, then whatever is submitted). Idempotent. */
+  start(): this {
+    this.#assertOpen();
+    this.#engine.start();
+    return this;
+  }
+
+  /** Upload progress of one report of a tenant, or `undefined` when it does not exist (anymore). */
+  async getProgress(tenantId: string, reportId: string): Promise<ReportProgress | undefined> {
+    this.#assertOpen();
+    return this.#queue.progress(tenantId, reportId);
+  }
+
+  /** Dead-lettered chunks (`failed`: refused or out of retries; `corrupt`: quarantined). */
+  async listDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+    this.#assertOpen();
+    return this.#queue.listDeadLetters(filter);
+  }
+
+  /**
+   * Re-queues a report's `failed` chunks (attempts reset) and reopens the report. `corrupt` chunks cannot be
+   * re-sent. Returns how many chunks were re-queued.
+   */
+  async retryFailed(tenantId: string, reportId: string): Promise<number> {
+    this.#assertOpen();
+    // The store's Kysely transactions share the connection; never nest this write into one of them.
+    while (this.store.sqlite.inTransaction) await new Promise<void>((resolve) => setImmediate(resolve));
+    const n = this.#queue.requeueFailed(tenantId, reportId, this.store.options.clock.now());
+    if (n > 0) this.#engine.wake();
+    return n;
+  }
+
+  /**
+   * Resolves with the report's progress once it is `completed`; rejects with a `ChunkError` once it settles
+   * `partial` or `failed` (code of the first dead letter's error), with `NOT_FOUND` when there is no such report,
+   * `ABORTED` on `signal`, `CLOSED` on `close()`.
+   */
+  waitForReport(tenantId: string, reportId: string, options: WaitOptions = {}): Promise<ReportProgress> {
+    return this.#waitUntil(
+      options.signal,
+      (): { value: ReportProgress } | { error: ChunkError } | undefined => {
+        const progress = this.#queue.progress(tenantId, reportId);
+        if (progress === undefined) {
+          return {
+            error: new ChunkError(ERROR_CODES.NOT_FOUND, `no report ${reportId} in tenant ${tenantId}`),
+          };
+        }
+        switch (progress.status) {
+          case 'completed':
+            return { value: progress };
+          case 'partial':
+          case 'failed':
+            return { error: reportFailure(progress) };
+          case 'pending':
+          case 'uploading':
+            return undefined;
+        }
+      },
+    );
+  }
+
+  /**
+   * Resolves once no chunk is pending, waiting for a retry or in flight (dead letters do not count). Needs
+   * `start()` to make progress; bound it with `signal`.
+   */
+  async drain(options: WaitOptions = {}): Promise<void> {
+    await this.#waitUntil(options.signal, () =>
+      this.#queue.outstanding() === 0 ? { value: undefined } : undefined,
+    );
+  }
+
+  /** Same as `drain()`. */
+  flush(options: WaitOptions = {}): Promise<void> {
+    return this.drain(options);
+  }
+
+  /** The store's counts and bytes (one tenant or all) plus the engine's counters. */
+  async getStats(tenantId?: string): Promise<ChunkManagerStats> {
+    this.#assertOpen();
+    const stats = await this.store.getStats(tenantId);
+    return {
+      ...stats,
+      upload: {
+        ...this.#engine.counters,
+        inFlight: this.#engine.inFlight,
+        running: this.#engine.running,
+        recoveredAtOpen: this.#recovered,
+      },
+    };
+  }
+
+  /**
+   * Stops taking chunks, waits up to `closeTimeoutMs` for those in flight, aborts the rest (back to pending),
+   * rejects pending waits with `CLOSED`, and closes the database. Same promise on every call.
+   */
+  close(): Promise<void> {
+    this.#closePromise ??= (async () => {
+      const closed = new ChunkError(ERROR_CODES.CLOSED, 'the chunk manager is closed');
+      for (const cancel of [...this.#cancelWaits]) cancel(closed);
+      try {
+        await this.#engine.stop(this.#closeTimeoutMs);
+        await this.#compacting;
+      } finally {
+        await this.store.close();
+      }
+    })();
+    return this.#closePromise;
+  }
+
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Waits until `check` returns a value or an error, re-checking after every settling event and on a slow poll
+   * (deletions by cleanup emit no settling event).
+   */
+  #waitUntil<T>(
+    signal: AbortSignal | undefined,
+    check: () => { value: T } | { error: ChunkError } | undefined,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#closePromise !== undefined) {
+        reject(new ChunkError(ERROR_CODES.CLOSED, 'the chunk manager is closed'));
+        return;
+      }
+      const events = [
+        'chunk:uploaded',
+        'chunk:failed',
+        'report:completed',
+        'report:failed',
+        'report:dropped',
+        'chunk:cleanup',
+      ] as const;
+      const timers: { poll?: ReturnType<typeof setInterval> } = {};
+      const finish = (): void => {
+        for (const e of events) this.store.off(e, recheck);
+        clearInterval(timers.poll);
+        signal?.removeEventListener('abort', onAbort);
+        this.#cancelWaits.delete(cancel);
+      };
+      const cancel = (error: ChunkError): void => {
+        finish();
+        reject(error);
+      };
+      const onAbort = (): void =>
+        cancel(new ChunkError(ERROR_CODES.ABORTED, 'wait aborted', { cause: signal?.reason }));
+      const recheck = (): void => {
+        let outcome: ReturnType<typeof check>;
+        try {
+          outcome = check();
+        } catch (err) {
+          finish();
+          reject(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        if (outcome === undefined) return;
+        finish();
+        if ('error' in outcome) reject(outcome.error);
+        else resolve(outcome.value);
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      this.#cancelWaits.add(cancel);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      for (const e of events) this.store.on(e, recheck);
+      timers.poll = setInterval(recheck, 250);
+      timers.poll.unref?.();
+      recheck();
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closePromise !== undefined)
+      throw new ChunkError(ERROR_CODES.CLOSED, 'the chunk manager is closed');
+  }
+}
+
+function invalid(name: string, value: unknown, rule: string): never {
+  throw new ChunkError(ERROR_CODES.INVALID_OPTION, `${name} must be ${rule} (got ${String(value)})`, {
+    details: { option: name },
+  });
+}
+
+function nonNegativeInt(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) invalid(name, value, 'an integer >= 0');
+}
+
+function positiveInt(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 1) invalid(name, value, 'an integer >= 1');
+}
+
+function resolveUploader(uploader: ChunkManagerOptions['uploader']): (tenantId: string) => ChunkUploader {
+  if (typeof uploader === 'function') {
+    return (tenantId) => {
+      const u = uploader(tenantId);
+      if (typeof u?.uploadChunk !== 'function') {
+        throw new ChunkError(ERROR_CODES.INVALID_OPTION, `uploader(${tenantId}) returned no ChunkUploader`);
+      }
+      return u;
+    };
+  }
+  if (typeof uploader !== 'object' || uploader === null || typeof uploader.uploadChunk !== 'function') {
+    invalid('uploader', uploader, 'a ChunkUploader or a function returning one per tenant');
+  }
+  return () => uploader;
+}

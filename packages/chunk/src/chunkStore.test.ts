@@ -1,0 +1,651 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRediverError } from '@rediver/core';
+import type { Clock, Finding, Report } from '@rediver/core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { base64Length, ChunkStore } from './chunkStore';
+import type { ChunkStoreOptions } from './internal/options';
+import { sha256Hex } from './internal/checksum';
+import { reassembleChunks } from './internal/split';
+import type { StoredChunkData } from './internal/split';
+
+let dir: string;
+const stores: ChunkStore[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rediver-chunk-store-'));
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function open(options: ChunkStoreOptions = {}): ChunkStore {
+  const store = new ChunkStore({
+    databasePath: join(dir, 'chunks.db'),
+    cleanupIntervalMinutes: 0,
+    ...options,
+  });
+  stores.push(store);
+  return store;
+}
+
+class ManualClock implements Clock {
+  constructor(public t = 1_700_000_000_000) {}
+  now(): number {
+    return this.t;
+  }
+}
+
+/** A report of `n` findings with `noise` random hex bytes each (barely compressible). */
+function makeReport(id: string, n: number, noise = 0, assets = 3): Report {
+  const findings: Finding[] = Array.from({ length: n }, (_, i) => ({
+    type: 'vulnerability',
+    title: `finding ${i} of ${id}`,
+    severity: 'high',
+    asset_ref: `asset-${i % assets}`,
+    ...(noise > 0 ? { description: randomBytes(noise / 2).toString('hex') } : {}),
+  }));
+  return {
+    version: '1.0',
+    metadata: { id, timestamp: '2026-01-01T00:00:00Z' },
+    tool: { name: 'scanner', version: '1' },
+    assets: Array.from({ length: assets }, (_, i) => ({
+      id: `asset-${i}`,
+      type: 'host',
+      value: `10.0.0.${i}`,
+    })),
+    findings,
+  };
+}
+
+async function caught(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function readAll(
+  store: ChunkStore,
+  tenant: string,
+  reportId: string,
+  total: number,
+): Promise<StoredChunkData[]> {
+  const out: StoredChunkData[] = [];
+  for (let i = 0; i < total; i++) out.push((await store.decompressChunk(tenant, reportId, i))!);
+  return out;
+}
+
+function rowCounts(store: ChunkStore): { reports: number; chunks: number } {
+  return {
+    reports: (store.sqlite.prepare('SELECT count(*) AS n FROM reports').get() as { n: number }).n,
+    chunks: (store.sqlite.prepare('SELECT count(*) AS n FROM chunks').get() as { n: number }).n,
+  };
+}
+
+describe('ChunkStore: opening', () => {
+  it('creates the folder and a 0600 file, sets the pragmas and applies the migrations once', async () => {
+    const path = join(dir, 'nested', 'deeper', 'chunks.db');
+    const store = open({ databasePath: path });
+    expect(store.path).toBe(path);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(store.sqlite.pragma('auto_vacuum', { simple: true })).toBe(2); // INCREMENTAL
+    expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
+    await store.submitReport(makeReport('kept', 3), { tenantId: 't' });
+    await store.close();
+    const again = open({ databasePath: path });
+    expect(again.sqlite.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+    ]);
+    expect((await again.getStats()).reports.pending).toBe(1);
+  });
+
+  it('upgrades a version-1 database to the current schema at open, keeping its data', async () => {
+    const path = join(dir, 'v1.db');
+    const v1 = open({ databasePath: path });
+    await v1.submitReport(makeReport('legacy', 2), { tenantId: 't' });
+    v1.sqlite.exec(
+      'ALTER TABLE chunks DROP COLUMN frame_checksum; DELETE FROM schema_migrations WHERE version > 1',
+    );
+    await v1.close();
+    const upgraded = open({ databasePath: path });
+    expect(upgraded.sqlite.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({
+      v: 2,
+    });
+    expect(upgraded.sqlite.prepare('SELECT frame_checksum FROM chunks').get()).toEqual({
+      frame_checksum: null,
+    });
+    expect((await upgraded.readChunkFrame('t', 'legacy', 0))?.reportId).toBe('legacy');
+  });
+
+  it('expands ~ to the home directory', async () => {
+    const home = process.env.HOME;
+    process.env.HOME = dir;
+    try {
+      const store = open({ databasePath: '~/.rediver/test-chunks.db' });
+      expect(store.path).toBe(join(dir, '.rediver', 'test-chunks.db'));
+      expect(statSync(store.path).isFile()).toBe(true);
+    } finally {
+      process.env.HOME = home;
+    }
+  });
+
+  it('closes idempotently and refuses work afterwards', async () => {
+    const store = open();
+    const p = store.close();
+    expect(store.close()).toBe(p);
+    await store[Symbol.asyncDispose]();
+    const err = await caught(store.submitReport(makeReport('r', 1), { tenantId: 't' }));
+    expect(isRediverError(err, 'CLOSED')).toBe(true);
+  });
+});
+
+describe('ChunkStore: needsChunking', () => {
+  it('triggers at exactly each threshold', () => {
+    const store = open({
+      minFindingsForChunking: 20,
+      minAssetsForChunking: 5,
+      minSizeForChunkingBytes: 1_000_000,
+    });
+    expect(store.needsChunking(makeReport('r', 19, 0, 4))).toBe(false);
+    expect(store.needsChunking(makeReport('r', 20, 0, 4))).toBe(true);
+    expect(store.needsChunking(makeReport('r', 1, 0, 5))).toBe(true);
+  });
+
+  it('triggers at exactly minSizeForChunkingBytes of JSON', () => {
+    const base = makeReport('r', 1, 0, 1);
+    const size = Buffer.byteLength(JSON.stringify(base));
+    const store = open({ minSizeForChunkingBytes: size });
+    expect(store.needsChunking(base)).toBe(true);
+    const store2 = open({ minSizeForChunkingBytes: size + 1, databasePath: join(dir, 'other.db') });
+    expect(store2.needsChunking(base)).toBe(false);
+  });
+});
+
+describe('ChunkStore: submitReport', () => {
+  it('stores every chunk so that reading them back gives the report', async () => {
+    const store = open({ maxFindingsPerChunk: 7 });
+    const created: number[] = [];
+    const stored = vi.fn();
+    store.on('chunk:created', (e) => created.push(e.chunkIndex));
+    store.on('report:stored', stored);
+    const report = makeReport('scan-1', 40, 64, 5);
+    const res = await store.submitReport(report, { tenantId: 't', priority: 5 });
+    expect(res).toMatchObject({ reportId: 'scan-1', totalChunks: 6, created: true });
+    expect(created).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(stored).toHaveBeenCalledWith(
+      expect.objectContaining({ tenantId: 't', reportId: 'scan-1', totalChunks: 6, priority: 5 }),
+    );
+    const back = reassembleChunks(await readAll(store, 't', 'scan-1', 6));
+    expect(back.findings).toEqual(report.findings);
+    const stats = await store.getStats('t');
+    expect(stats.chunks.pending).toBe(6);
+    expect(stats.reports.pending).toBe(1);
+    expect(stats.originalBytes).toBe(res.originalBytes);
+    expect(stats.storedBytes).toBe(res.compressedBytes);
+    const row = store.sqlite
+      .prepare("SELECT priority, status, content_hash FROM reports WHERE report_id = 'scan-1'")
+      .get();
+    expect(row).toMatchObject({ priority: 5, status: 'pending' });
+  });
+
+  it('is a no-op for the same content and a REPORT_CONFLICT for different content', async () => {
+    const store = open({ maxFindingsPerChunk: 5 });
+    const report = makeReport('same', 12, 16);
+    const first = await store.submitReport(report, { tenantId: 't' });
+    const again = await store.submitReport(structuredClone(report), { tenantId: 't' });
+    expect(again).toEqual({ ...first, created: false });
+    expect(rowCounts(store)).toEqual({ reports: 1, chunks: first.totalChunks });
+    const before = store.sqlite.prepare('SELECT data FROM chunks ORDER BY id').all();
+    const changed = structuredClone(report);
+    changed.findings![3]!.title = 'changed';
+    const err = await caught(store.submitReport(changed, { tenantId: 't' }));
+    expect(isRediverError(err, 'REPORT_CONFLICT')).toBe(true);
+    expect(store.sqlite.prepare('SELECT data FROM chunks ORDER BY id').all()).toEqual(before);
+  });
+
+  it('stores all or nothing', async () => {
+    const store = open({ maxFindingsPerChunk: 2 });
+    store.sqlite.exec(`CREATE TRIGGER fail_third BEFORE INSERT ON chunks WHEN NEW.chunk_index = 2
+      BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+    const created = vi.fn();
+    store.on('chunk:created', created);
+    await expect(store.submitReport(makeReport('torn', 10), { tenantId: 't' })).rejects.toThrow(
+      /disk on fire/,
+    );
+    expect(rowCounts(store)).toEqual({ reports: 0, chunks: 0 });
+    expect(created).not.toHaveBeenCalled();
+    store.sqlite.exec('DROP TRIGGER fail_third');
+    expect((await store.submitReport(makeReport('torn', 10), { tenantId: 't' })).created).toBe(true);
+  });
+
+  it('refuses before storing what the platform would refuse', async () => {
+    const store = open({ maxFindingsPerChunk: 1 });
+    const badId = makeReport('bad id!', 2);
+    expect(
+      isRediverError(await caught(store.submitReport(badId, { tenantId: 't' })), 'REPORT_ID_INVALID'),
+    ).toBe(true);
+    const tooMany = makeReport('many', 10_001, 0, 1);
+    expect(
+      isRediverError(await caught(store.submitReport(tooMany, { tenantId: 't' })), 'REPORT_TOO_LARGE'),
+    ).toBe(true);
+    // 200 KB of one repeated letter compresses far beyond the 100:1 ratio readers accept.
+    const bomb = makeReport('bomb', 1);
+    bomb.findings![0]!.description = 'a'.repeat(200_000);
+    expect(
+      isRediverError(await caught(store.submitReport(bomb, { tenantId: 't' })), 'REPORT_TOO_LARGE'),
+    ).toBe(true);
+    expect(
+      isRediverError(
+        await caught(store.submitReport(makeReport('r', 1), { tenantId: '' })),
+        'VALIDATION_FAILED',
+      ),
+    ).toBe(true);
+    expect(rowCounts(store)).toEqual({ reports: 0, chunks: 0 });
+  });
+
+  it("refuses a chunk whose base64 data would pass the platform's 10 MiB limit", async () => {
+    // The edge of the limit itself: 7,864,320 compressed bytes are exactly 10 MiB of base64.
+    expect(base64Length(7_864_320)).toBe(10 * 1024 * 1024);
+    expect(base64Length(7_864_321)).toBeGreaterThan(10 * 1024 * 1024);
+    const store = open();
+    const report = makeReport('huge-finding', 1);
+    report.findings![0]!.description = randomBytes(8 * 1024 * 1024).toString('base64'); // ~8.4 MB compressed
+    const err = await caught(store.submitReport(report, { tenantId: 't' }));
+    expect(isRediverError(err, 'REPORT_TOO_LARGE')).toBe(true);
+    expect(rowCounts(store)).toEqual({ reports: 0, chunks: 0 });
+  });
+
+  it('emits chunk:oversize when a single finding exceeds maxChunkSizeBytes', async () => {
+    const store = open({ maxChunkSizeBytes: 2048 });
+    const oversize = vi.fn();
+    store.on('chunk:oversize', oversize);
+    const report = makeReport('big', 3, 0);
+    report.findings![1]!.description = randomBytes(3000).toString('hex');
+    const res = await store.submitReport(report, { tenantId: 't' });
+    expect(res.totalChunks).toBe(3);
+    expect(oversize).toHaveBeenCalledTimes(1);
+    expect(oversize.mock.calls[0]![0]).toMatchObject({ chunkIndex: 1, maxChunkSizeBytes: 2048 });
+    expect((await store.getStats()).oversizeChunks).toBe(1);
+  });
+});
+
+describe('ChunkStore: reading', () => {
+  it('returns the stored zstd frame, which the zstd CLI decodes to the checksummed JSON', async (ctx) => {
+    const store = open({ maxFindingsPerChunk: 4 });
+    await store.submitReport(makeReport('cli', 10, 32), { tenantId: 't' });
+    const blob = (await store.readChunkBlob('t', 'cli', 1))!;
+    expect(blob).toMatchObject({
+      tenantId: 't',
+      reportId: 'cli',
+      chunkIndex: 1,
+      totalChunks: 3,
+      isFinal: false,
+    });
+    expect(blob.compressedBytes).toBe(blob.data.length);
+    expect((await store.readChunkBlob('t', 'cli', 2))!.isFinal).toBe(true);
+    let hasCli = true;
+    try {
+      execFileSync('zstd', ['--version'], { stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      hasCli = false;
+    }
+    if (!hasCli) {
+      ctx.skip('the zstd command line tool is not installed (apt-get install zstd); CI installs it');
+      return;
+    }
+    const file = join(dir, 'chunk1.zst');
+    writeFileSync(file, blob.data);
+    const decoded = execFileSync('zstd', ['-d', '-c', file], { timeout: 10_000 });
+    expect(sha256Hex(decoded)).toBe(blob.checksum);
+    expect(JSON.parse(decoded.toString('utf8'))).toEqual(await store.decompressChunk('t', 'cli', 1));
+  });
+
+  it('returns undefined for a missing chunk or a freed blob', async () => {
+    const store = open();
+    await store.submitReport(makeReport('r', 2), { tenantId: 't' });
+    expect(await store.readChunkBlob('t', 'r', 1)).toBeUndefined();
+    expect(await store.readChunkBlob('t', 'nope', 0)).toBeUndefined();
+    await store.deleteChunkData('t', { reportId: 'r', chunkIndex: 0 });
+    expect(await store.readChunkBlob('t', 'r', 0)).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'a flipped byte',
+      (b: Buffer) => {
+        const c = Buffer.from(b);
+        c[c.length - 8]! ^= 0x5a;
+        return c;
+      },
+    ],
+    ['a torn (truncated) blob', (b: Buffer) => b.subarray(0, Math.floor(b.length / 2))],
+  ])('quarantines %s as corrupt instead of returning it', async (_name, damage) => {
+    const store = open({ maxFindingsPerChunk: 3 });
+    await store.submitReport(makeReport('c', 9, 64), { tenantId: 't' });
+    const row = store.sqlite.prepare('SELECT id, data FROM chunks WHERE chunk_index = 1').get() as {
+      id: number;
+      data: Buffer;
+    };
+    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(damage(row.data), row.id);
+    const corrupt = vi.fn();
+    store.on('chunk:corrupt', corrupt);
+    const err = await caught(store.readChunkBlob('t', 'c', 1));
+    expect(isRediverError(err, 'CHECKSUM_MISMATCH', 'DECOMPRESS_FAILED')).toBe(true);
+    expect(corrupt).toHaveBeenCalledWith(
+      expect.objectContaining({ tenantId: 't', reportId: 'c', chunkIndex: 1 }),
+    );
+    expect(
+      store.sqlite.prepare('SELECT status, last_error FROM chunks WHERE id = ?').get(row.id),
+    ).toMatchObject({ status: 'corrupt' });
+    // Stays quarantined; the other chunks are fine.
+    expect(isRediverError(await caught(store.decompressChunk('t', 'c', 1)), 'CHECKSUM_MISMATCH')).toBe(true);
+    expect(corrupt).toHaveBeenCalledTimes(1);
+    expect((await store.readChunkBlob('t', 'c', 0))?.chunkIndex).toBe(0);
+    expect((await store.getStats()).chunks.corrupt).toBe(1);
+  });
+
+  it('readChunkFrame returns the same verified frame without decompressing, and quarantines a damaged one', async () => {
+    const store = open({ maxFindingsPerChunk: 3 });
+    await store.submitReport(makeReport('fr', 9, 64), { tenantId: 't' });
+    expect(await store.readChunkFrame('t', 'fr', 1)).toEqual(await store.readChunkBlob('t', 'fr', 1));
+    expect(await store.readChunkFrame('B', 'fr', 1)).toBeUndefined();
+    const row = store.sqlite
+      .prepare('SELECT id, data, frame_checksum FROM chunks WHERE chunk_index = 2')
+      .get() as {
+      id: number;
+      data: Buffer;
+      frame_checksum: string;
+    };
+    expect(row.frame_checksum).toBe(sha256Hex(row.data));
+    const damaged = Buffer.from(row.data);
+    damaged[10]! ^= 1;
+    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(damaged, row.id);
+    const corrupt = vi.fn();
+    store.on('chunk:corrupt', corrupt);
+    expect(isRediverError(await caught(store.readChunkFrame('t', 'fr', 2)), 'CHECKSUM_MISMATCH')).toBe(true);
+    expect(corrupt).toHaveBeenCalledTimes(1);
+    expect(store.sqlite.prepare('SELECT status FROM chunks WHERE id = ?').get(row.id)).toEqual({
+      status: 'corrupt',
+    });
+  });
+
+  it('readChunkFrame falls back to the full check for rows stored before migration 2', async () => {
+    const store = open({ maxFindingsPerChunk: 3 });
+    await store.submitReport(makeReport('old', 6, 64), { tenantId: 't' });
+    store.sqlite.prepare('UPDATE chunks SET frame_checksum = NULL').run();
+    expect((await store.readChunkFrame('t', 'old', 0))?.chunkIndex).toBe(0);
+    const rows = store.sqlite.prepare('SELECT id, data FROM chunks ORDER BY chunk_index').all() as {
+      id: number;
+      data: Buffer;
+    }[];
+    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(rows[0]!.data, rows[1]!.id);
+    expect(isRediverError(await caught(store.readChunkFrame('t', 'old', 1)), 'CHECKSUM_MISMATCH')).toBe(true);
+  });
+
+  it('quarantines a valid frame holding the wrong content (CHECKSUM_MISMATCH)', async () => {
+    const store = open({ maxFindingsPerChunk: 3 });
+    await store.submitReport(makeReport('swap', 6, 8), { tenantId: 't' });
+    const rows = store.sqlite.prepare('SELECT id, data FROM chunks ORDER BY chunk_index').all() as {
+      id: number;
+      data: Buffer;
+    }[];
+    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(rows[0]!.data, rows[1]!.id);
+    expect(isRediverError(await caught(store.readChunkBlob('t', 'swap', 1)), 'CHECKSUM_MISMATCH')).toBe(true);
+  });
+});
+
+describe('ChunkStore: tenant isolation', () => {
+  it('never lets tenant B see, delete or clean tenant A data', async () => {
+    const store = open({ maxFindingsPerChunk: 2, whenFull: 'drop-oldest' });
+    await store.submitReport(makeReport('shared-id', 4, 16), { tenantId: 'A' });
+    // Same id in another tenant is a different report, not a conflict.
+    expect((await store.submitReport(makeReport('shared-id', 6, 16), { tenantId: 'B' })).created).toBe(true);
+    await store.submitReport(makeReport('only-a', 4, 16), { tenantId: 'A' });
+    const aChunk = store.sqlite
+      .prepare("SELECT id FROM chunks WHERE tenant_id = 'A' AND report_id = 'only-a' AND chunk_index = 0")
+      .get() as { id: number };
+    store.sqlite.prepare("UPDATE chunks SET status = 'uploaded' WHERE tenant_id = 'A'").run();
+
+    expect(await store.readChunkBlob('B', 'only-a', 0)).toBeUndefined();
+    expect(await store.decompressChunk('B', 'only-a', 0)).toBeUndefined();
+    expect(await store.deleteChunkData('B', aChunk.id)).toBe(0);
+    expect(await store.deleteChunkData('B', { reportId: 'only-a', chunkIndex: 0 })).toBe(0);
+    expect(await store.deleteReportChunks('B', 'only-a')).toBe(0);
+    expect(await store.cleanupToSize('B', 0)).toMatchObject({ chunks: 3 }); // B's own 3 chunks (pending, dropped)
+    expect((await store.decompressChunk('A', 'shared-id', 0))?.findings).toHaveLength(2);
+    expect((await store.readChunkBlob('A', 'only-a', 0))?.chunkId).toBe(aChunk.id);
+    const a = await store.getStats('A');
+    expect(a.chunks.uploaded).toBe(4);
+    expect(a.storedBytes).toBeGreaterThan(0);
+    const b = await store.getStats('B');
+    expect(b.storedBytes).toBe(0);
+    expect(b.reports.pending).toBe(0);
+  });
+});
+
+describe('ChunkStore: cleanup', () => {
+  it('deleteChunkData frees the blob and keeps the metadata', async () => {
+    const store = open({ maxFindingsPerChunk: 2 });
+    await store.submitReport(makeReport('r', 4, 16), { tenantId: 't' });
+    const cleanup = vi.fn();
+    store.on('chunk:cleanup', cleanup);
+    const id = (store.sqlite.prepare('SELECT id FROM chunks WHERE chunk_index = 1').get() as { id: number })
+      .id;
+    store.sqlite.prepare("UPDATE chunks SET status = 'uploaded' WHERE id = ?").run(id);
+    const freed = await store.deleteChunkData('t', id);
+    expect(freed).toBeGreaterThan(0);
+    expect(await store.deleteChunkData('t', id)).toBe(0);
+    expect(
+      store.sqlite.prepare('SELECT data, checksum, status FROM chunks WHERE id = ?').get(id),
+    ).toMatchObject({ data: null, status: 'uploaded' });
+    expect(cleanup).toHaveBeenCalledWith(
+      expect.objectContaining({ reason: 'upload', blobsFreed: 1, bytesFreed: freed, undelivered: false }),
+    );
+    // An undelivered blob freed by hand is reported as such.
+    await store.deleteChunkData('t', { reportId: 'r', chunkIndex: 0 });
+    expect(cleanup).toHaveBeenLastCalledWith(
+      expect.objectContaining({ reason: 'manual', undelivered: true }),
+    );
+    expect((await store.getStats()).undeliveredChunksDeleted).toBe(0); // blob freed by explicit request, row kept
+  });
+
+  it('deleteReportChunks removes the chunk rows and keeps the report row', async () => {
+    const store = open({ maxFindingsPerChunk: 2 });
+    await store.submitReport(makeReport('r', 5), { tenantId: 't' });
+    expect(await store.deleteReportChunks('t', 'r')).toBe(3);
+    expect(rowCounts(store)).toEqual({ reports: 1, chunks: 0 });
+  });
+
+  it('the file shrinks after cleanup', async () => {
+    const store = open({ maxFindingsPerChunk: 50 });
+    for (let i = 0; i < 4; i++)
+      await store.submitReport(makeReport(`big-${i}`, 400, 1000), { tenantId: 't' });
+    store.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    const before = statSync(store.path).size;
+    expect(before).toBeGreaterThan(500_000);
+    for (let i = 0; i < 4; i++) await store.deleteReportChunks('t', `big-${i}`);
+    const after = statSync(store.path).size;
+    expect(after).toBeLessThan(before / 4);
+  });
+
+  it('retention deletes ended reports older than retentionHours, on the cleanup timer', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const clock = new ManualClock();
+    const store = open({ clock, cleanupIntervalMinutes: 15, retentionHours: 24 });
+    for (const id of ['done', 'dead', 'busy'])
+      await store.submitReport(makeReport(id, 2, 16), { tenantId: 't' });
+    const t0 = clock.t;
+    store.sqlite
+      .prepare("UPDATE reports SET status = 'completed', completed_at = ? WHERE report_id = 'done'")
+      .run(t0);
+    store.sqlite.prepare("UPDATE chunks SET status = 'uploaded' WHERE report_id = 'done'").run();
+    store.sqlite
+      .prepare("UPDATE reports SET status = 'failed', completed_at = ? WHERE report_id = 'dead'")
+      .run(t0);
+    const events: { reportId?: string; reason: string; undelivered: boolean }[] = [];
+    store.on('chunk:cleanup', (e) => events.push(e));
+
+    clock.t = t0 + 24 * 3_600_000; // exactly at the edge: kept
+    expect(await store.runRetentionCleanup()).toEqual({ reportsDeleted: 0, bytesFreed: 0 });
+    expect(events).toEqual([]);
+
+    // One millisecond later the timer's sweep deletes both ended reports, and only those.
+    clock.t = t0 + 24 * 3_600_000 + 1;
+    await vi.advanceTimersByTimeAsync(15 * 60_000);
+    await vi.waitFor(() => expect(events).toHaveLength(2));
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ reportId: 'done', reason: 'retention', undelivered: false }),
+        expect.objectContaining({ reportId: 'dead', reason: 'retention', undelivered: true }),
+      ]),
+    );
+    expect(store.sqlite.prepare('SELECT report_id FROM reports').all()).toEqual([{ report_id: 'busy' }]);
+    expect((await store.getStats()).undeliveredChunksDeleted).toBe(1);
+  });
+});
+
+describe('ChunkStore: quota', () => {
+  const MiB = 1024 * 1024;
+
+  /** Stores `r` in a scratch store to learn its compressed size. */
+  async function sizeOf(r: Report): Promise<number> {
+    const scratch = open({ databasePath: join(dir, `scratch-${Math.random()}.db`), maxFindingsPerChunk: 10 });
+    return (await scratch.submitReport(r, { tenantId: 'x' })).compressedBytes;
+  }
+
+  it("'reject' refuses with STORAGE_QUOTA, frees uploaded data first, and never exceeds the quota", async () => {
+    const reports = ['q1', 'q2', 'q3'].map((id) => makeReport(id, 20, 400));
+    const sizes = await Promise.all(reports.map(sizeOf));
+    const max = sizes[0]! + sizes[1]! + Math.floor(sizes[2]! / 2);
+    const store = open({ maxStorageMB: max / MiB, maxFindingsPerChunk: 10 });
+    const full = vi.fn();
+    store.on('storage:full', full);
+    await store.submitReport(reports[0]!, { tenantId: 't' });
+    await store.submitReport(reports[1]!, { tenantId: 't' });
+    const err = await caught(store.submitReport(reports[2]!, { tenantId: 't' }));
+    expect(isRediverError(err, 'STORAGE_QUOTA')).toBe(true);
+    expect(full).toHaveBeenCalledWith(
+      expect.objectContaining({ action: 'rejected', policy: 'reject', reportId: 'q3' }),
+    );
+    let stats = await store.getStats();
+    expect(stats.quotaRejections).toBe(1);
+    expect(stats.reports.pending).toBe(2);
+    expect(stats.storedBytes).toBeLessThanOrEqual(stats.maxStorageBytes);
+    // Once q1 is delivered its blobs may go: q3 then fits, and nothing undelivered was deleted.
+    store.sqlite
+      .prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 1 WHERE report_id = 'q1'")
+      .run();
+    expect((await store.submitReport(reports[2]!, { tenantId: 't' })).created).toBe(true);
+    expect(full).toHaveBeenLastCalledWith(expect.objectContaining({ action: 'freed-uploaded' }));
+    stats = await store.getStats();
+    expect(stats.storedBytes).toBeLessThanOrEqual(stats.maxStorageBytes);
+    expect(stats.droppedReports).toBe(0);
+    expect(stats.chunks.pending).toBe(4);
+  });
+
+  it("'drop-oldest' deletes the oldest undelivered report, with an event and a counter", async () => {
+    const reports = ['d1', 'd2', 'd3'].map((id) => makeReport(id, 20, 400));
+    const sizes = await Promise.all(reports.map(sizeOf));
+    const max = sizes[0]! + sizes[1]! + Math.floor(sizes[2]! / 2);
+    const clock = new ManualClock();
+    const store = open({ maxStorageMB: max / MiB, maxFindingsPerChunk: 10, whenFull: 'drop-oldest', clock });
+    const dropped = vi.fn();
+    store.on('report:dropped', dropped);
+    for (const r of reports) {
+      clock.t += 1000;
+      await store.submitReport(r, { tenantId: 't' });
+      const s = await store.getStats();
+      expect(s.storedBytes).toBeLessThanOrEqual(s.maxStorageBytes);
+    }
+    expect(dropped).toHaveBeenCalledTimes(1);
+    expect(dropped).toHaveBeenCalledWith(
+      expect.objectContaining({ tenantId: 't', reportId: 'd1', bytes: sizes[0] }),
+    );
+    const stats = await store.getStats();
+    expect(stats).toMatchObject({ droppedReports: 1, droppedBytes: sizes[0], undeliveredChunksDeleted: 2 });
+    expect(store.sqlite.prepare('SELECT report_id FROM reports ORDER BY report_id').all()).toEqual([
+      { report_id: 'd2' },
+      { report_id: 'd3' },
+    ]);
+  });
+
+  it('refuses a report bigger than the whole quota under either policy, deleting nothing', async () => {
+    const small = makeReport('small', 5, 100);
+    const store = open({ maxStorageMB: ((await sizeOf(small)) * 1.5) / MiB, whenFull: 'drop-oldest' });
+    await store.submitReport(small, { tenantId: 't' });
+    const err = await caught(store.submitReport(makeReport('huge', 40, 400), { tenantId: 't' }));
+    expect(isRediverError(err, 'STORAGE_QUOTA')).toBe(true);
+    expect(rowCounts(store).reports).toBe(1);
+  });
+
+  it('the sweep frees uploaded blobs (never undelivered ones) when over quota, e.g. after maxStorageMB was lowered', async () => {
+    const path = join(dir, 'lowered.db');
+    const first = open({ databasePath: path, maxFindingsPerChunk: 10 });
+    for (const id of ['up1', 'up2', 'pend'])
+      await first.submitReport(makeReport(id, 10, 400), { tenantId: 't' });
+    first.sqlite
+      .prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 1 WHERE report_id != 'pend'")
+      .run();
+    const pending = (
+      first.sqlite.prepare("SELECT compressed_bytes AS b FROM chunks WHERE report_id = 'pend'").get() as {
+        b: number;
+      }
+    ).b;
+    await first.close();
+
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const store = open({
+      databasePath: path,
+      maxStorageMB: (pending + 10) / MiB,
+      cleanupIntervalMinutes: 15,
+    });
+    const cleanup = vi.fn();
+    store.on('chunk:cleanup', cleanup);
+    await vi.advanceTimersByTimeAsync(15 * 60_000);
+    await vi.waitFor(() =>
+      expect(cleanup).toHaveBeenCalledWith(
+        expect.objectContaining({ reason: 'quota-free', blobsFreed: 2, undelivered: false }),
+      ),
+    );
+    const stats = await store.getStats();
+    expect(stats.storedBytes).toBe(pending);
+    expect(stats.storedBytes).toBeLessThanOrEqual(stats.maxStorageBytes);
+    expect((await store.readChunkBlob('t', 'pend', 0))?.compressedBytes).toBe(pending);
+  });
+
+  it('cleanupToSize frees uploaded data oldest first and keeps undelivered data under reject', async () => {
+    const store = open({ maxFindingsPerChunk: 10 });
+    for (const id of ['u1', 'u2', 'p1']) await store.submitReport(makeReport(id, 10, 400), { tenantId: 't' });
+    store.sqlite
+      .prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 1 WHERE report_id = 'u1'")
+      .run();
+    store.sqlite
+      .prepare("UPDATE chunks SET status = 'uploaded', uploaded_at = 2 WHERE report_id = 'u2'")
+      .run();
+    const total = (await store.getStats()).storedBytes;
+    const u1 = (
+      store.sqlite.prepare("SELECT compressed_bytes AS b FROM chunks WHERE report_id = 'u1'").get() as {
+        b: number;
+      }
+    ).b;
+    expect(await store.cleanupToSize('t', total - 1)).toEqual({ bytesFreed: u1, chunks: 1 });
+    expect(await store.cleanupToSize('t', 0)).toMatchObject({ chunks: 1 });
+    const stats = await store.getStats('t');
+    expect(stats.chunks.pending).toBe(1);
+    expect(stats.storedBytes).toBeGreaterThan(0); // p1 is undelivered: kept under 'reject'
+    expect(stats.droppedReports).toBe(0);
+  });
+});

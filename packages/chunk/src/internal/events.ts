@@ -1,0 +1,165 @@
+import type { ChunkUploadResponse, RediverError } from '@rediver/core';
+import type { WhenFullPolicy } from './options';
+import type { ReportProgress } from './uploadQueue';
+
+/** A chunk was stored. */
+export interface ChunkCreatedEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  totalChunks: number;
+  originalBytes: number;
+  compressedBytes: number;
+}
+
+/** Why chunk data was deleted. `quota-drop` deletes undelivered data (only under `whenFull: 'drop-oldest'`). */
+export type CleanupReason =
+  'upload' | 'report' | 'retention' | 'size' | 'quota-free' | 'quota-drop' | 'manual';
+
+/** Chunk data (blobs, or whole reports) was deleted. */
+export interface ChunkCleanupEvent {
+  tenantId: string;
+  reason: CleanupReason;
+  /** Set when one report is concerned. */
+  reportId?: string;
+  /** Chunk rows deleted. */
+  chunksDeleted: number;
+  /** Blobs freed (row kept, data NULL). */
+  blobsFreed: number;
+  /** Compressed bytes released. */
+  bytesFreed: number;
+  /** True when data not yet delivered was deleted. */
+  undelivered: boolean;
+}
+
+/** A stored chunk failed its checksum (or would not decompress) and was quarantined as `corrupt`. */
+export interface ChunkCorruptEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  error: RediverError;
+}
+
+/** A single finding (with its assets) is bigger than `maxChunkSizeBytes` and travels alone. */
+export interface ChunkOversizeEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  bytes: number;
+  maxChunkSizeBytes: number;
+}
+
+/** A report and all its chunks were stored. */
+export interface ReportStoredEvent {
+  tenantId: string;
+  reportId: string;
+  totalChunks: number;
+  priority: number;
+  originalBytes: number;
+  compressedBytes: number;
+}
+
+/** A report did not fit in the quota; `action` says what was done about it. */
+export interface StorageFullEvent {
+  tenantId: string;
+  reportId: string;
+  policy: WhenFullPolicy;
+  action: 'rejected' | 'freed-uploaded' | 'dropped-oldest';
+  neededBytes: number;
+  storedBytes: number;
+  maxStorageBytes: number;
+}
+
+/** An undelivered report was deleted to make room (`whenFull: 'drop-oldest'`). */
+export interface ReportDroppedEvent {
+  tenantId: string;
+  reportId: string;
+  chunks: number;
+  bytes: number;
+}
+
+/** A background maintenance run (retention/quota sweep) failed; it is retried on the next tick. */
+export interface MaintenanceErrorEvent {
+  error: unknown;
+}
+
+/**
+ * Typed event map of `@rediver/chunk` (eventemitter3). Storage events are emitted by `ChunkStore`; the
+ * upload engine adds its events below and emits them on the same emitter.
+ */
+export interface ChunkEventMap {
+  'chunk:created': (event: ChunkCreatedEvent) => void;
+  'chunk:cleanup': (event: ChunkCleanupEvent) => void;
+  'chunk:corrupt': (event: ChunkCorruptEvent) => void;
+  'chunk:oversize': (event: ChunkOversizeEvent) => void;
+  'report:stored': (event: ReportStoredEvent) => void;
+  'report:dropped': (event: ReportDroppedEvent) => void;
+  'storage:full': (event: StorageFullEvent) => void;
+  'maintenance:error': (event: MaintenanceErrorEvent) => void;
+  // ---- upload engine events (owned by the upload half; add below this line) ----
+  'chunk:uploaded': (event: ChunkUploadedEvent) => void;
+  'chunk:retry': (event: ChunkRetryEvent) => void;
+  'chunk:failed': (event: ChunkFailedEvent) => void;
+  'report:progress': (event: ReportProgress) => void;
+  'report:completed': (event: ReportProgress) => void;
+  'report:failed': (event: ReportFailedEvent) => void;
+  'upload:error': (event: UploadErrorEvent) => void;
+}
+
+// ---- upload engine event payloads ----
+
+/** A chunk was acknowledged by the platform. */
+export interface ChunkUploadedEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  totalChunks: number;
+  /** Attempt that succeeded (1 = first try). */
+  attempt: number;
+  originalBytes: number;
+  compressedBytes: number;
+  idempotencyKey: string;
+  response: ChunkUploadResponse;
+}
+
+/** An upload attempt failed with a retryable error; the chunk is due again after `delayMs`. */
+export interface ChunkRetryEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  /** Retry number about to happen (1 = first retry), at most `maxRetries`. */
+  retry: number;
+  maxRetries: number;
+  /** Delay the engine chose: backoff with jitter, never less than the server's `Retry-After`. */
+  delayMs: number;
+  /** The server's `Retry-After`, ms, when it sent one. */
+  retryAfterMs: number | undefined;
+  error: RediverError;
+}
+
+/** Why a chunk was dead-lettered. */
+export type ChunkFailReason = 'rejected' | 'retries-exhausted' | 'corrupt' | 'too-large' | 'data-missing';
+
+/** A chunk was dead-lettered (status `failed`, or `corrupt` when quarantined); other chunks go on. */
+export interface ChunkFailedEvent {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  /** Attempts made (0 when it never left the disk). */
+  attempts: number;
+  reason: ChunkFailReason;
+  error: RediverError;
+}
+
+/** A report settled with at least one dead-lettered chunk (`status` is `partial` or `failed`). */
+export interface ReportFailedEvent extends ReportProgress {
+  error: RediverError;
+}
+
+/** The engine hit an unexpected error (e.g. a database write failed); the chunk is retried later. */
+export interface UploadErrorEvent {
+  error: RediverError;
+  tenantId?: string;
+  reportId?: string;
+  chunkIndex?: number;
+}

@@ -1,0 +1,158 @@
+import { DEFAULT_DECOMPRESSION_LIMITS, ERROR_CODES, silentLogger, systemClock } from '@rediver/core';
+import type { Clock, DecompressionLimits, Logger } from '@rediver/core';
+import { ChunkError } from './errors';
+
+/** What `submitReport` does when a new report would push stored bytes over `maxStorageMB`. */
+export const WHEN_FULL_POLICIES = ['reject', 'drop-oldest'] as const;
+/** Quota policy: `reject` refuses the new report; `drop-oldest` deletes the tenant's oldest undelivered reports. */
+export type WhenFullPolicy = (typeof WHEN_FULL_POLICIES)[number];
+
+/** Options of `ChunkStore` (and of the chunk manager built on it): the spec's Chunk Manager Config. */
+export interface ChunkStoreOptions {
+  /** A report with at least this many findings is chunked. Default 2000. */
+  minFindingsForChunking?: number;
+  /** A report with at least this many assets is chunked. Default 200. */
+  minAssetsForChunking?: number;
+  /** A report whose JSON is at least this many bytes is chunked. Default 5 MiB. */
+  minSizeForChunkingBytes?: number;
+  /** Most findings in one chunk. Default 500. */
+  maxFindingsPerChunk?: number;
+  /** Most assets in one chunk. Default 100. */
+  maxAssetsPerChunk?: number;
+  /** Largest uncompressed chunk JSON, bytes (a single bigger finding travels alone). Default 2 MiB. */
+  maxChunkSizeBytes?: number;
+  /** Pause between two uploads of one worker, ms. Default 100. */
+  uploadDelayMs?: number;
+  /** Upload workers. Default 2. */
+  maxConcurrentUploads?: number;
+  /** Retries per chunk after its first attempt. Default 3. */
+  maxRetries?: number;
+  /** SQLite file; `~` is expanded, the folder created, the file made 0600. Default `~/.rediver/chunks.db`. */
+  databasePath?: string;
+  /** Completed/failed reports are deleted this long after they finished, hours. Default 24. */
+  retentionHours?: number;
+  /** Most compressed chunk bytes kept on disk, MiB. Default 500. */
+  maxStorageMB?: number;
+  /** zstd level, 1..9. Default 3. */
+  compressionLevel?: number;
+  /** Free a chunk's blob once it is uploaded (metadata kept). Default true. */
+  autoCleanupOnUpload?: boolean;
+  /** Delete a report's chunks once all are uploaded. Default true. */
+  cleanupOnReportComplete?: boolean;
+  /** Period of the retention (and, with `aggressiveCleanup`, quota) sweep, minutes; 0 disables the timer. Default 15. */
+  cleanupIntervalMinutes?: number;
+  /** Free uploaded blobs (oldest first) when storage is over quota. Default true. */
+  aggressiveCleanup?: boolean;
+  /** What to do when a new report does not fit in `maxStorageMB`. Default `'reject'`. */
+  whenFull?: WhenFullPolicy;
+  /** Bounds applied whenever a stored chunk is decompressed. Default core's `DEFAULT_DECOMPRESSION_LIMITS`. */
+  decompressionLimits?: DecompressionLimits;
+  /** pino-compatible logger. Default silent. */
+  logger?: Logger;
+  /** Time source. Default the system clock. */
+  clock?: Clock;
+}
+
+/** `ChunkStoreOptions` with every value present. */
+export type ResolvedChunkStoreOptions = Readonly<Required<ChunkStoreOptions>>;
+
+const MiB = 1024 * 1024;
+
+/** Defaults of `ChunkStoreOptions` (the spec's Chunk Manager Config table). */
+export const DEFAULT_CHUNK_STORE_OPTIONS: ResolvedChunkStoreOptions = Object.freeze({
+  minFindingsForChunking: 2000,
+  minAssetsForChunking: 200,
+  minSizeForChunkingBytes: 5 * MiB,
+  maxFindingsPerChunk: 500,
+  maxAssetsPerChunk: 100,
+  maxChunkSizeBytes: 2 * MiB,
+  uploadDelayMs: 100,
+  maxConcurrentUploads: 2,
+  maxRetries: 3,
+  databasePath: '~/.rediver/chunks.db',
+  retentionHours: 24,
+  maxStorageMB: 500,
+  compressionLevel: 3,
+  autoCleanupOnUpload: true,
+  cleanupOnReportComplete: true,
+  cleanupIntervalMinutes: 15,
+  aggressiveCleanup: true,
+  whenFull: 'reject',
+  decompressionLimits: DEFAULT_DECOMPRESSION_LIMITS,
+  logger: silentLogger,
+  clock: systemClock,
+});
+
+/** Largest chunk JSON we accept as `maxChunkSizeBytes`: our own reads must be able to decompress it. */
+export const MAX_CHUNK_SIZE_BYTES_LIMIT = DEFAULT_DECOMPRESSION_LIMITS.maxDecompressedBytes;
+
+function invalid(name: string, value: unknown, rule: string): never {
+  throw new ChunkError(ERROR_CODES.INVALID_OPTION, `${name} must be ${rule} (got ${String(value)})`, {
+    details: { option: name },
+  });
+}
+
+function int(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    invalid(name, value, `an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    invalid(name, value, 'a positive number');
+  return value;
+}
+
+function bool(name: string, value: boolean): boolean {
+  if (typeof value !== 'boolean') invalid(name, value, 'a boolean');
+  return value;
+}
+
+/** Resolves options against the defaults; an invalid explicit value throws `INVALID_OPTION` (never clamped). */
+export function resolveChunkStoreOptions(options: ChunkStoreOptions = {}): ResolvedChunkStoreOptions {
+  const o = { ...DEFAULT_CHUNK_STORE_OPTIONS };
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+  }
+  int('minFindingsForChunking', o.minFindingsForChunking, 1);
+  int('minAssetsForChunking', o.minAssetsForChunking, 1);
+  int('minSizeForChunkingBytes', o.minSizeForChunkingBytes, 1);
+  int('maxFindingsPerChunk', o.maxFindingsPerChunk, 1);
+  int('maxAssetsPerChunk', o.maxAssetsPerChunk, 1);
+  int('maxChunkSizeBytes', o.maxChunkSizeBytes, 1024, MAX_CHUNK_SIZE_BYTES_LIMIT);
+  int('uploadDelayMs', o.uploadDelayMs, 0);
+  int('maxConcurrentUploads', o.maxConcurrentUploads, 1, 64);
+  int('maxRetries', o.maxRetries, 0);
+  if (typeof o.databasePath !== 'string' || o.databasePath.length === 0) {
+    invalid('databasePath', o.databasePath, 'a non-empty path');
+  }
+  positive('retentionHours', o.retentionHours);
+  positive('maxStorageMB', o.maxStorageMB);
+  int('compressionLevel', o.compressionLevel, 1, 9);
+  bool('autoCleanupOnUpload', o.autoCleanupOnUpload);
+  bool('cleanupOnReportComplete', o.cleanupOnReportComplete);
+  if (
+    typeof o.cleanupIntervalMinutes !== 'number' ||
+    !Number.isFinite(o.cleanupIntervalMinutes) ||
+    o.cleanupIntervalMinutes < 0
+  ) {
+    invalid('cleanupIntervalMinutes', o.cleanupIntervalMinutes, 'a number >= 0 (0 disables the timer)');
+  }
+  bool('aggressiveCleanup', o.aggressiveCleanup);
+  if (!(WHEN_FULL_POLICIES as readonly string[]).includes(o.whenFull)) {
+    invalid('whenFull', o.whenFull, `one of ${WHEN_FULL_POLICIES.join(', ')}`);
+  }
+  const l = o.decompressionLimits;
+  if (typeof l !== 'object' || l === null) invalid('decompressionLimits', l, 'an object');
+  int('decompressionLimits.maxCompressedBytes', l.maxCompressedBytes, 1);
+  int('decompressionLimits.maxDecompressedBytes', l.maxDecompressedBytes, 1);
+  positive('decompressionLimits.maxRatio', l.maxRatio);
+  return Object.freeze(o);
+}
+
+/** `maxStorageMB` in bytes. */
+export function maxStorageBytes(o: ResolvedChunkStoreOptions): number {
+  return Math.floor(o.maxStorageMB * MiB);
+}

@@ -1,0 +1,546 @@
+import { ERROR_CODES, isRediverError } from '@rediver/core';
+import type { ChunkUploader, Clock, Logger, RediverError } from '@rediver/core';
+import type { EventEmitter } from 'eventemitter3';
+import { ChunkError } from './errors';
+import type { ChunkEventMap, ChunkFailReason, ReportFailedEvent } from './events';
+import { retryDelayMs } from './uploadBackoff';
+import { chunkIdempotencyKey } from './uploadIdempotency';
+import { buildChunkUploadRequest } from './uploadPayload';
+import type { ClaimedChunk, ReportProgress, SettleResult, UploadQueue } from './uploadQueue';
+import { FairScheduler } from './uploadScheduler';
+
+/** The engine's resolved settings. */
+export interface UploadEngineSettings {
+  readonly maxConcurrentUploads: number;
+  readonly uploadDelayMs: number;
+  readonly maxRetries: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly uploadTimeoutMs: number;
+  readonly autoCleanupOnUpload: boolean;
+  readonly cleanupOnReportComplete: boolean;
+}
+
+/** A verified stored frame. */
+export interface ChunkFrame {
+  readonly data: Uint8Array;
+  readonly checksum: string;
+}
+
+/** User callbacks, fed from the same place as the events. */
+export interface UploadCallbacks {
+  onProgress?: ((progress: ReportProgress) => void) | undefined;
+  onComplete?: ((progress: ReportProgress) => void) | undefined;
+  onError?: ((error: RediverError, context: UploadErrorContext) => void) | undefined;
+}
+
+/** Where an error passed to `onError` happened. */
+export interface UploadErrorContext {
+  tenantId?: string;
+  reportId?: string;
+  chunkIndex?: number;
+}
+
+/** What the engine needs from its surroundings. */
+export interface UploadEngineDeps {
+  readonly queue: UploadQueue;
+  /** Reads and verifies a stored frame; `undefined` when gone; throws (after quarantining) when corrupt. */
+  readonly readChunk: (
+    tenantId: string,
+    reportId: string,
+    chunkIndex: number,
+  ) => Promise<ChunkFrame | undefined>;
+  readonly uploaderFor: (tenantId: string) => ChunkUploader;
+  readonly emitter: EventEmitter<ChunkEventMap>;
+  /**
+   * True while the connection is inside another transaction (the store's Kysely transactions share the connection
+   * and span several ticks): the engine's synchronous writes wait for it to end rather than nest into it.
+   */
+  readonly dbBusy: () => boolean;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: () => number;
+  readonly callbacks: UploadCallbacks;
+}
+
+/** Counters since start (every give-up is counted). */
+export interface UploadCounters {
+  /** Chunks acknowledged. */
+  uploaded: number;
+  /** Compressed bytes acknowledged. */
+  bytesUploaded: number;
+  /** Retryable failures that were scheduled for a retry. */
+  retries: number;
+  /** Chunks dead-lettered (including quarantined ones). */
+  deadLettered: number;
+  /** Reports settled `completed`. */
+  reportsCompleted: number;
+  /** Reports settled `partial` or `failed`. */
+  reportsFailed: number;
+  /** Chunks returned to pending by shutdown. */
+  released: number;
+  /** Unexpected engine errors. */
+  errors: number;
+}
+
+const CORRUPT_CODES = new Set<string>([
+  ERROR_CODES.CHECKSUM_MISMATCH,
+  ERROR_CODES.DECOMPRESS_LIMIT,
+  ERROR_CODES.DECOMPRESS_FAILED,
+]);
+
+/** Why an in-flight upload was aborted by the engine itself. */
+const SHUTDOWN = Symbol('shutdown');
+
+/**
+ * The upload engine: `maxConcurrentUploads` workers, each taking one chunk at a time from SQLite (claim → read →
+ * send → record), pausing `uploadDelayMs` between two uploads. A failed chunk goes back to the queue with a due
+ * time instead of being retried in place, so it never holds a worker or the chunks behind it.
+ */
+export class UploadEngine {
+  readonly counters: UploadCounters = {
+    uploaded: 0,
+    bytesUploaded: 0,
+    retries: 0,
+    deadLettered: 0,
+    reportsCompleted: 0,
+    reportsFailed: 0,
+    released: 0,
+    errors: 0,
+  };
+  readonly #s: UploadEngineSettings;
+  readonly #d: UploadEngineDeps;
+  readonly #scheduler = new FairScheduler();
+  readonly #inFlight = new Set<AbortController>();
+  readonly #stop = new AbortController();
+  #workers: Promise<void>[] = [];
+  #generation = 0;
+  #waiters = new Set<() => void>();
+  #dueTimer: ReturnType<typeof setTimeout> | undefined;
+  #dueAt = 0;
+  #stopPromise: Promise<void> | undefined;
+
+  constructor(settings: UploadEngineSettings, deps: UploadEngineDeps) {
+    this.#s = settings;
+    this.#d = deps;
+  }
+
+  /** True once `start()` ran (and until stopped). */
+  get running(): boolean {
+    return this.#workers.length > 0 && !this.#stop.signal.aborted;
+  }
+
+  /** Uploads in flight now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Starts the workers. Idempotent. */
+  start(): void {
+    if (this.#workers.length > 0 || this.#stop.signal.aborted) return;
+    for (let i = 0; i < this.#s.maxConcurrentUploads; i++) this.#workers.push(this.#worker());
+  }
+
+  /** New or re-queued work: idle workers look again. */
+  wake(): void {
+    this.#scheduler.invalidate();
+    this.#generation += 1;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Stops taking chunks, waits up to `graceMs` for those in flight, then aborts the rest (they go back to
+   * pending, no attempt counted). Same promise on every call.
+   */
+  stop(graceMs: number): Promise<void> {
+    this.#stopPromise ??= (async () => {
+      this.#stop.abort(SHUTDOWN);
+      if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
+      this.wake();
+      const all = Promise.all(this.#workers).then(() => true);
+      if (!(await raceTimeout(all, graceMs))) {
+        for (const ac of this.#inFlight) ac.abort(SHUTDOWN);
+        // An uploader that ignores its signal must not hold shutdown forever: its chunk stays `uploading` and
+        // goes back to pending at the next open.
+        await raceTimeout(all, 1000);
+      }
+    })();
+    return this.#stopPromise;
+  }
+
+  async #worker(): Promise<void> {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      const generation = this.#generation;
+      let chunk: ClaimedChunk | undefined;
+      await this.#dbReady();
+      try {
+        const now = this.#d.clock.now();
+        chunk = this.#scheduler.next(
+          () => this.#d.queue.activeReports(),
+          (report) => this.#d.queue.claim(report, now),
+        );
+      } catch (err) {
+        this.#internalError(err, {});
+        await sleep(Math.max(this.#s.retryBaseDelayMs, 10), stop);
+        continue;
+      }
+      if (chunk === undefined) {
+        await this.#idle(generation);
+        continue;
+      }
+      await this.#process(chunk);
+      if (this.#s.uploadDelayMs > 0) await sleep(this.#s.uploadDelayMs, stop);
+    }
+  }
+
+  /** Waits for new work or the next due retry, unless work arrived since `generation`. */
+  async #idle(generation: number): Promise<void> {
+    if (generation !== this.#generation || this.#stop.signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      this.#waiters.add(resolve);
+      this.#armDueTimer();
+    });
+  }
+
+  /** Arms (or moves earlier) the timer that wakes idle workers when the next retry is due. */
+  #armDueTimer(): void {
+    let due: number | undefined;
+    try {
+      due = this.#d.queue.nextDueAt();
+    } catch (err) {
+      this.#internalError(err, {});
+      due = this.#d.clock.now() + Math.max(this.#s.retryBaseDelayMs, 10);
+    }
+    if (due === undefined || this.#stop.signal.aborted) return;
+    if (this.#dueTimer !== undefined) {
+      if (this.#dueAt <= due) return;
+      clearTimeout(this.#dueTimer);
+    }
+    // At least 1 ms: a due chunk nobody could claim (a race with cleanup) must not spin the loop.
+    const delay = Math.max(1, due - this.#d.clock.now());
+    this.#dueAt = due;
+    this.#dueTimer = setTimeout(() => {
+      this.#dueTimer = undefined;
+      this.wake();
+    }, delay);
+    this.#dueTimer.unref?.();
+  }
+
+  async #process(chunk: ClaimedChunk): Promise<void> {
+    const ctx = { tenantId: chunk.tenantId, reportId: chunk.reportId, chunkIndex: chunk.chunkIndex };
+    let frame: ChunkFrame | undefined;
+    try {
+      frame = await this.#d.readChunk(chunk.tenantId, chunk.reportId, chunk.chunkIndex);
+    } catch (err) {
+      await this.#dbReady();
+      if (isRediverError(err) && CORRUPT_CODES.has(err.code)) {
+        // The store quarantined it (status `corrupt`, `chunk:corrupt` emitted): dead-letter, never upload garbage.
+        this.#guard(ctx, () =>
+          this.#deadLettered(chunk, 0, 'corrupt', err, this.#d.queue.afterQuarantine(chunk, this.#now())),
+        );
+        return;
+      }
+      this.#internalError(err, ctx);
+      this.#guard(ctx, () => {
+        this.#d.queue.markRetry(chunk, chunk.attempts, this.#now() + this.#s.retryBaseDelayMs, describe(err));
+      });
+      return;
+    }
+    if (frame === undefined) {
+      await this.#dbReady();
+      const error = new ChunkError(
+        ERROR_CODES.NOT_FOUND,
+        `chunk ${chunk.chunkIndex} of ${chunk.reportId} has no stored data`,
+      );
+      this.#guard(ctx, () => {
+        const res = this.#d.queue.markFailed(chunk, chunk.attempts, describe(error), this.#now());
+        if (res.changed) this.#deadLettered(chunk, chunk.attempts, 'data-missing', error, res);
+      });
+      return;
+    }
+    const request = buildChunkUploadRequest({
+      reportId: chunk.reportId,
+      chunkIndex: chunk.chunkIndex,
+      totalChunks: chunk.totalChunks,
+      data: frame.data,
+      checksum: frame.checksum,
+    });
+    frame = undefined;
+    if (request === undefined) {
+      await this.#dbReady();
+      const error = new ChunkError(
+        ERROR_CODES.REPORT_TOO_LARGE,
+        `chunk ${chunk.chunkIndex} of ${chunk.reportId} exceeds the platform's 10 MiB data limit once base64-encoded`,
+      );
+      this.#guard(ctx, () => {
+        const res = this.#d.queue.markFailed(chunk, chunk.attempts, describe(error), this.#now());
+        if (res.changed) this.#deadLettered(chunk, chunk.attempts, 'too-large', error, res);
+      });
+      return;
+    }
+    const idempotencyKey = chunkIdempotencyKey({ ...chunk, checksum: request.checksum ?? chunk.checksum });
+    const ac = new AbortController();
+    this.#inFlight.add(ac);
+    const timer = setTimeout(
+      () =>
+        ac.abort(
+          new ChunkError(ERROR_CODES.TIMEOUT, `chunk upload timed out after ${this.#s.uploadTimeoutMs} ms`),
+        ),
+      this.#s.uploadTimeoutMs,
+    );
+    timer.unref?.();
+    const attempt = chunk.attempts + 1;
+    try {
+      const response = await this.#d
+        .uploaderFor(chunk.tenantId)
+        .uploadChunk(request, { signal: ac.signal, idempotencyKey });
+      clearTimeout(timer);
+      await this.#dbReady();
+      this.#guard(ctx, () => {
+        const res = this.#d.queue.markUploaded(chunk, this.#now(), {
+          dropBlob: this.#s.autoCleanupOnUpload,
+          deleteOnComplete: this.#s.cleanupOnReportComplete,
+        });
+        if (!res.changed) return;
+        this.counters.uploaded += 1;
+        this.counters.bytesUploaded += chunk.compressedBytes;
+        this.#emit('chunk:uploaded', {
+          ...ctx,
+          totalChunks: chunk.totalChunks,
+          attempt,
+          originalBytes: chunk.originalBytes,
+          compressedBytes: chunk.compressedBytes,
+          idempotencyKey,
+          response,
+        });
+        if (res.blobBytesFreed > 0) {
+          this.#emit('chunk:cleanup', {
+            tenantId: chunk.tenantId,
+            reportId: chunk.reportId,
+            reason: 'upload',
+            chunksDeleted: 0,
+            blobsFreed: 1,
+            bytesFreed: res.blobBytesFreed,
+            undelivered: false,
+          });
+        }
+        this.#afterSettle(chunk, res);
+      });
+    } catch (err) {
+      clearTimeout(timer);
+      await this.#dbReady();
+      if (ac.signal.reason === SHUTDOWN) {
+        this.counters.released += 1;
+        this.#guard(ctx, () => this.#d.queue.release(chunk));
+        return;
+      }
+      const error = toRediverError(
+        ac.signal.aborted && isRediverError(ac.signal.reason) ? ac.signal.reason : err,
+      );
+      this.#guard(ctx, () => {
+        if (error.retryable && attempt <= this.#s.maxRetries) {
+          const delayMs = retryDelayMs(
+            attempt,
+            { baseDelayMs: this.#s.retryBaseDelayMs, maxDelayMs: this.#s.retryMaxDelayMs },
+            error.retryAfterMs,
+            this.#d.random,
+          );
+          if (!this.#d.queue.markRetry(chunk, attempt, this.#now() + delayMs, describe(error))) return;
+          this.counters.retries += 1;
+          this.#d.logger.debug(
+            { ...ctx, retry: attempt, delayMs, code: error.code },
+            'chunk upload will be retried',
+          );
+          this.#emit('chunk:retry', {
+            ...ctx,
+            retry: attempt,
+            maxRetries: this.#s.maxRetries,
+            delayMs,
+            retryAfterMs: error.retryAfterMs,
+            error,
+          });
+          return;
+        }
+        const res = this.#d.queue.markFailed(chunk, attempt, describe(error), this.#now());
+        if (res.changed)
+          this.#deadLettered(chunk, attempt, error.retryable ? 'retries-exhausted' : 'rejected', error, res);
+      });
+    } finally {
+      clearTimeout(timer);
+      this.#inFlight.delete(ac);
+    }
+  }
+
+  #deadLettered(
+    chunk: ClaimedChunk,
+    attempts: number,
+    reason: ChunkFailReason,
+    error: RediverError,
+    res: SettleResult,
+  ): void {
+    this.counters.deadLettered += 1;
+    const ctx = { tenantId: chunk.tenantId, reportId: chunk.reportId, chunkIndex: chunk.chunkIndex };
+    this.#d.logger.warn({ ...ctx, reason, attempts, code: error.code }, 'chunk dead-lettered');
+    this.#emit('chunk:failed', { ...ctx, attempts, reason, error });
+    this.#callback(() => this.#d.callbacks.onError?.(error, ctx));
+    this.#afterSettle(chunk, res);
+  }
+
+  #afterSettle(chunk: ClaimedChunk, res: SettleResult): void {
+    if (res.progress === undefined) return;
+    const progress = res.progress;
+    this.#emit('report:progress', progress);
+    this.#callback(() => this.#d.callbacks.onProgress?.(progress));
+    if (res.chunksDeleted > 0) {
+      this.#emit('chunk:cleanup', {
+        tenantId: chunk.tenantId,
+        reportId: chunk.reportId,
+        reason: 'report',
+        chunksDeleted: res.chunksDeleted,
+        blobsFreed: 0,
+        bytesFreed: 0,
+        undelivered: false,
+      });
+    }
+    switch (res.outcome) {
+      case undefined:
+        return;
+      case 'completed':
+        this.counters.reportsCompleted += 1;
+        this.#d.logger.info({ tenantId: progress.tenantId, reportId: progress.reportId }, 'report delivered');
+        this.#emit('report:completed', progress);
+        this.#callback(() => this.#d.callbacks.onComplete?.(progress));
+        return;
+      case 'partial':
+      case 'failed': {
+        this.counters.reportsFailed += 1;
+        const error = reportFailure(progress);
+        const event: ReportFailedEvent = { ...progress, error };
+        this.#d.logger.warn(
+          { tenantId: progress.tenantId, reportId: progress.reportId, status: progress.status },
+          'report settled with undelivered chunks',
+        );
+        this.#emit('report:failed', event);
+        this.#callback(() =>
+          this.#d.callbacks.onError?.(error, { tenantId: progress.tenantId, reportId: progress.reportId }),
+        );
+        return;
+      }
+    }
+  }
+
+  #emit<E extends keyof ChunkEventMap>(event: E, payload: Parameters<ChunkEventMap[E]>[0]): void {
+    this.#callback(() => (this.#d.emitter.emit as (e: E, p: unknown) => boolean)(event, payload));
+  }
+
+  /** Runs user code (listeners, callbacks): a throw is logged, never allowed into the engine. */
+  #callback(fn: () => unknown): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#d.logger.error({ err }, 'a chunk manager listener or callback threw');
+    }
+  }
+
+  /** Runs a bookkeeping step; a failure (e.g. the database went away) is reported, the worker goes on. */
+  #guard(ctx: UploadErrorContext, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#internalError(err, ctx);
+    }
+  }
+
+  #internalError(err: unknown, ctx: UploadErrorContext): void {
+    this.counters.errors += 1;
+    const error = isRediverError(err)
+      ? err
+      : new ChunkError(ERROR_CODES.INTERNAL, `upload engine error: ${String(err)}`, { cause: err });
+    this.#d.logger.error({ ...ctx, err: error }, 'upload engine error');
+    this.#emit('upload:error', { ...ctx, error });
+    this.#callback(() => this.#d.callbacks.onError?.(error, ctx));
+  }
+
+  /** Waits (a macrotask at a time) until no other transaction is open on the shared connection. */
+  async #dbReady(): Promise<void> {
+    for (let i = 0; this.#d.dbBusy(); i++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (i > 100_000) return; // a transaction that never ends is a bug elsewhere; the write will report it
+    }
+  }
+
+  #now(): number {
+    return this.#d.clock.now();
+  }
+}
+
+/** The error a failed report carries (`waitForReport` rejects with it). */
+export function reportFailure(progress: ReportProgress): ChunkError {
+  const undelivered = progress.totalChunks - progress.uploadedChunks;
+  return new ChunkError(
+    codeOf(progress.lastError) ?? ERROR_CODES.REQUEST_REJECTED,
+    `report ${progress.reportId} settled ${progress.status}: ${undelivered} of ${progress.totalChunks} chunk(s) not ` +
+      `delivered (see listDeadLetters; retryFailed re-queues them)${progress.lastError ? ` — ${progress.lastError}` : ''}`,
+    {
+      retryable: false,
+      details: {
+        tenantId: progress.tenantId,
+        reportId: progress.reportId,
+        status: progress.status,
+        failedChunks: progress.failedChunks,
+      },
+    },
+  );
+}
+
+/** `CODE: message`, the form errors are recorded in `last_error`. */
+function describe(err: unknown): string {
+  const e = toRediverError(err);
+  return `${e.code}: ${e.message}`.slice(0, 1000);
+}
+
+function codeOf(lastError: string | null): RediverError['code'] | undefined {
+  const code = /^([A-Z_]+):/.exec(lastError ?? '')?.[1];
+  return code !== undefined && code in ERROR_CODES ? (code as RediverError['code']) : undefined;
+}
+
+/** Unknown throws are not retryable (core's rule): an uploader must say what can be retried. */
+function toRediverError(err: unknown): RediverError {
+  if (isRediverError(err)) return err;
+  return new ChunkError(ERROR_CODES.INTERNAL, `uploader threw a non-Rediver error: ${String(err)}`, {
+    cause: err,
+    retryable: false,
+  });
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref?.();
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** True when `p` settled within `ms`. */
+async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

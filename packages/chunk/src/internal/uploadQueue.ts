@@ -1,0 +1,433 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { ChunkStatus, ReportStatus } from '@rediver/core';
+
+/** A report that has chunks waiting to be sent. */
+export interface ActiveReport {
+  readonly tenantId: string;
+  readonly reportId: string;
+  readonly priority: number;
+  readonly createdAt: number;
+}
+
+/** A chunk claimed for upload (status `uploading` in the database). */
+export interface ClaimedChunk {
+  readonly id: number;
+  readonly tenantId: string;
+  readonly reportId: string;
+  readonly chunkIndex: number;
+  readonly totalChunks: number;
+  readonly checksum: string;
+  /** Failed attempts so far. */
+  readonly attempts: number;
+  readonly originalBytes: number;
+  readonly compressedBytes: number;
+}
+
+/** Upload progress of one report. Bytes are the stored (compressed) bytes, i.e. what travels. */
+export interface ReportProgress {
+  tenantId: string;
+  reportId: string;
+  status: ReportStatus;
+  priority: number;
+  totalChunks: number;
+  uploadedChunks: number;
+  /** Dead-lettered chunks (`failed` or `corrupt`). */
+  failedChunks: number;
+  /** Chunks still to send (pending, waiting for a retry, or in flight). */
+  pendingChunks: number;
+  totalBytes: number;
+  uploadedBytes: number;
+  /** Last recorded error of the report (set when it settles failed or partial). */
+  lastError: string | null;
+}
+
+/** A dead-lettered chunk: kept, with its blob when it has one, until `retryFailed` or retention. */
+export interface DeadLetter {
+  tenantId: string;
+  reportId: string;
+  chunkIndex: number;
+  totalChunks: number;
+  /** `failed` (refused or out of retries; can be re-queued) or `corrupt` (quarantined by its checksum). */
+  status: Extract<ChunkStatus, 'failed' | 'corrupt'>;
+  attempts: number;
+  lastError: string | null;
+  checksum: string;
+  compressedBytes: number;
+  /** False when the blob is gone (then it cannot be re-sent). */
+  hasData: boolean;
+}
+
+/** Filter of `listDeadLetters`. */
+export interface DeadLetterFilter {
+  tenantId?: string;
+  reportId?: string;
+  /** Most rows returned. Default 1000. */
+  limit?: number;
+}
+
+/** How a report ended once every chunk was settled. */
+export type ReportOutcome = Extract<ReportStatus, 'completed' | 'partial' | 'failed'>;
+
+/** Result of a chunk reaching a final state (uploaded or dead-lettered). */
+export interface SettleResult {
+  /** False when the chunk row was gone (deleted by cleanup meanwhile): nothing was written. */
+  changed: boolean;
+  /** Blob bytes freed by `autoCleanupOnUpload`. */
+  blobBytesFreed: number;
+  /** Chunk rows deleted by `cleanupOnReportComplete`. */
+  chunksDeleted: number;
+  /** Set when this chunk settled the whole report. */
+  outcome: ReportOutcome | undefined;
+  progress: ReportProgress | undefined;
+}
+
+interface ReportRow {
+  tenant_id: string;
+  report_id: string;
+  status: ReportStatus;
+  priority: number;
+  total_chunks: number;
+  compressed_bytes: number;
+  last_error: string | null;
+}
+
+interface CountRow {
+  status: ChunkStatus;
+  n: number;
+  bytes: number | null;
+}
+
+interface ChunkPickRow {
+  id: number;
+  chunk_index: number;
+  checksum: string;
+  attempts: number;
+  original_bytes: number;
+  compressed_bytes: number;
+}
+
+interface DeadLetterRow {
+  tenant_id: string;
+  report_id: string;
+  chunk_index: number;
+  total_chunks: number;
+  status: 'failed' | 'corrupt';
+  attempts: number;
+  last_error: string | null;
+  checksum: string;
+  compressed_bytes: number;
+  has_data: number;
+}
+
+function prepareStatements(sqlite: BetterSqlite3.Database) {
+  const p = (sql: string): BetterSqlite3.Statement => sqlite.prepare(sql);
+  return {
+    resetInterrupted: p(`UPDATE chunks SET status = 'pending' WHERE status = 'uploading'`),
+    activeReports: p(`
+      SELECT r.tenant_id, r.report_id, r.priority, r.created_at FROM reports r
+      WHERE EXISTS (SELECT 1 FROM chunks c
+                    WHERE c.tenant_id = r.tenant_id AND c.report_id = r.report_id AND c.status = 'pending')`),
+    // `+next_attempt_at` keeps that term off the (status, next_attempt_at) index: the planner then walks
+    // (tenant_id, report_id, status, chunk_index) in index order and stops at the first due row, instead of
+    // collecting every pending chunk of the database and sorting them (measured: a temp B-tree per claim).
+    pickOfReport: p(`
+      SELECT id, chunk_index, checksum, attempts, original_bytes, compressed_bytes FROM chunks
+      WHERE tenant_id = ? AND report_id = ? AND status = 'pending' AND +next_attempt_at <= ?
+      ORDER BY chunk_index LIMIT 1`),
+    claim: p(`UPDATE chunks SET status = 'uploading' WHERE id = ? AND status = 'pending'`),
+    reportUploading: p(`
+      UPDATE reports SET status = 'uploading', updated_at = ?
+      WHERE tenant_id = ? AND report_id = ? AND status = 'pending'`),
+    nextDue: p(`SELECT MIN(next_attempt_at) AS due FROM chunks WHERE status = 'pending'`),
+    outstanding: p(`SELECT COUNT(*) AS n FROM chunks WHERE status IN ('pending', 'uploading')`),
+    blobBytes: p(`SELECT length(data) AS bytes FROM chunks WHERE id = ?`),
+    uploaded: p(`
+      UPDATE chunks SET status = 'uploaded', uploaded_at = ?, last_error = NULL,
+                        data = CASE WHEN ? = 1 THEN NULL ELSE data END
+      WHERE id = ? AND status = 'uploading'`),
+    retry: p(`
+      UPDATE chunks SET status = 'pending', attempts = ?, next_attempt_at = ?, last_error = ?
+      WHERE id = ? AND status = 'uploading'`),
+    failed: p(`
+      UPDATE chunks SET status = 'failed', attempts = ?, last_error = ?
+      WHERE id = ? AND status = 'uploading'`),
+    release: p(`UPDATE chunks SET status = 'pending' WHERE id = ? AND status = 'uploading'`),
+    report: p(`
+      SELECT tenant_id, report_id, status, priority, total_chunks, compressed_bytes, last_error FROM reports
+      WHERE tenant_id = ? AND report_id = ?`),
+    counts: p(`
+      SELECT status, COUNT(*) AS n, SUM(compressed_bytes) AS bytes FROM chunks
+      WHERE tenant_id = ? AND report_id = ? GROUP BY status`),
+    lastChunkError: p(`
+      SELECT last_error FROM chunks
+      WHERE tenant_id = ? AND report_id = ? AND status IN ('failed', 'corrupt') AND last_error IS NOT NULL
+      ORDER BY chunk_index LIMIT 1`),
+    settleReport: p(`
+      UPDATE reports SET status = ?, updated_at = ?, completed_at = ?, last_error = ?
+      WHERE tenant_id = ? AND report_id = ?`),
+    deleteChunks: p(`DELETE FROM chunks WHERE tenant_id = ? AND report_id = ?`),
+    requeueFailed: p(`
+      UPDATE chunks SET status = 'pending', attempts = 0, next_attempt_at = 0, last_error = NULL
+      WHERE tenant_id = ? AND report_id = ? AND status = 'failed' AND data IS NOT NULL`),
+    reopenReport: p(`
+      UPDATE reports SET status = 'uploading', updated_at = ?, completed_at = NULL, last_error = NULL
+      WHERE tenant_id = ? AND report_id = ?`),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * The upload engine's view of the chunk database: small synchronous prepared statements (better-sqlite3), each
+ * state change in one transaction so a crash leaves either the old or the new state. Chunks are read one at a
+ * time, as they are sent, never a report at once.
+ */
+export class UploadQueue {
+  readonly #sqlite: BetterSqlite3.Database;
+  readonly #stmt: Statements;
+
+  readonly #synchronous: number;
+
+  constructor(sqlite: BetterSqlite3.Database) {
+    this.#sqlite = sqlite;
+    this.#stmt = prepareStatements(sqlite);
+    this.#synchronous = sqlite.pragma('synchronous', { simple: true }) as number;
+  }
+
+  /**
+   * Runs one write transaction WITHOUT an fsync (`synchronous = NORMAL` for its commit, the connection's level
+   * restored after). The store fsyncs every commit because a stored chunk is the only copy of scan results; the
+   * engine's writes do not need it: a claim lost at power loss is the same as one reset at open, and a lost ack
+   * only means the chunk is sent again — its idempotency key makes that harmless. Measured: an fsynced commit
+   * costs ~6 ms of blocked event loop here, two per chunk, which capped delivery at ~80 chunks/s. In WAL mode a
+   * later fsynced commit still persists these frames in order. Callers run it outside any other transaction.
+   */
+  #write<T>(fn: () => T): T {
+    if (this.#sqlite.inTransaction) return this.#sqlite.transaction(fn).immediate();
+    this.#sqlite.pragma('synchronous = NORMAL');
+    try {
+      return this.#sqlite.transaction(fn).immediate();
+    } finally {
+      this.#sqlite.pragma(`synchronous = ${this.#synchronous}`);
+    }
+  }
+
+  /** Chunks left `uploading` by a crash go back to `pending`. Returns how many. */
+  resetInterrupted(): number {
+    return this.#write(() => this.#stmt.resetInterrupted.run().changes);
+  }
+
+  /** Reports with at least one pending chunk (due or not). */
+  activeReports(): ActiveReport[] {
+    return (this.#stmt.activeReports.all() as Array<Record<string, unknown>>).map((r) => ({
+      tenantId: r.tenant_id as string,
+      reportId: r.report_id as string,
+      priority: r.priority as number,
+      createdAt: r.created_at as number,
+    }));
+  }
+
+  /** Claims the report's lowest-index due pending chunk (`pending → uploading`), or `undefined`. */
+  claim(report: ActiveReport, now: number): ClaimedChunk | undefined {
+    return this.#write((): ClaimedChunk | undefined => {
+      const row = this.#stmt.pickOfReport.get(report.tenantId, report.reportId, now) as
+        ChunkPickRow | undefined;
+      if (row === undefined) return undefined;
+      if (this.#stmt.claim.run(row.id).changes !== 1) return undefined;
+      this.#stmt.reportUploading.run(now, report.tenantId, report.reportId);
+      const r = this.#stmt.report.get(report.tenantId, report.reportId) as ReportRow;
+      return {
+        id: row.id,
+        tenantId: report.tenantId,
+        reportId: report.reportId,
+        chunkIndex: row.chunk_index,
+        totalChunks: r.total_chunks,
+        checksum: row.checksum,
+        attempts: row.attempts,
+        originalBytes: row.original_bytes,
+        compressedBytes: row.compressed_bytes,
+      };
+    });
+  }
+
+  /** Earliest `next_attempt_at` of a pending chunk, or `undefined` when none is pending. */
+  nextDueAt(): number | undefined {
+    const row = this.#stmt.nextDue.get() as { due: number | null };
+    return row.due ?? undefined;
+  }
+
+  /** Chunks pending or in flight. */
+  outstanding(): number {
+    return (this.#stmt.outstanding.get() as { n: number }).n;
+  }
+
+  /** Acknowledged: `uploaded`, blob dropped when asked; settles the report when it was the last one. */
+  markUploaded(
+    chunk: ClaimedChunk,
+    now: number,
+    cleanup: { dropBlob: boolean; deleteOnComplete: boolean },
+  ): SettleResult {
+    return this.#write((): SettleResult => {
+      const before = cleanup.dropBlob
+        ? ((this.#stmt.blobBytes.get(chunk.id) as { bytes: number | null } | undefined)?.bytes ?? 0)
+        : 0;
+      if (this.#stmt.uploaded.run(now, cleanup.dropBlob ? 1 : 0, chunk.id).changes !== 1) return unchanged();
+      return { ...this.#settle(chunk, now, cleanup.deleteOnComplete), changed: true, blobBytesFreed: before };
+    });
+  }
+
+  /** A retryable failure: back to `pending`, due at `nextAttemptAt`. False when the row is gone. */
+  markRetry(chunk: ClaimedChunk, attempts: number, nextAttemptAt: number, lastError: string): boolean {
+    return this.#write(
+      () => this.#stmt.retry.run(attempts, nextAttemptAt, lastError, chunk.id).changes === 1,
+    );
+  }
+
+  /** Dead-letters the chunk (`failed`, blob kept) and settles the report when nothing else is left. */
+  markFailed(chunk: ClaimedChunk, attempts: number, lastError: string, now: number): SettleResult {
+    return this.#write((): SettleResult => {
+      if (this.#stmt.failed.run(attempts, lastError, chunk.id).changes !== 1) return unchanged();
+      return { ...this.#settle(chunk, now, false), changed: true, blobBytesFreed: 0 };
+    });
+  }
+
+  /** The store quarantined the chunk (`corrupt`): settles the report when nothing else is left. */
+  afterQuarantine(chunk: ClaimedChunk, now: number): SettleResult {
+    return this.#write((): SettleResult => ({
+      ...this.#settle(chunk, now, false),
+      changed: true,
+      blobBytesFreed: 0,
+    }));
+  }
+
+  /** Aborted by shutdown: back to `pending` without counting an attempt. */
+  release(chunk: ClaimedChunk): void {
+    this.#write(() => this.#stmt.release.run(chunk.id));
+  }
+
+  /** Progress of one report, or `undefined` when the tenant has no such report. */
+  progress(tenantId: string, reportId: string): ReportProgress | undefined {
+    const report = this.#stmt.report.get(tenantId, reportId) as ReportRow | undefined;
+    return report === undefined ? undefined : this.#progressOf(report);
+  }
+
+  /** Re-queues the report's dead-lettered (`failed`) chunks that still have their blob. Returns how many. */
+  requeueFailed(tenantId: string, reportId: string, now: number): number {
+    return this.#write((): number => {
+      const n = this.#stmt.requeueFailed.run(tenantId, reportId).changes;
+      if (n > 0) this.#stmt.reopenReport.run(now, tenantId, reportId);
+      return n;
+    });
+  }
+
+  /** Dead-lettered chunks, by tenant, report and index. */
+  listDeadLetters(filter: DeadLetterFilter = {}): DeadLetter[] {
+    const where: string[] = [`c.status IN ('failed', 'corrupt')`];
+    const args: unknown[] = [];
+    if (filter.tenantId !== undefined) {
+      where.push('c.tenant_id = ?');
+      args.push(filter.tenantId);
+    }
+    if (filter.reportId !== undefined) {
+      where.push('c.report_id = ?');
+      args.push(filter.reportId);
+    }
+    args.push(filter.limit ?? 1000);
+    const rows = this.#sqlite
+      .prepare(
+        `SELECT c.tenant_id, c.report_id, c.chunk_index, r.total_chunks, c.status, c.attempts, c.last_error,
+                c.checksum, c.compressed_bytes, (c.data IS NOT NULL) AS has_data
+         FROM chunks c JOIN reports r ON r.tenant_id = c.tenant_id AND r.report_id = c.report_id
+         WHERE ${where.join(' AND ')}
+         ORDER BY c.tenant_id, c.report_id, c.chunk_index LIMIT ?`,
+      )
+      .all(...args) as DeadLetterRow[];
+    return rows.map((r) => ({
+      tenantId: r.tenant_id,
+      reportId: r.report_id,
+      chunkIndex: r.chunk_index,
+      totalChunks: r.total_chunks,
+      status: r.status,
+      attempts: r.attempts,
+      lastError: r.last_error,
+      checksum: r.checksum,
+      compressedBytes: r.compressed_bytes,
+      hasData: r.has_data === 1,
+    }));
+  }
+
+  #settle(
+    chunk: ClaimedChunk,
+    now: number,
+    deleteOnComplete: boolean,
+  ): Omit<SettleResult, 'changed' | 'blobBytesFreed'> {
+    const report = this.#stmt.report.get(chunk.tenantId, chunk.reportId) as ReportRow | undefined;
+    if (report === undefined) return { chunksDeleted: 0, outcome: undefined, progress: undefined };
+    const progress = this.#progressOf(report);
+    if (progress.pendingChunks > 0 || (report.status !== 'pending' && report.status !== 'uploading')) {
+      return { chunksDeleted: 0, outcome: undefined, progress };
+    }
+    let outcome: ReportOutcome;
+    let lastError: string | null = null;
+    if (progress.failedChunks === 0 && progress.uploadedChunks >= progress.totalChunks) {
+      outcome = 'completed';
+    } else {
+      outcome = progress.uploadedChunks > 0 ? 'partial' : 'failed';
+      lastError =
+        (this.#stmt.lastChunkError.get(chunk.tenantId, chunk.reportId) as { last_error: string } | undefined)
+          ?.last_error ?? `${progress.totalChunks - progress.uploadedChunks} chunk(s) not delivered`;
+    }
+    this.#stmt.settleReport.run(outcome, now, now, lastError, chunk.tenantId, chunk.reportId);
+    const chunksDeleted =
+      outcome === 'completed' && deleteOnComplete
+        ? this.#stmt.deleteChunks.run(chunk.tenantId, chunk.reportId).changes
+        : 0;
+    return { chunksDeleted, outcome, progress: { ...progress, status: outcome, lastError } };
+  }
+
+  #progressOf(report: ReportRow): ReportProgress {
+    const base = {
+      tenantId: report.tenant_id,
+      reportId: report.report_id,
+      status: report.status,
+      priority: report.priority,
+      totalChunks: report.total_chunks,
+      totalBytes: report.compressed_bytes,
+      lastError: report.last_error,
+    };
+    if (report.status === 'completed') {
+      return {
+        ...base,
+        uploadedChunks: report.total_chunks,
+        failedChunks: 0,
+        pendingChunks: 0,
+        uploadedBytes: report.compressed_bytes,
+      };
+    }
+    let uploadedChunks = 0;
+    let uploadedBytes = 0;
+    let failedChunks = 0;
+    let pendingChunks = 0;
+    for (const row of this.#stmt.counts.all(report.tenant_id, report.report_id) as CountRow[]) {
+      switch (row.status) {
+        case 'uploaded':
+          uploadedChunks += row.n;
+          uploadedBytes += row.bytes ?? 0;
+          break;
+        case 'failed':
+        case 'corrupt':
+          failedChunks += row.n;
+          break;
+        case 'pending':
+        case 'uploading':
+          pendingChunks += row.n;
+          break;
+      }
+    }
+    return { ...base, uploadedChunks, uploadedBytes, failedChunks, pendingChunks };
+  }
+}
+
+function unchanged(): SettleResult {
+  return { changed: false, blobBytesFreed: 0, chunksDeleted: 0, outcome: undefined, progress: undefined };
+}
