@@ -1,9 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, runCli, disposeCli, prepareCli } from './helpers';
+import { killAll, runCli, disposeCli, prepareCli, tempDir } from './helpers';
 
-beforeAll(() => prepareCli());
-afterAll(() => disposeCli());
+// The demo keeps its temp folder for people to look at; in tests it goes under one removed afterwards.
+let tmp: { path: string; cleanup: () => Promise<void> };
+let env: Record<string, string>;
+beforeAll(async () => {
+  tmp = await tempDir('agent-e2e-demo-');
+  env = { TMPDIR: tmp.path };
+  await prepareCli();
+});
+afterAll(async () => {
+  await disposeCli();
+  await tmp.cleanup();
+});
 afterEach(() => killAll());
 
 function parseSummary(stdout: string): { sent: number; received: number; auditLog: string } {
@@ -16,7 +26,7 @@ function parseSummary(stdout: string): { sent: number; received: number; auditLo
 describe('rediver-agent demo (real processes)', () => {
   it('delivers everything and the server counts what the agent sent', async () => {
     // Through tsx from the sources, as `npm run demo` runs it.
-    const r = await runCli(['demo', '--progress', 'plain'], {}, 120_000, { tsx: true });
+    const r = await runCli(['demo', '--progress', 'plain'], env, 120_000, { tsx: true });
     expect(r.stderr).not.toMatch(/Error:|MaxListeners/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/demo — OK/);
@@ -42,23 +52,26 @@ describe('rediver-agent demo (real processes)', () => {
     ]) {
       expect(types).toContain(t);
     }
-    const verify = await runCli(['audit', 'verify', s.auditLog.replace(/\/audit\.log$/, '')]);
+    const verify = await runCli(['audit', 'verify', s.auditLog.replace(/\/audit\.log$/, '')], env);
     expect(verify.code, verify.stdout).toBe(0);
     expect(verify.stdout).toMatch(/intact/);
   });
 
   it('with a forced low CPU threshold, jobs wait for a slot and then run', async () => {
-    const r = await runCli([
-      'demo',
-      '--findings',
-      '2500',
-      '--set',
-      'resource.cpuThreshold=0.01',
-      '--set',
-      'resource.minConcurrentJobs=1',
-      '--set',
-      'resource.maxConcurrentJobs=4',
-    ]);
+    const r = await runCli(
+      [
+        'demo',
+        '--findings',
+        '2500',
+        '--set',
+        'resource.cpuThreshold=0.01',
+        '--set',
+        'resource.minConcurrentJobs=1',
+        '--set',
+        'resource.maxConcurrentJobs=4',
+      ],
+      env,
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const waited = /(\d+) waited for a slot/.exec(r.stdout);
     expect(Number(waited?.[1])).toBeGreaterThanOrEqual(1);
