@@ -271,6 +271,18 @@ describe('Agent delivery routes', () => {
   });
 });
 
+describe('Agent refusals', () => {
+  it('a report the pipeline refuses outright is failed for good, audited, and not waited for', async () => {
+    pipeline.submit = () => {
+      throw new RediverError('VALIDATION_FAILED', 'bad report');
+    };
+    await expect(agent.deliver(report('bad'))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(agent.deliveries.get('bad')?.state).toBe('failed');
+    expect(audit.types()).toContain('validation_error');
+    expect(await agent.settled()).toMatchObject({ done: true, failed: 1 });
+  });
+});
+
 describe('Agent jobs', () => {
   it('a job waiting for a slot starts when one is released; onStart runs only then', async () => {
     const held = resource.acquireSlot()!;

@@ -521,7 +521,23 @@ export class Agent extends EventEmitter<AgentEvents> {
         details: { route: 'pipeline', findings: d.findings },
       });
     } catch (error) {
-      if (!isRediverError(error, 'QUEUE_FULL', 'CLOSED')) throw error;
+      if (!isRediverError(error, 'QUEUE_FULL', 'CLOSED')) {
+        // Refused as such (e.g. a report the platform would reject): failed for good, said so, never waited for.
+        d.state = 'failed';
+        d.error = errInfo(error).message;
+        this.counters.reportsFailed++;
+        this.#errors++;
+        this.#audit({
+          type: T.validationError,
+          severity: 'ERROR',
+          message: `report ${d.reportId} refused for upload: ${d.error}`,
+          ...(jobId === undefined ? {} : { jobId }),
+          reportId: d.reportId,
+          error,
+        });
+        this.#changed();
+        throw error;
+      }
       this.#audit({
         type: T.resourceWarning,
         severity: 'WARN',
@@ -598,7 +614,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         this.counters.jobsWaiting--;
         if (this.stopping || isRediverError(e, 'ABORTED'))
           return cancelled('agent stopping before a slot was free');
-        throw e;
+        return cancelled(`no slot: ${errInfo(e).message}`);
       } finally {
         if (slot !== null) this.counters.jobsWaiting--;
       }
