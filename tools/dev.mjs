@@ -2,7 +2,7 @@
 // The README's entry point: `npm run demo` / `npm test` on a machine that has only Node.js 20 and npm.
 // It installs the pinned pnpm when missing, installs the workspace (native addons built from source
 // against the local Node headers), then runs the task through Nx.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,10 +59,46 @@ say('installing the workspace (first time: ~2 min, native addons are compiled)')
 if (pn(['install', '--frozen-lockfile', '--reporter=append-only']) !== 0) process.exit(1);
 
 const nx = (targets) => pn(['exec', 'nx', 'run-many', '-t', ...targets, '--outputStyle=static', ...extra]);
+
+/**
+ * Runs every project's tests through Nx, passing the output through, and ends with one plain line
+ * totalling vitest's per-project "Tests" lines: `tests: N passed, N failed, N skipped`.
+ */
+function testAll() {
+  return new Promise((resolve) => {
+    const args = [...pnpm.slice(1), 'exec', 'nx', 'run-many', '-t', 'test', '--outputStyle=static', ...extra];
+    const child = spawn(pnpm[0], args, { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] });
+    const totals = { passed: 0, failed: 0, skipped: 0 };
+    let pending = '';
+    const scan = (line) => {
+      // eslint-disable-next-line no-control-regex
+      const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+      if (!/^\s*Tests\s+\d/.test(plain)) return;
+      for (const key of Object.keys(totals)) {
+        const m = new RegExp(`(\\d+) ${key}`).exec(plain);
+        if (m) totals[key] += Number(m[1]);
+      }
+    };
+    child.stdout.on('data', (buf) => {
+      process.stdout.write(buf);
+      const lines = (pending + buf.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(scan);
+    });
+    child.on('close', (code) => {
+      scan(pending);
+      process.stdout.write(
+        `\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`,
+      );
+      resolve(code ?? 1);
+    });
+  });
+}
+
 let status;
 switch (task) {
   case 'test':
-    status = nx(['test']);
+    status = await testAll();
     break;
   case 'check':
     status = nx(['lint', 'typecheck', 'check:package']);
