@@ -1,0 +1,346 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RediverError } from '@rediver/core';
+import type { QueueItem, Report, ReportStatus, ResourceStatus, UploadResult } from '@rediver/core';
+import { Agent } from './agent';
+import { loadConfig } from './config';
+import type { AgentConfig } from './config';
+import type {
+  AuditEntry,
+  ChunkPort,
+  ChunkPortEvent,
+  PipelinePort,
+  ResourcePort,
+  SlotPort,
+} from './internal/ports';
+import { generateLargeReport } from './synthetic';
+
+/* Fakes of the agent's own ports (its boundary): they record what the agent asked for. */
+
+class FakeAudit {
+  readonly entries: AuditEntry[] = [];
+  readonly location = '/dev/null';
+  closed = false;
+  log(e: AuditEntry): void {
+    this.entries.push(e);
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+  types(): string[] {
+    return this.entries.map((e) => e.type);
+  }
+}
+
+class FakeResource implements ResourcePort {
+  free: number;
+  active = 0;
+  waiters: { resolve: (s: SlotPort) => void; reject: (e: unknown) => void }[] = [];
+  constructor(slots: number) {
+    this.free = slots;
+  }
+  #slot(): SlotPort {
+    this.active++;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return false;
+        released = true;
+        this.active--;
+        const w = this.waiters.shift();
+        if (w !== undefined) w.resolve(this.#slot());
+        else this.free++;
+        return true;
+      },
+    };
+  }
+  start(): void {}
+  acquireSlot(): SlotPort | null {
+    if (this.free === 0) return null;
+    this.free--;
+    return this.#slot();
+  }
+  acquireSlotBlocking(o: { signal?: AbortSignal }): Promise<SlotPort> {
+    return new Promise((res, rej) => {
+      const w = { resolve: res, reject: rej };
+      this.waiters.push(w);
+      o.signal?.addEventListener('abort', () => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        rej(new RediverError('ABORTED', 'aborted'));
+      });
+    });
+  }
+  getStatus(): ResourceStatus {
+    return {
+      throttled: false,
+      activeJobs: this.active,
+      pendingJobs: this.waiters.length,
+      rejectedJobs: 0,
+      maxJobs: 1,
+    };
+  }
+  metrics(): undefined {
+    return undefined;
+  }
+  onThrottle(): void {}
+  onResume(): void {}
+  onWarning(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+class FakePipeline implements PipelinePort {
+  queue: QueueItem[] = [];
+  capacity = 10;
+  stopped = false;
+  completed?: (i: QueueItem, r: UploadResult) => void;
+  failed?: (i: QueueItem, e: unknown) => void;
+  start(): void {}
+  submit(report: Report, o: { jobId?: string }): string {
+    if (this.stopped) throw new RediverError('CLOSED', 'stopped');
+    if (this.queue.length >= this.capacity) throw new RediverError('QUEUE_FULL', 'full');
+    const item: QueueItem = {
+      id: `i${this.queue.length}`,
+      report,
+      priority: 5,
+      attempts: 0,
+      submittedAt: 0,
+      sizeBytes: 1,
+      ...(o.jobId === undefined ? {} : { jobId: o.jobId }),
+    };
+    this.queue.push(item);
+    return item.id;
+  }
+  deliverAll(): void {
+    for (const i of this.queue.splice(0))
+      this.completed?.(i, {
+        reportId: i.report.metadata.id,
+        assetsCreated: 0,
+        assetsUpdated: 0,
+        findingsCreated: 1,
+        findingsUpdated: 0,
+        findingsSkipped: 0,
+      });
+  }
+  failAll(): void {
+    for (const i of this.queue.splice(0)) this.failed?.(i, new RediverError('SERVER_ERROR', 'boom'));
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  stop(): Promise<Report[]> {
+    this.stopped = true;
+    return Promise.resolve(this.queue.splice(0).map((i) => i.report));
+  }
+  stats(): { queued: number; inFlight: number; completed: number; failed: number; retries: number } {
+    return { queued: this.queue.length, inFlight: 0, completed: 0, failed: 0, retries: 0 };
+  }
+  onCompleted(fn: (i: QueueItem, r: UploadResult) => void): void {
+    this.completed = fn;
+  }
+  onFailed(fn: (i: QueueItem, e: unknown) => void): void {
+    this.failed = fn;
+  }
+  onRetry(): void {}
+}
+
+class FakeChunks implements ChunkPort {
+  stored = new Map<string, Report>();
+  listener?: (e: ChunkPortEvent) => void;
+  closed = false;
+  needsChunking(r: Report): boolean {
+    return (r.findings?.length ?? 0) >= 2000;
+  }
+  submitReport(r: Report): Promise<{ totalChunks: number }> {
+    if (this.closed) return Promise.reject(new RediverError('CLOSED', 'closed'));
+    this.stored.set(r.metadata.id, r);
+    this.listener?.({
+      kind: 'report-stored',
+      reportId: r.metadata.id,
+      totalChunks: 2,
+      bytes: 10,
+      originalBytes: 20,
+    });
+    return Promise.resolve({ totalChunks: 2 });
+  }
+  complete(id: string): void {
+    this.stored.delete(id);
+    this.listener?.({ kind: 'report-completed', reportId: id });
+  }
+  start(): void {}
+  onEvent(fn: (e: ChunkPortEvent) => void): void {
+    this.listener = fn;
+  }
+  reportCounts(): Promise<Record<ReportStatus, number>> {
+    return Promise.resolve({ pending: this.stored.size, uploading: 0, completed: 0, failed: 0, partial: 0 });
+  }
+  listReports(): Promise<[]> {
+    return Promise.resolve([]);
+  }
+  retryFailed(): Promise<number> {
+    return Promise.resolve(0);
+  }
+  storage(): Promise<{ storedBytes: number; maxStorageBytes: number }> {
+    return Promise.resolve({ storedBytes: 0, maxStorageBytes: 1 });
+  }
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+const target = resolve(import.meta.dirname, '../sample-target');
+let dir: string;
+let config: AgentConfig;
+let audit: FakeAudit;
+let resource: FakeResource;
+let pipeline: FakePipeline;
+let chunks: FakeChunks;
+let agent: Agent;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'agent-unit-'));
+  config = await loadConfig({
+    flags: { dataDir: dir, scanners: ['code-patterns'], shutdownTimeoutMs: 5000 },
+  });
+  audit = new FakeAudit();
+  resource = new FakeResource(1);
+  pipeline = new FakePipeline();
+  chunks = new FakeChunks();
+  agent = new Agent(config, { audit, resource, pipeline, chunks });
+  agent.start();
+});
+afterEach(async () => {
+  await agent.close('test end');
+  await rm(dir, { recursive: true, force: true });
+});
+
+function report(id: string, findings = 3): Report {
+  return generateLargeReport({ reportId: id, findings, assets: 1 });
+}
+
+describe('Agent delivery routes', () => {
+  it('sends small reports through the pipeline and large ones to the chunk store', async () => {
+    await agent.deliver(report('small'));
+    await agent.deliver(report('large', 2500));
+    expect(pipeline.queue.map((i) => i.report.metadata.id)).toEqual(['small']);
+    expect([...chunks.stored.keys()]).toEqual(['large']);
+    expect(agent.deliveries.get('large')).toMatchObject({
+      route: 'chunks',
+      persistedBecause: 'large',
+      totalChunks: 2,
+    });
+    pipeline.deliverAll();
+    chunks.complete('large');
+    expect((await agent.settled()).done).toBe(true);
+    expect(agent.counters.findingsDelivered).toBe(2503);
+    expect(audit.types()).toEqual(expect.arrayContaining(['upload_started', 'upload_completed']));
+  });
+
+  it('persists a report when the pipeline queue is full (nothing accepted is lost)', async () => {
+    pipeline.capacity = 1;
+    await agent.deliver(report('a'));
+    await agent.deliver(report('b'));
+    expect(pipeline.queue).toHaveLength(1);
+    expect(chunks.stored.has('b')).toBe(true);
+    expect(agent.deliveries.get('b')?.persistedBecause).toBe('queue-full');
+    expect(audit.entries.some((e) => e.type === 'resource_warning' && /QUEUE_FULL/.test(e.message))).toBe(
+      true,
+    );
+  });
+
+  it('persists what the pipeline gives up on, and what stop hands back', async () => {
+    await agent.deliver(report('gives-up'));
+    pipeline.failAll();
+    await agent.settled();
+    expect(chunks.stored.has('gives-up')).toBe(true);
+    expect(agent.deliveries.get('gives-up')?.persistedBecause).toBe('pipeline-failed');
+    await agent.deliver(report('in-queue'));
+    await agent.close('test');
+    expect(chunks.stored.has('in-queue')).toBe(true);
+    expect(agent.deliveries.get('in-queue')?.persistedBecause).toBe('stopping');
+    expect(audit.closed).toBe(true);
+    expect(audit.types().filter((t) => t === 'agent_stop')).toHaveLength(2);
+  });
+});
+
+describe('Agent refusals', () => {
+  it('a report the pipeline refuses outright is failed for good, audited, and not waited for', async () => {
+    pipeline.submit = () => {
+      throw new RediverError('VALIDATION_FAILED', 'bad report');
+    };
+    await expect(agent.deliver(report('bad'))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(agent.deliveries.get('bad')?.state).toBe('failed');
+    expect(audit.types()).toContain('validation_error');
+    expect(await agent.settled()).toMatchObject({ done: true, failed: 1 });
+  });
+});
+
+describe('Agent jobs', () => {
+  it('a job waiting for a slot starts when one is released; onStart runs only then', async () => {
+    const held = resource.acquireSlot()!;
+    const started: string[] = [];
+    const p = agent.runJob(
+      { id: 'j1', type: 'scan', target },
+      { onStart: () => Promise.resolve(void started.push('j1')) },
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).toEqual([]);
+    expect(agent.counters.jobsWaiting).toBe(1);
+    held.release();
+    const result = await p;
+    expect(result.outcome).toBe('completed');
+    expect(started).toEqual(['j1']);
+    expect(result.findingsCount).toBe(7);
+    expect(audit.types()).toEqual(
+      expect.arrayContaining([
+        'resource_warning',
+        'job_started',
+        'scan_started',
+        'scan_completed',
+        'job_completed',
+      ]),
+    );
+  }, 30_000);
+
+  it('stopping cancels a job still waiting for a slot without starting it', async () => {
+    resource.acquireSlot();
+    let started = false;
+    const p = agent.runJob(
+      { id: 'j2', type: 'scan', target },
+      { onStart: () => Promise.resolve(void (started = true)) },
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    await agent.close('test');
+    const result = await p;
+    expect(result.outcome).toBe('cancelled');
+    expect(started).toBe(false);
+    expect(agent.counters.jobsCancelled).toBe(1);
+  });
+
+  it('a job the platform refuses to start (command taken elsewhere) is cancelled, not run', async () => {
+    const r = await agent.runJob(
+      { id: 'j5', type: 'scan', target },
+      { onStart: () => Promise.reject(new RediverError('REQUEST_REJECTED', 'already acknowledged')) },
+    );
+    expect(r.outcome).toBe('cancelled');
+    expect(audit.types()).not.toContain('scan_started');
+    expect(resource.active).toBe(0);
+  });
+
+  it('a job naming an unknown scanner fails with a message, and a missing target too', async () => {
+    const r1 = await agent.runJob({ id: 'j3', type: 'scan', target, scanner: 'nope' });
+    expect(r1.outcome).toBe('failed');
+    expect(r1.error?.message).toMatch(/unknown scanner nope/);
+    const r2 = await agent.runJob({ id: 'j4', type: 'scan' });
+    expect(r2.error?.message).toMatch(/no target/);
+    expect(resource.active).toBe(0);
+  });
+});

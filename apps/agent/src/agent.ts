@@ -1,0 +1,903 @@
+import { EventEmitter } from 'node:events';
+import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
+import type { Job, JobResult, Report } from '@rediver/core';
+import type { AgentConfig } from './config';
+import { resolveScanner } from './config';
+import { AgentError } from './errors';
+import type {
+  AuditPort,
+  ChunkPort,
+  ChunkPortEvent,
+  PipelinePort,
+  PlatformPort,
+  ResourcePort,
+} from './internal/ports';
+import { runScanner } from './scanners';
+import { describeRepository } from './repository';
+
+/** The packages the agent composes, adapted to its ports (see `wiring.ts`). */
+export interface AgentDeps {
+  audit: AuditPort;
+  resource: ResourcePort;
+  pipeline: PipelinePort;
+  chunks: ChunkPort;
+  platform?: PlatformPort;
+}
+
+/** Where a report is on its way to the platform. */
+export type DeliveryState = 'pipeline' | 'chunks' | 'delivered' | 'failed';
+
+/** One report the agent is delivering. */
+export interface Delivery {
+  reportId: string;
+  jobId: string | undefined;
+  findings: number;
+  assets: number;
+  state: DeliveryState;
+  /** How it travels (or travelled): the pipeline, or the chunk store because it is large or had to be persisted. */
+  route: 'pipeline' | 'chunks';
+  /** Why it went to the chunk store instead of the pipeline. */
+  persistedBecause?: 'large' | 'queue-full' | 'pipeline-failed' | 'stopping';
+  totalChunks?: number;
+  uploadedChunks: number;
+  /** True once it is in the chunk store on disk (survives a crash from then on). */
+  stored?: boolean;
+  error?: string;
+}
+
+/** Counters for the progress display and the summary. */
+export interface AgentCounters {
+  jobsQueued: number;
+  jobsWaiting: number;
+  jobsRunning: number;
+  jobsCompleted: number;
+  jobsFailed: number;
+  jobsCancelled: number;
+  /** Jobs that had to wait for a slot. */
+  jobsThrottled: number;
+  throttleEvents: number;
+  findingsFound: number;
+  findingsDelivered: number;
+  reportsDelivered: number;
+  reportsFailed: number;
+  reportsPersisted: number;
+  chunksTotal: number;
+  chunksUploaded: number;
+  chunkRetries: number;
+  chunksFailed: number;
+  bytesTotal: number;
+  bytesUploaded: number;
+  uploadRetries: number;
+  /** Backlog reports (from earlier runs) delivered. */
+  backlogDelivered: number;
+}
+
+/** Events of the agent (progress display, daemon). */
+export interface AgentEvents {
+  change: [];
+  line: [text: string];
+}
+
+/** Hooks of one job (the daemon acknowledges a command only when its job really starts). */
+export interface JobHooks {
+  onStart?: () => Promise<void>;
+}
+
+const now = (): number => Date.now();
+
+function errInfo(e: unknown): { message: string; code?: string } {
+  if (isRediverError(e)) return { message: e.message, code: e.code };
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+/**
+ * The sample agent: admits jobs through the resource controller, runs scanners, and delivers reports —
+ * small ones through the pipeline, large ones (and anything the pipeline cannot take or deliver) through
+ * the chunk store, which keeps them on disk until the platform acknowledged every chunk.
+ */
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly config: AgentConfig;
+  readonly deps: AgentDeps;
+  readonly counters: AgentCounters = {
+    jobsQueued: 0,
+    jobsWaiting: 0,
+    jobsRunning: 0,
+    jobsCompleted: 0,
+    jobsFailed: 0,
+    jobsCancelled: 0,
+    jobsThrottled: 0,
+    throttleEvents: 0,
+    findingsFound: 0,
+    findingsDelivered: 0,
+    reportsDelivered: 0,
+    reportsFailed: 0,
+    reportsPersisted: 0,
+    chunksTotal: 0,
+    chunksUploaded: 0,
+    chunkRetries: 0,
+    chunksFailed: 0,
+    bytesTotal: 0,
+    bytesUploaded: 0,
+    uploadRetries: 0,
+    backlogDelivered: 0,
+  };
+  readonly deliveries = new Map<string, Delivery>();
+  readonly startedAt = now();
+  /** Fires when the agent stops taking jobs. */
+  readonly #stopping = new AbortController();
+  /** Fires when in-hand scans must end now (shutdown bound reached). */
+  readonly #hardStop = new AbortController();
+  readonly #jobs = new Set<Promise<JobResult>>();
+  /** Persisting reports into the chunk store (awaited before closing it). */
+  readonly #persisting = new Set<Promise<void>>();
+  #started = false;
+  #closing: Promise<void> | undefined;
+  readonly #shutdownSteps: (() => Promise<void>)[] = [];
+  #errors = 0;
+
+  constructor(config: AgentConfig, deps: AgentDeps) {
+    super();
+    this.config = config;
+    this.deps = deps;
+  }
+
+  /** Whether the agent stopped taking jobs. */
+  get stopping(): boolean {
+    return this.#stopping.signal.aborted;
+  }
+
+  /** Errors seen (heartbeats report it). */
+  get errorCount(): number {
+    return this.#errors;
+  }
+
+  #audit(entry: Parameters<AuditPort['log']>[0]): void {
+    try {
+      this.deps.audit.log(entry);
+    } catch {
+      // The audit logger reports its own failures; the agent keeps going.
+    }
+  }
+
+  #changed(): void {
+    this.emit('change');
+  }
+
+  #say(text: string): void {
+    this.emit('line', text);
+  }
+
+  /** Starts the composed packages; the chunk engine replays any backlog left by an earlier run. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const { resource, pipeline, chunks } = this.deps;
+    this.#audit({
+      type: T.agentStart,
+      severity: 'INFO',
+      message: 'agent started',
+      details: {
+        agent_id: this.config.agentId,
+        data_dir: this.config.dataDir,
+        server: this.config.server,
+        scanners: this.config.scanners,
+        pid: process.pid,
+      },
+    });
+    resource.onThrottle((reason, metrics) => {
+      this.counters.throttleEvents++;
+      this.#audit({
+        type: T.resourceThrottle,
+        severity: 'WARN',
+        message: `throttling new jobs: ${reason}`,
+        details:
+          metrics === undefined
+            ? { reason }
+            : { reason, cpu_percent: metrics.cpuPercent, memory_percent: metrics.memoryPercent },
+      });
+      this.#say(`throttled: ${reason}`);
+      this.#changed();
+    });
+    resource.onResume((metrics) => {
+      this.#audit({
+        type: T.resourceResume,
+        severity: 'INFO',
+        message: 'resource throttling cleared',
+        details:
+          metrics === undefined
+            ? {}
+            : { cpu_percent: metrics.cpuPercent, memory_percent: metrics.memoryPercent },
+      });
+      this.#say('resources back under thresholds: taking jobs again');
+      this.#changed();
+    });
+    resource.onWarning((message, details) => {
+      this.#audit({ type: T.resourceWarning, severity: 'WARN', message, details });
+    });
+    pipeline.onCompleted((item, result) => this.#onPipelineCompleted(item.report, item.jobId, result));
+    pipeline.onFailed((item, error) => this.#onPipelineFailed(item.report, item.jobId, error));
+    pipeline.onRetry((item, error, delayMs) => {
+      this.counters.uploadRetries++;
+      const e = errInfo(error);
+      this.#audit({
+        type: e.code === 'RATE_LIMITED' ? T.rateLimited : T.uploadRetry,
+        severity: 'WARN',
+        message: `upload of report ${item.report.metadata.id} will be retried: ${e.message}`,
+        ...(item.jobId === undefined ? {} : { jobId: item.jobId }),
+        reportId: item.report.metadata.id,
+        error,
+        details: { attempt: item.attempts, delay_ms: delayMs },
+      });
+      this.#changed();
+    });
+    chunks.onEvent((e) => this.#onChunkEvent(e));
+    resource.start();
+    pipeline.start();
+    chunks.start();
+  }
+
+  #onPipelineCompleted(
+    report: Report,
+    jobId: string | undefined,
+    result: {
+      durationMs?: number;
+      findingsCreated: number;
+      findingsUpdated: number;
+      findingsSkipped: number;
+    },
+  ): void {
+    const d = this.deliveries.get(report.metadata.id);
+    if (d === undefined || d.state !== 'pipeline') return;
+    d.state = 'delivered';
+    this.counters.reportsDelivered++;
+    this.counters.findingsDelivered += d.findings;
+    this.counters.bytesUploaded += Buffer.byteLength(JSON.stringify(report));
+    this.#audit({
+      type: T.uploadCompleted,
+      severity: 'INFO',
+      message: `report ${d.reportId} delivered (${d.findings} findings)`,
+      ...(jobId === undefined ? {} : { jobId }),
+      reportId: d.reportId,
+      ...(result.durationMs === undefined ? {} : { durationMs: result.durationMs }),
+      details: {
+        route: 'pipeline',
+        findings: d.findings,
+        findings_created: result.findingsCreated,
+        findings_updated: result.findingsUpdated,
+        findings_skipped: result.findingsSkipped,
+      },
+    });
+    this.#changed();
+  }
+
+  #onPipelineFailed(report: Report, jobId: string | undefined, error: unknown): void {
+    const d = this.deliveries.get(report.metadata.id);
+    const e = errInfo(error);
+    this.#errors++;
+    this.#audit({
+      type: e.code === 'AUTH_FAILED' ? T.authFailed : T.uploadFailed,
+      severity: 'ERROR',
+      message: `pipeline gave up on report ${report.metadata.id}: ${e.message}; keeping it in the chunk store`,
+      ...(jobId === undefined ? {} : { jobId }),
+      reportId: report.metadata.id,
+      error,
+    });
+    if (d !== undefined && d.state !== 'pipeline') return;
+    // Nothing is dropped: what the pipeline cannot deliver now goes to disk and is retried from there.
+    void this.#persist(report, jobId, 'pipeline-failed');
+  }
+
+  #onChunkEvent(e: ChunkPortEvent): void {
+    const d = 'reportId' in e && e.reportId !== undefined ? this.deliveries.get(e.reportId) : undefined;
+    switch (e.kind) {
+      case 'report-stored':
+        this.counters.chunksTotal += e.totalChunks;
+        this.counters.bytesTotal += e.bytes;
+        if (d !== undefined) d.totalChunks = e.totalChunks;
+        break;
+      case 'chunk-created':
+        this.#audit({
+          type: T.chunkCreated,
+          severity: 'DEBUG',
+          message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} stored`,
+          reportId: e.reportId,
+          details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, bytes: e.bytes },
+        });
+        break;
+      case 'chunk-uploaded':
+        this.counters.chunksUploaded++;
+        this.counters.bytesUploaded += e.bytes;
+        if (d !== undefined) d.uploadedChunks++;
+        this.#audit({
+          type: T.chunkUploaded,
+          severity: 'INFO',
+          message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} uploaded`,
+          reportId: e.reportId,
+          details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, size: e.bytes },
+        });
+        break;
+      case 'chunk-retry': {
+        this.counters.chunkRetries++;
+        const info = errInfo(e.error);
+        this.#audit({
+          type: info.code === 'RATE_LIMITED' ? T.rateLimited : T.uploadRetry,
+          severity: 'WARN',
+          message: `chunk ${e.chunkIndex} of report ${e.reportId} will be retried: ${info.message}`,
+          reportId: e.reportId,
+          error: e.error,
+          details: { chunk_index: e.chunkIndex, attempt: e.attempt, delay_ms: e.delayMs },
+        });
+        break;
+      }
+      case 'chunk-failed':
+        this.counters.chunksFailed++;
+        this.#errors++;
+        this.#audit({
+          type: T.chunkFailed,
+          severity: 'ERROR',
+          message: `chunk ${e.chunkIndex} of report ${e.reportId} dead-lettered: ${errInfo(e.error).message}`,
+          reportId: e.reportId,
+          error: e.error,
+          details: { chunk_index: e.chunkIndex },
+        });
+        break;
+      case 'chunk-cleanup':
+        this.#audit({
+          type: T.chunkCleanup,
+          severity: e.undelivered ? 'WARN' : 'DEBUG',
+          message: `${e.chunks} chunk(s) cleaned up (${e.reason})${e.undelivered ? ' — UNDELIVERED data deleted' : ''}`,
+          ...(e.reportId === undefined ? {} : { reportId: e.reportId }),
+          details: { chunks: e.chunks, bytes: e.bytes, reason: e.reason, undelivered: e.undelivered },
+        });
+        break;
+      case 'report-completed':
+        if (d === undefined) {
+          this.counters.backlogDelivered++;
+          this.#say(`delivered report ${e.reportId} kept from an earlier run`);
+        } else if (d.state === 'chunks') {
+          d.state = 'delivered';
+          this.counters.reportsDelivered++;
+          this.counters.findingsDelivered += d.findings;
+        }
+        this.#audit({
+          type: T.uploadCompleted,
+          severity: 'INFO',
+          message: `report ${e.reportId} delivered in chunks`,
+          reportId: e.reportId,
+          details: { route: 'chunks', findings: d?.findings, total_chunks: d?.totalChunks },
+        });
+        break;
+      case 'report-failed':
+        if (d !== undefined && d.state === 'chunks') {
+          d.state = 'failed';
+          d.error = e.error === undefined ? e.status : errInfo(e.error).message;
+          this.counters.reportsFailed++;
+        }
+        this.#errors++;
+        this.#audit({
+          type: T.uploadFailed,
+          severity: 'ERROR',
+          message: `report ${e.reportId} ended ${e.status}: kept in the chunk store (see \`rediver-agent status\`)`,
+          reportId: e.reportId,
+          error: e.error,
+          details: { status: e.status },
+        });
+        break;
+      case 'storage-full':
+        this.#audit({
+          type: T.resourceWarning,
+          severity: 'ERROR',
+          message: `chunk storage full: ${e.message}`,
+        });
+        break;
+      default:
+        break;
+    }
+    this.#changed();
+  }
+
+  #track(report: Report, jobId: string | undefined): Delivery {
+    const d: Delivery = {
+      reportId: report.metadata.id,
+      jobId,
+      findings: report.findings?.length ?? 0,
+      assets: report.assets?.length ?? 0,
+      state: 'pipeline',
+      route: 'pipeline',
+      uploadedChunks: 0,
+    };
+    this.deliveries.set(d.reportId, d);
+    return d;
+  }
+
+  /** Stores a report in the chunk store (durable) for the engine to deliver. */
+  #persist(
+    report: Report,
+    jobId: string | undefined,
+    because: NonNullable<Delivery['persistedBecause']>,
+  ): Promise<void> {
+    const d = this.deliveries.get(report.metadata.id) ?? this.#track(report, jobId);
+    d.state = 'chunks';
+    d.route = 'chunks';
+    d.persistedBecause = because;
+    if (because !== 'large') this.counters.reportsPersisted++;
+    const p = this.deps.chunks
+      .submitReport(report, { tenantId: this.config.tenantId, priority: 5 })
+      .then(({ totalChunks }) => {
+        d.totalChunks = totalChunks;
+        d.stored = true;
+        this.#audit({
+          type: T.uploadStarted,
+          severity: 'INFO',
+          message: `report ${d.reportId} stored as ${totalChunks} chunk(s) (${because})`,
+          ...(jobId === undefined ? {} : { jobId }),
+          reportId: d.reportId,
+          details: {
+            route: 'chunks',
+            reason: because,
+            total_chunks: totalChunks,
+            findings: d.findings,
+            assets: d.assets,
+          },
+        });
+      })
+      .catch((error: unknown) => {
+        d.state = 'failed';
+        d.error = errInfo(error).message;
+        this.counters.reportsFailed++;
+        this.#errors++;
+        this.#audit({
+          type: T.uploadFailed,
+          severity: 'CRITICAL',
+          message: `report ${d.reportId} could not be stored for delivery: ${d.error}`,
+          ...(jobId === undefined ? {} : { jobId }),
+          reportId: d.reportId,
+          error,
+        });
+        this.#say(`LOST? report ${d.reportId} could not be stored: ${d.error}`);
+      })
+      .finally(() => {
+        this.#persisting.delete(p);
+        this.#changed();
+      });
+    this.#persisting.add(p);
+    this.#changed();
+    return p;
+  }
+
+  /**
+   * Picks up what earlier runs left in the chunk store: pending reports resume by themselves; dead-lettered
+   * chunks of failed or partial reports (e.g. out of retries while the server was down) are re-queued once.
+   */
+  async resumeBacklog(): Promise<{ pending: number; requeued: number }> {
+    const reports = await this.deps.chunks.listReports();
+    let requeued = 0;
+    for (const r of reports) {
+      if (r.status !== 'failed' && r.status !== 'partial') continue;
+      const n = await this.deps.chunks.retryFailed(r.reportId);
+      requeued += n;
+      if (n > 0) {
+        this.#audit({
+          type: T.uploadRetry,
+          severity: 'INFO',
+          message: `re-queued ${n} dead-lettered chunk(s) of report ${r.reportId} kept from an earlier run`,
+          reportId: r.reportId,
+          details: { chunks: n, last_error: r.lastError },
+        });
+      }
+    }
+    const pending = reports.length;
+    if (pending > 0)
+      this.#say(
+        `${pending} report(s) kept from an earlier run: delivering them (${requeued} chunk(s) re-queued)`,
+      );
+    this.#changed();
+    return { pending, requeued };
+  }
+
+  /** Hands a report over for delivery: pipeline when small, chunk store when large or when the queue is full. */
+  async deliver(report: Report, jobId?: string, priority = 5): Promise<Delivery> {
+    const d = this.#track(report, jobId);
+    this.counters.findingsFound += d.findings;
+    if (this.deps.chunks.needsChunking(report)) {
+      await this.#persist(report, jobId, 'large');
+      return d;
+    }
+    if (this.stopping) {
+      await this.#persist(report, jobId, 'stopping');
+      return d;
+    }
+    this.counters.bytesTotal += Buffer.byteLength(JSON.stringify(report));
+    try {
+      const options: Parameters<PipelinePort['submit']>[1] = { tenantId: this.config.tenantId, priority };
+      if (jobId !== undefined) options.jobId = jobId;
+      this.deps.pipeline.submit(report, options);
+      this.#audit({
+        type: T.uploadStarted,
+        severity: 'INFO',
+        message: `report ${d.reportId} queued for upload (${d.findings} findings)`,
+        ...(jobId === undefined ? {} : { jobId }),
+        reportId: d.reportId,
+        details: { route: 'pipeline', findings: d.findings },
+      });
+    } catch (error) {
+      if (!isRediverError(error, 'QUEUE_FULL', 'CLOSED')) {
+        // Refused as such (e.g. a report the platform would reject): failed for good, said so, never waited for.
+        d.state = 'failed';
+        d.error = errInfo(error).message;
+        this.counters.reportsFailed++;
+        this.#errors++;
+        this.#audit({
+          type: T.validationError,
+          severity: 'ERROR',
+          message: `report ${d.reportId} refused for upload: ${d.error}`,
+          ...(jobId === undefined ? {} : { jobId }),
+          reportId: d.reportId,
+          error,
+        });
+        this.#changed();
+        throw error;
+      }
+      this.#audit({
+        type: T.resourceWarning,
+        severity: 'WARN',
+        message: `pipeline cannot take report ${d.reportId} (${error.code}); persisting it in the chunk store`,
+        reportId: d.reportId,
+        error,
+      });
+      await this.#persist(report, jobId, error.code === 'QUEUE_FULL' ? 'queue-full' : 'stopping');
+    }
+    this.#changed();
+    return d;
+  }
+
+  /**
+   * Runs one job: waits for a slot (never dropped; cancelled only by shutdown, before it started), calls
+   * `hooks.onStart` once it really starts, runs each scanner, and hands every report over for delivery.
+   */
+  runJob(job: Job, hooks: JobHooks = {}): Promise<JobResult> {
+    const p = this.#runJob(job, hooks).finally(() => this.#jobs.delete(p));
+    this.#jobs.add(p);
+    return p;
+  }
+
+  async #runJob(job: Job, hooks: JobHooks): Promise<JobResult> {
+    const started = now();
+    const jobAudit = { jobId: job.id };
+    this.counters.jobsQueued++;
+    this.#changed();
+    if (job.commandId !== undefined) {
+      this.#audit({
+        type: T.jobReceived,
+        severity: 'INFO',
+        message: `job ${job.id} received`,
+        ...jobAudit,
+        details: { type: job.type, target: job.target, command_id: job.commandId },
+      });
+    }
+    const cancelled = (why: string): JobResult => {
+      this.counters.jobsQueued--;
+      this.counters.jobsCancelled++;
+      this.#audit({
+        type: T.jobFailed,
+        severity: 'WARN',
+        message: `job ${job.id} not started: ${why}`,
+        ...jobAudit,
+        details: { outcome: 'cancelled' },
+      });
+      this.#changed();
+      return {
+        jobId: job.id,
+        outcome: 'cancelled',
+        durationMs: now() - started,
+        findingsCount: 0,
+        error: { message: why, code: 'ABORTED' },
+      };
+    };
+    if (this.stopping) return cancelled('agent stopping');
+    let slot = this.deps.resource.acquireSlot();
+    if (slot === null) {
+      this.counters.jobsWaiting++;
+      this.counters.jobsThrottled++;
+      const st = this.deps.resource.getStatus();
+      this.#audit({
+        type: T.resourceWarning,
+        severity: 'INFO',
+        message: `job ${job.id} waits for a slot (${st.throttled ? `throttled: ${st.throttleReason ?? ''}` : `${st.activeJobs}/${st.maxJobs} slots busy`})`,
+        ...jobAudit,
+        details: { active_jobs: st.activeJobs, max_jobs: st.maxJobs, throttled: st.throttled },
+      });
+      this.#changed();
+      try {
+        slot = await this.deps.resource.acquireSlotBlocking({ signal: this.#stopping.signal });
+      } catch (e) {
+        this.counters.jobsWaiting--;
+        if (this.stopping || isRediverError(e, 'ABORTED'))
+          return cancelled('agent stopping before a slot was free');
+        return cancelled(`no slot: ${errInfo(e).message}`);
+      } finally {
+        if (slot !== null) this.counters.jobsWaiting--;
+      }
+    }
+    this.counters.jobsQueued--;
+    this.counters.jobsRunning++;
+    this.#changed();
+    let findings = 0;
+    try {
+      try {
+        await hooks.onStart?.();
+      } catch (e) {
+        // The platform would not let this job start (e.g. another agent took the command): not ours to run.
+        this.counters.jobsCancelled++;
+        this.#audit({
+          type: T.jobFailed,
+          severity: 'WARN',
+          message: `job ${job.id} not started: ${errInfo(e).message}`,
+          ...jobAudit,
+          error: e,
+          details: { outcome: 'cancelled' },
+        });
+        return {
+          jobId: job.id,
+          outcome: 'cancelled',
+          durationMs: now() - started,
+          findingsCount: 0,
+          error: { ...errInfo(e), code: 'ABORTED' },
+        };
+      }
+      this.#audit({
+        type: T.jobStarted,
+        severity: 'INFO',
+        message: `job ${job.id} started`,
+        ...jobAudit,
+        details: { type: job.type, target: job.target, scanners: this.#scannersOf(job) },
+      });
+      const target = job.target;
+      if (target === undefined) throw new AgentError('VALIDATION_FAILED', `job ${job.id} has no target`);
+      const repository = await describeRepository(target);
+      let failures = 0;
+      let lastError: unknown;
+      for (const name of this.#scannersOf(job)) {
+        if (this.#hardStop.signal.aborted) throw new AgentError('ABORTED', 'agent stopping');
+        const def = resolveScanner(this.config, name);
+        if (def === undefined)
+          throw new AgentError('VALIDATION_FAILED', `job ${job.id} names an unknown scanner ${name}`);
+        this.#audit({
+          type: T.scanStarted,
+          severity: 'INFO',
+          message: `${name} scanning ${target}`,
+          ...jobAudit,
+          details: { scanner: name, target },
+        });
+        const t0 = now();
+        try {
+          const outcome = await runScanner(def, target, {
+            signal: this.#hardStop.signal,
+            scratchDir: this.config.dataDir,
+            repository,
+          });
+          const n = outcome.report.findings?.length ?? 0;
+          findings += n;
+          this.#audit({
+            type: T.scanCompleted,
+            severity: 'INFO',
+            message: `${name} found ${n} finding(s)`,
+            ...jobAudit,
+            reportId: outcome.report.metadata.id,
+            durationMs: outcome.durationMs,
+            details: {
+              scanner: name,
+              findings: n,
+              assets: outcome.report.assets?.length ?? 0,
+              exit_code: outcome.exitCode,
+            },
+          });
+          this.#say(`job ${job.id}: ${name} found ${n} finding(s) → report ${outcome.report.metadata.id}`);
+          await this.deliver(outcome.report, job.id, job.priority ?? 5);
+        } catch (e) {
+          failures++;
+          lastError = e;
+          const info = errInfo(e);
+          this.#audit({
+            type: info.code === 'TIMEOUT' ? T.jobTimeout : T.scanFailed,
+            severity: 'ERROR',
+            message: `${name} failed: ${info.message}`,
+            ...jobAudit,
+            durationMs: now() - t0,
+            error: e,
+            details: { scanner: name },
+          });
+          this.#say(`job ${job.id}: ${name} failed: ${info.message}`);
+          if (info.code === 'ABORTED') break;
+        }
+      }
+      if (failures > 0 && failures === this.#scannersOf(job).length) throw lastError;
+      const durationMs = now() - started;
+      this.counters.jobsCompleted++;
+      this.#audit({
+        type: T.jobCompleted,
+        severity: 'INFO',
+        message: `job ${job.id} completed`,
+        ...jobAudit,
+        durationMs,
+        details: { findings_count: findings, failed_scanners: failures },
+      });
+      return { jobId: job.id, outcome: 'completed', durationMs, findingsCount: findings };
+    } catch (e) {
+      const durationMs = now() - started;
+      const info = errInfo(e);
+      this.counters.jobsFailed++;
+      this.#errors++;
+      this.#audit({
+        type: info.code === 'TIMEOUT' ? T.jobTimeout : T.jobFailed,
+        severity: 'ERROR',
+        message: `job ${job.id} failed: ${info.message}`,
+        ...jobAudit,
+        durationMs,
+        error: e,
+      });
+      return {
+        jobId: job.id,
+        outcome: info.code === 'TIMEOUT' ? 'timeout' : 'failed',
+        durationMs,
+        findingsCount: findings,
+        error: info,
+      };
+    } finally {
+      this.counters.jobsRunning--;
+      slot.release();
+      this.#changed();
+    }
+  }
+
+  #scannersOf(job: Job): string[] {
+    return job.scanner !== undefined ? job.scanner.split(',').map((s) => s.trim()) : this.config.scanners;
+  }
+
+  /** Jobs held (waiting or running). */
+  get jobsInHand(): number {
+    return this.#jobs.size;
+  }
+
+  /** True when every report handed over this run is acknowledged (or failed for good) and nothing is pending on disk. */
+  async settled(): Promise<{ done: boolean; pending: number; failed: number }> {
+    await Promise.allSettled([...this.#persisting]);
+    let pendingHere = 0;
+    let failedHere = 0;
+    for (const d of this.deliveries.values()) {
+      if (d.state === 'pipeline' || d.state === 'chunks') pendingHere++;
+      if (d.state === 'failed') failedHere++;
+    }
+    const counts = await this.deps.chunks.reportCounts();
+    const pendingDisk = counts.pending + counts.uploading;
+    return {
+      done: this.#jobs.size === 0 && pendingHere === 0 && pendingDisk === 0,
+      pending: pendingHere + pendingDisk,
+      failed: failedHere,
+    };
+  }
+
+  /**
+   * Resolves once every report of `jobId` is safe: acknowledged, stored on disk, or failed for good (then it
+   * is in the chunk store's dead letters). The daemon completes a platform command only then.
+   */
+  async whenDurable(jobId: string, signal?: AbortSignal): Promise<void> {
+    const unsafe = (): boolean =>
+      [...this.deliveries.values()].some(
+        (d) => d.jobId === jobId && d.state !== 'delivered' && d.state !== 'failed' && d.stored !== true,
+      );
+    while (unsafe() && signal?.aborted !== true) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.off('change', done);
+          signal?.removeEventListener('abort', done);
+          clearTimeout(t);
+          resolve();
+        };
+        const t = setTimeout(done, 1000);
+        this.on('change', done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /** Waits until everything is delivered (or failed for good), the timeout passes, or `signal` fires. */
+  async waitDelivered(options: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    pollMs?: number;
+  }): Promise<boolean> {
+    const deadline = now() + options.timeoutMs;
+    for (;;) {
+      const s = await this.settled();
+      if (s.done) return true;
+      if (now() >= deadline || options.signal?.aborted === true) return false;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(t);
+          this.off('change', onChange);
+          options.signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const t = setTimeout(done, Math.min(options.pollMs ?? 100, Math.max(1, deadline - now())));
+        t.unref();
+        // Re-check soon after a change (settling events come in bursts), not on every one.
+        const onChange = (): void => {
+          this.off('change', onChange);
+          setTimeout(done, 10).unref();
+        };
+        this.on('change', onChange);
+        options.signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /** Adds a step run during `close()` after in-hand work is persisted, before the client and audit log close. */
+  addShutdownStep(step: () => Promise<void>): void {
+    this.#shutdownSteps.push(step);
+  }
+
+  /**
+   * Graceful stop: take no more jobs, let in-hand jobs finish within `shutdownTimeoutMs` (then kill their
+   * scanners), drain the pipeline within what remains of the bound and persist whatever it hands back
+   * into the chunk store, close the chunk engine, the resource controller, and flush the audit log.
+   */
+  close(reason = 'stopped'): Promise<void> {
+    this.#closing ??= this.#close(reason);
+    return this.#closing;
+  }
+
+  async #close(reason: string): Promise<void> {
+    const t0 = now();
+    const bound = this.config.shutdownTimeoutMs;
+    this.#stopping.abort();
+    this.#audit({
+      type: T.agentStop,
+      severity: 'INFO',
+      message: `agent stopping (${reason})`,
+      details: { jobs_in_hand: this.#jobs.size },
+    });
+    const remaining = (): number => Math.max(0, bound - (now() - t0));
+    const jobsDone = Promise.allSettled([...this.#jobs]);
+    const timer = setTimeout(() => this.#hardStop.abort(), remaining());
+    timer.unref();
+    await jobsDone;
+    clearTimeout(timer);
+    // Drain the pipeline for part of what is left; hand back the rest and keep it on disk.
+    const drainMs = Math.max(0, Math.min(remaining(), 10_000));
+    const undelivered = await this.deps.pipeline.stop({
+      drain: drainMs > 0,
+      signal: AbortSignal.timeout(Math.max(1, drainMs)),
+    });
+    for (const report of undelivered) {
+      const d = this.deliveries.get(report.metadata.id);
+      void this.#persist(report, d?.jobId, 'stopping');
+    }
+    await Promise.allSettled([...this.#persisting]);
+    await this.deps.chunks.close();
+    await this.deps.resource.close();
+    for (const step of this.#shutdownSteps) {
+      await Promise.race([
+        step().catch(() => {}),
+        new Promise((r) => setTimeout(r, Math.max(1000, remaining())).unref()),
+      ]);
+    }
+    await this.deps.platform?.close();
+    const pending = [...this.deliveries.values()].filter(
+      (d) => d.state !== 'delivered' && d.state !== 'failed',
+    );
+    this.#audit({
+      type: T.agentStop,
+      severity: 'INFO',
+      message: `agent stopped (${reason})`,
+      durationMs: now() - t0,
+      details: {
+        reports_delivered: this.counters.reportsDelivered,
+        reports_kept_on_disk: pending.length,
+        reports_failed: this.counters.reportsFailed,
+        jobs_completed: this.counters.jobsCompleted,
+      },
+    });
+    await this.deps.audit.close();
+  }
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { main } from './cli';
+import type { Io } from './commands/common';
+
+function io(env: NodeJS.ProcessEnv = {}): Io & { text: () => { out: string; err: string } } {
+  let out = '';
+  let err = '';
+  const stream = (add: (s: string) => void): NodeJS.WriteStream =>
+    ({ write: (s: string) => (add(s), true), isTTY: false, columns: 80 }) as unknown as NodeJS.WriteStream;
+  return {
+    out: stream((s) => (out += s)),
+    err: stream((s) => (err += s)),
+    env,
+    text: () => ({ out, err }),
+  };
+}
+
+describe('rediver-agent main', () => {
+  it.each(['demo', 'scan', 'run', 'deliver', 'status'])('%s --help prints usage and exits 0', async (cmd) => {
+    const x = io();
+    expect(await main([cmd, '--help'], x)).toBe(0);
+    expect(x.text().out).toMatch(new RegExp(`Usage: rediver-agent ${cmd}`));
+  });
+
+  it('audit verify --help, help <command>, --version', async () => {
+    const a = io();
+    expect(await main(['audit', 'verify', '--help'], a)).toBe(0);
+    expect(a.text().out).toMatch(/hash chain/);
+    const b = io();
+    expect(await main(['help', 'scan'], b)).toBe(0);
+    expect(b.text().out).toMatch(/Usage: rediver-agent scan/);
+    const c = io();
+    expect(await main(['--version'], c)).toBe(0);
+    expect(c.text().out).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('usage errors exit 2 with a message', async () => {
+    const a = io();
+    expect(await main(['bogus'], a)).toBe(2);
+    expect(a.text().err).toMatch(/unknown command bogus/);
+    const b = io();
+    expect(await main(['scan', '--nope'], b)).toBe(2);
+    expect(b.text().err).toMatch(/--nope/);
+    const c = io();
+    expect(await main(['scan'], c)).toBe(2);
+    expect(c.text().err).toMatch(/exactly one path/);
+    const d = io({ REDIVER_SCAN_TIMEOUT_MS: 'never' });
+    expect(
+      await main(['scan', '.', '--server', 'http://127.0.0.1:9', '--api-key', 'rdv_0123456789'], d),
+    ).toBe(2);
+    expect(d.text().err).toMatch(/scanTimeoutMs must be an integer.*REDIVER_SCAN_TIMEOUT_MS/);
+    const e = io();
+    expect(await main(['scan', '.'], e)).toBe(2);
+    expect(e.text().err).toMatch(/server is required/);
+  });
+});

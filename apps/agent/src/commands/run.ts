@@ -1,0 +1,223 @@
+import { hostname } from 'node:os';
+import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
+import type { Command, Job } from '@rediver/core';
+import type { Agent } from '../agent';
+import type { PlatformPort } from '../internal/ports';
+import { VERSION } from '../version';
+import { heartbeatMetrics } from '../wiring';
+import type { Io } from './common';
+import { COMMON_HELP, COMMON_OPTIONS, configFrom, EXIT, parse } from './common';
+import { openSession } from './session';
+
+/** Help of `run`. */
+export const RUN_HELP = `Usage: rediver-agent run [--config <file>] [--server <url>] [--api-key <key>] ...
+
+The daemon: delivers anything kept from earlier runs, polls the platform's commands API for scan jobs
+(acknowledging a command only when its job really starts), runs them under the resource controller,
+sends heartbeats with real machine metrics, and runs until SIGINT/SIGTERM. On a signal it stops taking
+jobs, finishes or persists what is in hand within shutdownTimeoutMs, flushes the audit log, exits 0.
+A command's payload: {"target": "<path>", "scanners": ["secretlint", ...]} (scanners optional).
+${COMMON_HELP}`;
+
+/** Turns a platform command into a job. */
+export function commandToJob(cmd: Command): Job {
+  const payload = cmd.payload ?? {};
+  const target = payload.target ?? payload.path ?? payload.repository;
+  const scanners = payload.scanners ?? payload.scanner;
+  const job: Job = { id: cmd.id, type: cmd.type, commandId: cmd.id, payload, receivedAt: Date.now() };
+  if (typeof target === 'string') job.target = target;
+  if (Array.isArray(scanners)) job.scanner = scanners.map(String).join(',');
+  else if (typeof scanners === 'string') job.scanner = scanners;
+  if (typeof cmd.priority === 'number') job.priority = cmd.priority;
+  else if (cmd.priority === 'high' || cmd.priority === 'critical') job.priority = 10;
+  return job;
+}
+
+/** The poll/heartbeat loops of the daemon; resolves when `signal` fires. */
+export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: AbortSignal): Promise<void> {
+  const { config } = agent;
+  const held = new Set<string>();
+  const inflight = new Set<Promise<void>>();
+  // On shutdown, let commands whose reports just became durable be completed before the client closes.
+  agent.addShutdownStep(async () => {
+    await Promise.allSettled([...inflight]);
+  });
+  const startedAt = Date.now();
+  let scans = 0;
+  const audit = (entry: Parameters<Agent['deps']['audit']['log']>[0]): void => agent.deps.audit.log(entry);
+
+  const heartbeat = async (override?: 'offline'): Promise<void> => {
+    const st = agent.deps.resource.getStatus();
+    try {
+      await platform.heartbeat({
+        name: config.agentName,
+        status:
+          override !== undefined || agent.stopping
+            ? 'offline'
+            : st.throttled
+              ? 'throttled'
+              : st.activeJobs > 0
+                ? 'busy'
+                : 'online',
+        version: VERSION,
+        hostname: hostname(),
+        ...(st.throttled && st.throttleReason !== undefined ? { message: st.throttleReason } : {}),
+        scanners: Object.keys(config.scannerDefs),
+        collectors: [],
+        uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+        total_scans: scans,
+        errors: agent.errorCount,
+        ...heartbeatMetrics(agent.deps.resource.metrics()),
+        active_jobs: st.activeJobs,
+        ...(config.region === undefined ? {} : { region: config.region }),
+      });
+    } catch (e) {
+      audit({
+        type: isRediverError(e, 'AUTH_FAILED') ? T.authFailed : T.agentError,
+        severity: 'WARN',
+        message: `heartbeat failed: ${(e as Error).message}`,
+        error: e,
+      });
+    }
+  };
+
+  const take = (cmd: Command): void => {
+    if (held.has(cmd.id)) return;
+    held.add(cmd.id);
+    const job = commandToJob(cmd);
+    let acknowledged = false;
+    const run = async (): Promise<void> => {
+      if (job.type !== 'scan' || job.target === undefined) {
+        await platform.acknowledge(cmd.id);
+        await platform.fail(
+          cmd.id,
+          job.type !== 'scan'
+            ? `unsupported command type ${job.type}`
+            : 'scan command without payload.target',
+        );
+        audit({
+          type: T.validationError,
+          severity: 'WARN',
+          message: `command ${cmd.id} refused: ${job.type}`,
+          jobId: cmd.id,
+        });
+        return;
+      }
+      const result = await agent.runJob(job, {
+        // Acknowledge only now: a job waiting for a slot is still the platform's to give to someone else.
+        onStart: async () => {
+          // Refused (another agent took it, or it expired): the job is not started and the command left alone.
+          await platform.acknowledge(cmd.id);
+          acknowledged = true;
+          await platform.start(cmd.id);
+        },
+      });
+      // Never taken (stopping, or refused by the platform): nothing to report back.
+      if (result.outcome === 'cancelled') {
+        if (acknowledged) await platform.fail(cmd.id, result.error?.message ?? 'cancelled').catch(() => {});
+        return;
+      }
+      scans++;
+      if (result.outcome === 'completed') {
+        // Complete the command only once its reports cannot be lost any more (acknowledged or on disk): a report
+        // still in the pipeline's memory would die with a crash while the platform thought the job done.
+        await agent.whenDurable(job.id);
+        await platform.complete(cmd.id, {
+          findings: result.findingsCount,
+          duration_ms: result.durationMs,
+          reports: [...agent.deliveries.values()].filter((d) => d.jobId === job.id).map((d) => d.reportId),
+        });
+      } else {
+        await platform.fail(cmd.id, result.error?.message ?? result.outcome);
+      }
+    };
+    const p = run()
+      .catch((e: unknown) => {
+        audit({
+          type: T.agentError,
+          severity: 'ERROR',
+          message: `command ${cmd.id}: ${(e as Error).message}`,
+          jobId: cmd.id,
+          error: e,
+        });
+      })
+      .finally(() => {
+        held.delete(cmd.id);
+        inflight.delete(p);
+      });
+    inflight.add(p);
+  };
+
+  const poll = async (): Promise<void> => {
+    const room = config.maxQueuedJobs - held.size;
+    if (room <= 0 || agent.stopping) return;
+    try {
+      const cmds = await platform.pollCommands(room, signal);
+      for (const cmd of cmds) take(cmd);
+    } catch (e) {
+      if (signal.aborted) return;
+      audit({
+        type: isRediverError(e, 'AUTH_FAILED') ? T.authFailed : T.agentError,
+        severity: 'WARN',
+        message: `polling commands failed: ${(e as Error).message}`,
+        error: e,
+      });
+    }
+  };
+
+  await heartbeat();
+  let nextBeat = Date.now() + config.heartbeatIntervalMs;
+  signal.addEventListener(
+    'abort',
+    () => {
+      // Tell the platform at once that this agent is going away (best effort, bounded by the client's timeout).
+      void heartbeat('offline');
+    },
+    { once: true },
+  );
+  while (!signal.aborted) {
+    await poll();
+    if (Date.now() >= nextBeat) {
+      await heartbeat();
+      nextBeat = Date.now() + config.heartbeatIntervalMs;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, config.pollIntervalMs);
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+}
+
+/** `rediver-agent run`. */
+export async function runCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, COMMON_OPTIONS);
+  if (values.help === true) {
+    io.out.write(`${RUN_HELP}\n`);
+    return EXIT.ok;
+  }
+  const config = await configFrom(values, io.env);
+  const session = await openSession(config, io);
+  const { agent } = session;
+  try {
+    await agent.resumeBacklog();
+    session.progress.line(
+      `rediver-agent ${VERSION} running as ${config.agentId} against ${config.server ?? ''} (data dir ${config.dataDir})`,
+    );
+    await daemonLoop(agent, agent.deps.platform!, session.signal);
+    await session.close('signal');
+    io.out.write(
+      `stopped: ${agent.counters.jobsCompleted} job(s) completed, ${agent.counters.reportsDelivered} report(s) delivered; audit log ${agent.deps.audit.location}\n`,
+    );
+    return EXIT.ok;
+  } catch (e) {
+    await session.close('error').catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { ChunkStore } from '@rediver/chunk';
+import { verifyAuditLog } from '@rediver/audit';
+import { formatBytes } from '../progress';
+import { dataPaths } from '../paths';
+import type { Io } from './common';
+import { configFrom, EXIT, parse } from './common';
+
+/** Help of `status`. */
+export const STATUS_HELP = `Usage: rediver-agent status [--data-dir <dir>] [--config <file>] [--json] [--events <n>]
+
+Shows what the data dir holds: reports pending delivery and dead-lettered ones (with their last error),
+storage use against the quota, and the last audit events. Does not contact the platform.`;
+
+/** Help of `audit verify`. */
+export const AUDIT_HELP = `Usage: rediver-agent audit verify [<dir>] [--data-dir <dir>]
+
+Checks the audit log's hash chain (default folder: <data dir>/audit): reports the first edited, missing,
+reordered or torn line, or that the chain is intact. Exit 0 when intact, 1 otherwise.`;
+
+async function lastLines(file: string, n: number): Promise<string[]> {
+  if (!existsSync(file)) return [];
+  const size = (await stat(file)).size;
+  const len = Math.min(size, 256 * 1024);
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(len);
+    await fh.read(buf, 0, len, size - len);
+    return buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(-n);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `rediver-agent status`. */
+export async function statusCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    config: { type: 'string', short: 'c' },
+    'data-dir': { type: 'string' },
+    'tenant-id': { type: 'string' },
+    json: { type: 'boolean' },
+    events: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help === true) {
+    io.out.write(`${STATUS_HELP}\n`);
+    return EXIT.ok;
+  }
+  const config = await configFrom(values, io.env);
+  const paths = dataPaths(config.dataDir);
+  const nEvents = values.events === undefined ? 10 : Number(values.events);
+  const out: Record<string, unknown> = { dataDir: config.dataDir, tenantId: config.tenantId };
+  let reports: {
+    report_id: string;
+    status: string;
+    total_chunks: number;
+    created_at: number;
+    last_error: string | null;
+  }[] = [];
+  if (existsSync(paths.chunksDb)) {
+    // The store alone (no upload engine): status never changes what a running agent is doing.
+    const store = new ChunkStore({ ...(config.chunk as object), databasePath: paths.chunksDb });
+    try {
+      const stats = await store.getStats(config.tenantId);
+      reports = await store.db
+        .selectFrom('reports')
+        .select(['report_id', 'status', 'total_chunks', 'created_at', 'last_error'])
+        .where('tenant_id', '=', config.tenantId)
+        .where('status', '!=', 'completed')
+        .orderBy('created_at')
+        .limit(100)
+        .execute();
+      out.reports = stats.reports;
+      out.chunks = stats.chunks;
+      out.storage = {
+        storedBytes: stats.storedBytes,
+        maxStorageBytes: stats.maxStorageBytes,
+        quotaUsed: stats.quotaUsed,
+      };
+      out.undelivered = reports;
+    } finally {
+      await store.close();
+    }
+  }
+  const events = (await lastLines(paths.auditLog, nEvents)).map((l) => {
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      return { malformed: l };
+    }
+  });
+  out.auditLog = paths.auditLog;
+  out.lastEvents = events;
+  if (values.json === true) {
+    io.out.write(`${JSON.stringify(out, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  io.out.write(`data dir: ${config.dataDir} (tenant ${config.tenantId})\n`);
+  if (out.reports === undefined) {
+    io.out.write('chunk store: none yet (nothing was ever kept for delivery)\n');
+  } else {
+    const r = out.reports as Record<string, number>;
+    const s = out.storage as { storedBytes: number; maxStorageBytes: number; quotaUsed: number };
+    io.out.write(
+      `reports: ${r.pending ?? 0} pending, ${r.uploading ?? 0} uploading, ${r.failed ?? 0} failed, ${r.partial ?? 0} partial, ${r.completed ?? 0} completed\n`,
+    );
+    io.out.write(
+      `storage: ${formatBytes(s.storedBytes)} of ${formatBytes(s.maxStorageBytes)} (${(s.quotaUsed * 100).toFixed(1)}%)\n`,
+    );
+    for (const rep of reports) {
+      io.out.write(
+        `  ${rep.report_id}  ${rep.status}  ${rep.total_chunks} chunk(s)  ${new Date(rep.created_at).toISOString()}${rep.last_error === null ? '' : `  ${rep.last_error}`}\n`,
+      );
+    }
+  }
+  io.out.write(`audit log: ${paths.auditLog}${events.length === 0 ? ' (empty)' : ''}\n`);
+  for (const e of events) {
+    const f = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+    io.out.write(
+      `  ${f(e.timestamp)} ${f(e.severity).padEnd(5)} ${f(e.type)}: ${f(e.message ?? e.malformed)}\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/** `rediver-agent audit verify`. */
+export async function auditCommand(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    io.out.write(`${AUDIT_HELP}\n`);
+    return sub === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (sub !== 'verify') {
+    io.err.write(`rediver-agent audit: unknown subcommand ${sub} (only: verify)\n`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parse(
+    rest,
+    {
+      'data-dir': { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (values.help === true) {
+    io.out.write(`${AUDIT_HELP}\n`);
+    return EXIT.ok;
+  }
+  const dir = positionals[0] ?? dataPaths((await configFrom(values, io.env)).dataDir).auditDir;
+  const result = await verifyAuditLog(dir);
+  if (result.ok) {
+    io.out.write(
+      `audit log intact: ${result.lines} line(s) in ${result.files.length} file(s)${result.lastSeq === undefined ? '' : `, seq ${result.firstSeq ?? 1}..${result.lastSeq}`}\n`,
+    );
+    return EXIT.ok;
+  }
+  const p = result.problem;
+  io.out.write(
+    `audit log NOT intact: ${p === undefined ? 'unknown problem' : `${p.kind} at ${p.file}:${p.line} — ${p.message}`}\n`,
+  );
+  return EXIT.failed;
+}

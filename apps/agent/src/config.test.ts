@@ -1,0 +1,183 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRediverError } from '@rediver/core';
+import {
+  DEFAULT_AGENT_CONFIG,
+  loadConfig,
+  registerSectionKeys,
+  requirePlatform,
+  splitCommand,
+} from './config';
+import type { AgentError } from './errors';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'agent-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, text: string): Promise<string> {
+  const p = join(dir, name);
+  await writeFile(p, text);
+  return p;
+}
+
+async function configError(p: Promise<unknown>): Promise<AgentError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(isRediverError(e, 'CONFIG_INVALID')).toBe(true);
+    return e as AgentError;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+describe('loadConfig', () => {
+  it('has defaults for everything but the platform', async () => {
+    const c = await loadConfig({ env: { HOME: '/h' } });
+    expect(c.server).toBeUndefined();
+    expect(c.scanners).toEqual(['secretlint']);
+    expect(c.scanTimeoutMs).toBe(DEFAULT_AGENT_CONFIG.scanTimeoutMs);
+    expect(c.tenantId).toBe('default');
+    expect(c.agentId).toMatch(/^agent-/);
+    expect(c.pipeline).toEqual({});
+    expect(() => requirePlatform(c)).toThrow(/server is required/);
+  });
+
+  it('layers file < environment < flags, nested sections included', async () => {
+    const f = await file(
+      'layers.yaml',
+      [
+        'server: https://file.example.com/',
+        'apiKey: rdv_file',
+        'dataDir: /tmp/from-file',
+        'pipeline:',
+        '  workers: 2',
+        '  queueSize: 10',
+        'resource:',
+        '  cpuThreshold: 70',
+      ].join('\n'),
+    );
+    const c = await loadConfig({
+      file: f,
+      env: {
+        REDIVER_SERVER: 'http://env.example.com',
+        REDIVER_PIPELINE__WORKERS: '4',
+        REDIVER_TENANT_ID: 't-1',
+      },
+      flags: { dataDir: '/tmp/from-flag' },
+      sets: ['resource.cpuThreshold=12.5', 'chunk.uploadDelayMs=0'],
+    });
+    expect(c.server).toBe('http://env.example.com');
+    expect(c.apiKey).toBe('rdv_file');
+    expect(c.dataDir).toBe('/tmp/from-flag');
+    expect(c.tenantId).toBe('t-1');
+    expect(c.pipeline).toEqual({ workers: 4, queueSize: 10 });
+    expect(c.resource).toEqual({ cpuThreshold: 12.5 });
+    expect(c.chunk).toEqual({ uploadDelayMs: 0 });
+    expect(requirePlatform(c)).toEqual({ server: 'http://env.example.com', apiKey: 'rdv_file' });
+  });
+
+  it('reads JSON files and REDIVER_CONFIG', async () => {
+    const f = await file(
+      'c.json',
+      JSON.stringify({ server: 'https://json.example.com', scanTimeoutMs: 5000 }),
+    );
+    const c = await loadConfig({ env: { REDIVER_CONFIG: f } });
+    expect(c.server).toBe('https://json.example.com');
+    expect(c.scanTimeoutMs).toBe(5000);
+  });
+
+  it('names the bad field and where it came from', async () => {
+    const f = await file('bad.yaml', 'scanTimeoutMs: -5\n');
+    const e = await configError(loadConfig({ file: f }));
+    expect(e.field).toBe('scanTimeoutMs');
+    expect(e.message).toContain('scanTimeoutMs');
+    expect(e.message).toContain(f);
+  });
+
+  it.each([
+    ['sever: https://x\n', 'sever', /did you mean server/],
+    ['server: ftp://x\n', 'server', /http/],
+    ['server: https://user:pw@x\n', 'server', /credentials/],
+    ['pipeline: 5\n', 'pipeline', /mapping/],
+    ['progress: fancy\n', 'progress', /auto, tty, plain, quiet/],
+    ['scanners: [nosuch]\n', 'scanners[0]', /unknown scanner "nosuch"/],
+    [
+      'scanners: [{ name: x, command: "semgrep {target}", timeoutMs: 0 }]\n',
+      'scanners[0].timeoutMs',
+      /positive/,
+    ],
+    [
+      'scanners: [{ name: x, command: "semgrep {target}", colour: red }]\n',
+      'scanners[0].colour',
+      /not a scanner option/,
+    ],
+    ['agentId: "has space"\n', 'agentId', /characters/],
+    ['pollIntervalMs: 1.5\n', 'pollIntervalMs', /integer/],
+    ['- a\n- b\n', '(root)', /mapping/],
+  ])('refuses %j naming %s', async (text, field, msg) => {
+    const e = await configError(loadConfig({ file: await file('x.yaml', text) }));
+    expect(e.field).toBe(field);
+    expect(e.message).toMatch(msg);
+  });
+
+  it('refuses a broken file with its syntax error', async () => {
+    const e = await configError(loadConfig({ file: await file('broken.json', '{"server": ') }));
+    expect(e.message).toMatch(/broken\.json is not valid JSON/);
+    const e2 = await configError(loadConfig({ file: join(dir, 'missing.yaml') }));
+    expect(e2.message).toMatch(/cannot read config file/);
+  });
+
+  it('refuses unknown package options once the package registered its keys', async () => {
+    registerSectionKeys('audit', ['maxSizeMB', 'bufferSize', 'logFile']);
+    const e = await configError(loadConfig({ file: await file('a.yaml', 'audit:\n  bufferSise: 5\n') }));
+    expect(e.field).toBe('audit.bufferSise');
+    expect(e.message).toMatch(/did you mean bufferSize/);
+    // Env names map onto registered keys whatever their case: MAX_SIZE_MB -> maxSizeMB.
+    const c = await loadConfig({ env: { REDIVER_AUDIT__MAX_SIZE_MB: '7' } });
+    expect(c.audit).toEqual({ maxSizeMB: 7 });
+    const e2 = await configError(loadConfig({ env: { REDIVER_AUDIT__NOPE: '1' } }));
+    expect(e2.field).toBe('audit.nope');
+    expect(e2.message).toContain('REDIVER_AUDIT__NOPE');
+    const e3 = await configError(loadConfig({ env: { REDIVER_PIPELIN__WORKERS: '1' } }));
+    expect(e3.message).toMatch(/not a configuration section/);
+  });
+
+  it('accepts inline scanner commands and synthetic sizes', async () => {
+    const c = await loadConfig({
+      flags: { scanners: ['secretlint', 'semgrep --sarif "{target}"', 'synthetic:2500'] },
+    });
+    expect(c.scanners).toEqual(['secretlint', 'semgrep', 'synthetic:2500']);
+    expect(c.scannerDefs.semgrep).toMatchObject({
+      kind: 'sarif',
+      command: ['semgrep', '--sarif', '{target}'],
+    });
+    expect(c.scannerDefs['synthetic:2500']).toMatchObject({ kind: 'synthetic', findings: 2500 });
+    const e = await configError(loadConfig({ flags: { scanners: ['secretlint:5'] } }));
+    expect(e.field).toBe('scanners[0]');
+  });
+
+  it('rejects --set without a value separator', async () => {
+    const e = await configError(loadConfig({ sets: ['pipeline.workers'] }));
+    expect(e.message).toMatch(/path=value/);
+  });
+});
+
+describe('splitCommand', () => {
+  it('splits on spaces and keeps quoted groups', () => {
+    expect(splitCommand(`eslint -f '@microsoft/eslint-formatter-sarif' "{target}/src dir"  x`)).toEqual([
+      'eslint',
+      '-f',
+      '@microsoft/eslint-formatter-sarif',
+      '{target}/src dir',
+      'x',
+    ]);
+    expect(splitCommand(`a "" b`)).toEqual(['a', '', 'b']);
+    expect(() => splitCommand(`a "b`)).toThrow(/unbalanced/);
+  });
+});

@@ -1,0 +1,626 @@
+import { readFile } from 'node:fs/promises';
+import { hostname, homedir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { AgentError, configError } from './errors';
+import { appRoot } from './paths';
+
+/** How progress is shown: a live display on a terminal, plain lines, or nothing. */
+export const PROGRESS_MODES = ['auto', 'tty', 'plain', 'quiet'] as const;
+/** How progress is shown. */
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
+
+/** Kinds of scanner the agent can run. */
+export const SCANNER_KINDS = ['secretlint', 'sarif', 'synthetic'] as const;
+/** Kind of scanner. */
+export type ScannerKind = (typeof SCANNER_KINDS)[number];
+
+/** One scanner: the built-in secretlint, any command writing SARIF 2.1.0, or the synthetic load generator. */
+export interface ScannerConfig {
+  /** Name used in `--scanner`, reports' tool name fallback and audit lines. */
+  name: string;
+  kind: ScannerKind;
+  /** `sarif`: argv template; `{target}` is the scanned path, `{output}` a file the tool writes SARIF to. */
+  command?: string[];
+  /** Per-scanner timeout, ms (default: `scanTimeoutMs`). */
+  timeoutMs?: number;
+  /** Exit codes that still mean "ran fine" (scanners exit 1 when they find something). Default [0, 1]. */
+  okExitCodes?: number[];
+  /** Finding type to give every result (default: `secret` for secret scanners, else from the rule). */
+  findingType?: string;
+  /** `synthetic`: findings to generate. */
+  findings?: number;
+  /** `synthetic`: assets to spread the findings over. */
+  assets?: number;
+}
+
+/** Options of a package, passed through to its constructor as they are. */
+export type PackageSection = Record<string, unknown>;
+
+/** The agent's resolved configuration (defaults < file < environment < flags). */
+export interface AgentConfig {
+  /** Platform base URL, e.g. `https://api.rediver.io` (`REDIVER_SERVER`). Required by `scan` and `run`. */
+  server: string | undefined;
+  /** API key (`REDIVER_API_KEY`); never logged. Required by `scan` and `run`. */
+  apiKey: string | undefined;
+  /** Agent id stamped on audit lines and requests (`REDIVER_AGENT_ID`). */
+  agentId: string;
+  /** Name sent in heartbeats. */
+  agentName: string;
+  /** Tenant id for audit lines and local storage scoping (`REDIVER_TENANT_ID`). */
+  tenantId: string;
+  /** Region sent in heartbeats. */
+  region: string | undefined;
+  /** Folder for the audit log, the chunk store and scanner scratch files (`REDIVER_DATA_DIR`). */
+  dataDir: string;
+  /** Scanners a job runs when it names none. */
+  scanners: string[];
+  /** Scanner definitions by name (built-ins: secretlint, code-patterns, synthetic). */
+  scannerDefs: Record<string, ScannerConfig>;
+  /** Default scanner timeout, ms. */
+  scanTimeoutMs: number;
+  /** `run`: interval between command polls, ms. */
+  pollIntervalMs: number;
+  /** `run`: most jobs held locally (waiting for a slot or running); polls ask for no more. */
+  maxQueuedJobs: number;
+  /** `run`: interval between heartbeats, ms. */
+  heartbeatIntervalMs: number;
+  /** On SIGINT/SIGTERM: how long in-hand work may take before it is persisted, ms. */
+  shutdownTimeoutMs: number;
+  /** `scan`/`demo`: how long to wait for the server to acknowledge everything, ms. */
+  deliveryTimeoutMs: number;
+  /** Progress display. */
+  progress: ProgressMode;
+  /** `@rediver/audit` options (`logFile` defaults to `<dataDir>/audit/audit.log`). */
+  audit: PackageSection;
+  /** `@rediver/resource` options. */
+  resource: PackageSection;
+  /** `@rediver/pipeline` options. */
+  pipeline: PackageSection;
+  /** `@rediver/chunk` options (`databasePath` defaults to `<dataDir>/chunks.db`). */
+  chunk: PackageSection;
+  /** `@rediver/client` options (`baseUrl`/`apiKey` come from `server`/`apiKey`). */
+  client: PackageSection;
+}
+
+/** Package sections of the configuration. */
+export const PACKAGE_SECTIONS = ['audit', 'resource', 'pipeline', 'chunk', 'client'] as const;
+/** A package section name. */
+export type PackageSectionName = (typeof PACKAGE_SECTIONS)[number];
+
+/** Defaults of the agent's own fields. */
+export const DEFAULT_AGENT_CONFIG = Object.freeze({
+  scanners: Object.freeze<string[]>(['secretlint']),
+  scanTimeoutMs: 600_000,
+  pollIntervalMs: 10_000,
+  maxQueuedJobs: 8,
+  heartbeatIntervalMs: 30_000,
+  shutdownTimeoutMs: 15_000,
+  deliveryTimeoutMs: 120_000,
+  progress: 'auto',
+});
+
+const TOP_LEVEL_KEYS = [
+  'server',
+  'apiKey',
+  'agentId',
+  'agentName',
+  'tenantId',
+  'region',
+  'dataDir',
+  'scanners',
+  'scanTimeoutMs',
+  'pollIntervalMs',
+  'maxQueuedJobs',
+  'heartbeatIntervalMs',
+  'shutdownTimeoutMs',
+  'deliveryTimeoutMs',
+  'progress',
+  ...PACKAGE_SECTIONS,
+] as const;
+
+/**
+ * Option names each package accepts. Filled from the packages' `DEFAULT_*_OPTIONS` plus their
+ * callback/object options (see `wiring.ts`); used to refuse typos with a message naming the field.
+ * A section without an entry accepts any key and lets the package's constructor judge.
+ */
+const sectionKeys = new Map<PackageSectionName, readonly string[]>();
+
+/** Registers the option names a package section accepts (called by the wiring). */
+export function registerSectionKeys(section: PackageSectionName, keys: readonly string[]): void {
+  sectionKeys.set(section, [...new Set(keys)].sort());
+}
+
+/** Where configuration comes from. */
+export interface ConfigSources {
+  /** Config file path (YAML or JSON); also `REDIVER_CONFIG`. */
+  file?: string | undefined;
+  /** Environment (default: none — pass `process.env` explicitly). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Values from flags, as dotted paths (`pipeline.workers`) or top-level names (`server`). */
+  flags?: Readonly<Record<string, unknown>>;
+  /** `--set path=value` strings (value parsed as YAML: numbers, booleans, lists). */
+  sets?: readonly string[];
+}
+
+type Layer = { values: Record<string, unknown>; origin: Map<string, string> };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseScalar(raw: string): unknown {
+  try {
+    const v: unknown = parseYaml(raw);
+    return v === null ? raw : v;
+  } catch {
+    return raw;
+  }
+}
+
+function setPath(layer: Layer, path: string, value: unknown, origin: string): void {
+  const parts = path.split('.');
+  let node = layer.values;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (!isPlainObject(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+  layer.origin.set(path, origin);
+}
+
+function flatten(prefix: string, value: unknown, out: Map<string, unknown>): void {
+  if (isPlainObject(value) && prefix.split('.').length < 2) {
+    for (const [k, v] of Object.entries(value)) flatten(prefix === '' ? k : `${prefix}.${k}`, v, out);
+  } else {
+    out.set(prefix, value);
+  }
+}
+
+/** Normalises a key for case- and underscore-insensitive matching (`MAX_SIZE_MB` ~ `maxSizeMB`). */
+function squash(name: string): string {
+  return name.replace(/[_-]/g, '').toLowerCase();
+}
+
+/** The closest known name within two edits (typo hint), if any. */
+function closest(known: readonly string[], name: string): string | undefined {
+  const a = squash(name);
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const b = squash(k);
+    const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = d[0]!;
+      d[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const tmp = d[j]!;
+        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = tmp;
+      }
+    }
+    if (d[b.length]! < bestD) {
+      bestD = d[b.length]!;
+      best = k;
+    }
+  }
+  return best;
+}
+
+function camel(snake: string): string {
+  return snake.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function matchKey<K extends string>(candidates: readonly K[], envName: string): K | undefined {
+  const s = squash(envName);
+  return candidates.find((k) => squash(k) === s);
+}
+
+const STRING_KEYS = new Set([
+  'server',
+  'apiKey',
+  'agentId',
+  'agentName',
+  'tenantId',
+  'region',
+  'dataDir',
+  'progress',
+]);
+
+function envLayer(env: Readonly<Record<string, string | undefined>>): Layer {
+  const layer: Layer = { values: {}, origin: new Map() };
+  for (const [name, raw] of Object.entries(env)) {
+    if (raw === undefined || !name.startsWith('REDIVER_') || name === 'REDIVER_CONFIG') continue;
+    const rest = name.slice('REDIVER_'.length);
+    const origin = `environment variable ${name}`;
+    const sep = rest.indexOf('__');
+    if (sep > 0) {
+      const section = matchKey(PACKAGE_SECTIONS, rest.slice(0, sep));
+      const optionEnv = rest.slice(sep + 2);
+      if (section === undefined) {
+        throw configError(rest.slice(0, sep).toLowerCase(), 'is not a configuration section', origin);
+      }
+      const known = sectionKeys.get(section);
+      const option = known === undefined ? camel(optionEnv) : matchKey(known, optionEnv);
+      if (option === undefined) {
+        throw configError(`${section}.${camel(optionEnv)}`, `is not an option of ${section}`, origin);
+      }
+      setPath(layer, `${section}.${option}`, parseScalar(raw), origin);
+      continue;
+    }
+    const key = matchKey(TOP_LEVEL_KEYS, rest);
+    if (key === undefined || (PACKAGE_SECTIONS as readonly string[]).includes(key)) continue;
+    const value =
+      key === 'scanners'
+        ? raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : STRING_KEYS.has(key)
+          ? raw
+          : parseScalar(raw);
+    setPath(layer, key, value, origin);
+  }
+  return layer;
+}
+
+async function fileLayer(file: string): Promise<Layer> {
+  const origin = `config file ${file}`;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new AgentError('CONFIG_INVALID', `invalid configuration: cannot read config file ${file}`, {
+      cause,
+      field: 'config',
+    });
+  }
+  let parsed: unknown;
+  try {
+    // YAML is a superset of JSON; parse JSON files strictly so their errors point at JSON syntax.
+    parsed = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (cause) {
+    throw new AgentError(
+      'CONFIG_INVALID',
+      `invalid configuration: ${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(cause as Error).message}`,
+      { cause, field: 'config' },
+    );
+  }
+  if (parsed === null || parsed === undefined) parsed = {};
+  if (!isPlainObject(parsed)) throw configError('(root)', 'must be a mapping of options', origin);
+  const layer: Layer = { values: {}, origin: new Map() };
+  const flat = new Map<string, unknown>();
+  flatten('', parsed, flat);
+  for (const [path, value] of flat) setPath(layer, path, value, origin);
+  return layer;
+}
+
+function flagLayer(flags: Readonly<Record<string, unknown>>, sets: readonly string[]): Layer {
+  const layer: Layer = { values: {}, origin: new Map() };
+  for (const [path, value] of Object.entries(flags)) {
+    if (value !== undefined) setPath(layer, path, value, `flag --${path}`);
+  }
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw configError(s, 'must be written path=value', 'flag --set');
+    const path = s.slice(0, eq).trim();
+    if (path.split('.').length > 2)
+      throw configError(path, 'is nested too deep (use section.option)', 'flag --set');
+    setPath(layer, path, parseScalar(s.slice(eq + 1)), `flag --set ${path}`);
+  }
+  return layer;
+}
+
+function merge(layers: Layer[]): Layer {
+  const out: Layer = { values: {}, origin: new Map() };
+  for (const layer of layers) {
+    const flat = new Map<string, unknown>();
+    flatten('', layer.values, flat);
+    for (const [path, value] of flat) setPath(out, path, value, layer.origin.get(path) ?? 'defaults');
+  }
+  return out;
+}
+
+function expandHome(p: string): string {
+  return p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : resolve(p);
+}
+
+function defaultAgentId(): string {
+  const id = `agent-${hostname()}`.replace(/[^A-Za-z0-9_-]/g, '-');
+  return id.slice(0, 128);
+}
+
+/** Splits a command line into argv (spaces separate; single/double quotes group; no shell). */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: '"' | "'" | undefined;
+  let started = false;
+  for (const ch of line) {
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      started = true;
+    } else if (/\s/.test(ch)) {
+      if (started) out.push(cur);
+      cur = '';
+      started = false;
+    } else {
+      cur += ch;
+      started = true;
+    }
+  }
+  if (quote !== undefined) throw new Error(`unbalanced ${quote} quote`);
+  if (started) out.push(cur);
+  return out;
+}
+
+/** Built-in scanners. `code-patterns` is a small bundled SARIF scanner run through the generic adapter. */
+export function builtinScanners(): Record<string, ScannerConfig> {
+  return {
+    secretlint: { name: 'secretlint', kind: 'secretlint', findingType: 'secret' },
+    'code-patterns': {
+      name: 'code-patterns',
+      kind: 'sarif',
+      command: [process.execPath, join(appRoot(), 'scanners', 'codePatterns.mjs'), '{target}'],
+    },
+    synthetic: { name: 'synthetic', kind: 'synthetic', findings: 6000, assets: 320 },
+  };
+}
+
+/**
+ * The scanner a job names: a configured or built-in scanner, or `synthetic:<findings>`. Jobs from the
+ * platform can only name scanners; they never bring a command line of their own.
+ */
+export function resolveScanner(config: AgentConfig, name: string): ScannerConfig | undefined {
+  const known = config.scannerDefs[name];
+  if (known !== undefined) return known;
+  const m = /^synthetic:(\d{1,7})$/.exec(name);
+  if (m === null) return undefined;
+  const findings = Number(m[1]);
+  if (findings < 1) return undefined;
+  return {
+    name,
+    kind: 'synthetic',
+    findings,
+    assets: Math.max(1, Math.ceil(findings / 18)),
+    timeoutMs: config.scanTimeoutMs,
+  };
+}
+
+class Validator {
+  constructor(private readonly origin: Map<string, string>) {}
+
+  private src(path: string): string | undefined {
+    return this.origin.get(path);
+  }
+
+  fail(path: string, problem: string): never {
+    throw configError(path, problem, this.src(path));
+  }
+
+  string(values: Record<string, unknown>, key: string, path = key): string | undefined {
+    const v = values[key];
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string') this.fail(path, `must be a string (got ${JSON.stringify(v)})`);
+    return v;
+  }
+
+  int(values: Record<string, unknown>, key: string, min: number, dflt: number): number {
+    const v = values[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+      this.fail(key, `must be an integer >= ${min} (got ${JSON.stringify(v)})`);
+    }
+    return v;
+  }
+}
+
+function validateScannerDef(
+  v: Validator,
+  name: string,
+  raw: unknown,
+  path: string,
+  dflt: number,
+): ScannerConfig {
+  if (typeof raw === 'string') raw = { command: raw };
+  if (!isPlainObject(raw)) v.fail(path, 'must be a command string or a mapping');
+  const known = ['name', 'kind', 'command', 'timeoutMs', 'okExitCodes', 'findingType', 'findings', 'assets'];
+  for (const k of Object.keys(raw)) if (!known.includes(k)) v.fail(`${path}.${k}`, 'is not a scanner option');
+  let command: string[] | undefined;
+  if (typeof raw.command === 'string') {
+    try {
+      command = splitCommand(raw.command);
+    } catch (e) {
+      v.fail(`${path}.command`, (e as Error).message);
+    }
+  } else if (Array.isArray(raw.command) && raw.command.every((a) => typeof a === 'string')) {
+    command = raw.command;
+  } else if (raw.command !== undefined) {
+    v.fail(`${path}.command`, 'must be a string or a list of strings');
+  }
+  const kind = raw.kind ?? (command === undefined ? undefined : 'sarif');
+  if (!(SCANNER_KINDS as readonly unknown[]).includes(kind)) {
+    v.fail(`${path}.kind`, `must be one of ${SCANNER_KINDS.join(', ')} (got ${JSON.stringify(kind)})`);
+  }
+  if (kind === 'sarif' && (command === undefined || command.length === 0))
+    v.fail(`${path}.command`, 'is required');
+  const posInt = (k: string): number | undefined => {
+    const x = raw[k];
+    if (x === undefined) return undefined;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 1)
+      v.fail(`${path}.${k}`, 'must be a positive integer');
+    return x;
+  };
+  const okExitCodes = raw.okExitCodes;
+  if (
+    okExitCodes !== undefined &&
+    !(Array.isArray(okExitCodes) && okExitCodes.every((c) => Number.isInteger(c)))
+  ) {
+    v.fail(`${path}.okExitCodes`, 'must be a list of integers');
+  }
+  if (raw.findingType !== undefined && typeof raw.findingType !== 'string') {
+    v.fail(`${path}.findingType`, 'must be a string');
+  }
+  const def: ScannerConfig = { name, kind: kind as ScannerKind, timeoutMs: posInt('timeoutMs') ?? dflt };
+  if (command !== undefined) def.command = command;
+  if (okExitCodes !== undefined) def.okExitCodes = okExitCodes as number[];
+  if (typeof raw.findingType === 'string') def.findingType = raw.findingType;
+  const findings = posInt('findings');
+  const assets = posInt('assets');
+  if (findings !== undefined) def.findings = findings;
+  if (assets !== undefined) def.assets = assets;
+  return def;
+}
+
+/**
+ * Resolves the scanner list: names of built-in or configured scanners, or inline command lines
+ * (anything with a space or `{target}`), each becoming a generic SARIF scanner.
+ */
+function resolveScanners(
+  v: Validator,
+  raw: unknown,
+  defs: Record<string, ScannerConfig>,
+  timeoutMs: number,
+): string[] {
+  const list = raw === undefined ? [...DEFAULT_AGENT_CONFIG.scanners] : raw;
+  if (!Array.isArray(list) || list.length === 0) v.fail('scanners', 'must be a non-empty list');
+  const names: string[] = [];
+  list.forEach((item, i) => {
+    const path = `scanners[${i}]`;
+    if (typeof item === 'string' && !/\s|\{target\}/.test(item)) {
+      const [base, arg] = item.split(':', 2) as [string, string | undefined];
+      const def = defs[base];
+      if (def === undefined) {
+        v.fail(
+          path,
+          `names an unknown scanner ${JSON.stringify(base)} (known: ${Object.keys(defs).sort().join(', ')})`,
+        );
+      }
+      if (arg !== undefined) {
+        // `synthetic:6000` — a size for the load generator.
+        const n = Number(arg);
+        if (def.kind !== 'synthetic' || !Number.isInteger(n) || n < 1) {
+          v.fail(path, 'only the synthetic scanner takes a size (synthetic:<findings>)');
+        }
+        defs[item] = { ...def, name: item, findings: n, assets: Math.max(1, Math.ceil(n / 18)) };
+      }
+      names.push(item);
+      return;
+    }
+    const def = validateScannerDef(v, '', item, path, timeoutMs);
+    const name =
+      typeof item === 'object' && item !== null && typeof (item as { name?: unknown }).name === 'string'
+        ? (item as { name: string }).name
+        : (def.command?.[0]?.split('/').pop() ?? `scanner${i}`);
+    def.name = name;
+    defs[name] = def;
+    names.push(name);
+  });
+  return names;
+}
+
+/** Validates a merged layer into an `AgentConfig`; throws `CONFIG_INVALID` naming the first bad field. */
+function validate(merged: Layer): AgentConfig {
+  const values = merged.values;
+  const v = new Validator(merged.origin);
+  for (const key of Object.keys(values)) {
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
+      const hint = closest(TOP_LEVEL_KEYS, key);
+      v.fail(key, `is not an option${hint === undefined ? '' : ` (did you mean ${hint}?)`}`);
+    }
+  }
+  const server = v.string(values, 'server');
+  if (server !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(server);
+    } catch {
+      return v.fail('server', `must be an http(s) URL (got ${JSON.stringify(server)})`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') v.fail('server', 'must use http or https');
+    if (url.username !== '' || url.password !== '')
+      v.fail('server', 'must not carry credentials (use apiKey)');
+  }
+  const apiKey = v.string(values, 'apiKey');
+  if (apiKey !== undefined && /\s/.test(apiKey)) v.fail('apiKey', 'must not contain whitespace');
+  const agentId = v.string(values, 'agentId') ?? defaultAgentId();
+  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(agentId)) {
+    v.fail('agentId', 'must be 1..128 characters of letters, digits, _ . : -');
+  }
+  const tenantId = v.string(values, 'tenantId') ?? 'default';
+  const dataDir = expandHome(v.string(values, 'dataDir') ?? '~/.rediver');
+  const scanTimeoutMs = v.int(values, 'scanTimeoutMs', 1, DEFAULT_AGENT_CONFIG.scanTimeoutMs);
+  const progress = values.progress ?? DEFAULT_AGENT_CONFIG.progress;
+  if (!(PROGRESS_MODES as readonly unknown[]).includes(progress)) {
+    v.fail('progress', `must be one of ${PROGRESS_MODES.join(', ')} (got ${JSON.stringify(progress)})`);
+  }
+  const sections = {} as Record<PackageSectionName, PackageSection>;
+  for (const section of PACKAGE_SECTIONS) {
+    const raw = values[section] ?? {};
+    if (!isPlainObject(raw)) v.fail(section, 'must be a mapping of options');
+    const known = sectionKeys.get(section);
+    if (known !== undefined) {
+      for (const key of Object.keys(raw)) {
+        if (!known.includes(key)) {
+          const hint = closest(known, key);
+          v.fail(
+            `${section}.${key}`,
+            `is not an option of ${section}${hint === undefined ? ` (options: ${known.join(', ')})` : ` (did you mean ${hint}?)`}`,
+          );
+        }
+      }
+    }
+    sections[section] = { ...raw };
+  }
+  const defs = builtinScanners();
+  for (const d of Object.values(defs)) d.timeoutMs = scanTimeoutMs;
+  const scanners = resolveScanners(v, values.scanners, defs, scanTimeoutMs);
+  return {
+    server: server?.replace(/\/+$/, ''),
+    apiKey,
+    agentId,
+    agentName: v.string(values, 'agentName') ?? hostname(),
+    tenantId,
+    region: v.string(values, 'region'),
+    dataDir,
+    scanners,
+    scannerDefs: defs,
+    scanTimeoutMs,
+    pollIntervalMs: v.int(values, 'pollIntervalMs', 1, DEFAULT_AGENT_CONFIG.pollIntervalMs),
+    maxQueuedJobs: v.int(values, 'maxQueuedJobs', 1, DEFAULT_AGENT_CONFIG.maxQueuedJobs),
+    heartbeatIntervalMs: v.int(values, 'heartbeatIntervalMs', 1, DEFAULT_AGENT_CONFIG.heartbeatIntervalMs),
+    shutdownTimeoutMs: v.int(values, 'shutdownTimeoutMs', 0, DEFAULT_AGENT_CONFIG.shutdownTimeoutMs),
+    deliveryTimeoutMs: v.int(values, 'deliveryTimeoutMs', 1, DEFAULT_AGENT_CONFIG.deliveryTimeoutMs),
+    progress: progress as ProgressMode,
+    ...sections,
+  };
+}
+
+/** Reads and validates the configuration: defaults < file < environment < flags. */
+export async function loadConfig(sources: ConfigSources = {}): Promise<AgentConfig> {
+  const env = sources.env ?? {};
+  const file = sources.file ?? env.REDIVER_CONFIG;
+  const layers: Layer[] = [];
+  if (file !== undefined && file !== '') layers.push(await fileLayer(file));
+  layers.push(envLayer(env));
+  layers.push(flagLayer(sources.flags ?? {}, sources.sets ?? []));
+  return validate(merge(layers));
+}
+
+/** Requires `server` and `apiKey` (for commands that talk to the platform). */
+export function requirePlatform(config: AgentConfig): { server: string; apiKey: string } {
+  if (config.server === undefined) {
+    throw configError('server', 'is required (set --server, REDIVER_SERVER or `server:` in the config file)');
+  }
+  if (config.apiKey === undefined) {
+    throw configError(
+      'apiKey',
+      'is required (set --api-key, REDIVER_API_KEY or `apiKey:` in the config file)',
+    );
+  }
+  return { server: config.server, apiKey: config.apiKey };
+}

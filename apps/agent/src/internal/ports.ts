@@ -1,0 +1,149 @@
+import type {
+  AuditEventType,
+  AuditSeverity,
+  HeartbeatRequest,
+  Command,
+  QueueItem,
+  Report,
+  ReportStatus,
+  ResourceStatus,
+  SystemMetrics,
+  UploadResult,
+} from '@rediver/core';
+
+/*
+ * The agent's view of each package: the few calls and events it uses. `wiring.ts` adapts the real
+ * packages to these; tests may substitute them (they are the agent's own boundary).
+ */
+
+/** One audit line as the agent asks for it. */
+export interface AuditEntry {
+  type: AuditEventType;
+  severity: AuditSeverity;
+  message: string;
+  jobId?: string;
+  reportId?: string;
+  error?: unknown;
+  durationMs?: number;
+  details?: Record<string, unknown>;
+}
+
+/** The audit log. */
+export interface AuditPort {
+  log(entry: AuditEntry): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  /** Where the log is written. */
+  readonly location: string;
+}
+
+/** A held job slot. */
+export interface SlotPort {
+  release(): unknown;
+}
+
+/** The resource controller. */
+export interface ResourcePort {
+  start(): void;
+  acquireSlot(): SlotPort | null;
+  acquireSlotBlocking(options: { signal?: AbortSignal }): Promise<SlotPort>;
+  getStatus(): ResourceStatus;
+  /** Latest metrics sample (for heartbeats). */
+  metrics(): SystemMetrics | undefined;
+  onThrottle(fn: (reason: string, metrics: SystemMetrics | undefined) => void): void;
+  onResume(fn: (metrics: SystemMetrics | undefined) => void): void;
+  onWarning(fn: (message: string, details: Record<string, unknown>) => void): void;
+  close(): Promise<void>;
+}
+
+/** Options of a pipeline submission. */
+export interface PipelineSubmit {
+  jobId?: string;
+  tenantId?: string;
+  priority?: number;
+}
+
+/** The upload pipeline (small reports). */
+export interface PipelinePort {
+  start(): void;
+  /** Returns the item id; throws `QUEUE_FULL` / `CLOSED` (a RediverError) when it takes nothing. */
+  submit(report: Report, options: PipelineSubmit): string;
+  /** Resolves when nothing is queued, in flight or waiting to retry. */
+  flush(options: { signal?: AbortSignal }): Promise<void>;
+  /** Stops; returns the reports it did not deliver. */
+  stop(options: { drain: boolean; signal?: AbortSignal }): Promise<Report[]>;
+  stats(): { queued: number; inFlight: number; completed: number; failed: number; retries: number };
+  onCompleted(fn: (item: QueueItem, result: UploadResult) => void): void;
+  onFailed(fn: (item: QueueItem, error: unknown) => void): void;
+  onRetry(fn: (item: QueueItem, error: unknown, delayMs: number | undefined) => void): void;
+}
+
+/** Chunk store and upload engine events, normalised. */
+export type ChunkPortEvent =
+  | { kind: 'report-stored'; reportId: string; totalChunks: number; bytes: number; originalBytes: number }
+  | { kind: 'chunk-created'; reportId: string; chunkIndex: number; totalChunks: number; bytes: number }
+  | { kind: 'chunk-uploaded'; reportId: string; chunkIndex: number; totalChunks: number; bytes: number }
+  | {
+      kind: 'chunk-retry';
+      reportId: string;
+      chunkIndex: number;
+      attempt: number;
+      error: unknown;
+      delayMs?: number;
+    }
+  | { kind: 'chunk-failed'; reportId: string; chunkIndex: number; error: unknown }
+  | {
+      kind: 'chunk-cleanup';
+      reportId?: string;
+      chunks: number;
+      bytes: number;
+      reason: string;
+      undelivered: boolean;
+    }
+  | { kind: 'report-completed'; reportId: string }
+  | { kind: 'report-failed'; reportId: string; status: string; error?: unknown }
+  | { kind: 'storage-full'; message: string };
+
+/** A report kept in the chunk store. */
+export interface StoredReportInfo {
+  reportId: string;
+  status: ReportStatus;
+  totalChunks: number;
+  uploadedChunks: number;
+  failedChunks: number;
+  bytes: number;
+  createdAt?: number;
+  lastError?: string;
+}
+
+/** Chunk store + upload engine. */
+export interface ChunkPort {
+  needsChunking(report: Report): boolean;
+  /** Stores a report as chunks (all or nothing); delivered by the engine. */
+  submitReport(
+    report: Report,
+    options: { tenantId: string; priority?: number },
+  ): Promise<{ totalChunks: number }>;
+  /** Starts uploading (backlog first). */
+  start(): void;
+  onEvent(fn: (e: ChunkPortEvent) => void): void;
+  /** Report counts by status (this tenant). */
+  reportCounts(): Promise<Record<ReportStatus, number>>;
+  /** Reports not yet completed (pending, uploading, failed, partial). */
+  listReports(): Promise<StoredReportInfo[]>;
+  /** Requeues a failed report's dead-lettered chunks. */
+  retryFailed(reportId: string): Promise<number>;
+  storage(): Promise<{ storedBytes: number; maxStorageBytes: number }>;
+  close(): Promise<void>;
+}
+
+/** The platform API as the daemon uses it. */
+export interface PlatformPort {
+  heartbeat(body: HeartbeatRequest): Promise<unknown>;
+  pollCommands(limit: number, signal?: AbortSignal): Promise<Command[]>;
+  acknowledge(id: string): Promise<unknown>;
+  start(id: string): Promise<unknown>;
+  complete(id: string, result: Record<string, unknown>): Promise<unknown>;
+  fail(id: string, message: string): Promise<unknown>;
+  close(): Promise<void>;
+}

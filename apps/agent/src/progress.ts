@@ -1,0 +1,109 @@
+import type { Agent } from './agent';
+import type { ProgressMode } from './config';
+
+/** Formats a byte count for people. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}
+
+/** One status line from the agent's counters. */
+export function statusLine(agent: Agent): string {
+  const c = agent.counters;
+  const st = agent.deps.resource.getStatus();
+  const jobs = `jobs ${c.jobsRunning} running · ${c.jobsWaiting} waiting · ${c.jobsCompleted + c.jobsFailed} done${c.jobsFailed > 0 ? ` (${c.jobsFailed} failed)` : ''}`;
+  const findings = `findings ${c.findingsFound} found · ${c.findingsDelivered} delivered`;
+  const chunks = `chunks ${c.chunksUploaded}/${c.chunksTotal}`;
+  const bytes = `${formatBytes(c.bytesUploaded)}/${formatBytes(Math.max(c.bytesTotal, c.bytesUploaded))}`;
+  const throttle = st.throttled ? ` │ THROTTLED ${st.throttleReason ?? ''}` : '';
+  const retries =
+    c.chunkRetries + c.uploadRetries > 0 ? ` │ retries ${c.chunkRetries + c.uploadRetries}` : '';
+  return `${jobs} │ ${findings} │ ${chunks} · ${bytes}${retries}${throttle}`;
+}
+
+/** A progress display: live on a terminal, plain lines otherwise, or nothing. */
+export interface ProgressDisplay {
+  /** Prints a line above the live display (or as a plain line). */
+  line(text: string): void;
+  /** Stops the display (leaves the last status on screen). */
+  stop(): void;
+}
+
+/** Attaches a progress display to `agent`, writing to `stream` (default stderr). */
+export function attachProgress(
+  agent: Agent,
+  mode: ProgressMode,
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressDisplay {
+  const live = mode === 'tty' || (mode === 'auto' && stream.isTTY === true && process.env.CI === undefined);
+  if (mode === 'quiet') {
+    return { line: () => {}, stop: () => {} };
+  }
+  if (!live) {
+    let last = '';
+    const onLine = (t: string): void => void stream.write(`${t}\n`);
+    // Plain mode: a status line when something changed, at most every 2 s.
+    const timer = setInterval(() => {
+      const s = statusLine(agent);
+      if (s !== last) {
+        last = s;
+        stream.write(`[progress] ${s}\n`);
+      }
+    }, 2000);
+    timer.unref();
+    agent.on('line', onLine);
+    return {
+      line: onLine,
+      stop: () => {
+        clearInterval(timer);
+        agent.off('line', onLine);
+        const s = statusLine(agent);
+        if (s !== last) stream.write(`[progress] ${s}\n`);
+      },
+    };
+  }
+  let drawn = false;
+  const clear = (): void => {
+    if (drawn) stream.write('\r\x1b[2K');
+    drawn = false;
+  };
+  const draw = (): void => {
+    const width = stream.columns > 20 ? stream.columns - 1 : 159;
+    const s = statusLine(agent);
+    clear();
+    stream.write(`\x1b[36m▶\x1b[0m ${s.length > width - 2 ? `${s.slice(0, width - 3)}…` : s}`);
+    drawn = true;
+  };
+  const onLine = (t: string): void => {
+    clear();
+    stream.write(`${t}\n`);
+    draw();
+  };
+  let pending = false;
+  const onChange = (): void => {
+    if (pending) return;
+    pending = true;
+    setTimeout(() => {
+      pending = false;
+      draw();
+    }, 100).unref();
+  };
+  const timer = setInterval(draw, 500);
+  timer.unref();
+  agent.on('line', onLine);
+  agent.on('change', onChange);
+  draw();
+  return {
+    line: onLine,
+    stop: () => {
+      clearInterval(timer);
+      agent.off('line', onLine);
+      agent.off('change', onChange);
+      draw();
+      stream.write('\n');
+      drawn = false;
+    },
+  };
+}

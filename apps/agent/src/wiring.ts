@@ -1,0 +1,388 @@
+import { isRediverError } from '@rediver/core';
+import type { Command, HeartbeatRequest, Report, ReportStatus, SystemMetrics } from '@rediver/core';
+import { AuditLogger, DEFAULT_AUDIT_LOGGER_OPTIONS } from '@rediver/audit';
+import type { AuditLoggerOptions } from '@rediver/audit';
+import {
+  DEFAULT_RESOURCE_CONTROLLER_OPTIONS,
+  ResourceController,
+  SystemMetricsSource,
+} from '@rediver/resource';
+import type { ResourceControllerOptions, SystemMetricsSourceOptions } from '@rediver/resource';
+import { DEFAULT_UPLOAD_PIPELINE_OPTIONS, UploadPipeline } from '@rediver/pipeline';
+import type { UploadPipelineOptions } from '@rediver/pipeline';
+import { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from '@rediver/chunk';
+import type { ChunkManagerOptions } from '@rediver/chunk';
+import { createClient, DEFAULT_CLIENT_OPTIONS } from '@rediver/client';
+import type { ClientOptions, RediverClient } from '@rediver/client';
+import type { AgentDeps } from './agent';
+import type { AgentConfig, PackageSectionName } from './config';
+import { registerSectionKeys } from './config';
+import { configError } from './errors';
+import type {
+  AuditPort,
+  ChunkPort,
+  ChunkPortEvent,
+  PipelinePort,
+  PlatformPort,
+  ResourcePort,
+  StoredReportInfo,
+} from './internal/ports';
+import { dataPaths } from './paths';
+import { VERSION } from './version';
+
+export { dataPaths } from './paths';
+
+/*
+ * Option names of each package, as reachable from the config file (`audit.maxSizeMB`), the environment
+ * (`REDIVER_AUDIT__MAX_SIZE_MB`) and `--set audit.maxSizeMB=50`. Functions, streams, loggers and clocks
+ * cannot come from a file and are left out; everything else the packages accept is here.
+ */
+const SECTION_KEYS: Record<PackageSectionName, readonly string[]> = {
+  audit: [
+    ...Object.keys(DEFAULT_AUDIT_LOGGER_OPTIONS),
+    'remoteHeaders',
+    'transport',
+    'redact',
+    'hashChain',
+    'verbose',
+    'compress',
+    'maxFiles',
+  ].filter((k) => !['logger', 'clock', 'random', 'verboseStream'].includes(k)),
+  resource: [...Object.keys(DEFAULT_RESOURCE_CONTROLLER_OPTIONS), 'maxConcurrentJobs', 'metrics'],
+  pipeline: Object.keys(DEFAULT_UPLOAD_PIPELINE_OPTIONS),
+  chunk: Object.keys(DEFAULT_CHUNK_MANAGER_OPTIONS).filter((k) => k !== 'logger' && k !== 'clock'),
+  client: Object.keys(DEFAULT_CLIENT_OPTIONS).filter(
+    (k) => !['logger', 'clock', 'baseUrl', 'apiKey', 'agentId'].includes(k),
+  ),
+};
+for (const [section, keys] of Object.entries(SECTION_KEYS))
+  registerSectionKeys(section as PackageSectionName, keys);
+
+/** Runs a package constructor; its `INVALID_OPTION` becomes `CONFIG_INVALID` naming `section.option`. */
+function construct<T>(section: PackageSectionName, options: Record<string, unknown>, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (!isRediverError(e, 'INVALID_OPTION', 'CONFIG_INVALID')) throw e;
+    // Options the agent fills from its own top-level fields are reported under those names.
+    const topLevel: Record<string, string> = {
+      apiKey: 'apiKey',
+      baseUrl: 'server',
+      agentId: 'agentId',
+      tenantId: 'tenantId',
+      logFile: 'dataDir',
+      databasePath: 'dataDir',
+    };
+    for (const [opt, field] of Object.entries(topLevel)) {
+      if (!(opt in options) && new RegExp(`\\b${opt}\\b`).test(e.message))
+        throw configError(field, `is invalid: ${e.message}`);
+    }
+    const keys = [...Object.keys(options), ...SECTION_KEYS[section]];
+    // The package's message names its option; map it to the config path.
+    const named = keys
+      .filter((k) => new RegExp(`\\b${k}\\b`).test(e.message))
+      .sort((a, b) => b.length - a.length)[0];
+    throw configError(named === undefined ? section : `${section}.${named}`, `is invalid: ${e.message}`);
+  }
+}
+
+/** The audit logger (first thing the agent creates). */
+export async function createAudit(
+  config: AgentConfig,
+  extra: Partial<AuditLoggerOptions> = {},
+): Promise<AuditPort & { logger: AuditLogger }> {
+  const options: AuditLoggerOptions = {
+    agentId: config.agentId,
+    tenantId: config.tenantId,
+    logFile: dataPaths(config.dataDir).auditLog,
+    hashChain: true,
+    ...(config.audit as AuditLoggerOptions),
+    ...extra,
+  };
+  const logger = construct('audit', config.audit, () => new AuditLogger(options));
+  await logger.start();
+  return {
+    logger,
+    location: options.logFile ?? dataPaths(config.dataDir).auditLog,
+    log: (entry) => logger.log(entry),
+    flush: () => logger.flush(),
+    close: () => logger.close(),
+  };
+}
+
+/** The resource controller, measuring the real machine. */
+export function createResource(config: AgentConfig): ResourcePort & { controller: ResourceController } {
+  const { metrics, ...rest } = config.resource as ResourceControllerOptions & {
+    metrics?: SystemMetricsSourceOptions;
+  };
+  const metricsSource = construct('resource', config.resource, () => new SystemMetricsSource(metrics ?? {}));
+  const controller = construct(
+    'resource',
+    config.resource,
+    () => new ResourceController({ ...rest, metricsSource }),
+  );
+  return {
+    controller,
+    start: () => controller.start(),
+    acquireSlot: () => controller.acquireSlot(),
+    acquireSlotBlocking: (o) =>
+      controller.acquireSlotBlocking(o.signal === undefined ? {} : { signal: o.signal }),
+    getStatus: () => controller.getStatus(),
+    metrics: () => controller.metrics,
+    onThrottle: (fn) => void controller.on('throttle', (e) => fn(e.reason, e.metrics)),
+    onResume: (fn) => void controller.on('resume', (e) => fn(e.metrics)),
+    onWarning: (fn) => void controller.on('warning', (w) => fn(w.message, { code: w.code })),
+    close: async () => {
+      await controller.close();
+      metricsSource.close();
+    },
+  };
+}
+
+/** The upload pipeline delivering whole reports through the client. */
+export function createPipeline(
+  config: AgentConfig,
+  client: RediverClient,
+): PipelinePort & { pipeline: UploadPipeline } {
+  const pipeline = construct(
+    'pipeline',
+    config.pipeline,
+    () => new UploadPipeline(client, config.pipeline as UploadPipelineOptions),
+  );
+  return {
+    pipeline,
+    start: () => {},
+    submit: (report, o) => pipeline.submit(report, o),
+    flush: (o) => pipeline.flush(o.signal === undefined ? {} : { signal: o.signal }),
+    stop: async (o) => {
+      const items = await pipeline.stop(
+        o.signal === undefined ? { drain: o.drain } : { drain: o.drain, signal: o.signal },
+      );
+      return items.map((i) => i.report);
+    },
+    stats: () => {
+      const s = pipeline.getStats();
+      return {
+        queued: s.queueLength,
+        inFlight: s.inProgress,
+        completed: s.completed,
+        failed: s.failed,
+        retries: s.retries,
+      };
+    },
+    onCompleted: (fn) => void pipeline.on('completed', fn),
+    onFailed: (fn) => void pipeline.on('failed', fn),
+    onRetry: (fn) => void pipeline.on('retry', (item, info) => fn(item, info.error, info.delayMs)),
+  };
+}
+
+/** The chunk store and upload engine, in `<dataDir>/chunks.db`. */
+export function createChunks(
+  config: AgentConfig,
+  uploader: ChunkManagerOptions['uploader'],
+): ChunkPort & { manager: ChunkManager } {
+  const tenantId = config.tenantId;
+  const manager = construct(
+    'chunk',
+    config.chunk,
+    () =>
+      new ChunkManager({
+        databasePath: dataPaths(config.dataDir).chunksDb,
+        ...(config.chunk as Partial<ChunkManagerOptions>),
+        uploader,
+      }),
+  );
+  const listeners: ((e: ChunkPortEvent) => void)[] = [];
+  const emit = (e: ChunkPortEvent): void => {
+    for (const l of listeners) l(e);
+  };
+  const ev = manager.events;
+  ev.on('report:stored', (e) =>
+    emit({
+      kind: 'report-stored',
+      reportId: e.reportId,
+      totalChunks: e.totalChunks,
+      bytes: e.compressedBytes,
+      originalBytes: e.originalBytes,
+    }),
+  );
+  ev.on('chunk:created', (e) =>
+    emit({
+      kind: 'chunk-created',
+      reportId: e.reportId,
+      chunkIndex: e.chunkIndex,
+      totalChunks: e.totalChunks,
+      bytes: e.compressedBytes,
+    }),
+  );
+  ev.on('chunk:uploaded', (e) =>
+    emit({
+      kind: 'chunk-uploaded',
+      reportId: e.reportId,
+      chunkIndex: e.chunkIndex,
+      totalChunks: e.totalChunks,
+      bytes: e.compressedBytes,
+    }),
+  );
+  ev.on('chunk:retry', (e) =>
+    emit({
+      kind: 'chunk-retry',
+      reportId: e.reportId,
+      chunkIndex: e.chunkIndex,
+      attempt: e.retry,
+      error: e.error,
+      delayMs: e.delayMs,
+    }),
+  );
+  ev.on('chunk:failed', (e) =>
+    emit({ kind: 'chunk-failed', reportId: e.reportId, chunkIndex: e.chunkIndex, error: e.error }),
+  );
+  ev.on('chunk:corrupt', (e) =>
+    emit({ kind: 'chunk-failed', reportId: e.reportId, chunkIndex: e.chunkIndex, error: e.error }),
+  );
+  ev.on('chunk:cleanup', (e) => {
+    const cleanup: ChunkPortEvent = {
+      kind: 'chunk-cleanup',
+      chunks: e.chunksDeleted + e.blobsFreed,
+      bytes: e.bytesFreed,
+      reason: e.reason,
+      undelivered: e.undelivered,
+    };
+    if (e.reportId !== undefined) cleanup.reportId = e.reportId;
+    emit(cleanup);
+  });
+  ev.on('report:dropped', (e) =>
+    emit({
+      kind: 'chunk-cleanup',
+      reportId: e.reportId,
+      chunks: e.chunks,
+      bytes: e.bytes,
+      reason: 'quota-drop',
+      undelivered: true,
+    }),
+  );
+  ev.on('report:completed', (e) => emit({ kind: 'report-completed', reportId: e.reportId }));
+  ev.on('report:failed', (e) =>
+    emit({ kind: 'report-failed', reportId: e.reportId, status: e.status, error: e.error }),
+  );
+  ev.on('storage:full', (e) =>
+    emit({
+      kind: 'storage-full',
+      message: `${e.action}: report ${e.reportId} needs ${e.neededBytes} bytes, ${e.storedBytes}/${e.maxStorageBytes} used`,
+    }),
+  );
+  return {
+    manager,
+    needsChunking: (r: Report) => manager.needsChunking(r),
+    submitReport: async (r, o) => {
+      const res = await manager.submitReport(
+        r,
+        o.priority === undefined ? { tenantId: o.tenantId } : { tenantId: o.tenantId, priority: o.priority },
+      );
+      return { totalChunks: res.totalChunks };
+    },
+    start: () => void manager.start(),
+    onEvent: (fn) => void listeners.push(fn),
+    reportCounts: async () => (await manager.getStats(tenantId)).reports,
+    listReports: async () => {
+      const rows = await manager.store.db
+        .selectFrom('reports')
+        .select(['report_id', 'created_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('status', '!=', 'completed')
+        .orderBy('created_at')
+        .limit(200)
+        .execute();
+      const out: StoredReportInfo[] = [];
+      for (const row of rows) {
+        const p = await manager.getProgress(tenantId, row.report_id);
+        if (p === undefined) continue;
+        const info: StoredReportInfo = {
+          reportId: p.reportId,
+          status: p.status,
+          totalChunks: p.totalChunks,
+          uploadedChunks: p.uploadedChunks,
+          failedChunks: p.failedChunks,
+          bytes: p.totalBytes,
+          createdAt: row.created_at,
+        };
+        if (p.lastError !== null) info.lastError = p.lastError;
+        out.push(info);
+      }
+      return out;
+    },
+    retryFailed: (reportId) => manager.retryFailed(tenantId, reportId),
+    storage: async () => {
+      const s = await manager.getStats();
+      return { storedBytes: s.storedBytes, maxStorageBytes: s.maxStorageBytes };
+    },
+    close: () => manager.close(),
+  };
+}
+
+/** The platform client. */
+export function createPlatformClient(config: AgentConfig, server: string, apiKey: string): RediverClient {
+  const options: ClientOptions = {
+    ...(config.client as Partial<ClientOptions>),
+    baseUrl: server,
+    apiKey,
+    agentId: config.agentId,
+    userAgent: `rediver-agent/${VERSION}`,
+  };
+  if (typeof config.client.userAgent === 'string') options.userAgent = config.client.userAgent;
+  return construct('client', config.client, () => createClient(options));
+}
+
+/** The commands and heartbeat API as the daemon uses it. */
+export function platformPort(client: RediverClient): PlatformPort {
+  return {
+    heartbeat: (body: HeartbeatRequest) => client.heartbeat(body),
+    pollCommands: (limit: number, signal?: AbortSignal): Promise<Command[]> =>
+      client.pollCommands(signal === undefined ? { limit } : { limit, signal }),
+    acknowledge: (id) => client.acknowledgeCommand(id),
+    start: (id) => client.startCommand(id),
+    complete: (id, result) => client.completeCommand(id, result),
+    fail: (id, message) => client.failCommand(id, message),
+    close: () => client.close(),
+  };
+}
+
+/**
+ * Builds everything the agent composes, audit logger first. On a failure half-way, what was opened
+ * is closed again.
+ */
+export async function createAgentDeps(
+  config: AgentConfig,
+  server: string,
+  apiKey: string,
+): Promise<AgentDeps & { client: RediverClient }> {
+  const audit = await createAudit(config);
+  const opened: (() => Promise<void>)[] = [() => audit.close()];
+  try {
+    const client = createPlatformClient(config, server, apiKey);
+    opened.push(() => client.close());
+    const resource = createResource(config);
+    opened.push(() => resource.close());
+    const chunks = createChunks(config, client);
+    opened.push(() => chunks.close());
+    const pipeline = createPipeline(config, client);
+    return { audit, resource, pipeline, chunks, platform: platformPort(client), client };
+  } catch (e) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw e;
+  }
+}
+
+/** Report counts by status, for a data folder (used by `status` without starting an agent). */
+export type ReportCounts = Record<ReportStatus, number>;
+
+/** A metrics sample for heartbeats (the controller's latest). */
+export function heartbeatMetrics(m: SystemMetrics | undefined): {
+  cpu_percent: number;
+  memory_percent: number;
+} {
+  return {
+    cpu_percent: Math.round((m?.cpuPercent ?? 0) * 10) / 10,
+    memory_percent: Math.round((m?.memoryPercent ?? 0) * 10) / 10,
+  };
+}

@@ -1,0 +1,197 @@
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  agentArgs,
+  killAll,
+  runCli,
+  SAMPLE,
+  startCli,
+  startServer,
+  tempDir,
+  TENANT,
+  totals,
+  waitFor,
+  disposeCli,
+  prepareCli,
+} from './helpers';
+
+const cleanups: (() => Promise<void>)[] = [];
+beforeAll(() => prepareCli());
+afterAll(() => disposeCli());
+afterEach(async () => {
+  killAll();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('daemon lifecycle (real processes)', () => {
+  it('SIGTERM mid-job: exits 0, nothing lost, the rest is delivered after restart', async () => {
+    const dir = await tempDir('agent-e2e-run-');
+    cleanups.push(dir.cleanup);
+    const server = await startServer(dir.path, { faults: { latencyMs: 40 } });
+    cleanups.push(() => server.close());
+    const cmd = server.enqueueCommand({
+      tenantId: TENANT,
+      type: 'scan',
+      payload: { target: SAMPLE, scanners: ['secretlint', 'synthetic:2500'] },
+    });
+    const args = [
+      ...agentArgs(server, join(dir.path, 'agent')),
+      '--set',
+      'pollIntervalMs=200',
+      '--set',
+      'heartbeatIntervalMs=300',
+      '--set',
+      'chunk.maxConcurrentUploads=1',
+      '--set',
+      'chunk.uploadDelayMs=30',
+      '--set',
+      'chunk.maxFindingsPerChunk=50',
+      '--set',
+      'chunk.maxAssetsPerChunk=20',
+    ];
+    const run = startCli(['run', ...args]);
+    await waitFor(() => totals(server).chunks >= 2, 90_000, 'chunks of the job arriving');
+    expect(server.getCommand(TENANT, cmd.id)?.status).toMatch(/running|completed/);
+    run.child.kill('SIGTERM');
+    const code = await run.exit;
+    expect(code, run.stdout() + run.stderr()).toBe(0);
+    expect(server.getCommand(TENANT, cmd.id)?.status).toBe('completed');
+    const audit = readFileSync(join(dir.path, 'agent/audit/audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; message: string });
+    expect(audit.filter((l) => l.type === 'agent_stop').length).toBeGreaterThanOrEqual(2);
+    expect(audit.some((l) => l.type === 'job_received')).toBe(true);
+    // Not everything had arrived at SIGTERM; the rest was kept and goes out on the next start.
+    const before = totals(server).findingsReceived;
+    expect(before).toBeLessThan(8 + 2500);
+    const status = await runCli(['status', '--data-dir', join(dir.path, 'agent'), '--tenant-id', TENANT]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/synthetic-\d{8}T\d{6}-[0-9a-f]{12}\s+(pending|uploading)/);
+    expect(status.stdout).toMatch(/agent_stop: agent stopped/);
+    const again = await runCli(['deliver', ...args]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const t = totals(server);
+    expect(t.findingsReceived).toBe(8 + 2500);
+    expect(t.reports.every((r) => r.complete)).toBe(true);
+  });
+
+  it('a second signal exits at once; the chunk store still delivers everything afterwards', async () => {
+    const dir = await tempDir('agent-e2e-sig2-');
+    cleanups.push(dir.cleanup);
+    const server = await startServer(dir.path, { faults: { latencyMs: 40 } });
+    cleanups.push(() => server.close());
+    const args = [
+      ...agentArgs(server, join(dir.path, 'agent')),
+      '--set',
+      'chunk.maxConcurrentUploads=1',
+      '--set',
+      'chunk.maxFindingsPerChunk=50',
+      '--set',
+      'chunk.maxAssetsPerChunk=20',
+    ];
+    const run = startCli(['scan', SAMPLE, ...args, '--scanner', 'synthetic:2500']);
+    await waitFor(() => totals(server).chunks >= 1, 90_000, 'the first chunk');
+    // Slow answers from now on: the graceful stop waits for the chunk in flight, so the second signal lands in it.
+    server.setFaults({ latencyMs: 5000 });
+    await new Promise((r) => setTimeout(r, 200));
+    run.child.kill('SIGINT');
+    await waitFor(() => /SIGINT received/.test(run.stderr()), 30_000, 'the first signal handled');
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(130);
+    expect(run.stderr()).toMatch(/second SIGINT: exiting now/);
+    server.setFaults({ latencyMs: 0 });
+    const again = await runCli(['deliver', ...args]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(totals(server).findingsReceived).toBe(2500);
+  });
+
+  it('sends heartbeats with real metrics and acknowledges a command only when its job starts', async () => {
+    const dir = await tempDir('agent-e2e-hb-');
+    cleanups.push(dir.cleanup);
+    const server = await startServer(dir.path);
+    cleanups.push(() => server.close());
+    const args = [
+      ...agentArgs(server, join(dir.path, 'agent')),
+      '--agent-id',
+      'e2e-agent',
+      '--set',
+      'pollIntervalMs=200',
+      '--set',
+      'heartbeatIntervalMs=300',
+    ];
+    // A CPU threshold nothing can stay under and no job admitted while throttled: the job must wait.
+    const run = startCli([
+      'run',
+      ...args,
+      '--set',
+      'resource.cpuThreshold=0.01',
+      '--set',
+      'resource.minConcurrentJobs=0',
+    ]);
+    await waitFor(() => server.lastHeartbeat(TENANT, 'e2e-agent') !== undefined, 60_000, 'a heartbeat');
+    const cmd = server.enqueueCommand({
+      tenantId: TENANT,
+      type: 'scan',
+      payload: { target: SAMPLE, scanners: ['code-patterns'] },
+    });
+    await waitFor(
+      () => /waits for a slot/.test(readFileSync(join(dir.path, 'agent/audit/audit.log'), 'utf8')),
+      60_000,
+      'the job waiting',
+    );
+    expect(server.getCommand(TENANT, cmd.id)?.status).toBe('pending');
+    const hb = server.lastHeartbeat(TENANT, 'e2e-agent') as unknown as Record<string, unknown>;
+    const body = (hb.body ?? hb) as Record<string, unknown>;
+    expect(JSON.stringify(body)).toMatch(/"status":"throttled"|throttled/);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    // Never started, so never acknowledged: still the platform's to hand out.
+    expect(server.getCommand(TENANT, cmd.id)?.status).toBe('pending');
+    // A normal agent then takes it.
+    const run2 = startCli(['run', ...args]);
+    await waitFor(
+      () => server.getCommand(TENANT, cmd.id)?.status === 'completed',
+      60_000,
+      'the command completing',
+    );
+    run2.child.kill('SIGTERM');
+    expect(await run2.exit).toBe(0);
+    expect(totals(server).findingsReceived).toBe(7);
+  });
+});
+
+describe('configuration errors (real process)', () => {
+  it.each([
+    // Refused by the agent's own validation (more cases in src/config.test.ts)...
+    ['sever: http://x\n', {}, /sever is not an option \(did you mean server\?\)/],
+    // ...and by a package's constructor, reported under the config path.
+    ['pipeline:\n  workers: 0\n', {}, /pipeline\.workers/],
+    ['', { REDIVER_RESOURCE__CPU_THRESHOLD: '150' }, /resource\.cpuThreshold/],
+  ])('%j → a message naming the field', async (yaml, env, msg) => {
+    const dir = await tempDir('agent-e2e-cfg-');
+    cleanups.push(dir.cleanup);
+    const file = join(dir.path, 'agent.yaml');
+    await writeFile(file, yaml);
+    const r = await runCli(
+      [
+        'scan',
+        SAMPLE,
+        '--config',
+        file,
+        '--server',
+        'http://127.0.0.1:9',
+        '--api-key',
+        'rdv_e2e_config_key',
+        '--data-dir',
+        join(dir.path, 'd'),
+      ],
+      env,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+});
