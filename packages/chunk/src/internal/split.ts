@@ -75,13 +75,11 @@ function refuse(
   throw new ChunkError(ERROR_CODES[code], message, details === undefined ? {} : { details });
 }
 
-function checkItems(kind: string, items: readonly unknown[]): void {
-  for (let index = 0; index < items.length; index++) {
-    const item = items[index];
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      refuse('VALIDATION_FAILED', `${kind}[${index}] is not an object`, { index });
-    }
+function itemJson(kind: string, item: unknown, index: number): string {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    refuse('VALIDATION_FAILED', `${kind}[${index}] is not an object`, { index });
   }
+  return JSON.stringify(item);
 }
 
 /**
@@ -113,11 +111,13 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
   if (!Array.isArray(findings)) refuse('VALIDATION_FAILED', 'report.findings must be an array');
 
   // Pieces 0..assets-1 are the assets, then the findings (piece assets.length + f).
-  checkItems('assets', assets);
-  checkItems('findings', findings);
   const arena = new PieceArena();
-  const assetBytes = arena.addJsonItems(assets);
-  const findingBytes = arena.addJsonItems(findings);
+  const assetBytes: number[] = [];
+  for (let i = 0; i < assets.length; i++)
+    assetBytes.push(arena.bytes(arena.add(itemJson('assets', assets[i], i))));
+  const findingBytes: number[] = [];
+  for (let i = 0; i < findings.length; i++)
+    findingBytes.push(arena.bytes(arena.add(itemJson('findings', findings[i], i))));
   const F0 = assets.length;
 
   // Asset groups: every asset with the same id travels together; an asset without an id is its own group.
@@ -248,7 +248,7 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
     h.update('rediver-report-content-v1\n');
     h.update(extras);
     h.update('\n');
-    for (let i = 0; i < assets.length; i++) h.update(arena.text(i), 'utf8').update(',');
+    for (let i = 0; i < assets.length; i++) h.update(arena.view(i)).update(',');
     h.update('\n');
   };
   startContentHash(streamed);
@@ -291,7 +291,10 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
     if (n > 0) {
       p += json.write(FINDINGS_OPEN, p, 'latin1');
       findingsAt = p;
-      p = arena.copyRangeTo(F0 + c.findingStart, F0 + c.findingEnd, json, p);
+      for (let f = c.findingStart; f < c.findingEnd; f++) {
+        if (f > c.findingStart) json[p++] = COMMA;
+        p = arena.copyTo(F0 + f, json, p);
+      }
     }
     const findingsEnd = p;
     if (n > 0) json[p++] = CLOSE;
@@ -311,7 +314,7 @@ export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
     const h = sha256Stream();
     startContentHash(h);
     // Same bytes as the streamed form: the findings joined by commas, one trailing comma.
-    for (let f = 0; f < findings.length; f++) h.update(arena.text(F0 + f), 'utf8').update(',');
+    for (let f = 0; f < findings.length; f++) h.update(arena.view(F0 + f)).update(',');
     return h.digest('hex');
   };
 
