@@ -1,11 +1,10 @@
-// The upload bench's HTTP client: node:http over a keep-alive agent, used by BOTH sides of the comparison (the
-// bare client and the engine's uploader), so the ratio compares the engine with a bare loop over the same client.
-// `BENCH_UPLOADER=fetch` switches both sides to the global fetch instead (test/helpers/fetchUploader.ts).
-//
-// Why node:http by default: fetch (undici) encodes a string body into a fresh Uint8Array and copies it again into
-// its body stream, two ~1.5 MB native allocations per chunk that live until V8 happens to collect them; node:http
-// writes the string straight to the socket. The engine's memory is the same either way; the client's garbage is
-// what differs (and the agent's real client, @rediver/client, uses an undici Pool, not fetch).
+// The upload bench's HTTP client, used by BOTH sides of the comparison (the bare client and the engine's
+// uploader), so the ratio compares the engine with a bare loop over the same client and the same number in flight.
+// Default: the global fetch (test/helpers/fetchUploader.ts, the anchor the issue's figures have always used).
+// `BENCH_UPLOADER=http`: node:http over a keep-alive agent on both sides — a much cheaper client, so the same
+// engine overhead is a larger share (a stricter ratio), and less client garbage (fetch encodes a string body into
+// a fresh Uint8Array and copies it again into its body stream; node:http writes the string to the socket). The
+// agent's real client, @rediver/client, uses an undici Pool: between the two.
 import { Agent, request } from 'node:http';
 import type {
   ChunkUploader,
@@ -17,7 +16,7 @@ import { API_PATHS, IDEMPOTENCY_KEY_HEADER, RediverError } from '@rediver/core';
 import { createFetchChunkUploader } from '../test/helpers/fetchUploader';
 
 /** Which client both sides use. */
-export const BENCH_UPLOADER: 'http' | 'fetch' = process.env.BENCH_UPLOADER === 'fetch' ? 'fetch' : 'http';
+export const BENCH_UPLOADER: 'http' | 'fetch' = process.env.BENCH_UPLOADER === 'http' ? 'http' : 'fetch';
 
 /** Posts one prepared JSON body; resolves with the status and the response text. */
 export type PostBody = (

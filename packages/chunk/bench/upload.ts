@@ -1,7 +1,7 @@
 // Upload half of the chunk benchmark (issue 7):
 // 1. a stored 100k-finding report delivered by the engine (uploadDelayMs 0) to a loopback server that just
 //    acknowledges, against posting the same payload bytes with a bare loop over the same HTTP client
-//    (bench/httpUploader.ts: node:http keep-alive by default, `BENCH_UPLOADER=fetch` for fetch on both sides) and
+//    (bench/httpUploader.ts: fetch by default, `BENCH_UPLOADER=http` for node:http keep-alive on both sides) and
 //    the same number in flight, in the same run; prints MB/s for both and `upload_ratio=<engine/bare>` (goal >= 0.7);
 // 2. the peak RSS of a process replaying a 1 GB backlog (goal <= 256 MB), measured in a child process of its own
 //    so nothing else of the bench counts. `BENCH_BACKLOG_MB` changes the backlog size.
