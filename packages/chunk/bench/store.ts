@@ -1,13 +1,16 @@
 // Storage half of the chunk benchmark: submitReport of a generated 100k-finding report against the raw
-// zstd compressor on the same bytes, in the same process. Prints `ratio=<store/compress>` (goal >= 0.5)
-// and the peak RSS (goal <= 3x the report's JSON size).
+// zstd compressor on the same bytes, in the same process (alternating rounds, best of each). Prints
+// `ratio=<store/compress>` (goal >= 0.5) and the submit's peak RSS (goal <= 3x the report's JSON size).
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Finding, Report } from '@rediver/core';
 import { compress } from 'zstd-napi';
 import { ChunkStore } from '../src/index';
+import type { SubmitReportResult } from '../src/index';
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 const WORDS =
@@ -86,8 +89,41 @@ export function generateReport(id: string, n: number): Report {
   };
 }
 
+/** Alternating rounds of store and anchor (the best time of each is compared). */
+const ROUNDS = 3;
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 const maxRssBytes = (): number => process.resourceUsage().maxRSS * 1024;
+
+/** A full garbage collection (the bench's own setup garbage must not count against the submit). */
+const fullGc: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+/**
+ * The process's RSS high-water mark, resettable on Linux (`/proc/self/clear_refs` "5" resets VmHWM),
+ * so the peak of the submit alone is measured, not the peak left by generating the report. Elsewhere
+ * falls back to the lifetime `maxRSS` (`resettable: false`).
+ */
+function rssPeak(): { reset(): boolean; read(): number } {
+  let resettable = false;
+  return {
+    reset(): boolean {
+      try {
+        writeFileSync('/proc/self/clear_refs', '5');
+        resettable = true;
+      } catch {
+        resettable = false;
+      }
+      return resettable;
+    },
+    read(): number {
+      if (!resettable) return maxRssBytes();
+      const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+      return m ? Number(m[1]) * 1024 : maxRssBytes();
+    },
+  };
+}
 
 /** Runs the storage benchmark and prints its figures. */
 export async function runStoreBench(
@@ -97,43 +133,73 @@ export async function runStoreBench(
   try {
     const report = generateReport('bench-100k', findingCount);
     const jsonBytes = Buffer.byteLength(JSON.stringify(report));
+    // Collect the generator's garbage and restart the high-water mark: what remains is the report
+    // object the caller holds anyway, and the peak below is the submit's own.
+    fullGc();
+    const peak = rssPeak();
+    const reset = peak.reset();
     const rssBefore = process.memoryUsage().rss;
-    const peakBefore = maxRssBytes();
 
     // Store: split + serialise + checksum + compress + one SQLite transaction (WAL, synchronous=FULL).
-    const store = new ChunkStore({
-      databasePath: join(dir, 'chunks.db'),
-      maxStorageMB: 4096,
-      cleanupIntervalMinutes: 0,
-    });
-    const t0 = performance.now();
-    const res = await store.submitReport(report, { tenantId: 'bench' });
-    const storeMs = performance.now() - t0;
-    const peakAfterStore = maxRssBytes();
-    await store.close();
+    let dbCount = 0;
+    const submitOnce = async (): Promise<{ ms: number; res: SubmitReportResult }> => {
+      const store = new ChunkStore({
+        databasePath: join(dir, `chunks-${dbCount++}.db`),
+        maxStorageMB: 4096,
+        cleanupIntervalMinutes: 0,
+      });
+      try {
+        const t0 = performance.now();
+        const res = await store.submitReport(report, { tenantId: 'bench' });
+        return { ms: performance.now() - t0, res };
+      } finally {
+        await store.close();
+      }
+    };
+    const first = await submitOnce();
+    const peakDuringStore = peak.read();
+    const res = first.res;
 
     // Anchor: the raw compressor alone on the same report bytes, same level, same process.
     const ts = performance.now();
     const json = Buffer.from(JSON.stringify(report));
     const stringifyMs = performance.now() - ts;
-    const t1 = performance.now();
-    const raw = compress(json, { compressionLevel: 3 });
-    const compressMs = performance.now() - t1;
+    let raw: Buffer = Buffer.alloc(0);
+    const compressOnce = (): number => {
+      const t1 = performance.now();
+      raw = compress(json, { compressionLevel: 3 });
+      return performance.now() - t1;
+    };
+
+    // The machine is shared: store and anchor alternate for ROUNDS rounds, each after a full GC, and the
+    // ratio compares the best time of each (the same statistic for both sides).
+    const storeTimes = [first.ms];
+    const compressTimes: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      fullGc();
+      compressTimes.push(compressOnce());
+      if (round === 0) continue;
+      fullGc();
+      storeTimes.push((await submitOnce()).ms);
+    }
+    const storeMs = Math.min(...storeTimes);
+    const compressMs = Math.min(...compressTimes);
 
     const storeMBps = jsonBytes / 1e6 / (storeMs / 1000);
     const compressMBps = json.length / 1e6 / (compressMs / 1000);
     const ratio = storeMBps / compressMBps;
-    const peak = Math.max(peakAfterStore, peakBefore);
+    const list = (a: number[]): string => a.map((x) => x.toFixed(0)).join(', ');
     const out = [
       `report: ${findingCount} findings, ${mb(jsonBytes)} MB JSON -> ${res.totalChunks} chunks, ${mb(res.compressedBytes)} MB stored (zstd ${(res.originalBytes / res.compressedBytes).toFixed(2)}:1; raw ${(json.length / raw.length).toFixed(2)}:1)`,
-      `submitReport: ${storeMs.toFixed(0)} ms, ${storeMBps.toFixed(1)} MB/s`,
-      `raw zstd-napi compress (level 3): ${compressMs.toFixed(0)} ms, ${compressMBps.toFixed(1)} MB/s`,
+      `submitReport: best ${storeMs.toFixed(0)} ms of [${list(storeTimes)}], ${storeMBps.toFixed(1)} MB/s`,
+      `raw zstd-napi compress (level 3): best ${compressMs.toFixed(0)} ms of [${list(compressTimes)}], ${compressMBps.toFixed(1)} MB/s`,
       `(for scale: JSON.stringify + UTF-8 encoding of the report alone: ${stringifyMs.toFixed(0)} ms; a store that must serialise cannot beat ratio=${(compressMs / (compressMs + stringifyMs)).toFixed(2)} on one thread)`,
-      `RSS: ${mb(rssBefore)} MB before submit (report object in memory); peak ${mb(peak)} MB (${(peak / jsonBytes).toFixed(2)}x JSON); peak growth during submit ${mb(Math.max(0, peakAfterStore - Math.max(peakBefore, rssBefore)))} MB`,
+      `RSS: ${mb(rssBefore)} MB before submit (the report object, after a full GC); peak during submit ${mb(peakDuringStore)} MB = ${(peakDuringStore / jsonBytes).toFixed(2)}x JSON (goal <= 3x)${reset ? '' : ' [lifetime maxRSS: VmHWM not resettable here]'}; growth ${mb(Math.max(0, peakDuringStore - rssBefore))} MB`,
+      `peak_rss_x_json=${(peakDuringStore / jsonBytes).toFixed(2)}`,
       `ratio=${ratio.toFixed(2)}`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
-    return { ratio, peakRssBytes: peak, jsonBytes };
+    return { ratio, peakRssBytes: peakDuringStore, jsonBytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

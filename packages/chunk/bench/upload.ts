@@ -1,7 +1,8 @@
 // Upload half of the chunk benchmark (issue 7):
 // 1. a stored 100k-finding report delivered by the engine (uploadDelayMs 0) to a loopback server that just
-//    acknowledges, against posting the same payload bytes with a bare HTTP client (fetch, same concurrency), in
-//    the same run; prints MB/s for both and `upload_ratio=<engine/bare>` (goal >= 0.7);
+//    acknowledges, against posting the same payload bytes with a bare loop over the same HTTP client
+//    (bench/httpUploader.ts: fetch by default, `BENCH_UPLOADER=http` for node:http keep-alive on both sides) and
+//    the same number in flight, in the same run; prints MB/s for both and `upload_ratio=<engine/bare>` (goal >= 0.7);
 // 2. the peak RSS of a process replaying a 1 GB backlog (goal <= 256 MB), measured in a child process of its own
 //    so nothing else of the bench counts. `BENCH_BACKLOG_MB` changes the backlog size.
 import { spawn } from 'node:child_process';
@@ -9,12 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChunkUploadRequest, Report } from '@rediver/core';
-import { API_PATHS, IDEMPOTENCY_KEY_HEADER } from '@rediver/core';
 import { ChunkManager } from '../src/chunkManager';
 import { chunkIdempotencyKey } from '../src/internal/uploadIdempotency';
 import { buildChunkUploadRequest } from '../src/internal/uploadPayload';
 import { bundleEntry } from '../test/helpers/bundle';
-import { createFetchChunkUploader } from '../test/helpers/fetchUploader';
+import { BENCH_UPLOADER, createBenchUploader, createPoster } from './httpUploader';
 
 const MiB = 1024 * 1024;
 const CONCURRENCY = 4;
@@ -49,20 +49,16 @@ async function startAckServer(): Promise<AckServer> {
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
 }
 
-/** Posts prepared bodies with `concurrency` loops over fetch: the bare client. */
+/** Posts prepared bodies with `concurrency` loops over the bench's client: the bare client. */
 async function postBare(url: string, bodies: Array<{ body: string; key: string }>): Promise<void> {
   let next = 0;
-  const target = new URL(API_PATHS.ingestChunk, url).toString();
+  const post = createPoster(url, CONCURRENCY);
   const loop = async (): Promise<void> => {
     while (next < bodies.length) {
       const b = bodies[next++]!;
-      const res = await fetch(target, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [IDEMPOTENCY_KEY_HEADER]: b.key },
-        body: b.body,
-      });
+      const res = await post(b.body, b.key);
       if (res.status !== 201) throw new Error(`bare post answered ${res.status}`);
-      await res.json();
+      JSON.parse(res.text);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, loop));
@@ -82,11 +78,12 @@ async function throughput(
   let payloadBytes = 0;
   let chunks = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    // A fresh database per round; the engine starts only once the bare client is done.
+    // A fresh database per round; one side runs after the other, in alternating order (whichever goes second
+    // also pays for the collection of the first one's garbage and of the submit's).
     const dir = mkdtempSync(join(tmpdir(), 'rediver-upload-bench-'));
     const manager = new ChunkManager({
       databasePath: join(dir, 'chunks.db'),
-      uploader: createFetchChunkUploader(url),
+      uploader: createBenchUploader(url, CONCURRENCY),
       uploadDelayMs: 0,
       maxConcurrentUploads: CONCURRENCY,
       maxStorageMB: 4096,
@@ -119,15 +116,25 @@ async function throughput(
       }
       payloadBytes = bodies.reduce((n, b) => n + Buffer.byteLength(b.body), 0);
 
-      let t = performance.now();
-      await postBare(url, bodies);
-      bareMBps.push(payloadBytes / MiB / ((performance.now() - t) / 1000));
-      bodies.length = 0;
-
-      t = performance.now();
-      manager.start();
-      await manager.waitForReport('bench', reportId);
-      engineMBps.push(payloadBytes / MiB / ((performance.now() - t) / 1000));
+      const runBare = async (): Promise<void> => {
+        const t = performance.now();
+        await postBare(url, bodies);
+        bareMBps.push(payloadBytes / MiB / ((performance.now() - t) / 1000));
+        bodies.length = 0;
+      };
+      const runEngine = async (): Promise<void> => {
+        const t = performance.now();
+        manager.start();
+        await manager.waitForReport('bench', reportId);
+        engineMBps.push(payloadBytes / MiB / ((performance.now() - t) / 1000));
+      };
+      if (round % 2 === 0) {
+        await runBare();
+        await runEngine();
+      } else {
+        await runEngine();
+        await runBare();
+      }
     } finally {
       await manager.close();
       rmSync(dir, { recursive: true, force: true });
@@ -135,7 +142,7 @@ async function throughput(
   }
   process.stdout.write(
     `report: ${report.findings?.length ?? 0} findings, ${chunks} chunks, ${(payloadBytes / MiB).toFixed(1)} MB of ` +
-      `request bodies; ${CONCURRENCY} in flight, uploadDelayMs 0, median of ${ROUNDS}\n`,
+      `request bodies; ${CONCURRENCY} in flight over ${BENCH_UPLOADER}, uploadDelayMs 0, median of ${ROUNDS}\n`,
   );
   return { engine: median(engineMBps), bare: median(bareMBps), bytes: payloadBytes };
 }
@@ -160,7 +167,7 @@ export async function runUploadBench(report: Report): Promise<{ ratio: number; r
   try {
     const t = await throughput(report, server.url);
     const ratio = t.engine / t.bare;
-    process.stdout.write(`bare fetch client:  ${t.bare.toFixed(1)} MB/s\n`);
+    process.stdout.write(`bare ${BENCH_UPLOADER} client: ${t.bare.toFixed(1)} MB/s\n`);
     process.stdout.write(
       `ChunkManager:       ${t.engine.toFixed(1)} MB/s (claim, read + verify, send, ack, cleanup)\n`,
     );
@@ -184,6 +191,7 @@ export async function runUploadBench(report: Report): Promise<{ ratio: number; r
         await runChild(
           script,
           ['replay', databasePath, server.url],
+          // The child reads BENCH_UPLOADER from the environment it inherits.
           // e.g. BENCH_REPLAY_NODE_ARGS=--max-old-space-size=128: shows how much of the peak is uncollected garbage.
           (process.env.BENCH_REPLAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
         ),

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Finding, Report } from '@rediver/core';
 import { ChunkManager } from '../src/chunkManager';
-import { createFetchChunkUploader } from '../test/helpers/fetchUploader';
+import { createBenchUploader } from './httpUploader';
 
 const MiB = 1024 * 1024;
 const [mode, databasePath, arg] = process.argv.slice(2);
@@ -15,7 +15,7 @@ if (mode === 'build') {
   const targetBytes = Number(arg) * MiB;
   const manager = new ChunkManager({
     databasePath,
-    uploader: createFetchChunkUploader('http://127.0.0.1:9'),
+    uploader: createBenchUploader('http://127.0.0.1:9', 1),
     maxStorageMB: Math.ceil(Number(arg) * 1.2) + 64,
     maxFindingsPerChunk: 6,
     cleanupIntervalMinutes: 0,
@@ -62,7 +62,7 @@ if (mode === 'build') {
 } else if (mode === 'replay' && arg) {
   const manager = new ChunkManager({
     databasePath,
-    uploader: createFetchChunkUploader(arg),
+    uploader: createBenchUploader(arg, 2), // the default maxConcurrentUploads
     uploadDelayMs: 0,
     maxStorageMB: 1 << 20,
     cleanupIntervalMinutes: 0,

@@ -238,6 +238,9 @@ export class ChunkManager {
     return this.#waitUntil(
       options.signal,
       (): { value: ReportProgress } | { error: ChunkError } | undefined => {
+        // Re-checked after every acknowledged chunk: only a settled report needs its full progress.
+        const status = this.#queue.status(tenantId, reportId);
+        if (status === 'pending' || status === 'uploading') return undefined;
         const progress = this.#queue.progress(tenantId, reportId);
         if (progress === undefined) {
           return {
@@ -277,8 +280,15 @@ export class ChunkManager {
   async getStats(tenantId?: string): Promise<ChunkManagerStats> {
     this.#assertOpen();
     const stats = await this.store.getStats(tenantId);
+    // A claimed chunk's row stays `pending` until its outcome is recorded (see UploadQueue): count it as uploading.
+    const claimed = Math.min(this.#queue.claimedCount(tenantId), stats.chunks.pending);
     return {
       ...stats,
+      chunks: {
+        ...stats.chunks,
+        pending: stats.chunks.pending - claimed,
+        uploading: stats.chunks.uploading + claimed,
+      },
       upload: {
         ...this.#engine.counters,
         inFlight: this.#engine.inFlight,
