@@ -89,7 +89,8 @@ export default defineConfig(createTsupConfig());
 export default defineProject({
   resolve: { conditions: ['@rediver/source'] },
   ssr: { resolve: { conditions: ['@rediver/source'] } },
-  test: { name: '${pkgName}', environment: 'node' },
+  // CI runs several projects at once on 2 cores: generous timeouts keep a loaded machine from failing a test.
+  test: { name: '${pkgName}', environment: 'node', testTimeout: 30_000, hookTimeout: 30_000 },
 });
 `,
   'README.md': `# ${pkgName}
