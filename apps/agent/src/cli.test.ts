@@ -34,6 +34,12 @@ describe('rediver-agent main', () => {
     expect(c.text().out).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
+  it('ignores the `--` a package-manager script passes through', async () => {
+    const x = io();
+    expect(await main(['--', 'scan', '--help'], x)).toBe(0);
+    expect(x.text().out).toMatch(/Usage: rediver-agent scan/);
+  });
+
   it('usage errors exit 2 with a message', async () => {
     const a = io();
     expect(await main(['bogus'], a)).toBe(2);

@@ -33,7 +33,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const [cmd, ...rest] = argv;
+  // `pnpm run agent -- scan x` passes the `--` through; it separates the runner's options, not ours.
+  const [cmd, ...rest] = argv[0] === '--' ? argv.slice(1) : argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     const topic = cmd === 'help' ? rest[0] : undefined;
     if (topic !== undefined && COMMANDS[topic] !== undefined)
@@ -74,6 +75,10 @@ function isEntry(): boolean {
 }
 
 if (isEntry()) {
+  // Run through `pnpm --filter @rediver/agent agent …`, the script starts in apps/agent: relative paths a user
+  // types (scan target, --config, --data-dir) mean their own folder, which the package manager gives as INIT_CWD.
+  if (process.env.npm_lifecycle_event === 'agent' && process.env.INIT_CWD)
+    process.chdir(process.env.INIT_CWD);
   main(process.argv.slice(2), { out: process.stdout, err: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;
