@@ -1,8 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IngestServer } from '@rediver/ingest-server';
 import {
   agentArgs,
-  killAll,
   runCli,
   SAMPLE,
   startCli,
@@ -11,17 +10,10 @@ import {
   totals,
   waitFor,
   TENANT,
-  disposeCli,
-  prepareCli,
+  useE2eLifecycle,
 } from './helpers';
 
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(() => prepareCli());
-afterAll(() => disposeCli());
-afterEach(async () => {
-  killAll();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useE2eLifecycle();
 
 async function setup(
   options: Parameters<typeof startServer>[1] = {},

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { startIngestServer } from '@rediver/ingest-server';
 import type { IngestServer, IngestServerOptions } from '@rediver/ingest-server';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { bundleCli } from './bundle';
 
 export const APP = resolve(import.meta.dirname, '../..');
@@ -164,4 +165,19 @@ export function agentArgs(server: { url: string }, dataDir: string): string[] {
     '--set',
     'audit.flushIntervalMs=200',
   ];
+}
+
+/**
+ * Registers the hooks every e2e file needs (bundle the CLI once, kill its processes and run the cleanups
+ * after each test) and returns the list a test pushes its cleanups onto.
+ */
+export function useE2eLifecycle(): (() => Promise<void>)[] {
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(() => prepareCli());
+  afterAll(() => disposeCli());
+  afterEach(async () => {
+    killAll();
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return cleanups;
 }

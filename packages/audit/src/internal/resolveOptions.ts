@@ -5,6 +5,7 @@ import type { Clock, Logger } from '@rediver/core';
 import { AuditError } from '../auditError';
 import { DEFAULT_AUDIT_LOGGER_OPTIONS } from '../options';
 import type { AuditLoggerOptions, AuditRedactOptions, AuditTransportOptions } from '../options';
+import type { RemoteShipperConfig } from './remoteShipper';
 
 /** Options after defaults and validation. */
 export interface ResolvedAuditOptions {
@@ -17,19 +18,8 @@ export interface ResolvedAuditOptions {
   compress: boolean;
   bufferSize: number;
   flushIntervalMs: number;
-  remote:
-    | {
-        url: string;
-        format: 'json' | 'ndjson';
-        headers: Readonly<Record<string, string>>;
-        batchSize: number;
-        maxBacklog: number;
-        timeoutMs: number;
-        retryBaseMs: number;
-        retryMaxMs: number;
-        closeTimeoutMs: number;
-      }
-    | undefined;
+  /** The shipper's settings (its runtime hooks and random source are added where it is built) plus the close bound. */
+  remote: (Omit<RemoteShipperConfig, 'random' | 'hooks'> & { closeTimeoutMs: number }) | undefined;
   transport: AuditTransportOptions | undefined;
   redact: AuditRedactOptions | undefined;
   hashChain: boolean;
