@@ -124,6 +124,24 @@ export function createResource(config: AgentConfig): ResourcePort & { controller
   return {
     controller,
     start: () => controller.start(),
+    // The first sample at start() has no CPU figure yet (a rate needs two readings); the controller takes
+    // the next one about 1 s later. Until then it would admit every job blind, whatever the host's load.
+    ready: () =>
+      new Promise<void>((resolve) => {
+        if (controller.metrics !== undefined && controller.metrics.cpuOrigin !== 'unavailable')
+          return resolve();
+        const done = (): void => {
+          clearTimeout(timer);
+          controller.off('sample', onSample);
+          resolve();
+        };
+        const onSample = (m: SystemMetrics): void => {
+          if (m.cpuOrigin !== 'unavailable') done();
+        };
+        // Bounded: a host whose CPU cannot be read (no /proc, no os.cpus deltas) must not stall the agent.
+        const timer = setTimeout(done, 3000);
+        controller.on('sample', onSample);
+      }),
     acquireSlot: () => controller.acquireSlot(),
     acquireSlotBlocking: (o) =>
       controller.acquireSlotBlocking(o.signal === undefined ? {} : { signal: o.signal }),

@@ -37,6 +37,7 @@ export async function openSession(
     ac.abort();
   });
   agent.start();
+  await deps.resource.ready?.();
   return {
     agent,
     progress,

@@ -45,6 +45,8 @@ export interface SlotPort {
 /** The resource controller. */
 export interface ResourcePort {
   start(): void;
+  /** Resolves once the host has been measured (a real CPU figure), so the first job is admitted knowingly. */
+  ready?(): Promise<void>;
   acquireSlot(): SlotPort | null;
   acquireSlotBlocking(options: { signal?: AbortSignal }): Promise<SlotPort>;
   getStatus(): ResourceStatus;

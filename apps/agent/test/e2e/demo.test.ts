@@ -65,6 +65,10 @@ describe('rediver-agent demo (real processes)', () => {
         '2500',
         '--set',
         'resource.cpuThreshold=0.01',
+        // Over a sample window an idle host's CPU can read exactly 0% (/proc/stat counts 10 ms ticks), which
+        // no CPU threshold exceeds; memory in use never reads 0, so this low one makes the throttle certain.
+        '--set',
+        'resource.memoryThreshold=0.01',
         '--set',
         'resource.minConcurrentJobs=1',
         '--set',

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   agentArgs,
-  killAll,
   runCli,
   SAMPLE,
   startCli,
@@ -13,17 +12,10 @@ import {
   TENANT,
   totals,
   waitFor,
-  disposeCli,
-  prepareCli,
+  useE2eLifecycle,
 } from './helpers';
 
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(() => prepareCli());
-afterAll(() => disposeCli());
-afterEach(async () => {
-  killAll();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = useE2eLifecycle();
 
 describe('daemon lifecycle (real processes)', () => {
   it('SIGTERM mid-job: exits 0, nothing lost, the rest is delivered after restart', async () => {
@@ -122,12 +114,15 @@ describe('daemon lifecycle (real processes)', () => {
       '--set',
       'heartbeatIntervalMs=300',
     ];
-    // A CPU threshold nothing can stay under and no job admitted while throttled: the job must wait.
+    // Thresholds nothing can stay under and no job admitted while throttled: the job must wait.
     const run = startCli([
       'run',
       ...args,
       '--set',
       'resource.cpuThreshold=0.01',
+      // An idle host's CPU can read exactly 0% over a sample window; memory in use never does.
+      '--set',
+      'resource.memoryThreshold=0.01',
       '--set',
       'resource.minConcurrentJobs=0',
     ]);
@@ -143,9 +138,13 @@ describe('daemon lifecycle (real processes)', () => {
       'the job waiting',
     );
     expect(server.getCommand(TENANT, cmd.id)?.status).toBe('pending');
-    const hb = server.lastHeartbeat(TENANT, 'e2e-agent') as unknown as Record<string, unknown>;
-    const body = (hb.body ?? hb) as Record<string, unknown>;
-    expect(JSON.stringify(body)).toMatch(/"status":"throttled"|throttled/);
+    // The heartbeat on record may predate the throttle by up to one interval: wait for the next one.
+    const heartbeatBody = (): string => {
+      const hb = server.lastHeartbeat(TENANT, 'e2e-agent') as unknown as Record<string, unknown>;
+      return JSON.stringify(hb.body ?? hb);
+    };
+    await waitFor(() => /throttled/.test(heartbeatBody()), 60_000, 'a throttled heartbeat');
+    expect(heartbeatBody()).toMatch(/"status":"throttled"|throttled/);
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
     // Never started, so never acknowledged: still the platform's to hand out.
