@@ -10,6 +10,8 @@ export interface PackageBuildOptions {
   dts?: boolean;
   /** Add a `#!/usr/bin/env node` banner (CLIs). */
   shebang?: boolean;
+  /** Give the CommonJS build a working `import.meta.url` (code that locates files next to itself). */
+  shims?: boolean;
 }
 
 /**
@@ -27,6 +29,7 @@ export function createTsupConfig(options: PackageBuildOptions = {}): Options {
     clean: true,
     splitting: false,
     treeshake: true,
+    shims: options.shims ?? false,
     ...(options.shebang ? { banner: { js: '#!/usr/bin/env node' } } : {}),
   };
 }

@@ -10,3 +10,6 @@ process.stdout.write('\n== upload (issue 7): ChunkManager vs bare HTTP client ==
   const { runUploadBench } = await import('./upload');
   await runUploadBench(generateReport('bench-upload', 100_000));
 }
+
+const { removeBundles } = await import('../test/helpers/bundle');
+removeBundles();

@@ -1,15 +1,17 @@
 import { execFileSync } from 'node:child_process';
+import { decompress as zstdDecompress } from 'fzstd';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRediverError } from '@rediver/core';
+import Database from 'better-sqlite3';
 import type { Clock, Finding, Report } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { base64Length, ChunkStore } from './chunkStore';
 import type { ChunkStoreOptions } from './internal/options';
 import { sha256Hex } from './internal/checksum';
-import { reassembleChunks } from './internal/split';
+import { planSplit, reassembleChunks } from './internal/split';
 import type { StoredChunkData } from './internal/split';
 
 let dir: string;
@@ -102,6 +104,7 @@ describe('ChunkStore: opening', () => {
     expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(2); // FULL
     expect(store.sqlite.pragma('auto_vacuum', { simple: true })).toBe(2); // INCREMENTAL
     expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(store.sqlite.pragma('page_size', { simple: true })).toBe(8192);
     await store.submitReport(makeReport('kept', 3), { tenantId: 't' });
     await store.close();
     const again = open({ databasePath: path });
@@ -128,6 +131,18 @@ describe('ChunkStore: opening', () => {
       frame_checksum: null,
     });
     expect((await upgraded.readChunkFrame('t', 'legacy', 0))?.reportId).toBe('legacy');
+  });
+
+  it('keeps the page size of an existing database (8 KiB is for new files only)', async () => {
+    const path = join(dir, 'old.db');
+    const raw = new Database(path);
+    raw.pragma('journal_mode = WAL');
+    raw.exec('CREATE TABLE keep (x)');
+    raw.close();
+    const store = open({ databasePath: path });
+    expect(store.sqlite.pragma('page_size', { simple: true })).toBe(4096);
+    await store.submitReport(makeReport('on-old-pages', 30), { tenantId: 't' });
+    expect((await store.decompressChunk('t', 'on-old-pages', 0))?.chunk_index).toBe(0);
   });
 
   it('expands ~ to the home directory', async () => {
@@ -647,5 +662,127 @@ describe('ChunkStore: quota', () => {
     expect(stats.chunks.pending).toBe(1);
     expect(stats.storedBytes).toBeGreaterThan(0); // p1 is undelivered: kept under 'reject'
     expect(stats.droppedReports).toBe(0);
+  });
+});
+
+describe('ChunkStore: compression off the main thread', () => {
+  /** 100 tiny findings, then 200 big ones that go two per chunk: the count guessed after chunk 0 is wrong. */
+  function unevenReport(id: string): Report {
+    const findings: Finding[] = Array.from({ length: 300 }, (_, i) => ({
+      type: 'code',
+      title: `f${i}`,
+      severity: 'low',
+      ...(i >= 100 ? { description: randomBytes(10_000).toString('hex') } : {}),
+    }));
+    return { version: '1.0', metadata: { id, timestamp: 't' }, tool: { name: 'x' }, findings };
+  }
+
+  async function frames(store: ChunkStore, reportId: string, n: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const blob = await store.readChunkBlob('t', reportId, i);
+      out.push(Buffer.from(zstdDecompress(blob!.data)).toString('utf8'));
+    }
+    return out;
+  }
+
+  it('stores the same chunks, byte for byte, with or without the worker, re-heading wrong guesses', async () => {
+    const options = { maxFindingsPerChunk: 100, maxChunkSizeBytes: 48 * 1024 };
+    const report = unevenReport('uneven-1');
+    const plan = planSplit(report, { maxAssetsPerChunk: 100, ...options });
+    const expected = Array.from({ length: plan.totalChunks }, (_, i) => plan.render(i).json.toString('utf8'));
+    expect(plan.totalChunks).toBe(101);
+
+    const viaWorker = open({ ...options, databasePath: join(dir, 'worker.db') });
+    const inline = open({ ...options, databasePath: join(dir, 'inline.db'), compressInWorker: false });
+    const a = await viaWorker.submitReport(report, { tenantId: 't' });
+    const b = await inline.submitReport(report, { tenantId: 't' });
+    expect(a).toEqual(b);
+    expect(a.totalChunks).toBe(101);
+    expect(await frames(viaWorker, 'uneven-1', 101)).toEqual(expected);
+    expect(await frames(inline, 'uneven-1', 101)).toEqual(expected);
+    // The checksums stored by the worker are those of the final (re-headed) JSON: reads verify them.
+    const chunk0 = await viaWorker.decompressChunk('t', 'uneven-1', 0);
+    expect(chunk0).toMatchObject({ chunk_index: 0, total_chunks: 101, is_final: false });
+    const rows = viaWorker.sqlite
+      .prepare('SELECT checksum FROM chunks WHERE report_id = ? ORDER BY chunk_index')
+      .all('uneven-1') as { checksum: string }[];
+    expect(rows.map((r) => r.checksum)).toEqual(expected.map((j) => sha256Hex(j)));
+  });
+
+  it('computes the same content hash on the worker as on this thread (a resubmit either way is a no-op)', async () => {
+    const report = makeReport('hash-1', 1200, 32, 4);
+    const first = open({ maxFindingsPerChunk: 100 });
+    expect((await first.submitReport(report, { tenantId: 't' })).created).toBe(true);
+    await first.close();
+    const again = open({ maxFindingsPerChunk: 100, compressInWorker: false });
+    expect((await again.submitReport(report, { tenantId: 't' })).created).toBe(false);
+    const changed = structuredClone(report);
+    changed.findings![1199]!.title = 'changed';
+    await expect(again.submitReport(changed, { tenantId: 't' })).rejects.toMatchObject({
+      code: 'REPORT_CONFLICT',
+    });
+  });
+
+  it('close() waits for a submit in progress, which completes', async () => {
+    const store = open({ maxFindingsPerChunk: 50 });
+    const submitting = store.submitReport(makeReport('closing-1', 3000, 64), { tenantId: 't' });
+    const closing = store.close();
+    const res = await submitting;
+    await closing;
+    expect(res).toMatchObject({ created: true, totalChunks: 60 });
+    const reopened = open({ maxFindingsPerChunk: 50 });
+    expect((await reopened.getStats('t')).chunks.pending).toBe(60);
+  });
+
+  it('keeps the event loop turning while it serialises a large report', async () => {
+    const store = open({ maxFindingsPerChunk: 100 });
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 1);
+    try {
+      await store.submitReport(makeReport('loop-1', 20_000, 64), { tenantId: 't' });
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('refuses a report of more than 10,000 chunks with REPORT_TOO_LARGE, its guesses capped', async () => {
+    // 100,001 one-finding chunks: after chunk 0 the guess would have 6 digits.
+    const store = open({ maxFindingsPerChunk: 1 });
+    const findings: Finding[] = Array.from({ length: 100_001 }, (_, i) => ({
+      type: 'code',
+      title: `${i}`,
+      severity: 'low',
+    }));
+    const report: Report = { version: '1.0', metadata: { id: 'huge-1', timestamp: 't' }, findings };
+    await expect(store.submitReport(report, { tenantId: 't' })).rejects.toMatchObject({
+      code: 'REPORT_TOO_LARGE',
+    });
+    expect((await store.getStats('t')).reports.pending).toBe(0);
+  });
+
+  it('checkpoints the WAL on the worker after a big commit, and closes its connection before the store', async () => {
+    const debug: string[] = [];
+    const logger = {
+      debug: (_o: unknown, msg?: string) => debug.push(String(msg)),
+      info: () => {},
+      warn: () => {},
+      error: () => {},
+    };
+    const path = join(dir, 'ckpt.db');
+    const store = open({ databasePath: path, maxFindingsPerChunk: 50, logger });
+    await store.submitReport(makeReport('ckpt-1', 2000, 64), { tenantId: 't' });
+    // The commit itself did not checkpoint, and the setting is back for every other commit.
+    expect(store.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    await vi.waitFor(() => expect(debug).toContain('WAL checkpointed off the main thread'), {
+      timeout: 10_000,
+    });
+    // Nothing left to copy: the worker's PASSIVE checkpoint took every frame.
+    const [left] = store.sqlite.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+    expect(left!.checkpointed).toBe(left!.log);
+    await store.close();
+    // The store's connection closed last: SQLite removed the WAL file, as after any clean close.
+    expect(existsSync(`${path}-wal`)).toBe(false);
   });
 });

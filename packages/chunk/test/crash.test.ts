@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleEntry } from './helpers/bundle';
+import { bundleEntry, removeBundles } from './helpers/bundle';
 import { openManager, tempDir } from './helpers/harness';
 import type { TempDir } from './helpers/harness';
 import { seededRandom, startIngestServer } from './helpers/ingestServer';
@@ -31,6 +31,7 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await server?.close();
   dir?.cleanup();
+  removeBundles();
 });
 
 interface Run {

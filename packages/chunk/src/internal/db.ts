@@ -46,6 +46,10 @@ export function openDatabase(path: string, now: number): OpenDatabase {
 
 /**
  * Pragmas, and why:
+ * - `page_size = 8192` on a new database (an existing one keeps its own): the file is mostly chunk blobs
+ *   of tens to hundreds of KiB in overflow pages; half as many pages per blob makes storing a report
+ *   ~20% faster (measured: 15 MB of blobs in 145-165 ms against 190-200 ms with 4 KiB), while the small
+ *   writes of an upload's acknowledgement barely change (0.33 against 0.31 ms each).
  * - `auto_vacuum = INCREMENTAL` first, before any table exists (SQLite only honours it on an empty
  *   database): freed pages go to a free list that `PRAGMA incremental_vacuum` returns to the OS, so the
  *   file really shrinks after cleanup without a blocking full VACUUM.
@@ -60,6 +64,7 @@ export function openDatabase(path: string, now: number): OpenDatabase {
  *   wait up to 5 s instead of failing at once with SQLITE_BUSY.
  */
 function applyPragmas(sqlite: BetterSqlite3.Database): void {
+  sqlite.pragma('page_size = 8192'); // ignored unless the database is still empty
   sqlite.pragma('auto_vacuum = INCREMENTAL');
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');

@@ -20,6 +20,7 @@ describe('chunk store options', () => {
       retentionHours: 24,
       maxStorageMB: 500,
       compressionLevel: 3,
+      compressInWorker: true,
       autoCleanupOnUpload: true,
       cleanupOnReportComplete: true,
       cleanupIntervalMinutes: 15,
@@ -49,6 +50,7 @@ describe('chunk store options', () => {
     [{ whenFull: 'evict' as never }],
     [{ databasePath: '' }],
     [{ autoCleanupOnUpload: 'yes' as never }],
+    [{ compressInWorker: 1 as never }],
     [{ maxConcurrentUploads: 0 }],
     [{ uploadDelayMs: -5 }],
   ])('refuses %o with INVALID_OPTION (never clamps)', (options) => {

@@ -35,6 +35,13 @@ export interface ChunkStoreOptions {
   maxStorageMB?: number;
   /** zstd level, 1..9. Default 3. */
   compressionLevel?: number;
+  /**
+   * Compress a multi-chunk report's chunks in a worker thread while the next ones are serialised
+   * (about twice the throughput on two cores). Single-chunk reports are always compressed in place;
+   * where no worker can start (a bundle without zstd-napi beside it) the store falls back and logs it.
+   * Default true.
+   */
+  compressInWorker?: boolean;
   /** Free a chunk's blob once it is uploaded (metadata kept). Default true. */
   autoCleanupOnUpload?: boolean;
   /** Delete a report's chunks once all are uploaded. Default true. */
@@ -73,6 +80,7 @@ export const DEFAULT_CHUNK_STORE_OPTIONS: ResolvedChunkStoreOptions = Object.fre
   retentionHours: 24,
   maxStorageMB: 500,
   compressionLevel: 3,
+  compressInWorker: true,
   autoCleanupOnUpload: true,
   cleanupOnReportComplete: true,
   cleanupIntervalMinutes: 15,
@@ -131,6 +139,7 @@ export function resolveChunkStoreOptions(options: ChunkStoreOptions = {}): Resol
   positive('retentionHours', o.retentionHours);
   positive('maxStorageMB', o.maxStorageMB);
   int('compressionLevel', o.compressionLevel, 1, 9);
+  bool('compressInWorker', o.compressInWorker);
   bool('autoCleanupOnUpload', o.autoCleanupOnUpload);
   bool('cleanupOnReportComplete', o.cleanupOnReportComplete);
   if (

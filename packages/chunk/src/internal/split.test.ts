@@ -2,7 +2,8 @@ import { isRediverError, MAX_TOTAL_CHUNKS } from '@rediver/core';
 import type { Asset, Finding, Report } from '@rediver/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planSplit, reassembleChunks } from './split';
+import { sha256Stream } from './checksum';
+import { ChunkSplitter, planSplit, reassembleChunks } from './split';
 import type { SplitLimits, StoredChunkData } from './split';
 
 const big: SplitLimits = {
@@ -174,16 +175,18 @@ describe('planSplit', () => {
     expect(planSplit(report(findings, assets), { ...limits, maxAssetsPerChunk: 3 }).totalChunks).toBe(2);
   });
 
-  it('fills a chunk to exactly maxChunkSizeBytes and not one byte more', () => {
+  it('fills a chunk to exactly maxChunkSizeBytes (total_chunks counted at its widest) and not one byte more', () => {
     const findings = Array.from({ length: 3 }, (_, i) => finding(i));
     const twoPerChunk = chunksOf(report(findings), { ...big, maxFindingsPerChunk: 2 });
-    const exact = twoPerChunk.json[0]!.length; // chunk 0 with two findings, not final
-    const at = chunksOf(report(findings), { ...big, maxChunkSizeBytes: exact });
+    // Chunk 0 with two findings, not final; its "total_chunks":2 is planned as 5 digits (10000).
+    const rendered = twoPerChunk.json[0]!.length;
+    const planned = rendered + String(MAX_TOTAL_CHUNKS).length - 1;
+    const at = chunksOf(report(findings), { ...big, maxChunkSizeBytes: planned });
     expect(at.data[0]!.findings).toHaveLength(2);
-    expect(at.json[0]!.length).toBe(exact);
-    const under = chunksOf(report(findings), { ...big, maxChunkSizeBytes: exact - 1 });
+    expect(at.json[0]!.length).toBe(rendered);
+    const under = chunksOf(report(findings), { ...big, maxChunkSizeBytes: planned - 1 });
     expect(under.data[0]!.findings).toHaveLength(1);
-    expect(under.json.every((j) => j.length <= exact - 1)).toBe(true);
+    expect(under.json.every((j) => j.length <= planned - 1)).toBe(true);
   });
 
   it('counts bytes, not characters (multi-byte text)', () => {
@@ -256,5 +259,84 @@ describe('planSplit', () => {
 
   it('refuses findings that are not objects', () => {
     expect(() => planSplit(report([null as unknown as Finding]), big)).toThrow(/findings\[0\]/);
+  });
+
+  it('cuts the same chunks, byte for byte, serialising runs of findings or one finding at a time (property)', () => {
+    fc.assert(
+      fc.property(reportArb, limitsArb, (r, limits) => {
+        const runs = planSplit(r, limits);
+        const single = planSplit(r, limits, { batch: false });
+        expect(runs.totalChunks).toBe(single.totalChunks);
+        for (let i = 0; i < runs.totalChunks; i++) {
+          expect(runs.render(i).json.equals(single.render(i).json)).toBe(true);
+        }
+        expect(runs.contentHash()).toBe(single.contentHash());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('cuts the same chunks either way on a large report whose byte bound sometimes decides', () => {
+    // Sizes vary by a factor of 50, so some chunks close on the byte bound, some on the count, some on assets.
+    const assets = Array.from({ length: 40 }, (_, i) => ({ id: `a${i}`, type: 'host', value: `h${i}` }));
+    const findings = Array.from({ length: 3000 }, (_, i) =>
+      finding(i, { asset_ref: `a${Math.floor(i / 7) % 40}`, description: 'd'.repeat((i * 7919) % 5000) }),
+    );
+    const limits = { maxFindingsPerChunk: 120, maxAssetsPerChunk: 9, maxChunkSizeBytes: 64 * 1024 };
+    const runs = planSplit(report(findings, assets), limits);
+    const single = planSplit(report(findings, assets), limits, { batch: false });
+    expect(runs.totalChunks).toBeGreaterThan(30);
+    expect(runs.totalChunks).toBe(single.totalChunks);
+    for (let i = 0; i < runs.totalChunks; i++) {
+      const a = runs.render(i).json;
+      expect(a.equals(single.render(i).json)).toBe(true);
+      expect(a.length).toBeLessThanOrEqual(limits.maxChunkSizeBytes);
+    }
+  });
+
+  it("lets the caller compute the content hash from the prefix and each chunk's findings range", () => {
+    const assets = [{ id: 'a', type: 'host', value: 'h' }];
+    const findings = Array.from({ length: 50 }, (_, i) => finding(i, { asset_ref: 'a' }));
+    const limits = { ...big, maxFindingsPerChunk: 7 };
+    const splitter = new ChunkSplitter(report(findings, assets), limits, { hash: false });
+    const h = sha256Stream().update(splitter.contentPrefix());
+    for (let c = splitter.next(); c !== undefined; c = splitter.next()) {
+      if (c.findingsEnd > c.findingsAt) h.update(c.buffer.subarray(c.findingsAt, c.findingsEnd)).update(',');
+    }
+    expect(h.digest('hex')).toBe(planSplit(report(findings, assets), big).contentHash());
+    expect(() => splitter.contentHash()).toThrow(/not computed/);
+  });
+
+  it('guesses the final count while cutting, exactly for evenly sized findings', () => {
+    const findings = Array.from({ length: 1234 }, (_, i) => finding(i));
+    const splitter = new ChunkSplitter(report(findings), { ...big, maxFindingsPerChunk: 100 });
+    const guesses: number[] = [];
+    for (let c = splitter.next(); c !== undefined; c = splitter.next())
+      guesses.push(splitter.estimateTotal());
+    expect(splitter.count).toBe(13);
+    expect(new Set(guesses)).toEqual(new Set([13]));
+  });
+
+  it('renders a cut chunk with whatever count it is given, head and tail in place', () => {
+    const splitter = new ChunkSplitter(report([finding(1), finding(2)]), { ...big, maxFindingsPerChunk: 1 });
+    const first = splitter.next()!;
+    const a = JSON.parse(splitter.render(first, 7).toString('utf8')) as StoredChunkData;
+    expect(a).toMatchObject({ chunk_index: 0, total_chunks: 7, is_final: false });
+    const b = JSON.parse(splitter.render(first, 10_000).toString('utf8')) as StoredChunkData;
+    expect(b).toMatchObject({ chunk_index: 0, total_chunks: 10_000, is_final: false });
+    expect(b.findings).toEqual([finding(1)]);
+  });
+
+  it('refuses a finding that cannot be serialised, with its index', () => {
+    const cyclic: Record<string, unknown> = { type: 'code', title: 'x', severity: 'low' };
+    cyclic.self = cyclic;
+    let err: unknown;
+    try {
+      planSplit(report([finding(0), cyclic as unknown as Finding]), big);
+    } catch (e) {
+      err = e;
+    }
+    expect(isRediverError(err, 'VALIDATION_FAILED')).toBe(true);
+    expect(String(err)).toMatch(/findings\[1\]/);
   });
 });

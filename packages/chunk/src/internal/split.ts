@@ -22,15 +22,40 @@ export interface StoredChunkData extends ChunkData {
   properties?: Report['properties'];
 }
 
-/** One planned chunk: which assets (indices into the report's assets) and which findings (a range). */
-interface PlannedChunk {
-  assets: number[];
-  findingStart: number;
-  findingEnd: number;
-  /** Exact JSON bytes (with the final total_chunks digits). */
-  bytes: number;
-  /** A single finding (or asset group) bigger than `maxChunkSizeBytes` alone. */
-  oversize: boolean;
+/** Knobs of the splitter that change how it works, never what it produces. */
+export interface SplitterTuning {
+  /**
+   * Serialise runs of findings with one `JSON.stringify` of the slice, taken whole when the run fits
+   * (the usual case); false forces one call per finding. Both give the same chunks, byte for byte.
+   */
+  readonly batch?: boolean;
+  /** Memory for a cut chunk of `bytes` bytes (default: its own, unpooled `Buffer`). */
+  readonly allocate?: (bytes: number) => Buffer;
+  /**
+   * Compute the content hash here (default). False leaves it to the caller: `contentPrefix()`, then each
+   * cut chunk's findings (`findingsAt..findingsEnd`) followed by a comma, in order.
+   */
+  readonly hash?: boolean;
+}
+
+/** One chunk as cut, before its head (which carries `total_chunks`) is written. */
+export interface CutChunk {
+  readonly index: number;
+  /** True for the report's last chunk (`is_final`). */
+  readonly last: boolean;
+  readonly findings: number;
+  readonly assets: number;
+  /** A single finding (or asset group, or chunk 0's head) bigger than `maxChunkSizeBytes` alone. */
+  readonly oversize: boolean;
+  /** Room for the head, then the members after it (`,"assets":[…]`, `,"findings":[…]`), then the tail. */
+  readonly buffer: Buffer;
+  /** Where the members start in `buffer` (the head is written right before). */
+  readonly bodyAt: number;
+  /** Where the members end in `buffer` (the tail is written right after). */
+  readonly bodyEnd: number;
+  /** The findings in `buffer`, joined by commas, without brackets (empty range when none). */
+  readonly findingsAt: number;
+  readonly findingsEnd: number;
 }
 
 /** One rendered chunk. */
@@ -43,16 +68,13 @@ export interface RenderedChunk {
   oversize: boolean;
 }
 
-/** A report prepared for storage: pieces serialised once, chunk plan fixed. */
+/** A report split in full: every chunk cut, ready to render. */
 export interface SplitPlan {
   readonly reportId: string;
   readonly totalChunks: number;
   readonly oversizeChunks: number;
-  /**
-   * Renders chunk `index` (deterministic, byte for byte). With `reuse`, `json` is a view of a scratch
-   * buffer that the next `render(…, true)` overwrites (no allocation per chunk on the store's hot path).
-   */
-  render(index: number, reuse?: boolean): RenderedChunk;
+  /** Renders chunk `index` (deterministic, byte for byte). */
+  render(index: number): RenderedChunk;
   /**
    * Hex SHA-256 of the report's canonical content: the chunk-0 fields (in fixed order), then every asset
    * and every finding as `JSON.stringify` writes them, independent of how the report was split.
@@ -61,11 +83,27 @@ export interface SplitPlan {
 }
 
 const enc = (s: string): number => Buffer.byteLength(s, 'utf8');
-const ASSETS_OPEN = ',"assets":[';
-const FINDINGS_OPEN = ',"findings":[';
-const COMMA = 0x2c;
-const CLOSE = 0x5d;
 const digits = (n: number): number => String(n).length;
+/**
+ * `total_chunks` is planned at its widest (5 digits for 10,000), so where a chunk is cut never depends on
+ * how many chunks there will be: chunks can be cut, rendered and compressed while later findings are
+ * still being serialised. The cost is at most 4 bytes of a chunk's budget.
+ */
+const TOTAL_DIGITS = digits(MAX_TOTAL_CHUNKS);
+const ASSETS_OPEN = ',"assets":[';
+const FINDINGS_KEY = ',"findings":';
+/** `,"is_final":false}`, the longer tail. */
+const TAIL_ROOM = enc(',"is_final":false}');
+const COMMA = 0x2c;
+const COMMA_BYTE = Buffer.from(',');
+const NEWLINE_BYTE = Buffer.from('\n');
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+/**
+ * Target JSON size of one batch of findings: under V8's large-object threshold (128 KiB), so the string
+ * dies young in the nursery instead of piling up in old space until a full collection.
+ */
+const BATCH_TARGET_BYTES = 48 * 1024;
 
 function refuse(
   code: 'REPORT_ID_INVALID' | 'REPORT_TOO_LARGE' | 'VALIDATION_FAILED',
@@ -75,255 +113,474 @@ function refuse(
   throw new ChunkError(ERROR_CODES[code], message, details === undefined ? {} : { details });
 }
 
-function itemJson(kind: string, item: unknown, index: number): string {
+function checkItem(kind: string, item: unknown, index: number): void {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     refuse('VALIDATION_FAILED', `${kind}[${index}] is not an object`, { index });
   }
-  return JSON.stringify(item);
+}
+
+function stringify(kind: string, value: unknown, index: number): string {
+  let s: unknown;
+  try {
+    s = JSON.stringify(value);
+  } catch (err) {
+    refuse('VALIDATION_FAILED', `${kind}[${index}] cannot be serialised: ${(err as Error).message}`, {
+      index,
+    });
+  }
+  if (typeof s !== 'string')
+    refuse('VALIDATION_FAILED', `${kind}[${index}] serialises to nothing`, { index });
+  return s;
+}
+
+/** The chunk being filled. */
+interface OpenChunk {
+  index: number;
+  bytes: number;
+  assets: number[];
+  carried: Set<number[]>;
+  findingStart: number;
+  findingEnd: number;
+  oversize: boolean;
 }
 
 /**
- * Plans the chunks of `report`. Deterministic: findings keep their order and are cut greedily; each
- * finding's `asset_ref` asset group (every asset with that id) is copied into each chunk that needs it, so
- * every chunk is self-contained; assets no finding references (and assets without an id, which never
- * merge) follow, once each. Sizes are exact byte counts of the final JSON. Refuses a bad report id and more
+ * Cuts a report into chunks one at a time, in order, serialising each finding once. Deterministic:
+ * findings keep their order and are cut greedily; each finding's `asset_ref` asset group (every asset
+ * with that id) is copied into each chunk that needs it, so every chunk is self-contained; assets no
+ * finding references (and assets without an id, which never merge) follow, once each. Sizes are exact
+ * byte counts of the final JSON (with `total_chunks` at its widest). Refuses a bad report id and more
  * than `MAX_TOTAL_CHUNKS` chunks.
  */
-export function planSplit(report: Report, limits: SplitLimits): SplitPlan {
-  if (
-    typeof report !== 'object' ||
-    report === null ||
-    typeof report.metadata !== 'object' ||
-    report.metadata === null
-  ) {
-    refuse('VALIDATION_FAILED', 'report.metadata is required');
-  }
-  const rawId: unknown = report.metadata.id;
-  if (!isValidReportId(rawId)) {
-    refuse('REPORT_ID_INVALID', 'report.metadata.id must be 1..256 characters of [A-Za-z0-9_-]', {
-      reportId: typeof rawId === 'string' ? rawId.slice(0, 300) : typeof rawId,
-    });
-  }
-  const reportId = rawId;
-  const assets: readonly Asset[] = report.assets ?? [];
-  const findings: readonly Finding[] = report.findings ?? [];
-  if (!Array.isArray(assets)) refuse('VALIDATION_FAILED', 'report.assets must be an array');
-  if (!Array.isArray(findings)) refuse('VALIDATION_FAILED', 'report.findings must be an array');
+export class ChunkSplitter {
+  readonly reportId: string;
+  readonly #limits: SplitLimits;
+  readonly #batch: boolean;
+  readonly #allocate: (bytes: number) => Buffer;
+  readonly #findings: readonly Finding[];
+  readonly #arena = new PieceArena();
+  readonly #assetBytes: number[] = [];
+  readonly #findingGroup: (number[] | undefined)[];
+  readonly #groupBytes = new Map<number[], number>();
+  /** Asset groups no finding references, in report order. */
+  readonly #loose: number[][] = [];
+  readonly #idJson: string;
+  readonly #extras: string;
+  readonly #extrasBytes: number;
+  /** Bytes of `{"report_id":…,"chunk_index":,"total_chunks":,"is_final":false}` with 5 digits of total. */
+  readonly #fixedBytes: number;
+  readonly #assetsKeyBytes: number;
+  readonly #findingsKeyBytes: number;
+  readonly #hash: ReturnType<typeof sha256Stream> | undefined;
+  readonly #prefix: Buffer;
+  readonly #encoder = new TextEncoder();
+  #contentHash: string | undefined;
+  #next = 0;
+  #nextLoose = 0;
+  #count = 0;
+  #done = false;
+  /** Serialised findings so far and their bytes (to size batches). */
+  #seenFindings = 0;
+  #seenFindingBytes = 0;
+  /** A finding serialised for a chunk it did not fit in (it opens the next one). */
+  #carry: { index: number; json: string } | undefined;
+  /**
+   * The open chunk's findings as JSON, `[…]` (UTF-8, `#scratchEnd` bytes; empty when it has none).
+   * Reused from chunk to chunk: its size is the largest chunk's, not the report's.
+   */
+  #scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  #scratchEnd = 0;
 
-  // Pieces 0..assets-1 are the assets, then the findings (piece assets.length + f).
-  const arena = new PieceArena();
-  const assetBytes: number[] = [];
-  for (let i = 0; i < assets.length; i++)
-    assetBytes.push(arena.bytes(arena.add(itemJson('assets', assets[i], i))));
-  const findingBytes: number[] = [];
-  for (let i = 0; i < findings.length; i++)
-    findingBytes.push(arena.bytes(arena.add(itemJson('findings', findings[i], i))));
-  const F0 = assets.length;
+  constructor(report: Report, limits: SplitLimits, tuning: SplitterTuning = {}) {
+    if (
+      typeof report !== 'object' ||
+      report === null ||
+      typeof report.metadata !== 'object' ||
+      report.metadata === null
+    ) {
+      refuse('VALIDATION_FAILED', 'report.metadata is required');
+    }
+    const rawId: unknown = report.metadata.id;
+    if (!isValidReportId(rawId)) {
+      refuse('REPORT_ID_INVALID', 'report.metadata.id must be 1..256 characters of [A-Za-z0-9_-]', {
+        reportId: typeof rawId === 'string' ? rawId.slice(0, 300) : typeof rawId,
+      });
+    }
+    this.reportId = rawId;
+    this.#limits = limits;
+    this.#batch = tuning.batch ?? true;
+    this.#allocate = tuning.allocate ?? ((bytes) => Buffer.allocUnsafeSlow(bytes));
+    const assets: readonly Asset[] = report.assets ?? [];
+    const findings: readonly Finding[] = report.findings ?? [];
+    if (!Array.isArray(assets)) refuse('VALIDATION_FAILED', 'report.assets must be an array');
+    if (!Array.isArray(findings)) refuse('VALIDATION_FAILED', 'report.findings must be an array');
+    this.#findings = findings;
 
-  // Asset groups: every asset with the same id travels together; an asset without an id is its own group.
-  const groupOf = new Map<string, number[]>();
-  const groups: number[][] = [];
-  for (let i = 0; i < assets.length; i++) {
-    const id = assets[i]!.id;
-    if (typeof id === 'string') {
-      const g = groupOf.get(id);
-      if (g) g.push(i);
-      else {
-        const ng = [i];
-        groupOf.set(id, ng);
-        groups.push(ng);
-      }
-    } else groups.push([i]);
-  }
-  const referenced = new Set<number[]>();
-  const findingGroup: (number[] | undefined)[] = findings.map((f) => {
-    const g = typeof f.asset_ref === 'string' ? groupOf.get(f.asset_ref) : undefined;
-    if (g) referenced.add(g);
-    return g;
-  });
-  const groupBytes = new Map<number[], number>();
-  for (const g of groups) groupBytes.set(g, g.reduce((s, i) => s + assetBytes[i]!, 0) + g.length);
-
-  const idJson = JSON.stringify(reportId);
-  const extras = chunkZeroExtras(report);
-  const extrasBytes = enc(extras);
-  // `{"report_id":<id>,"chunk_index":<i>,"total_chunks":<n>` <extras> `,"is_final":false}`
-  const fixedBytes = enc(`{"report_id":${idJson},"chunk_index":,"total_chunks":,"is_final":false}`);
-  // Exact bytes added by list members: the first brings its key and brackets, the others a comma.
-  const ASSETS_KEY = enc(',"assets":[]') - 1; // groupBytes already counts one comma per asset
-  const FINDINGS_KEY = enc(',"findings":[]');
-
-  const plan = (totalDigits: number): PlannedChunk[] => {
-    const chunks: PlannedChunk[] = [];
-    let cur!: PlannedChunk;
-    let carried = new Set<number[]>();
-    const open = (start: number): void => {
-      const index = chunks.length;
-      const bytes = fixedBytes + digits(index) + totalDigits + (index === 0 ? extrasBytes : 0);
-      // Chunk 0's tool and metadata alone may exceed the bound: it still travels, flagged like a big finding.
-      cur = {
-        assets: [],
-        findingStart: start,
-        findingEnd: start,
-        bytes,
-        oversize: bytes > limits.maxChunkSizeBytes,
-      };
-      chunks.push(cur);
-      carried = new Set();
-    };
-    const isEmpty = (): boolean => cur.findingEnd === cur.findingStart && cur.assets.length === 0;
-    const groupCost = (g: number[]): number =>
-      (cur.assets.length === 0 ? ASSETS_KEY : 0) + groupBytes.get(g)!;
-    open(0);
+    for (let i = 0; i < assets.length; i++) {
+      checkItem('assets', assets[i], i);
+      this.#assetBytes.push(this.#arena.bytes(this.#arena.add(stringify('assets', assets[i], i))));
+    }
+    // Asset groups: every asset with the same id travels together; an asset without an id is its own group.
+    const groupOf = new Map<string, number[]>();
+    const groups: number[][] = [];
+    for (let i = 0; i < assets.length; i++) {
+      const id = assets[i]!.id;
+      if (typeof id === 'string') {
+        const g = groupOf.get(id);
+        if (g) g.push(i);
+        else {
+          const ng = [i];
+          groupOf.set(id, ng);
+          groups.push(ng);
+        }
+      } else groups.push([i]);
+    }
+    const referenced = new Set<number[]>();
+    this.#findingGroup = new Array<number[] | undefined>(findings.length);
     for (let f = 0; f < findings.length; f++) {
-      const g = findingGroup[f];
-      const cost = (): [number, number] => {
-        const needG = g !== undefined && !carried.has(g);
-        const bytes =
-          (cur.findingEnd === cur.findingStart ? FINDINGS_KEY : 1) +
-          findingBytes[f]! +
-          (needG ? groupCost(g) : 0);
-        return [bytes, needG ? g.length : 0];
-      };
-      let [bytes, nAssets] = cost();
-      const fits =
-        cur.findingEnd - cur.findingStart + 1 <= limits.maxFindingsPerChunk &&
-        cur.assets.length + nAssets <= limits.maxAssetsPerChunk &&
-        cur.bytes + bytes <= limits.maxChunkSizeBytes;
-      if (!fits && !isEmpty()) {
-        open(f);
-        [bytes, nAssets] = cost();
-      }
-      if (nAssets > 0) {
-        cur.assets.push(...g!);
-        carried.add(g!);
-      }
-      cur.bytes += bytes;
-      cur.findingEnd = f + 1;
-      if (cur.bytes > limits.maxChunkSizeBytes) cur.oversize = true;
+      const ref = (findings[f] as Finding | null | undefined)?.asset_ref;
+      const g = typeof ref === 'string' ? groupOf.get(ref) : undefined;
+      if (g) referenced.add(g);
+      this.#findingGroup[f] = g;
     }
     for (const g of groups) {
-      if (referenced.has(g)) continue;
-      let bytes = groupCost(g);
-      const fits =
-        cur.assets.length + g.length <= limits.maxAssetsPerChunk &&
-        cur.bytes + bytes <= limits.maxChunkSizeBytes;
-      if (!fits && !isEmpty()) {
-        open(findings.length);
-        bytes = groupCost(g);
-      }
-      cur.assets.push(...g);
-      cur.bytes += bytes;
-      if (cur.bytes > limits.maxChunkSizeBytes) cur.oversize = true;
+      // groupBytes counts one comma per asset; the list's key accounts for one less.
+      this.#groupBytes.set(g, g.reduce((s, i) => s + this.#assetBytes[i]!, 0) + g.length);
+      if (!referenced.has(g)) this.#loose.push(g);
     }
-    return chunks;
-  };
 
-  // total_chunks appears in every chunk, so its digits change sizes: plan until the digits agree.
-  let totalDigits = 1;
-  let chunks = plan(totalDigits);
-  for (let i = 0; i < 6 && digits(chunks.length) > totalDigits; i++) {
-    totalDigits = digits(chunks.length);
-    chunks = plan(totalDigits);
+    this.#idJson = JSON.stringify(this.reportId);
+    this.#extras = chunkZeroExtras(report);
+    this.#extrasBytes = enc(this.#extras);
+    this.#fixedBytes =
+      enc(`{"report_id":${this.#idJson},"chunk_index":,"total_chunks":,"is_final":false}`) + TOTAL_DIGITS;
+    this.#assetsKeyBytes = enc(',"assets":[]') - 1;
+    this.#findingsKeyBytes = enc(',"findings":[]');
+
+    const prefix: Uint8Array[] = [Buffer.from(`rediver-report-content-v1\n${this.#extras}\n`, 'utf8')];
+    for (let i = 0; i < assets.length; i++) prefix.push(this.#arena.view(i), COMMA_BYTE);
+    prefix.push(NEWLINE_BYTE);
+    this.#prefix = Buffer.concat(prefix);
+    this.#hash = tuning.hash === false ? undefined : sha256Stream().update(this.#prefix);
   }
-  const totalChunks = chunks.length;
-  if (totalChunks > MAX_TOTAL_CHUNKS) {
-    refuse(
-      'REPORT_TOO_LARGE',
-      `report splits into ${totalChunks} chunks, over the platform's ${MAX_TOTAL_CHUNKS}`,
-      {
-        totalChunks,
+
+  /** Chunks cut so far (the final count once `next()` returned the last one). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** True once the last chunk was cut. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * A guess of the final chunk count from what was cut so far (exact once `done`). Used to write
+   * `total_chunks` into chunks cut early; a chunk written with a wrong guess must be re-rendered.
+   */
+  estimateTotal(): number {
+    if (this.#done) return this.#count;
+    const l = this.#limits;
+    const left = this.#findings.length - this.#next;
+    const perChunk = this.#next > 0 && this.#count > 0 ? this.#next / this.#count : l.maxFindingsPerChunk;
+    let loose = 0;
+    let looseAssets = 0;
+    for (let i = this.#nextLoose; i < this.#loose.length; i++) {
+      loose += this.#groupBytes.get(this.#loose[i]!)!;
+      looseAssets += this.#loose[i]!.length;
+    }
+    const tail = Math.round(Math.max(loose / l.maxChunkSizeBytes, looseAssets / l.maxAssetsPerChunk));
+    // More than MAX_TOTAL_CHUNKS is refused anyway; a guess never needs more digits than the head's room.
+    return Math.min(MAX_TOTAL_CHUNKS, this.#count + Math.max(1, Math.ceil(left / perChunk) + tail));
+  }
+
+  /** Cuts the next chunk, or `undefined` after the last. */
+  next(): CutChunk | undefined {
+    if (this.#done) return undefined;
+    const index = this.#count;
+    if (index >= MAX_TOTAL_CHUNKS) {
+      refuse('REPORT_TOO_LARGE', `report splits into more than the platform's ${MAX_TOTAL_CHUNKS} chunks`, {
         maxTotalChunks: MAX_TOTAL_CHUNKS,
-      },
-    );
-  }
-  // Slack from fewer total_chunks digits than planned is fine: sizes only shrink.
-
-  // The content hash streams over the findings' bytes as chunks are rendered in order (no second
-  // encoding pass); rendering out of order falls back to hashing the serialised pieces directly.
-  const streamed = sha256Stream();
-  let nextInOrder = 0;
-  let streamedHash: string | undefined;
-  const startContentHash = (h: ReturnType<typeof sha256Stream>): void => {
-    h.update('rediver-report-content-v1\n');
-    h.update(extras);
-    h.update('\n');
-    for (let i = 0; i < assets.length; i++) h.update(arena.view(i)).update(',');
-    h.update('\n');
-  };
-  startContentHash(streamed);
-
-  let scratch: Buffer | undefined;
-  const render = (index: number, reuse = false): RenderedChunk => {
-    const c = chunks[index]!;
-    const isFinal = index === totalChunks - 1;
-    let head = `{"report_id":${idJson},"chunk_index":${index},"total_chunks":${totalChunks}`;
-    if (index === 0) head += extras;
-    const tail = `,"is_final":${isFinal}}`;
-    const k = c.assets.length;
-    const n = c.findingEnd - c.findingStart;
-    let size = enc(head) + tail.length;
-    if (k > 0) {
-      size += ASSETS_OPEN.length + k; // key and "[", k-1 commas, "]"
-      for (const i of c.assets) size += assetBytes[i]!;
-    }
-    if (n > 0) {
-      size += FINDINGS_OPEN.length + n;
-      for (let f = c.findingStart; f < c.findingEnd; f++) size += findingBytes[f]!;
-    }
-    let json: Buffer;
-    if (!reuse) json = Buffer.allocUnsafe(size);
-    else {
-      if (scratch === undefined || scratch.length < size)
-        scratch = Buffer.allocUnsafe(Math.max(size, 2 * (scratch?.length ?? 0)));
-      json = scratch.subarray(0, size);
-    }
-    let p = json.write(head, 0, 'utf8');
-    if (k > 0) {
-      p += json.write(ASSETS_OPEN, p, 'latin1');
-      c.assets.forEach((i, j) => {
-        if (j > 0) json[p++] = COMMA;
-        p = arena.copyTo(i, json, p);
       });
-      json[p++] = CLOSE;
     }
-    let findingsAt = 0;
-    if (n > 0) {
-      p += json.write(FINDINGS_OPEN, p, 'latin1');
-      findingsAt = p;
-      for (let f = c.findingStart; f < c.findingEnd; f++) {
-        if (f > c.findingStart) json[p++] = COMMA;
-        p = arena.copyTo(F0 + f, json, p);
+    const bytes = this.#fixedBytes + digits(index) + (index === 0 ? this.#extrasBytes : 0);
+    const c: OpenChunk = {
+      index,
+      bytes,
+      assets: [],
+      carried: new Set(),
+      findingStart: this.#next,
+      findingEnd: this.#next,
+      // Chunk 0's tool and metadata alone may exceed the bound: it still travels, flagged like a big finding.
+      oversize: bytes > this.#limits.maxChunkSizeBytes,
+    };
+    this.#scratchEnd = 0;
+    let closed = this.#fillFindings(c);
+    if (!closed) closed = this.#fillLoose(c);
+    this.#count += 1;
+    if (!closed) this.#done = true;
+    return this.#cut(c, !closed);
+  }
+
+  /** Renders a cut chunk with `totalChunks` (writes its head and tail in place; returns a view). */
+  render(cut: CutChunk, totalChunks: number): Buffer {
+    const head = this.head(cut.index, totalChunks);
+    const headBytes = enc(head);
+    const at = cut.bodyAt - headBytes;
+    if (at < 0) throw new ChunkError(ERROR_CODES.INTERNAL, `chunk ${cut.index}: no room for its head`);
+    cut.buffer.write(head, at, 'utf8');
+    const end = cut.bodyEnd + cut.buffer.write(`,"is_final":${cut.last}}`, cut.bodyEnd, 'latin1');
+    return cut.buffer.subarray(at, end);
+  }
+
+  /** The head of chunk `index`: everything before its assets and findings. */
+  head(index: number, totalChunks: number): string {
+    const h = `{"report_id":${this.#idJson},"chunk_index":${index},"total_chunks":${totalChunks}`;
+    return index === 0 ? h + this.#extras : h;
+  }
+
+  /**
+   * Hex SHA-256 of the report's content (see `SplitPlan.contentHash`); only once every chunk is cut, and
+   * only when the splitter hashes (`hash` not false).
+   */
+  contentHash(): string {
+    if (!this.#done || this.#hash === undefined)
+      throw new ChunkError(ERROR_CODES.INTERNAL, 'content hash asked before the last chunk, or not computed');
+    this.#contentHash ??= this.#hash.digest('hex');
+    return this.#contentHash;
+  }
+
+  /**
+   * What the content hash starts with: a version line, chunk 0's fields, every asset followed by a comma,
+   * a newline. Then come every chunk's findings followed by a comma, so neither depends on the split.
+   */
+  contentPrefix(): Buffer {
+    return this.#prefix;
+  }
+
+  #groupCost(c: OpenChunk, g: number[]): number {
+    return (c.assets.length === 0 ? this.#assetsKeyBytes : 0) + this.#groupBytes.get(g)!;
+  }
+
+  #isEmpty(c: OpenChunk): boolean {
+    return c.findingEnd === c.findingStart && c.assets.length === 0;
+  }
+
+  /**
+   * Greedy: each finding joins the open chunk if it fits (count, assets, bytes), else it opens the next
+   * chunk. For speed a run of findings is serialised with one `JSON.stringify` and taken whole when the
+   * whole run fits, which is exactly what the one-by-one rule would do (every prefix of a fitting run
+   * fits); otherwise the run's first finding goes through the one-by-one rule. Returns true when the
+   * chunk is closed (a finding did not fit), false when the findings ran out.
+   */
+  #fillFindings(c: OpenChunk): boolean {
+    const n = this.#findings.length;
+    while (this.#next < n) {
+      if (this.#batch && this.#addRun(c)) continue;
+      if (!this.#addOne(c)) return true;
+    }
+    return false;
+  }
+
+  /** Tries to add a run of findings (two or more) at once. True when it was added. */
+  #addRun(c: OpenChunk): boolean {
+    if (this.#seenFindings === 0) return false; // no size estimate yet
+    const l = this.#limits;
+    const f0 = this.#next;
+    const count = c.findingEnd - c.findingStart;
+    const avg = this.#seenFindingBytes / this.#seenFindings;
+    const want = Math.max(1, Math.floor(BATCH_TARGET_BYTES / (avg + 1)));
+    const maxK = Math.min(want, l.maxFindingsPerChunk - count, this.#findings.length - f0);
+    // Groups the run would bring in, up to the first finding whose assets would not fit. (An empty
+    // chunk takes a first finding whose group alone is over the bound; then nothing else fits.)
+    let k = 0;
+    let assetCount = c.assets.length;
+    if (assetCount > l.maxAssetsPerChunk) return false;
+    let groupBytes = 0;
+    const groups: number[][] = [];
+    for (; k < maxK; k++) {
+      const g = this.#findingGroup[f0 + k];
+      if (g !== undefined && !c.carried.has(g) && !groups.includes(g)) {
+        if (assetCount + g.length > l.maxAssetsPerChunk) break;
+        groups.push(g);
+        assetCount += g.length;
+        groupBytes += this.#groupBytes.get(g)!;
       }
     }
-    const findingsEnd = p;
-    if (n > 0) json[p++] = CLOSE;
-    p += json.write(tail, p, 'latin1');
-    if (p !== size)
-      throw new ChunkError(ERROR_CODES.INTERNAL, `chunk ${index} rendered ${p} bytes, planned ${size}`);
-    if (index === nextInOrder) {
-      nextInOrder += 1;
-      if (n > 0) streamed.update(json.subarray(findingsAt, findingsEnd)).update(',');
-      if (nextInOrder === totalChunks) streamedHash = streamed.digest('hex');
+    if (k < 2) return false;
+    const fixed =
+      (groups.length > 0 && c.assets.length === 0 ? this.#assetsKeyBytes : 0) +
+      groupBytes +
+      (count === 0 ? this.#findingsKeyBytes : 1) -
+      2; // the run's own brackets
+    if (c.bytes + fixed + k * (avg + 1) > l.maxChunkSizeBytes) return false; // unlikely to fit: don't try
+    for (let i = f0; i < f0 + k; i++) checkItem('findings', this.#findings[i], i);
+    const json = stringify('findings', this.#findings.slice(f0, f0 + k), f0);
+    // Written where the open list's "]" is (or at the start): "[a,b]" + "[c,d]" -> "[a,b,c,d]".
+    const at = count === 0 ? 0 : this.#scratchEnd - 1;
+    const written = this.#write(json, at);
+    if (c.bytes + fixed + written > l.maxChunkSizeBytes) {
+      if (count > 0) this.#scratch[at] = CLOSE; // put the list back as it was
+      return false;
     }
-    return { index, json, findings: n, assets: k, oversize: c.oversize };
-  };
+    if (count > 0) this.#scratch[at] = COMMA;
+    this.#scratchEnd = at + written;
+    for (const g of groups) {
+      c.assets.push(...g);
+      c.carried.add(g);
+    }
+    c.bytes += fixed + written;
+    c.findingEnd = f0 + k;
+    this.#next = f0 + k;
+    this.#seenFindings += k;
+    this.#seenFindingBytes += written - 1 - k;
+    return true;
+  }
 
-  const contentHash = (): string => {
-    if (streamedHash !== undefined) return streamedHash;
-    const h = sha256Stream();
-    startContentHash(h);
-    // Same bytes as the streamed form: the findings joined by commas, one trailing comma.
-    for (let f = 0; f < findings.length; f++) h.update(arena.view(F0 + f)).update(',');
-    return h.digest('hex');
-  };
+  /** Adds the next finding if it fits (or the chunk is empty). False when it opens the next chunk. */
+  #addOne(c: OpenChunk): boolean {
+    const l = this.#limits;
+    const f = this.#next;
+    let json: string;
+    if (this.#carry?.index === f) {
+      json = this.#carry.json;
+      this.#carry = undefined;
+    } else {
+      checkItem('findings', this.#findings[f], f);
+      json = stringify('findings', this.#findings[f], f);
+    }
+    const count = c.findingEnd - c.findingStart;
+    // "[" + json + "]" for the first, else "," + json + "]" where the "]" was.
+    const at = count === 0 ? 0 : this.#scratchEnd - 1;
+    this.#ensure(at + 2 + json.length * 3);
+    const bytes = this.#encoder.encodeInto(json, this.#scratch.subarray(at + 1)).written;
+    const g = this.#findingGroup[f];
+    const needG = g !== undefined && !c.carried.has(g);
+    const cost = (count === 0 ? this.#findingsKeyBytes : 1) + bytes + (needG ? this.#groupCost(c, g) : 0);
+    const fits =
+      count + 1 <= l.maxFindingsPerChunk &&
+      c.assets.length + (needG ? g.length : 0) <= l.maxAssetsPerChunk &&
+      c.bytes + cost <= l.maxChunkSizeBytes;
+    if (!fits && !this.#isEmpty(c)) {
+      if (count > 0) this.#scratch[at] = CLOSE; // the list as it was
+      this.#carry = { index: f, json };
+      return false;
+    }
+    this.#scratch[at] = count === 0 ? OPEN : COMMA;
+    this.#scratch[at + 1 + bytes] = CLOSE;
+    this.#scratchEnd = at + 2 + bytes;
+    if (needG) {
+      c.assets.push(...g);
+      c.carried.add(g);
+    }
+    c.bytes += cost;
+    c.findingEnd = f + 1;
+    this.#next = f + 1;
+    this.#seenFindings += 1;
+    this.#seenFindingBytes += bytes;
+    if (c.bytes > l.maxChunkSizeBytes) c.oversize = true;
+    return true;
+  }
 
+  /** Encodes `json` into the scratch list at `at`; returns its bytes. */
+  #write(json: string, at: number): number {
+    this.#ensure(at + json.length * 3);
+    return this.#encoder.encodeInto(json, this.#scratch.subarray(at)).written;
+  }
+
+  /** Grows the scratch list (keeping its bytes) to hold `bytes`. */
+  #ensure(bytes: number): void {
+    if (bytes <= this.#scratch.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * this.#scratch.length));
+    this.#scratch.copy(bigger, 0, 0, this.#scratchEnd);
+    this.#scratch = bigger;
+  }
+
+  /** Loose asset groups (after the last finding). Returns true when the chunk is closed. */
+  #fillLoose(c: OpenChunk): boolean {
+    const l = this.#limits;
+    for (; this.#nextLoose < this.#loose.length; this.#nextLoose++) {
+      const g = this.#loose[this.#nextLoose]!;
+      const cost = this.#groupCost(c, g);
+      const fits = c.assets.length + g.length <= l.maxAssetsPerChunk && c.bytes + cost <= l.maxChunkSizeBytes;
+      if (!fits && !this.#isEmpty(c)) return true;
+      c.assets.push(...g);
+      c.bytes += cost;
+      if (c.bytes > l.maxChunkSizeBytes) c.oversize = true;
+    }
+    return false;
+  }
+
+  /** Writes the chunk's members into a buffer with room for its head and tail; hashes its findings. */
+  #cut(c: OpenChunk, last: boolean): CutChunk {
+    const headRoom = enc(this.head(c.index, MAX_TOTAL_CHUNKS)); // the widest head of this chunk
+    const bodyBytes = c.bytes - this.#fixedBytes - digits(c.index) - (c.index === 0 ? this.#extrasBytes : 0);
+    const buffer = this.#allocate(headRoom + bodyBytes + TAIL_ROOM);
+    let p = headRoom;
+    if (c.assets.length > 0) {
+      p += buffer.write(ASSETS_OPEN, p, 'latin1');
+      c.assets.forEach((i, j) => {
+        if (j > 0) buffer[p++] = COMMA;
+        p = this.#arena.copyTo(i, buffer, p);
+      });
+      buffer[p++] = CLOSE;
+    }
+    const n = c.findingEnd - c.findingStart;
+    let findingsAt = p;
+    let findingsEnd = p;
+    if (n > 0) {
+      p += buffer.write(FINDINGS_KEY, p, 'latin1');
+      const list = this.#scratch.subarray(0, this.#scratchEnd);
+      buffer.set(list, p);
+      findingsAt = p + 1;
+      p += list.length;
+      findingsEnd = p - 1;
+      // Same bytes as the findings joined by commas, one trailing comma: independent of the split.
+      this.#hash?.update(list.subarray(1, list.length - 1)).update(',');
+    }
+    if (p - headRoom !== bodyBytes) {
+      throw new ChunkError(
+        ERROR_CODES.INTERNAL,
+        `chunk ${c.index} rendered ${p - headRoom} bytes of members, planned ${bodyBytes}`,
+      );
+    }
+    return {
+      index: c.index,
+      last,
+      findings: n,
+      assets: c.assets.length,
+      oversize: c.oversize,
+      buffer,
+      bodyAt: headRoom,
+      bodyEnd: p,
+      findingsAt,
+      findingsEnd,
+    };
+  }
+}
+
+/** Splits `report` in full (every chunk cut and kept): the reference form of the splitter. */
+export function planSplit(report: Report, limits: SplitLimits, tuning?: SplitterTuning): SplitPlan {
+  const splitter = new ChunkSplitter(report, limits, tuning);
+  const cuts: CutChunk[] = [];
+  for (let c = splitter.next(); c !== undefined; c = splitter.next()) cuts.push(c);
+  const totalChunks = cuts.length;
   return {
-    reportId,
+    reportId: splitter.reportId,
     totalChunks,
-    oversizeChunks: chunks.filter((c) => c.oversize).length,
-    render,
-    contentHash,
+    oversizeChunks: cuts.filter((c) => c.oversize).length,
+    render(index: number): RenderedChunk {
+      const c = cuts[index];
+      if (c === undefined) throw new ChunkError(ERROR_CODES.INTERNAL, `no chunk ${index}`);
+      return {
+        index,
+        json: splitter.render(c, totalChunks),
+        findings: c.findings,
+        assets: c.assets,
+        oversize: c.oversize,
+      };
+    },
+    contentHash: () => splitter.contentHash(),
   };
 }
 

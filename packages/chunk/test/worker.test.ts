@@ -1,0 +1,67 @@
+// The compression worker in a real process: a bundled program (like an application's build) stores a
+// multi-chunk report on the worker thread and exits by itself without closing the store.
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleEntry, removeBundles } from './helpers/bundle';
+import { tempDir } from './helpers/harness';
+import type { TempDir } from './helpers/harness';
+
+const packageDir = resolve(import.meta.dirname, '..');
+let childScript: string;
+let dir: TempDir;
+
+beforeAll(async () => {
+  childScript = await bundleEntry('test/fixtures/noCloseChild.ts');
+  dir = tempDir();
+}, 60_000);
+
+afterAll(() => {
+  dir?.cleanup();
+  removeBundles();
+});
+
+async function runChild(script: string, databasePath: string): Promise<{ code: number | null; out: string }> {
+  // Without NODE_PATH: pnpm's scripts point it at its hoisted store, where anything resolves.
+  const { NODE_PATH: _ignored, ...env } = process.env;
+  const child = spawn(process.execPath, [script, databasePath], {
+    cwd: dir.path,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  clearTimeout(killer);
+  return { code, out };
+}
+
+describe('compression worker in a process', () => {
+  it('runs from a bundle and never keeps the process alive once the work is done', async () => {
+    const child = spawn(process.execPath, [childScript, join(dir.path, 'chunks.db')], {
+      cwd: packageDir,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    clearTimeout(killer);
+    expect(code).toBe(0); // SIGKILL by the timer would give null
+    const res = JSON.parse(out.trim()) as { created: boolean; totalChunks: number; warnings: string[] };
+    expect(res).toMatchObject({ created: true, totalChunks: 40 });
+    // No fallback to the main thread: the worker found zstd-napi from the bundle's location.
+    expect(res.warnings).toEqual([]);
+  });
+
+  it('runs from an application bundle elsewhere that imports zstd-napi by absolute path', async () => {
+    // Nothing resolves from /tmp/…: the worker finds zstd-napi where the loaded copy came from.
+    const script = await bundleEntry('test/fixtures/noCloseChild.ts', { outDir: join(dir.path, 'app') });
+    const { code, out } = await runChild(script, join(dir.path, 'app.db'));
+    expect(code).toBe(0);
+    const res = JSON.parse(out.trim()) as { created: boolean; totalChunks: number; warnings: string[] };
+    expect(res).toMatchObject({ created: true, totalChunks: 40 });
+    expect(res.warnings).toEqual([]);
+  });
+});
