@@ -762,7 +762,7 @@ describe('ChunkStore: compression off the main thread', () => {
     expect((await store.getStats('t')).reports.pending).toBe(0);
   });
 
-  it('checkpoints the WAL on the worker after a big commit, and closes its connection before the store', async () => {
+  it('checkpoints the WAL on the worker after a big commit, and still closes cleanly', async () => {
     const debug: string[] = [];
     const logger = {
       debug: (_o: unknown, msg?: string) => debug.push(String(msg)),
@@ -773,7 +773,7 @@ describe('ChunkStore: compression off the main thread', () => {
     const path = join(dir, 'ckpt.db');
     const store = open({ databasePath: path, maxFindingsPerChunk: 50, logger });
     await store.submitReport(makeReport('ckpt-1', 2000, 64), { tenantId: 't' });
-    // The commit itself did not checkpoint, and the setting is back for every other commit.
+    // The automatic checkpoint was off for that commit only: the setting is back for every other commit.
     expect(store.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
     await vi.waitFor(() => expect(debug).toContain('WAL checkpointed off the main thread'), {
       timeout: 10_000,
@@ -782,7 +782,39 @@ describe('ChunkStore: compression off the main thread', () => {
     const [left] = store.sqlite.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
     expect(left!.checkpointed).toBe(left!.log);
     await store.close();
-    // The store's connection closed last: SQLite removed the WAL file, as after any clean close.
+    // SQLite removed the WAL file, as after any clean close (every connection to the file is closed).
     expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('checks the decompression limit again after a re-head made a chunk longer', async () => {
+    // Chunk 0 holds two findings, every later one a single bigger finding: the count guessed after chunk 0
+    // (1 + 12/2 = 7) has one digit, the real one (13) two, so chunk 0 grows by one byte when re-headed.
+    const findings: Finding[] = [
+      ...Array.from({ length: 2 }, (_, i) => ({
+        type: 'code',
+        title: `s${i}`,
+        severity: 'low' as const,
+        description: 'a'.repeat(900),
+      })),
+      ...Array.from({ length: 12 }, (_, i) => ({
+        type: 'code',
+        title: `b${i}`,
+        severity: 'low' as const,
+        description: randomBytes(750).toString('hex'),
+      })),
+    ];
+    const report: Report = { version: '1.0', metadata: { id: 'rehead-1', timestamp: 't' }, findings };
+    const limits = { maxFindingsPerChunk: 2, maxAssetsPerChunk: 100, maxChunkSizeBytes: 2500 };
+    const plan = planSplit(report, limits);
+    expect(plan.totalChunks).toBe(13);
+    const final0 = plan.render(0).json.length;
+    const store = open({
+      ...limits,
+      decompressionLimits: { maxCompressedBytes: 1_000_000, maxDecompressedBytes: final0 - 1, maxRatio: 100 },
+    });
+    await expect(store.submitReport(report, { tenantId: 't' })).rejects.toMatchObject({
+      code: 'REPORT_TOO_LARGE',
+      details: { chunkIndex: 0, originalBytes: final0 },
+    });
   });
 });

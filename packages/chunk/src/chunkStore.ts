@@ -142,8 +142,8 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   readonly #db: Kysely<ChunkDatabase>;
   readonly #inline: InlineCompression;
   readonly #worker: WorkerCompression | undefined;
-  /** Chunk buffers back from the worker, for the next chunks. */
-  readonly #pool = new BufferPool(MAX_CHUNKS_IN_FLIGHT + 2);
+  /** Chunk buffers back from the worker, for the next chunks (set in the constructor: it needs the options). */
+  readonly #pool: BufferPool;
   /** Pragmas changed for the duration of submits (see `#pragmaWhile`). */
   readonly #heldPragmas = new Map<string, { before: number; users: number }>();
   /** Submits in progress (`close()` waits for them). */
@@ -163,6 +163,8 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   constructor(options: ChunkStoreOptions = {}) {
     super();
     this.options = resolveChunkStoreOptions(options);
+    // Buffers up to a full chunk (with the pool's slack) are kept; an oversize finding's is not.
+    this.#pool = new BufferPool(MAX_CHUNKS_IN_FLIGHT + 2, 2 * this.options.maxChunkSizeBytes + 64 * 1024);
     this.#inline = new InlineCompression(this.options.compressionLevel);
     this.#worker = this.options.compressInWorker
       ? new WorkerCompression(this.options.compressionLevel, this.options.logger, this.#pool)
@@ -758,7 +760,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   /**
    * Cuts, renders, compresses and checks every chunk, refusing what the platform (or our reads) would
    * refuse. With a worker, chunks are compressed there while this thread serialises the next ones; each
-   * is written with the chunk count guessed so far, and the few whose guess was wrong are re-headed
+   * is written with the chunk count guessed so far, and those whose guess was wrong are re-headed
    * (decompressed, head replaced, compressed again) once the count is known. The output is the same
    * byte for byte either way.
    */
@@ -843,6 +845,14 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
 
     const chunks = compressed.map((c, i) => {
       const { data, originalBytes } = c;
+      // Checked before compressing too; a re-head can add a few bytes (a guess of 99 that became 100).
+      if (originalBytes > limits.maxDecompressedBytes) {
+        tooLarge(
+          i,
+          originalBytes,
+          `is ${originalBytes} bytes of JSON, over the ${limits.maxDecompressedBytes}-byte decompression limit`,
+        );
+      }
       if (base64Length(data.length) > MAX_CHUNK_DATA_BYTES || data.length > limits.maxCompressedBytes) {
         tooLarge(
           i,

@@ -64,4 +64,16 @@ describe('compression worker in a process', () => {
     expect(res).toMatchObject({ created: true, totalChunks: 40 });
     expect(res.warnings).toEqual([]);
   });
+
+  it('runs from a CommonJS application bundle, where import.meta is empty', async () => {
+    const script = await bundleEntry('test/fixtures/noCloseChild.ts', {
+      outDir: join(dir.path, 'cjs-app'),
+      format: 'cjs',
+    });
+    const { code, out } = await runChild(script, join(dir.path, 'cjs-app.db'));
+    expect(code).toBe(0);
+    const res = JSON.parse(out.trim()) as { created: boolean; totalChunks: number; warnings: string[] };
+    expect(res).toMatchObject({ created: true, totalChunks: 40 });
+    expect(res.warnings).toEqual([]);
+  });
 });

@@ -139,4 +139,11 @@ describe('BufferPool', () => {
     expect(fresh.length).toBe(800);
     expect(fresh.buffer.byteLength).toBeGreaterThanOrEqual(1000);
   });
+
+  it("does not keep a buffer over its size bound (an oversize chunk's)", () => {
+    const pool = new BufferPool(4, 10_000);
+    const huge = Buffer.allocUnsafeSlow(50_000);
+    pool.give(huge.buffer);
+    expect(pool.take(40_000).buffer).not.toBe(huge.buffer);
+  });
 });

@@ -31,9 +31,12 @@ export class ChunkCompressor {
 export class BufferPool {
   readonly #free: ArrayBuffer[] = [];
   readonly #max: number;
+  readonly #maxBytes: number;
 
-  constructor(max: number) {
+  /** Keeps at most `max` buffers of at most `maxBytes` each (a rare oversize chunk's is not kept). */
+  constructor(max: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#max = max;
+    this.#maxBytes = maxBytes;
   }
 
   /** A buffer of `bytes` bytes over memory of its own (never Buffer's shared pool): transferable. */
@@ -50,7 +53,7 @@ export class BufferPool {
 
   /** Takes back memory no one uses any more. */
   give(memory: ArrayBuffer): void {
-    if (this.#free.length < this.#max) this.#free.push(memory);
+    if (this.#free.length < this.#max && memory.byteLength <= this.#maxBytes) this.#free.push(memory);
   }
 }
 
@@ -269,11 +272,13 @@ export class CompressionWorkerLost extends ChunkError {
  * Node's module cache, which holds CommonJS modules also when imported from ESM). Undefined when neither.
  */
 function locate(request: string, loaded: RegExp): string | undefined {
-  const require = createRequire(import.meta.url);
   try {
-    return require.resolve(request);
+    return createRequire(import.meta.url).resolve(request);
   } catch {
-    return Object.keys(require.cache).find((p) => loaded.test(p));
+    // Not resolvable from here, or no `import.meta.url` at all (a CommonJS bundle of ESM code). Any
+    // require shares the one module cache.
+    const cache = createRequire(join(process.cwd(), 'noop.js')).cache;
+    return Object.keys(cache).find((p) => loaded.test(p));
   }
 }
 
@@ -389,7 +394,12 @@ export class WorkerCompression implements ChunkCompression {
   #start(): Worker | undefined {
     if (this.#broken !== undefined) return undefined;
     if (this.#worker !== undefined) return this.#worker;
-    const paths = workerPaths();
+    let paths: ReturnType<typeof workerPaths>;
+    try {
+      paths = workerPaths();
+    } catch {
+      paths = undefined;
+    }
     if (paths === undefined) {
       this.#fail('zstd-napi or better-sqlite3 cannot be located from this module (bundled?)');
       return undefined;

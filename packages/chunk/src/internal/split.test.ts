@@ -327,16 +327,35 @@ describe('planSplit', () => {
     expect(b.findings).toEqual([finding(1)]);
   });
 
-  it('refuses a finding that cannot be serialised, with its index', () => {
+  it('refuses a finding that cannot be serialised, with its index, runs or not', () => {
+    const findings: Finding[] = Array.from({ length: 40 }, (_, i) => finding(i));
     const cyclic: Record<string, unknown> = { type: 'code', title: 'x', severity: 'low' };
     cyclic.self = cyclic;
-    let err: unknown;
-    try {
-      planSplit(report([finding(0), cyclic as unknown as Finding]), big);
-    } catch (e) {
-      err = e;
+    findings[17] = cyclic as unknown as Finding;
+    for (const batch of [true, false]) {
+      let err: unknown;
+      try {
+        planSplit(report(findings), big, { batch });
+      } catch (e) {
+        err = e;
+      }
+      expect(isRediverError(err, 'VALIDATION_FAILED')).toBe(true);
+      expect(String(err)).toMatch(/findings\[17\]/);
     }
-    expect(isRediverError(err, 'VALIDATION_FAILED')).toBe(true);
-    expect(String(err)).toMatch(/findings\[1\]/);
+  });
+
+  it('treats a finding with toJSON exactly as on its own, runs or not', () => {
+    const findings: Finding[] = Array.from({ length: 40 }, (_, i) => finding(i));
+    // toJSON gets "" alone but the index in an array: the bytes must be those of the finding alone.
+    findings[12] = { toJSON: (key: string) => finding(12, { title: `key=[${key}]` }) } as unknown as Finding;
+    const runs = planSplit(report(findings), big);
+    const single = planSplit(report(findings), big, { batch: false });
+    expect(runs.render(0).json.equals(single.render(0).json)).toBe(true);
+    expect(runs.render(0).json.toString()).toContain('key=[]');
+    // A toJSON giving nothing is refused with its index, never written as null.
+    findings[12] = { toJSON: () => undefined } as unknown as Finding;
+    for (const batch of [true, false]) {
+      expect(() => planSplit(report(findings), big, { batch })).toThrow(/findings\[12\]/);
+    }
   });
 });

@@ -182,6 +182,8 @@ export class ChunkSplitter {
   /** Serialised findings so far and their bytes (to size batches). */
   #seenFindings = 0;
   #seenFindingBytes = 0;
+  /** Findings before this index go one by one (see `#addRun`). */
+  #singleUntil = 0;
   /** A finding serialised for a chunk it did not fit in (it opens the next one). */
   #carry: { index: number; json: string } | undefined;
   /**
@@ -385,6 +387,7 @@ export class ChunkSplitter {
   /** Tries to add a run of findings (two or more) at once. True when it was added. */
   #addRun(c: OpenChunk): boolean {
     if (this.#seenFindings === 0) return false; // no size estimate yet
+    if (this.#next < this.#singleUntil) return false;
     const l = this.#limits;
     const f0 = this.#next;
     const count = c.findingEnd - c.findingStart;
@@ -414,8 +417,28 @@ export class ChunkSplitter {
       (count === 0 ? this.#findingsKeyBytes : 1) -
       2; // the run's own brackets
     if (c.bytes + fixed + k * (avg + 1) > l.maxChunkSizeBytes) return false; // unlikely to fit: don't try
-    for (let i = f0; i < f0 + k; i++) checkItem('findings', this.#findings[i], i);
-    const json = stringify('findings', this.#findings.slice(f0, f0 + k), f0);
+    // In an array, `JSON.stringify` would write a non-object or a `toJSON()` giving undefined as null, and
+    // would pass `toJSON` the index as its key: such findings go one by one (refused, or serialised alone).
+    for (let i = f0; i < f0 + k; i++) {
+      const item: unknown = this.#findings[i];
+      if (
+        typeof item !== 'object' ||
+        item === null ||
+        Array.isArray(item) ||
+        typeof (item as { toJSON?: unknown }).toJSON === 'function'
+      ) {
+        this.#singleUntil = i + 1;
+        return false;
+      }
+    }
+    let json: string;
+    try {
+      json = JSON.stringify(this.#findings.slice(f0, f0 + k));
+    } catch {
+      // A cycle or a BigInt somewhere in the run: one by one, so the error names the finding.
+      this.#singleUntil = f0 + k;
+      return false;
+    }
     // Written where the open list's "]" is (or at the start): "[a,b]" + "[c,d]" -> "[a,b,c,d]".
     const at = count === 0 ? 0 : this.#scratchEnd - 1;
     const written = this.#write(json, at);

@@ -23,6 +23,8 @@ export interface BundleOptions {
    * application's bundle that keeps them external does): nothing resolves from the bundle's location.
    */
   outDir?: string;
+  /** `cjs`: a CommonJS bundle (as an application built to CommonJS has); default `esm`. */
+  format?: 'esm' | 'cjs';
 }
 
 /** Bundles `entry` (relative to the package) and returns the path of the bundle (under node_modules/.cache). */
@@ -33,14 +35,15 @@ export async function bundleEntry(entry: string, options: BundleOptions = {}): P
   };
   const dir = options.outDir ?? outDir;
   mkdirSync(dir, { recursive: true });
-  const outfile = join(dir, `${basename(entry, '.ts')}.mjs`);
+  const format = options.format ?? 'esm';
+  const outfile = join(dir, `${basename(entry, '.ts')}.${format === 'esm' ? 'mjs' : 'cjs'}`);
   const here = createRequire(join(packageDir, 'package.json'));
   const external = ['better-sqlite3', 'zstd-napi'];
   await esbuild.build({
     entryPoints: [join(packageDir, entry)],
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format,
     target: 'node20',
     conditions: ['@rediver/source'],
     // Native addons stay external: resolved from the package's node_modules next to the bundle, or (outDir)
@@ -48,9 +51,13 @@ export async function bundleEntry(entry: string, options: BundleOptions = {}): P
     ...(options.outDir === undefined
       ? { external }
       : {
-          banner: {
-            js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-          },
+          ...(format === 'esm'
+            ? {
+                banner: {
+                  js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+                },
+              }
+            : {}),
           plugins: [
             {
               name: 'absolute-externals',
