@@ -775,6 +775,15 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         details: { reportId, chunkIndex: i, originalBytes },
       });
     };
+    const checkJsonSize = (i: number, bytes: number): void => {
+      if (bytes > limits.maxDecompressedBytes) {
+        tooLarge(
+          i,
+          bytes,
+          `is ${bytes} bytes of JSON, over the ${limits.maxDecompressedBytes}-byte decompression limit`,
+        );
+      }
+    };
     const jobs: Promise<CompressedChunk>[] = [];
     const cuts: { total: number; headBytes: number; oversize: boolean }[] = [];
     let backend: ChunkCompression | undefined = only;
@@ -790,21 +799,16 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         }
         if (hash < 0) hash = backend.beginHash(splitter.contentPrefix());
         const json = splitter.render(cut, total);
-        if (json.length > limits.maxDecompressedBytes) {
-          tooLarge(
-            cut.index,
-            json.length,
-            `is ${json.length} bytes of JSON, over the ${limits.maxDecompressedBytes}-byte decompression limit`,
-          );
-        }
-        const headBytes = cut.bodyAt - (json.byteOffset - cut.buffer.byteOffset);
-        cuts.push({ total, headBytes, oversize: cut.oversize });
+        checkJsonSize(cut.index, json.length); // before compressing it, then again after any re-head
+        // Where the rendered JSON starts in the cut's buffer: its head is what lies before the members.
+        const start = json.byteOffset - cut.buffer.byteOffset;
+        cuts.push({ total, headBytes: cut.bodyAt - start, oversize: cut.oversize });
         inFlight += 1;
         // The cut's buffer is ours alone: a worker may take it.
         const job = backend.compress(json, true, {
           hash,
-          at: cut.findingsAt - cut.bodyAt + headBytes,
-          end: cut.findingsEnd - cut.bodyAt + headBytes,
+          at: cut.findingsAt - start,
+          end: cut.findingsEnd - start,
         });
         jobs.push(job);
         void job.then(
@@ -845,14 +849,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
 
     const chunks = compressed.map((c, i) => {
       const { data, originalBytes } = c;
-      // Checked before compressing too; a re-head can add a few bytes (a guess of 99 that became 100).
-      if (originalBytes > limits.maxDecompressedBytes) {
-        tooLarge(
-          i,
-          originalBytes,
-          `is ${originalBytes} bytes of JSON, over the ${limits.maxDecompressedBytes}-byte decompression limit`,
-        );
-      }
+      checkJsonSize(i, originalBytes); // a re-head can add a few bytes (a guess of 99 that became 100)
       if (base64Length(data.length) > MAX_CHUNK_DATA_BYTES || data.length > limits.maxCompressedBytes) {
         tooLarge(
           i,

@@ -1,13 +1,12 @@
 // The compression worker in a real process: a bundled program (like an application's build) stores a
 // multi-chunk report on the worker thread and exits by itself without closing the store.
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleEntry, removeBundles } from './helpers/bundle';
 import { tempDir } from './helpers/harness';
 import type { TempDir } from './helpers/harness';
 
-const packageDir = resolve(import.meta.dirname, '..');
 let childScript: string;
 let dir: TempDir;
 
@@ -37,32 +36,28 @@ async function runChild(script: string, databasePath: string): Promise<{ code: n
   return { code, out };
 }
 
+/**
+ * Runs the bundled child and checks what every setup must give: it exits 0 by itself (the timer's SIGKILL
+ * would give null), stored the report, and never fell back to the main thread (the worker found its
+ * native packages).
+ */
+async function expectStoredOnWorker(script: string, databasePath: string): Promise<void> {
+  const { code, out } = await runChild(script, databasePath);
+  expect(code).toBe(0);
+  const res = JSON.parse(out.trim()) as { created: boolean; totalChunks: number; warnings: string[] };
+  expect(res).toMatchObject({ created: true, totalChunks: 40 });
+  expect(res.warnings).toEqual([]);
+}
+
 describe('compression worker in a process', () => {
   it('runs from a bundle and never keeps the process alive once the work is done', async () => {
-    const child = spawn(process.execPath, [childScript, join(dir.path, 'chunks.db')], {
-      cwd: packageDir,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-    clearTimeout(killer);
-    expect(code).toBe(0); // SIGKILL by the timer would give null
-    const res = JSON.parse(out.trim()) as { created: boolean; totalChunks: number; warnings: string[] };
-    expect(res).toMatchObject({ created: true, totalChunks: 40 });
-    // No fallback to the main thread: the worker found zstd-napi from the bundle's location.
-    expect(res.warnings).toEqual([]);
+    await expectStoredOnWorker(childScript, join(dir.path, 'chunks.db'));
   });
 
   it('runs from an application bundle elsewhere that imports zstd-napi by absolute path', async () => {
     // Nothing resolves from /tmp/…: the worker finds zstd-napi where the loaded copy came from.
     const script = await bundleEntry('test/fixtures/noCloseChild.ts', { outDir: join(dir.path, 'app') });
-    const { code, out } = await runChild(script, join(dir.path, 'app.db'));
-    expect(code).toBe(0);
-    const res = JSON.parse(out.trim()) as { created: boolean; totalChunks: number; warnings: string[] };
-    expect(res).toMatchObject({ created: true, totalChunks: 40 });
-    expect(res.warnings).toEqual([]);
+    await expectStoredOnWorker(script, join(dir.path, 'app.db'));
   });
 
   it('runs from a CommonJS application bundle, where import.meta is empty', async () => {
@@ -70,10 +65,6 @@ describe('compression worker in a process', () => {
       outDir: join(dir.path, 'cjs-app'),
       format: 'cjs',
     });
-    const { code, out } = await runChild(script, join(dir.path, 'cjs-app.db'));
-    expect(code).toBe(0);
-    const res = JSON.parse(out.trim()) as { created: boolean; totalChunks: number; warnings: string[] };
-    expect(res).toMatchObject({ created: true, totalChunks: 40 });
-    expect(res.warnings).toEqual([]);
+    await expectStoredOnWorker(script, join(dir.path, 'cjs-app.db'));
   });
 });

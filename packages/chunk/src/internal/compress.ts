@@ -104,7 +104,8 @@ export interface ChunkCompression {
 /** Compression on the calling thread. */
 export class InlineCompression implements ChunkCompression {
   readonly #compressor: ChunkCompressor;
-  readonly #decompressor = new Decompressor();
+  /** Only for re-heads (rare): made on first use, not with every store. */
+  #decompressor: Decompressor | undefined;
   readonly #hashes = new Map<number, ReturnType<typeof sha256Stream>>();
   #nextHash = 0;
 
@@ -151,6 +152,7 @@ export class InlineCompression implements ChunkCompression {
 
   rehead(frame: Buffer, headBytes: number, head: Buffer): Promise<CompressedChunk> {
     // Our own frame (content size in its header), just made: no untrusted input here.
+    this.#decompressor ??= new Decompressor();
     const old = this.#decompressor.decompress(frame);
     return this.compress(Buffer.concat([head, old.subarray(headBytes)]), false);
   }

@@ -113,10 +113,13 @@ function refuse(
   throw new ChunkError(ERROR_CODES[code], message, details === undefined ? {} : { details });
 }
 
+/** A finding or asset must be a (non-array) object. */
+function isItem(item: unknown): item is object {
+  return typeof item === 'object' && item !== null && !Array.isArray(item);
+}
+
 function checkItem(kind: string, item: unknown, index: number): void {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    refuse('VALIDATION_FAILED', `${kind}[${index}] is not an object`, { index });
-  }
+  if (!isItem(item)) refuse('VALIDATION_FAILED', `${kind}[${index}] is not an object`, { index });
 }
 
 function stringify(kind: string, value: unknown, index: number): string {
@@ -421,12 +424,7 @@ export class ChunkSplitter {
     // would pass `toJSON` the index as its key: such findings go one by one (refused, or serialised alone).
     for (let i = f0; i < f0 + k; i++) {
       const item: unknown = this.#findings[i];
-      if (
-        typeof item !== 'object' ||
-        item === null ||
-        Array.isArray(item) ||
-        typeof (item as { toJSON?: unknown }).toJSON === 'function'
-      ) {
+      if (!isItem(item) || typeof (item as { toJSON?: unknown }).toJSON === 'function') {
         this.#singleUntil = i + 1;
         return false;
       }
