@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname, homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { suggestName } from '@rediver/core';
 import { AgentError, configError } from './errors';
 import { appRoot } from './paths';
 
@@ -181,31 +182,6 @@ function flatten(prefix: string, value: unknown, out: Map<string, unknown>): voi
 /** Normalises a key for case- and underscore-insensitive matching (`MAX_SIZE_MB` ~ `maxSizeMB`). */
 function squash(name: string): string {
   return name.replace(/[_-]/g, '').toLowerCase();
-}
-
-/** The closest known name within two edits (typo hint), if any. */
-function closest(known: readonly string[], name: string): string | undefined {
-  const a = squash(name);
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const b = squash(k);
-    const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = d[0]!;
-      d[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const tmp = d[j]!;
-        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = tmp;
-      }
-    }
-    if (d[b.length]! < bestD) {
-      bestD = d[b.length]!;
-      best = k;
-    }
-  }
-  return best;
 }
 
 function camel(snake: string): string {
@@ -529,7 +505,7 @@ function validate(merged: Layer): AgentConfig {
   const v = new Validator(merged.origin);
   for (const key of Object.keys(values)) {
     if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
-      const hint = closest(TOP_LEVEL_KEYS, key);
+      const hint = suggestName(key, TOP_LEVEL_KEYS);
       v.fail(key, `is not an option${hint === undefined ? '' : ` (did you mean ${hint}?)`}`);
     }
   }
@@ -566,7 +542,7 @@ function validate(merged: Layer): AgentConfig {
     if (known !== undefined) {
       for (const key of Object.keys(raw)) {
         if (!known.includes(key)) {
-          const hint = closest(known, key);
+          const hint = suggestName(key, known);
           v.fail(
             `${section}.${key}`,
             `is not an option of ${section}${hint === undefined ? ` (options: ${known.join(', ')})` : ` (did you mean ${hint}?)`}`,

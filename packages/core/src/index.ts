@@ -74,5 +74,8 @@ export {
   REPORT_ID_PATTERN,
 } from './limits';
 
+export type { UnknownOption } from './optionKeys';
+export { findUnknownOption, suggestName, unknownOptionMessage } from './optionKeys';
+
 export type { ErrorCode, RediverErrorOptions } from './errors';
 export { ERROR_CODES, isRediverError, isRetryableError, RediverError, RETRYABLE_ERROR_CODES } from './errors';
