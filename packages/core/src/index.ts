@@ -51,7 +51,14 @@ export { AGENT_STATUSES, API_PATHS, COMMAND_STATUSES, IDEMPOTENCY_KEY_HEADER } f
 export type { Job, JobOutcome, JobResult, Priority } from './job';
 export { JOB_OUTCOMES, PRIORITY } from './job';
 
-export type { MetricOrigin, PressureMetrics, ResourceStatus, SystemMetrics } from './metrics';
+export type {
+  FigureOrigin,
+  FigureOrigins,
+  MetricOrigin,
+  PressureMetrics,
+  ResourceStatus,
+  SystemMetrics,
+} from './metrics';
 
 export type { PipelineStats, QueueItem, UploadResult } from './pipeline';
 

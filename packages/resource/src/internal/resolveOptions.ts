@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import type { Clock, Logger, SystemMetrics } from '@rediver/core';
-import { silentLogger, systemClock } from '@rediver/core';
+import { findUnknownOption, silentLogger, systemClock, unknownOptionMessage } from '@rediver/core';
 import { ResourceError } from '../errors';
 import type { MetricsSource } from '../metricsSource';
-import type { ResourceControllerOptions } from '../options';
+import type { AcquireSlotOptions, ResourceControllerOptions } from '../options';
 import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from '../options';
 import { SystemMetricsSource } from '../systemMetricsSource';
 import type { Limits } from './thresholds';
@@ -61,8 +61,67 @@ export function checkMaxJobs(value: unknown, minConcurrentJobs: number): number 
   return integer('maxConcurrentJobs', value, Math.max(1, minConcurrentJobs), Number.MAX_SAFE_INTEGER);
 }
 
+/** Every key of `ResourceControllerOptions`: any other is refused with a did-you-mean. */
+const CONTROLLER_OPTION_KEYS = [
+  'cpuThreshold',
+  'memoryThreshold',
+  'eventLoopDelayThresholdMs',
+  'cpuPressureThreshold',
+  'memoryPressureThreshold',
+  'maxConcurrentJobs',
+  'minConcurrentJobs',
+  'sampleIntervalMs',
+  'cooldownMs',
+  'verbose',
+  'onThresholdExceeded',
+  'onThresholdCleared',
+  'metricsSource',
+  'logger',
+  'clock',
+] as const satisfies readonly (keyof ResourceControllerOptions)[];
+// Compile-time: the list names every option (a new option must be added to it).
+const controllerKeysComplete: Exclude<
+  keyof ResourceControllerOptions,
+  (typeof CONTROLLER_OPTION_KEYS)[number]
+> extends never
+  ? true
+  : never = true;
+void controllerKeysComplete;
+
+const ACQUIRE_OPTION_KEYS = ['signal', 'timeoutMs'] as const satisfies readonly (keyof AcquireSlotOptions)[];
+
+/** The `INVALID_OPTION` error for a key `component` does not know, or undefined when every key is known. */
+function unknownKeyError(
+  component: string,
+  options: object,
+  known: readonly string[],
+): ResourceError | undefined {
+  const unknown = findUnknownOption(options, known);
+  if (unknown === undefined) return undefined;
+  return new ResourceError('INVALID_OPTION', unknownOptionMessage(component, unknown, known), {
+    details: { option: unknown.key },
+  });
+}
+
+/** The error for `acquireSlotBlocking` options that are not an object or have a key it does not know. */
+export function checkAcquireOptions(options: unknown): ResourceError | undefined {
+  if (typeof options !== 'object' || options === null) {
+    return new ResourceError(
+      'INVALID_OPTION',
+      `acquireSlotBlocking options must be an object, got ${String(options)}`,
+      {
+        details: { option: 'options' },
+      },
+    );
+  }
+  return unknownKeyError('acquireSlotBlocking', options, ACQUIRE_OPTION_KEYS);
+}
+
 /** Applies defaults and validates; every invalid explicit value throws `INVALID_OPTION`. */
 export function resolveOptions(options: ResourceControllerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
+  const unknown = unknownKeyError('ResourceController', options, CONTROLLER_OPTION_KEYS);
+  if (unknown !== undefined) throw unknown;
   const d = DEFAULT_RESOURCE_CONTROLLER_OPTIONS;
   const limits: Limits = {
     cpuPercent: percent('cpuThreshold', options.cpuThreshold ?? d.cpuThreshold),

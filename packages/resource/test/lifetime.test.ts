@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { runLifetimeScript } from '../../../tools/testing/lifetime';
+
+describe('@rediver/resource in a program with nothing else alive', () => {
+  it(
+    'settles every awaited promise (acquire with timeout, acquire, close) and exits 0',
+    { timeout: 90_000 },
+    async () => {
+      const result = await runLifetimeScript(new URL('./lifetime/script.ts', import.meta.url).pathname);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe('timeout timeout0 acquired closed rejected\n');
+      expect(result.code).toBe(0);
+    },
+  );
+});
