@@ -549,14 +549,18 @@ function checkOptions(method: string, options: unknown, known: readonly string[]
 
 /** Throws for an unknown `submit` option key. On the hot path: a plain loop, the helper only on a miss. */
 function checkSubmitOptions(options: SubmitOptions): void {
-  if (typeof options !== 'object' || options === null)
-    throw checkOptions('submit', options, SUBMIT_OPTION_KEYS);
-  for (const key in options) {
-    if (key !== 'jobId' && key !== 'tenantId' && key !== 'priority' && key !== 'sizeBytes') {
-      const error = checkOptions('submit', options, SUBMIT_OPTION_KEYS);
-      if (error !== undefined) throw error;
+  let suspect = typeof options !== 'object' || options === null;
+  if (!suspect) {
+    for (const key in options) {
+      if (key !== 'jobId' && key !== 'tenantId' && key !== 'priority' && key !== 'sizeBytes') {
+        suspect = true;
+        break;
+      }
     }
   }
+  if (!suspect) return;
+  const error = checkOptions('submit', options, SUBMIT_OPTION_KEYS);
+  if (error !== undefined) throw error;
 }
 
 function measure(report: Report): number {
