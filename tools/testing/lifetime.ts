@@ -16,16 +16,25 @@ export interface LifetimeResult {
 
 const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** Options of `runLifetimeScript`. */
+export interface LifetimeOptions {
+  /** Extra environment variables for the script. */
+  env?: Record<string, string>;
+  /** Kill the script after this long (a hang is reported as `signal: 'SIGKILL'`); default 60 s. */
+  timeoutMs?: number;
+}
+
 /**
  * Runs `script` (TypeScript, an ES module) with plain `node` and the tsx loader, reading workspace packages
- * from their sources; kills it after `timeoutMs` (a hang is reported as `signal: 'SIGKILL'`).
+ * from their sources.
  */
-export function runLifetimeScript(script: string, timeoutMs = 60_000): Promise<LifetimeResult> {
+export function runLifetimeScript(script: string, options: LifetimeOptions = {}): Promise<LifetimeResult> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@rediver/source', script], {
       cwd: workspaceRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '' },
+      env: { ...process.env, NODE_OPTIONS: '', ...options.env },
     });
     let stdout = '';
     let stderr = '';
