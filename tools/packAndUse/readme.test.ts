@@ -138,7 +138,7 @@ describe('toCommonJs', () => {
       'const e = new EventEmitter();',
       "setTimeout(() => e.emit('go', 42), 10);",
       "const [value] = await once(e, 'go');",
-      'console.log(typeof require, value);',
+      'console.log(`${typeof require} ${String(value)}`);',
       '',
     ].join('\n');
     const file = join(dir, 'qs.cjs');
