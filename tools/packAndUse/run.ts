@@ -88,6 +88,8 @@ function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
   for (const key of Object.keys(env))
     if (key.startsWith('npm_') && key !== 'npm_config_nodedir') delete env[key];
+  // node-gyp compiles native dependencies with one make job per CPU.
+  env.JOBS ??= 'max';
   if (env.npm_config_nodedir === undefined) {
     for (const prefix of ['/usr', '/usr/local', join(dirname(process.execPath), '..')]) {
       if (existsSync(join(prefix, 'include', 'node', 'node.h'))) {
@@ -303,22 +305,36 @@ async function main(): Promise<number> {
   say(
     `pack-and-use: packed in ${((performance.now() - packStarted) / 1000).toFixed(0)} s into ${tarballDir}`,
   );
-  const results: { name: string; outcomes: Outcome[] }[] = [];
-  for (const { dir, manifest } of selected) {
-    const outcomes = await checkPackage(manifest.name, dir, tarballs, workRoot, env);
-    results.push({ name: manifest.name, outcomes });
-    const failed = outcomes.filter((o) => !o.ok);
-    const install = outcomes.find((o) => o.step === 'install');
-    const status =
-      failed.length === 0 ? 'ok' : expected[manifest.name] !== undefined ? 'EXPECTED FAILURE' : 'FAILED';
-    say(
-      `pack-and-use: ${manifest.name.padEnd(18)} ${status.padEnd(16)} ` +
-        `${outcomes.length - failed.length}/${outcomes.length} steps ok` +
-        (install === undefined ? '' : `, npm install ${install.seconds.toFixed(0)} s`) +
-        `, ${outcomes.reduce((sum, o) => sum + o.seconds, 0).toFixed(0)} s in all` +
-        (failed.length === 0 ? '' : `; failed: ${failed.map((o) => o.step).join(', ')}`),
-    );
-  }
+  // Two packages at a time, the one with the most dependencies (native builds) first: its npm install is the
+  // long pole, and the others' installs, runs and type checks fit beside it.
+  const queue = [...selected].sort(
+    (a, b) =>
+      Object.keys(b.manifest.dependencies ?? {}).length - Object.keys(a.manifest.dependencies ?? {}).length,
+  );
+  const done = new Map<string, Outcome[]>();
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const { dir, manifest } = next;
+      const outcomes = await checkPackage(manifest.name, dir, tarballs, workRoot, env);
+      done.set(manifest.name, outcomes);
+      const failed = outcomes.filter((o) => !o.ok);
+      const install = outcomes.find((o) => o.step === 'install');
+      const status =
+        failed.length === 0 ? 'ok' : expected[manifest.name] !== undefined ? 'EXPECTED FAILURE' : 'FAILED';
+      say(
+        `pack-and-use: ${manifest.name.padEnd(18)} ${status.padEnd(16)} ` +
+          `${outcomes.length - failed.length}/${outcomes.length} steps ok` +
+          (install === undefined ? '' : `, npm install ${install.seconds.toFixed(0)} s`) +
+          `, ${outcomes.reduce((sum, o) => sum + o.seconds, 0).toFixed(0)} s in all` +
+          (failed.length === 0 ? '' : `; failed: ${failed.map((o) => o.step).join(', ')}`),
+      );
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  const results = selected.map(({ manifest }) => ({
+    name: manifest.name,
+    outcomes: done.get(manifest.name) ?? [],
+  }));
 
   let fatal = 0;
   for (const { name, outcomes } of results) {

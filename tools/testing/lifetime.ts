@@ -48,3 +48,11 @@ export function runLifetimeScript(script: string, options: LifetimeOptions = {})
     });
   });
 }
+
+/**
+ * What a lifetime script that settled every promise looks like: exit 0 by itself with `stdout` printed and
+ * nothing on stderr. (Exit code 13 and missing steps: Node ended it in the middle of an `await`.)
+ */
+export function settledCleanly(stdout: string): LifetimeResult {
+  return { code: 0, signal: null, stdout, stderr: '' };
+}

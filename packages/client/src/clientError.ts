@@ -1,5 +1,5 @@
 import type { ErrorCode, RediverErrorOptions } from '@rediver/core';
-import { isRediverError, RediverError } from '@rediver/core';
+import { errorCodes, isRediverError, RediverError } from '@rediver/core';
 
 /** Options of a `ClientError`: core's plus the request it came from. */
 export interface ClientErrorOptions extends RediverErrorOptions {
@@ -9,37 +9,23 @@ export interface ClientErrorOptions extends RediverErrorOptions {
   path?: string;
 }
 
-/** The codes `@rediver/client` rejects with (see the README's Errors table). */
-export const CLIENT_ERROR_CODES = Object.freeze({
-  /** Connection refused / reset / DNS / socket error (retryable). */
-  NETWORK: 'NETWORK',
-  /** No complete answer within `timeoutMs` (retryable). */
-  TIMEOUT: 'TIMEOUT',
-  /** HTTP 5xx or 408 (retryable; `retryAfterMs` when the server sent `Retry-After`). */
-  SERVER_ERROR: 'SERVER_ERROR',
-  /** HTTP 429 (retryable; `retryAfterMs` from `Retry-After`). */
-  RATE_LIMITED: 'RATE_LIMITED',
-  /** HTTP 401/403: the API key was refused. */
-  AUTH_FAILED: 'AUTH_FAILED',
-  /** Another 4xx, or an ingest answer with non-empty `errors`. */
-  REQUEST_REJECTED: 'REQUEST_REJECTED',
-  /** A 2xx answer that is not the documented shape (or over 16 MiB), or an unexpected status such as a redirect. */
-  INVALID_RESPONSE: 'INVALID_RESPONSE',
-  /** The caller's `signal` fired. */
-  ABORTED: 'ABORTED',
-  /** A call after `close()`. */
-  CLOSED: 'CLOSED',
-  /** `createClient`: a bad option value or an unknown option key. */
-  INVALID_OPTION: 'INVALID_OPTION',
-  /** A bad argument (command id, `limit`, chunk fields, idempotency key, a body that is not JSON); nothing sent. */
-  VALIDATION_FAILED: 'VALIDATION_FAILED',
-  /** A report or chunk id breaks the platform's rule; nothing sent. */
-  REPORT_ID_INVALID: 'REPORT_ID_INVALID',
-  /** A chunk's `data` is over the platform's 10 MiB; nothing sent. */
-  REPORT_TOO_LARGE: 'REPORT_TOO_LARGE',
-  /** undici refused the request as malformed: a bug in this package. */
-  INTERNAL: 'INTERNAL',
-} as const satisfies Record<string, ErrorCode>);
+/** The codes `@rediver/client` rejects with (the README's Errors table says when, and which are retryable). */
+export const CLIENT_ERROR_CODES = errorCodes(
+  'NETWORK',
+  'TIMEOUT',
+  'SERVER_ERROR',
+  'RATE_LIMITED',
+  'AUTH_FAILED',
+  'REQUEST_REJECTED',
+  'INVALID_RESPONSE',
+  'ABORTED',
+  'CLOSED',
+  'INVALID_OPTION',
+  'VALIDATION_FAILED',
+  'REPORT_ID_INVALID',
+  'REPORT_TOO_LARGE',
+  'INTERNAL',
+);
 /** A code `@rediver/client` rejects with. */
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[keyof typeof CLIENT_ERROR_CODES];
 

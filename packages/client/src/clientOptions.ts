@@ -2,6 +2,7 @@ import type { Clock, Logger } from '@rediver/core';
 import {
   COMPRESSION_THRESHOLD_BYTES,
   findUnknownOption,
+  optionNames,
   silentLogger,
   systemClock,
   unknownOptionMessage,
@@ -65,22 +66,17 @@ function invalid(name: string, reason: string): ClientError {
 }
 
 /** Every key of `ClientOptions`: any other is refused with a did-you-mean. */
-const OPTION_KEYS = [
-  'baseUrl',
-  'apiKey',
-  'agentId',
-  'timeoutMs',
-  'userAgent',
-  'maxConnections',
-  'compressionThresholdBytes',
-  'logger',
-  'clock',
-] as const satisfies readonly (keyof ClientOptions)[];
-// Compile-time: the list names every option (a new option must be added to it).
-const optionKeysComplete: Exclude<keyof ClientOptions, (typeof OPTION_KEYS)[number]> extends never
-  ? true
-  : never = true;
-void optionKeysComplete;
+const OPTION_KEYS = optionNames<ClientOptions>({
+  baseUrl: true,
+  apiKey: true,
+  agentId: true,
+  timeoutMs: true,
+  userAgent: true,
+  maxConnections: true,
+  compressionThresholdBytes: true,
+  logger: true,
+  clock: true,
+});
 
 /** Longest delay a Node timer honours; a larger one fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, isRediverError, isRetryableError, RediverError, RETRYABLE_ERROR_CODES } from './errors';
+import {
+  ERROR_CODES,
+  errorCodes,
+  isRediverError,
+  isRetryableError,
+  RediverError,
+  RETRYABLE_ERROR_CODES,
+} from './errors';
 
 describe('RediverError', () => {
   it('carries code, message, cause and default retryability', () => {
@@ -26,6 +33,16 @@ describe('RediverError', () => {
     expect([...RETRYABLE_ERROR_CODES].sort()).toEqual(['NETWORK', 'RATE_LIMITED', 'SERVER_ERROR', 'TIMEOUT']);
     expect(new RediverError('QUEUE_FULL', 'full').retryable).toBe(false);
     expect(new RediverError('STORAGE_QUOTA', 'over quota').retryable).toBe(false);
+  });
+
+  it('errorCodes makes the frozen subset map of a package', () => {
+    const codes = errorCodes('CLOSED', 'TIMEOUT');
+    expect(codes).toEqual({ CLOSED: 'CLOSED', TIMEOUT: 'TIMEOUT' });
+    expect(Object.isFrozen(codes)).toBe(true);
+    const closed: 'CLOSED' = codes.CLOSED;
+    expect(closed).toBe('CLOSED');
+    // @ts-expect-error only core's codes
+    errorCodes('NOT_A_CODE');
   });
 
   it('every code maps to itself', () => {

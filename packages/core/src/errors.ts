@@ -62,6 +62,16 @@ export const ERROR_CODES = Object.freeze({
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
 /**
+ * The subset of `ERROR_CODES` a package throws, as the same frozen `{ CODE: 'CODE' }` map, typed exactly:
+ * `export const FOO_ERROR_CODES = errorCodes('INVALID_OPTION', 'CLOSED')`.
+ */
+export function errorCodes<const C extends readonly ErrorCode[]>(
+  ...codes: C
+): Readonly<{ [K in C[number]]: K }> {
+  return Object.freeze(Object.fromEntries(codes.map((c) => [c, c]))) as { [K in C[number]]: K };
+}
+
+/**
  * Codes a retry loop may repeat unchanged, after a backoff: transient failures of the network or the
  * platform that end by themselves. Local back-pressure (`QUEUE_FULL`, `STORAGE_QUOTA`) is deliberately not
  * here: calling again does not relieve it; the caller has to do something else (persist, wait for a drain,

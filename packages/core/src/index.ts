@@ -82,7 +82,14 @@ export {
 } from './limits';
 
 export type { UnknownOption } from './optionKeys';
-export { findUnknownOption, suggestName, unknownOptionMessage } from './optionKeys';
+export { findUnknownOption, optionNames, suggestName, unknownOptionMessage } from './optionKeys';
 
 export type { ErrorCode, RediverErrorOptions } from './errors';
-export { ERROR_CODES, isRediverError, isRetryableError, RediverError, RETRYABLE_ERROR_CODES } from './errors';
+export {
+  ERROR_CODES,
+  errorCodes,
+  isRediverError,
+  isRetryableError,
+  RediverError,
+  RETRYABLE_ERROR_CODES,
+} from './errors';

@@ -11,6 +11,7 @@ import {
   findUnknownOption,
   isRediverError,
   isValidReportId,
+  optionNames,
   PRIORITY,
   unknownOptionMessage,
 } from '@rediver/core';
@@ -520,14 +521,14 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
   }
 }
 
-const SUBMIT_OPTION_KEYS = [
-  'jobId',
-  'tenantId',
-  'priority',
-  'sizeBytes',
-] as const satisfies readonly (keyof SubmitOptions)[];
-const FLUSH_OPTION_KEYS = ['signal'] as const satisfies readonly (keyof FlushOptions)[];
-const STOP_OPTION_KEYS = ['drain', 'signal'] as const satisfies readonly (keyof StopOptions)[];
+const SUBMIT_OPTION_KEYS = optionNames<SubmitOptions>({
+  jobId: true,
+  tenantId: true,
+  priority: true,
+  sizeBytes: true,
+});
+const FLUSH_OPTION_KEYS = optionNames<FlushOptions>({ signal: true });
+const STOP_OPTION_KEYS = optionNames<StopOptions>({ drain: true, signal: true });
 
 /** `INVALID_OPTION` for per-call options that are not an object or carry a key `method` does not know. */
 function checkOptions(method: string, options: unknown, known: readonly string[]): PipelineError | undefined {

@@ -1,23 +1,15 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { put, putFixture } from '../test/fixtureTree';
 import { findCgroupContainment } from './cgroupContainment';
 import { readCgroupLayout } from './cgroupLayout';
 
-const fixtures = new URL('../test/fixtures/', import.meta.url).pathname;
 let root: string;
 let procRoot: string;
 let cgroupRoot: string;
 
-function put(path: string, text: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, text);
-}
-function putFixture(path: string, name: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  copyFileSync(join(fixtures, name), path);
-}
 const roots = (): { procRoot: string; cgroupRoot: string } => ({ procRoot, cgroupRoot });
 
 beforeEach(() => {

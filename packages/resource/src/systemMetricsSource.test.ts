@@ -1,11 +1,10 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRediverError } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { put, putFixture } from '../test/fixtureTree';
 import { SystemMetricsSource } from './systemMetricsSource';
-
-const fixtures = new URL('../test/fixtures/', import.meta.url).pathname;
 
 let root: string;
 let procRoot: string;
@@ -13,14 +12,6 @@ let cgroupRoot: string;
 let now: number;
 const sources: SystemMetricsSource[] = [];
 
-function put(path: string, text: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, text);
-}
-function putFixture(path: string, name: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  copyFileSync(join(fixtures, name), path);
-}
 function source(extra: { eventLoopMonitoring?: boolean } = {}): SystemMetricsSource {
   const s = new SystemMetricsSource({
     procRoot,

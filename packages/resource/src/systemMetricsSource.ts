@@ -5,12 +5,13 @@ import type { IntervalHistogram } from 'node:perf_hooks';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Clock, FigureOrigin, MetricOrigin, PressureMetrics, SystemMetrics } from '@rediver/core';
-import { findUnknownOption, systemClock, unknownOptionMessage } from '@rediver/core';
+import { optionNames, systemClock } from '@rediver/core';
 import type { CgroupHierarchy } from './cgroupLayout';
 import { matchingDir, readCgroupLayout } from './cgroupLayout';
 import { ResourceError } from './errors';
 import type { MetricsSource } from './metricsSource';
 import { KernelFile } from './internal/kernelFile';
+import { unknownKeyError } from './internal/optionKeys';
 import {
   keyedValue,
   parseCfsQuota,
@@ -86,22 +87,14 @@ const coarse = (origin: FigureOrigin): MetricOrigin =>
 const clampPercent = (value: number): number => (value < 0 ? 0 : value > 100 ? 100 : value);
 
 /** Every key of `SystemMetricsSourceOptions`: any other is refused with a did-you-mean. */
-const SOURCE_OPTION_KEYS = [
-  'procRoot',
-  'cgroupRoot',
-  'eventLoopMonitoring',
-  'eventLoopResolutionMs',
-  'clock',
-  'monotonicNowMs',
-] as const satisfies readonly (keyof SystemMetricsSourceOptions)[];
-// Compile-time: the list names every option (a new option must be added to it).
-const sourceKeysComplete: Exclude<
-  keyof SystemMetricsSourceOptions,
-  (typeof SOURCE_OPTION_KEYS)[number]
-> extends never
-  ? true
-  : never = true;
-void sourceKeysComplete;
+const SOURCE_OPTION_KEYS = optionNames<SystemMetricsSourceOptions>({
+  procRoot: true,
+  cgroupRoot: true,
+  eventLoopMonitoring: true,
+  eventLoopResolutionMs: true,
+  clock: true,
+  monotonicNowMs: true,
+});
 
 /**
  * Reads the real machine (Linux procfs and cgroups, v1, v2 or both, with `os` fallbacks elsewhere):
@@ -144,14 +137,8 @@ export class SystemMetricsSource implements MetricsSource {
 
   constructor(options: SystemMetricsSourceOptions = {}) {
     if (typeof options !== 'object' || options === null) invalid('options', 'an object', options);
-    const unknown = findUnknownOption(options, SOURCE_OPTION_KEYS);
-    if (unknown !== undefined) {
-      throw new ResourceError(
-        'INVALID_OPTION',
-        unknownOptionMessage('SystemMetricsSource', unknown, SOURCE_OPTION_KEYS),
-        { details: { option: unknown.key } },
-      );
-    }
+    const unknown = unknownKeyError('SystemMetricsSource', options, SOURCE_OPTION_KEYS);
+    if (unknown !== undefined) throw unknown;
     const procRoot = options.procRoot ?? DEFAULT_SYSTEM_METRICS_SOURCE_OPTIONS.procRoot;
     const cgroupRoot = options.cgroupRoot ?? DEFAULT_SYSTEM_METRICS_SOURCE_OPTIONS.cgroupRoot;
     const monitoring =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runLifetimeScript } from '../../../tools/testing/lifetime';
+import { runLifetimeScript, settledCleanly } from '../../../tools/testing/lifetime';
 
 describe('@rediver/resource in a program with nothing else alive', () => {
   it(
@@ -7,9 +7,7 @@ describe('@rediver/resource in a program with nothing else alive', () => {
     { timeout: 90_000 },
     async () => {
       const result = await runLifetimeScript(new URL('./lifetime/script.ts', import.meta.url).pathname);
-      expect(result.stderr).toBe('');
-      expect(result.stdout).toBe('timeout timeout0 acquired closed rejected\n');
-      expect(result.code).toBe(0);
+      expect(result).toEqual(settledCleanly('timeout timeout0 acquired closed rejected\n'));
     },
   );
 });

@@ -1,5 +1,11 @@
 import type { Clock, Logger, QueueItem, RediverError, UploadResult } from '@rediver/core';
-import { findUnknownOption, silentLogger, systemClock, unknownOptionMessage } from '@rediver/core';
+import {
+  findUnknownOption,
+  optionNames,
+  silentLogger,
+  systemClock,
+  unknownOptionMessage,
+} from '@rediver/core';
 import type { UploadPipelineOptions } from '../options';
 import { DEFAULT_UPLOAD_PIPELINE_OPTIONS } from '../options';
 import { PipelineError } from '../pipelineError';
@@ -58,27 +64,22 @@ function fn<F>(name: string, value: F | undefined): F | undefined {
 }
 
 /** Every key of `UploadPipelineOptions`: any other is refused with a did-you-mean. */
-const OPTION_KEYS = [
-  'queueSize',
-  'workers',
-  'retryAttempts',
-  'retryDelayMs',
-  'maxRetryDelayMs',
-  'retryJitterRatio',
-  'uploadTimeoutMs',
-  'verbose',
-  'onSubmitted',
-  'onCompleted',
-  'onFailed',
-  'logger',
-  'clock',
-  'random',
-] as const satisfies readonly (keyof UploadPipelineOptions)[];
-// Compile-time: the list names every option (a new option must be added to it).
-const optionKeysComplete: Exclude<keyof UploadPipelineOptions, (typeof OPTION_KEYS)[number]> extends never
-  ? true
-  : never = true;
-void optionKeysComplete;
+const OPTION_KEYS = optionNames<UploadPipelineOptions>({
+  queueSize: true,
+  workers: true,
+  retryAttempts: true,
+  retryDelayMs: true,
+  maxRetryDelayMs: true,
+  retryJitterRatio: true,
+  uploadTimeoutMs: true,
+  verbose: true,
+  onSubmitted: true,
+  onCompleted: true,
+  onFailed: true,
+  logger: true,
+  clock: true,
+  random: true,
+});
 
 /** Applies defaults and validates, throwing `INVALID_OPTION` for any bad explicit value or unknown key. */
 export function resolveOptions(options: UploadPipelineOptions = {}): ResolvedOptions {

@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import type { Clock, Logger, SystemMetrics } from '@rediver/core';
-import { findUnknownOption, silentLogger, systemClock, unknownOptionMessage } from '@rediver/core';
+import { optionNames, silentLogger, systemClock } from '@rediver/core';
 import { ResourceError } from '../errors';
 import type { MetricsSource } from '../metricsSource';
 import type { AcquireSlotOptions, ResourceControllerOptions } from '../options';
 import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from '../options';
 import { SystemMetricsSource } from '../systemMetricsSource';
+import { unknownKeyError } from './optionKeys';
 import type { Limits } from './thresholds';
 
 /** The controller's options after defaults and validation. */
@@ -62,46 +63,25 @@ export function checkMaxJobs(value: unknown, minConcurrentJobs: number): number 
 }
 
 /** Every key of `ResourceControllerOptions`: any other is refused with a did-you-mean. */
-const CONTROLLER_OPTION_KEYS = [
-  'cpuThreshold',
-  'memoryThreshold',
-  'eventLoopDelayThresholdMs',
-  'cpuPressureThreshold',
-  'memoryPressureThreshold',
-  'maxConcurrentJobs',
-  'minConcurrentJobs',
-  'sampleIntervalMs',
-  'cooldownMs',
-  'verbose',
-  'onThresholdExceeded',
-  'onThresholdCleared',
-  'metricsSource',
-  'logger',
-  'clock',
-] as const satisfies readonly (keyof ResourceControllerOptions)[];
-// Compile-time: the list names every option (a new option must be added to it).
-const controllerKeysComplete: Exclude<
-  keyof ResourceControllerOptions,
-  (typeof CONTROLLER_OPTION_KEYS)[number]
-> extends never
-  ? true
-  : never = true;
-void controllerKeysComplete;
+const CONTROLLER_OPTION_KEYS = optionNames<ResourceControllerOptions>({
+  cpuThreshold: true,
+  memoryThreshold: true,
+  eventLoopDelayThresholdMs: true,
+  cpuPressureThreshold: true,
+  memoryPressureThreshold: true,
+  maxConcurrentJobs: true,
+  minConcurrentJobs: true,
+  sampleIntervalMs: true,
+  cooldownMs: true,
+  verbose: true,
+  onThresholdExceeded: true,
+  onThresholdCleared: true,
+  metricsSource: true,
+  logger: true,
+  clock: true,
+});
 
-const ACQUIRE_OPTION_KEYS = ['signal', 'timeoutMs'] as const satisfies readonly (keyof AcquireSlotOptions)[];
-
-/** The `INVALID_OPTION` error for a key `component` does not know, or undefined when every key is known. */
-function unknownKeyError(
-  component: string,
-  options: object,
-  known: readonly string[],
-): ResourceError | undefined {
-  const unknown = findUnknownOption(options, known);
-  if (unknown === undefined) return undefined;
-  return new ResourceError('INVALID_OPTION', unknownOptionMessage(component, unknown, known), {
-    details: { option: unknown.key },
-  });
-}
+const ACQUIRE_OPTION_KEYS = optionNames<AcquireSlotOptions>({ signal: true, timeoutMs: true });
 
 /** The error for `acquireSlotBlocking` options that are not an object or have a key it does not know. */
 export function checkAcquireOptions(options: unknown): ResourceError | undefined {
