@@ -83,11 +83,13 @@ function say(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** The environment of the check's commands: Node's headers for native builds, nothing of the workspace's. */
+/** The environment of the check's commands: Node's headers for native builds, nothing of the workspace's scripts. */
 function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
-  for (const key of Object.keys(env))
-    if (key.startsWith('npm_') && key !== 'npm_config_nodedir') delete env[key];
+  // What pnpm sets for the script that started this one; the user's npm_config_* (registry, cache) stay.
+  for (const key of Object.keys(env)) {
+    if (/^npm_(?:lifecycle_|package_|execpath$|node_execpath$|config_user_agent$)/.test(key)) delete env[key];
+  }
   // node-gyp compiles native dependencies with one make job per CPU.
   env.JOBS ??= 'max';
   if (env.npm_config_nodedir === undefined) {
