@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -85,6 +85,7 @@ export function scannerArgv(
   target: string,
   outputFile: string,
   ignoreFile: string,
+  outputDir: string = join(outputFile, '..', 'report'),
 ): string[] {
   if (def.kind === 'secretlint') {
     const { cli, formatter } = secretlintPaths();
@@ -105,7 +106,9 @@ export function scannerArgv(
     ];
   }
   if (def.command === undefined) throw new AgentError('SCANNER_FAILED', `scanner ${def.name} has no command`);
-  return def.command.map((a) => a.replaceAll('{target}', target).replaceAll('{output}', outputFile));
+  return def.command.map((a) =>
+    a.replaceAll('{target}', target).replaceAll('{outputDir}', outputDir).replaceAll('{output}', outputFile),
+  );
 }
 
 /** The folder a scanner runs in: its `cwd` (`{target}` allowed), the target for secretlint, else the agent's. */
@@ -162,6 +165,32 @@ function tooLarge(def: ScannerConfig, where: string, bytes: number): AgentError 
 
 const SHELL = '/bin/sh';
 
+/** Bytes of a scanner's output so far: a file, or every file of an output folder. */
+async function outputBytes(path: string, dir: boolean): Promise<number> {
+  if (!dir) return (await stat(path)).size;
+  let n = 0;
+  for (const e of await readdir(path, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) n += (await stat(join(e.parentPath, e.name)).catch(() => ({ size: 0 }))).size;
+  return n;
+}
+
+/** The SARIF file a scanner wrote into `{outputDir}`: the one `.sarif` file (else the one `.json` file). */
+async function pickOutput(def: ScannerConfig, dir: string): Promise<string> {
+  const files = (await readdir(dir, { withFileTypes: true, recursive: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+  const sarif = files.filter((f) => /\.sarif(?:\.json)?$/i.test(f));
+  const picked = sarif.length > 0 ? sarif : files.filter((f) => /\.json$/i.test(f));
+  if (picked.length === 1) return picked[0]!;
+  throw new AgentError(
+    'SCANNER_FAILED',
+    picked.length === 0
+      ? `${def.name} wrote no .sarif or .json file to {outputDir}`
+      : `${def.name} wrote several reports to {outputDir} (${picked.map((f) => basename(f)).join(', ')}); make it write one, or use {output}`,
+    { details: { reason: 'no_output' } },
+  );
+}
+
 /**
  * A scan of one target: runs scanners with their SARIF written to scratch files, learns the secrets their
  * secret scanners found, then converts each output (with every known secret masked). Own scratch folder;
@@ -217,23 +246,27 @@ export class ScanSession implements AsyncDisposable {
     const dir = join(this.#scratch, String(this.#runs++));
     await mkdir(dir, { recursive: true });
     const outputFile = join(dir, 'out.sarif');
+    const outputDir = join(dir, 'report');
     const stdoutFile = join(dir, 'stdout.sarif');
     const ignoreFile = join(dir, 'secretlintignore');
     await writeFile(ignoreFile, '**/node_modules/**\n**/.git/**\n');
-    const argv = scannerArgv(def, this.target, outputFile, ignoreFile);
-    const usesFile = def.kind === 'secretlint' || argv.some((a) => a.includes(outputFile));
+    const argv = scannerArgv(def, this.target, outputFile, ignoreFile, outputDir);
+    const template = def.kind === 'secretlint' ? [] : (def.command ?? []);
+    const usesDir = template.some((a) => a.includes('{outputDir}'));
+    if (usesDir) await mkdir(outputDir);
+    const usesFile = def.kind === 'secretlint' || (!usesDir && template.some((a) => a.includes('{output}')));
+    const where = usesDir ? '{outputDir}' : usesFile ? '{output}' : 'stdout';
     // stdout goes to a file through the shell's redirection, so that it is never held in memory and gets the same
     // cap as an `{output}` file.
-    const redirect = !usesFile && existsSync(SHELL);
+    const redirect = !usesFile && !usesDir && existsSync(SHELL);
     const cap = outputCapBytes(def);
     const stop = new AbortController();
-    let over: { where: string; bytes: number } | undefined;
-    const watched = usesFile ? outputFile : stdoutFile;
+    let over: number | undefined;
     const watch = setInterval(() => {
-      stat(watched)
-        .then((s) => {
-          if (s.size > cap && over === undefined) {
-            over = { where: usesFile ? '{output}' : 'stdout', bytes: s.size };
+      outputBytes(usesDir ? outputDir : usesFile ? outputFile : stdoutFile, usesDir)
+        .then((size) => {
+          if (size > cap && over === undefined) {
+            over = size;
             stop.abort();
           }
         })
@@ -250,8 +283,8 @@ export class ScanSession implements AsyncDisposable {
         maxStdoutBytes: cap,
       });
     } catch (e) {
-      if (over !== undefined) throw tooLarge(def, over.where, over.bytes);
-      if (isRediverError(e, 'SCANNER_FAILED') && /wrote more than/.test(e.message)) throw tooLarge(def, 'stdout', cap + 1);
+      if (over !== undefined) throw tooLarge(def, where, over);
+      if (isRediverError(e, 'SCANNER_FAILED') && /wrote more than/.test(e.message)) throw tooLarge(def, where, cap + 1);
       throw e;
     } finally {
       clearInterval(watch);
@@ -267,17 +300,16 @@ export class ScanSession implements AsyncDisposable {
         details: { exitCode: res.exitCode, signal: res.signal, cwd },
       });
     }
-    let sarifFile = usesFile ? outputFile : stdoutFile;
-    if (!redirect && !usesFile) await writeFile(stdoutFile, res.stdout);
+    let sarifFile = usesDir ? await pickOutput(def, outputDir) : usesFile ? outputFile : stdoutFile;
+    if (!redirect && !usesFile && !usesDir) await writeFile(stdoutFile, res.stdout);
     const size = await stat(sarifFile).then((s) => s.size).catch(() => undefined);
     if (size === undefined || size === 0) {
-      const where = usesFile ? `its output file ({output})` : 'stdout';
       const hint = res.stderr.trim() === '' ? '' : ` (stderr: ${scannerErrorText(res.stderr, this.masker)})`;
       throw new AgentError('SCANNER_FAILED', `${def.name} wrote no SARIF to ${where}${hint}`, {
         details: { reason: 'no_output', exitCode: res.exitCode },
       });
     }
-    if (size > cap) throw tooLarge(def, usesFile ? '{output}' : 'stdout', size);
+    if (size > cap) throw tooLarge(def, where, size);
     sarifFile = resolve(sarifFile);
     return { def, reportId, startedAt, durationMs: res.durationMs, exitCode: res.exitCode, sarifFile, cwd, secretScanner };
   }

@@ -241,6 +241,12 @@ export function isSuppressed(suppressions: unknown): boolean {
   return accepted;
 }
 
+/** The part of a secret's text its mask is made from: a key block's first body line, else the first line. */
+function secretShown(value: string): string {
+  const lines = value.split(/\r\n|\r|\n/).map((l) => l.trim());
+  return lines.find((l) => l !== '' && !/^-----(?:BEGIN|END)\b/.test(l)) ?? lines[0] ?? value;
+}
+
 function cap(s: string, n: number): string {
   return s.length > n ? s.slice(0, n) : s;
 }
@@ -457,11 +463,11 @@ export class SarifConverter {
         fp.file++;
         return sha256([tool, ruleId, path, 'file']);
       }
-      const h = this.#lines.get(resolved.abs, path, line);
+      const end = typeof region?.endLine === 'number' ? region.endLine : line;
+      const h = this.#lines.get(resolved.abs, path, line, end);
       if (h !== undefined) {
         fp.lineHash++;
-        // The same value as a `partialFingerprints: { primaryLocationLineHash }` of this line would give.
-        return sha256([tool, ruleId, path, 'primaryLocationLineHash', h]);
+        return sha256([tool, ruleId, path, 'lines', h]);
       }
     }
     if (snippet !== undefined && snippet.trim() !== '') {
@@ -549,8 +555,10 @@ export class SarifConverter {
       this.summary.fingerprints.duplicates++;
       fingerprint = sha256([fingerprint, n]);
     }
+    // Some tools (secretlint) describe every rule as "rule <id> error": the message says more then.
+    const generic = info.title !== undefined && /\brule\b/i.test(info.title) && info.title.includes(ruleId);
     const title =
-      info.title !== undefined && !info.title.includes(ruleId)
+      info.title !== undefined && !generic
         ? info.title
         : `${shortRule(ruleId)}: ${message.split('\n')[0]!.slice(0, 200)}`;
     const finding: Finding = {
@@ -570,7 +578,7 @@ export class SarifConverter {
         secret_type: shortRule(ruleId),
         masked_value:
           secretValue !== undefined && secretValue.trim() !== ''
-            ? maskSecret(secretValue)
+            ? maskSecret(secretShown(secretValue))
             : (/:\s*(\*+)\s*$/.exec(message)?.[1] ?? '****'),
       };
     }

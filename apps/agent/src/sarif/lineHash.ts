@@ -1,38 +1,31 @@
 /**
- * Line hashes that survive line moves, modelled on GitHub code scanning's `primaryLocationLineHash`
- * (github/codeql-action, `src/fingerprints.ts`): for every line, a rolling hash (base 37, modulo 2^64) of the next
- * 100 non-whitespace characters from the line's start (line ends normalised to `\n`), written `hash:N` where N
- * counts the lines of the file with the same hash up to this one. Inserting or moving code elsewhere keeps a line's
- * value; editing the line changes it.
+ * Line-content identities that survive line moves, modelled on GitHub code scanning's `primaryLocationLineHash`
+ * (github/codeql-action, `src/fingerprints.ts`): the content of a location's line(s), whitespace removed, hashed,
+ * written `hash:N` where N counts the places in the file where the same content starts, up to this one. Inserting
+ * or moving code elsewhere keeps a finding's value; editing its line(s) changes it.
  *
- * Differences from the original, on purpose: every line is masked (`SecretMasker`) before it is hashed, so that no
- * secret is ever part of what is hashed; files are read with bounded reads, and the per-file results live in a
- * bounded cache (12 bytes per line).
+ * Differences from the original, on purpose:
+ * - only the location's own lines are hashed, not the next 100 characters after the line's start: a change in a
+ *   neighbouring line (a line moved next to it, an edit just below) does not change the identity;
+ * - every line is masked (`SecretMasker`) before it is hashed, so that no secret is ever part of what is hashed;
+ * - files are read with bounded reads; per-file results (12 bytes per line) live in a bounded cache.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { SecretMasker } from './masking';
 
-const BLOCK = 100;
-const TAB = 9;
-const LF = 10;
-const SPACE = 32;
-const EOF = 65535;
-const TWO32 = 4294967296;
+/** Longest region whose lines are hashed; longer ones use their first lines. */
+const MAX_SPAN = 200;
 
-// 37^100 mod 2^64, as two 32-bit halves.
-const FIRST_MOD = (() => {
-  let m = 1n;
-  for (let i = 0; i < BLOCK; i++) m = (m * 37n) % (1n << 64n);
-  return { hi: Number(m >> 32n), lo: Number(m & 0xffffffffn) };
-})();
-
-/** Per-line hashes of one file. */
+/** Per-line content hashes of one file. */
 interface FileHashes {
   hi: Uint32Array;
   lo: Uint32Array;
+  /** Occurrence of the line's content among the lines up to it (1-based). */
   occ: Uint32Array;
   lines: number;
+  /** Line numbers by content hash (built on demand, for multi-line regions). */
+  starts?: Map<string, number[]>;
 }
 
 /** Options of `LineHashes`. */
@@ -45,7 +38,96 @@ export interface LineHashOptions {
   readBytes?: number;
 }
 
-/** Computes and caches line hashes of scanned files. */
+/** Two FNV-1a hashes (different offsets) of a string's UTF-16 code units, skipping whitespace. */
+function lineHash(text: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Whitespace (space, tab, CR, LF, VT, FF, NBSP, BOM) does not count.
+    if (c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0xfeff) continue;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return [a >>> 0, b >>> 0];
+}
+
+function hex64(hi: number, lo: number): string {
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
+
+/** Builds the per-line hashes of a file from its lines, in order. */
+class FileHasher {
+  #hi = new Uint32Array(1024);
+  #lo = new Uint32Array(1024);
+  #lines = 0;
+
+  line(text: string): void {
+    if (this.#lines === this.#hi.length) {
+      const hi = new Uint32Array(this.#hi.length * 2);
+      const lo = new Uint32Array(this.#lo.length * 2);
+      hi.set(this.#hi);
+      lo.set(this.#lo);
+      this.#hi = hi;
+      this.#lo = lo;
+    }
+    const [h, l] = lineHash(text);
+    this.#hi[this.#lines] = h;
+    this.#lo[this.#lines] = l;
+    this.#lines++;
+  }
+
+  finish(): FileHashes {
+    const lines = this.#lines;
+    const hi = this.#hi.slice(0, lines);
+    const lo = this.#lo.slice(0, lines);
+    const occ = new Uint32Array(lines);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < lines; i++) {
+      const key = `${hi[i]!}:${lo[i]!}`;
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      occ[i] = n;
+    }
+    return { hi, lo, occ, lines };
+  }
+}
+
+/** The `hash:N` of lines `start..end` (1-based, inclusive) of a hashed file. */
+function spanValue(f: FileHashes, start: number, end: number): string | undefined {
+  if (!Number.isInteger(start) || start < 1 || start > f.lines) return undefined;
+  const last = Math.min(f.lines, Math.max(start, Number.isInteger(end) ? end : start), start + MAX_SPAN - 1);
+  const s = start - 1;
+  if (last === start) return `${hex64(f.hi[s]!, f.lo[s]!)}:${f.occ[s]!}`;
+  // A span: the hashes of its lines, mixed; N counts earlier places where the same lines start.
+  const len = last - start + 1;
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = s; i < s + len; i++) {
+    a = Math.imul(a ^ f.hi[i]!, 0x01000193);
+    b = Math.imul(b ^ f.lo[i]!, 0x85ebca6b) ^ (b >>> 13);
+  }
+  if (f.starts === undefined) {
+    f.starts = new Map();
+    for (let i = 0; i < f.lines; i++) {
+      const key = `${f.hi[i]!}:${f.lo[i]!}`;
+      const list = f.starts.get(key);
+      if (list === undefined) f.starts.set(key, [i]);
+      else list.push(i);
+    }
+  }
+  let n = 0;
+  for (const i of f.starts.get(`${f.hi[s]!}:${f.lo[s]!}`) ?? []) {
+    if (i > s) break;
+    if (i + len > f.lines) continue;
+    let same = true;
+    for (let k = 1; k < len && same; k++) same = f.hi[i + k] === f.hi[s + k] && f.lo[i + k] === f.lo[s + k];
+    if (same) n++;
+  }
+  return `${hex64(a >>> 0, b >>> 0)}x${len}:${n}`;
+}
+
+/** Computes and caches the line hashes of scanned files. */
 export class LineHashes {
   readonly #masker: SecretMasker;
   readonly #maxFile: number;
@@ -68,10 +150,10 @@ export class LineHashes {
   }
 
   /**
-   * The `hash:N` of 1-based `line` of the file at `abs` (whose repository-relative path is `path`), or undefined
-   * when the file cannot be hashed or has no such line.
+   * The `hash:N` of lines `start..end` of the file at `abs` (whose repository-relative path is `path`), or
+   * undefined when the file cannot be hashed or has no such line.
    */
-  get(abs: string, path: string, line: number): string | undefined {
+  get(abs: string, path: string, start: number, end: number = start): string | undefined {
     let entry = this.#cache.get(abs);
     if (entry === undefined) {
       entry = this.#hashFile(abs, path);
@@ -81,11 +163,7 @@ export class LineHashes {
       this.#cache.delete(abs);
       this.#cache.set(abs, entry);
     }
-    if (entry === null || !Number.isInteger(line) || line < 1 || line > entry.lines) return undefined;
-    const i = line - 1;
-    const hi = entry.hi[i]!;
-    const lo = entry.lo[i]!;
-    return `${hex64(hi, lo)}:${entry.occ[i]!}`;
+    return entry === null ? undefined : spanValue(entry, start, end);
   }
 
   /** Forgets the hashes of a file (after a secret in it became known). */
@@ -93,17 +171,16 @@ export class LineHashes {
     const e = this.#cache.get(abs);
     if (e === undefined) return;
     this.#cache.delete(abs);
-    this.#cacheBytes -= e === null ? 64 : e.lines * 12 + 64;
+    this.#cacheBytes -= bytesOf(e);
   }
 
   #remember(abs: string, entry: FileHashes | null): void {
-    const bytes = entry === null ? 64 : entry.lines * 12 + 64;
     this.#cache.set(abs, entry);
-    this.#cacheBytes += bytes;
+    this.#cacheBytes += bytesOf(entry);
     while (this.#cacheBytes > this.#maxCache && this.#cache.size > 1) {
       const [oldest, e] = this.#cache.entries().next().value as [string, FileHashes | null];
       this.#cache.delete(oldest);
-      this.#cacheBytes -= e === null ? 64 : e.lines * 12 + 64;
+      this.#cacheBytes -= bytesOf(e);
       this.evictions++;
     }
   }
@@ -122,7 +199,7 @@ export class LineHashes {
         this.filesSkipped++;
         return null;
       }
-      const hasher = new RollingLineHasher();
+      const hasher = new FileHasher();
       const mask = this.#masker.lineMasker(path);
       const decoder = new StringDecoder('utf8');
       const buf = Buffer.allocUnsafe(Math.min(this.#readBytes, Math.max(1, st.size)));
@@ -142,28 +219,18 @@ export class LineHashes {
         let start = 0;
         for (let i = 0; i < pending.length; i++) {
           const c = pending.charCodeAt(i);
-          if (c !== LF && c !== 13) continue;
-          if (c === 13) {
-            // A CR at the end of what was read may be the first half of CRLF: wait for the next read.
-            if (i + 1 === pending.length) break;
-            if (pending.charCodeAt(i + 1) === LF) {
-              hasher.line(mask(pending.slice(start, i), lineNo++));
-              i++;
-              start = i + 1;
-              continue;
-            }
-          }
+          if (c !== 10 && c !== 13) continue;
+          // A CR at the end of what was read may be the first half of CRLF: wait for the next read.
+          if (c === 13 && i + 1 === pending.length) break;
           hasher.line(mask(pending.slice(start, i), lineNo++));
+          if (c === 13 && pending.charCodeAt(i + 1) === 10) i++;
           start = i + 1;
         }
         pending = pending.slice(start);
       }
       pending += decoder.end();
-      if (pending.endsWith('\r')) {
-        hasher.line(mask(pending.slice(0, -1), lineNo++));
-        pending = '';
-      }
-      if (pending !== '') hasher.lastLine(mask(pending, lineNo));
+      if (pending.endsWith('\r')) pending = pending.slice(0, -1);
+      hasher.line(mask(pending, lineNo));
       this.filesHashed++;
       return hasher.finish();
     } catch {
@@ -175,121 +242,15 @@ export class LineHashes {
   }
 }
 
-function hex64(hi: number, lo: number): string {
-  return hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
+function bytesOf(e: FileHashes | null): number {
+  return e === null ? 64 : e.lines * 12 + 64;
 }
 
-/** The rolling hash of codeql-action's `hash()`, fed line by line, in 64-bit arithmetic on two 32-bit halves. */
-class RollingLineHasher {
-  readonly #window = new Int32Array(BLOCK);
-  readonly #lineAt = new Int32Array(BLOCK).fill(-1);
-  #hi = 0;
-  #lo = 0;
-  #index = 0;
-  #lineNumber = 0;
-  #lineStart = true;
-  #outHi = new Uint32Array(1024);
-  #outLo = new Uint32Array(1024);
-  #lines = 0;
-
-  /** Feeds one line without its terminator; a `\n` follows it. */
-  line(text: string): void {
-    for (let i = 0; i < text.length; i++) this.#char(text.charCodeAt(i));
-    this.#char(LF);
-  }
-
-  /** Feeds the file's last line (no terminator after it). */
-  lastLine(text: string): void {
-    for (let i = 0; i < text.length; i++) this.#char(text.charCodeAt(i));
-  }
-
-  finish(): FileHashes {
-    this.#char(EOF);
-    for (let i = 0; i < BLOCK; i++) {
-      if (this.#lineAt[this.#index] !== -1) this.#output();
-      this.#update(0);
-    }
-    const lines = this.#lines;
-    const occ = new Uint32Array(lines);
-    const counts = new Map<string, number>();
-    for (let i = 0; i < lines; i++) {
-      const key = `${this.#outHi[i]!}:${this.#outLo[i]!}`;
-      const n = (counts.get(key) ?? 0) + 1;
-      counts.set(key, n);
-      occ[i] = n;
-    }
-    return { hi: this.#outHi.slice(0, lines), lo: this.#outLo.slice(0, lines), occ, lines };
-  }
-
-  #char(current: number): void {
-    // Whitespace is skipped; line ends arrive here as LF only.
-    if (current === SPACE || current === TAB) return;
-    if (this.#lineAt[this.#index] !== -1) this.#output();
-    if (this.#lineStart) {
-      this.#lineStart = false;
-      this.#lineNumber++;
-      this.#lineAt[this.#index] = this.#lineNumber;
-    }
-    if (current === LF) this.#lineStart = true;
-    this.#update(current);
-  }
-
-  #output(): void {
-    const line = this.#lineAt[this.#index]!;
-    this.#lineAt[this.#index] = -1;
-    // Lines are output in order, once each.
-    if (line - 1 >= this.#outHi.length) {
-      const hi = new Uint32Array(this.#outHi.length * 2);
-      const lo = new Uint32Array(this.#outLo.length * 2);
-      hi.set(this.#outHi);
-      lo.set(this.#outLo);
-      this.#outHi = hi;
-      this.#outLo = lo;
-    }
-    this.#outHi[line - 1] = this.#hi;
-    this.#outLo[line - 1] = this.#lo;
-    if (line > this.#lines) this.#lines = line;
-  }
-
-  #update(current: number): void {
-    const begin = this.#window[this.#index]!;
-    this.#window[this.#index] = current;
-    // h = 37 * h + current - FIRST_MOD * begin  (mod 2^64)
-    const lo37 = this.#lo * 37;
-    let lo = lo37 % TWO32;
-    let hi = (this.#hi * 37 + Math.floor(lo37 / TWO32)) % TWO32;
-    lo += current;
-    if (lo >= TWO32) {
-      lo -= TWO32;
-      hi = (hi + 1) % TWO32;
-    }
-    if (begin !== 0) {
-      const pLoFull = FIRST_MOD.lo * begin;
-      const pLo = pLoFull % TWO32;
-      const pHi = (FIRST_MOD.hi * begin + Math.floor(pLoFull / TWO32)) % TWO32;
-      lo -= pLo;
-      let borrow = 0;
-      if (lo < 0) {
-        lo += TWO32;
-        borrow = 1;
-      }
-      hi -= pHi + borrow;
-      if (hi < 0) hi += TWO32;
-    }
-    this.#hi = hi;
-    this.#lo = lo;
-    this.#index = (this.#index + 1) % BLOCK;
-  }
-}
-
-/** Line hashes of a text (for tests and small inputs): `hash:N` per 1-based line. */
+/** Line values (`hash:N`) of a text, one per 1-based line (for tests and small inputs). */
 export function lineHashesOfText(text: string, masker: SecretMasker, path = ''): string[] {
-  const hasher = new RollingLineHasher();
+  const hasher = new FileHasher();
   const mask = masker.lineMasker(path);
-  const parts = text.split(/\r\n|\r|\n/);
-  const last = parts.pop()!;
-  parts.forEach((l, i) => hasher.line(mask(l, i + 1)));
-  if (last !== '') hasher.lastLine(mask(last, parts.length + 1));
-  const h = hasher.finish();
-  return Array.from({ length: h.lines }, (_, i) => `${hex64(h.hi[i]!, h.lo[i]!)}:${h.occ[i]!}`);
+  text.split(/\r\n|\r|\n/).forEach((l, i) => hasher.line(mask(l, i + 1)));
+  const f = hasher.finish();
+  return Array.from({ length: f.lines }, (_, i) => spanValue(f, i + 1, i + 1)!);
 }
