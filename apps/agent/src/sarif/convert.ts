@@ -123,6 +123,8 @@ export interface RunInput {
 
 interface RuleInfo {
   title?: string;
+  /** Finding type of the rule's results (rules belong to one run, hence one tool). */
+  type?: string;
   cwe: string[];
   props: Record<string, unknown>;
 }
@@ -285,6 +287,7 @@ export class SarifConverter {
   readonly #regions = new RegionReader();
   readonly #seen = new FingerprintSet();
   readonly #rules = new WeakMap<SarifRule, RuleInfo>();
+  readonly #resolved = new Map<string, ResolvedPath | undefined>();
   #firstTool: ToolInfo | undefined;
 
   constructor(options: SarifConversionOptions) {
@@ -370,10 +373,21 @@ export class SarifConverter {
     return inferType(rule, result.ruleId ?? result.rule?.id ?? rule?.id ?? '', run.secretTool) === 'secret';
   }
 
+  #resolve(run: RunState, loc: SarifArtifactLocation | undefined): ResolvedPath | undefined {
+    if (loc === null || typeof loc !== 'object') return undefined;
+    // Results point at the same files over and over: resolve each (run, uri, base, index) once.
+    const key = `${run.index}\u0000${loc.uri}\u0000${loc.uriBaseId}\u0000${loc.index}`;
+    if (this.#resolved.has(key)) return this.#resolved.get(key);
+    const r = this.#paths.resolve(loc, run.input.bases, run.input.artifacts);
+    if (this.#resolved.size >= 20_000) this.#resolved.clear();
+    this.#resolved.set(key, r);
+    return r;
+  }
+
   #location(run: RunState, result: SarifResult): { resolved?: ResolvedPath; region?: SarifRegion } {
     const phys = Array.isArray(result.locations) ? result.locations[0]?.physicalLocation : undefined;
     const region = phys?.region !== null && typeof phys?.region === 'object' ? phys.region : undefined;
-    const resolved = this.#paths.resolve(phys?.artifactLocation, run.input.bases, run.input.artifacts);
+    const resolved = this.#resolve(run, phys?.artifactLocation);
     const out: { resolved?: ResolvedPath; region?: SarifRegion } = {};
     if (resolved !== undefined) out.resolved = resolved;
     if (region !== undefined) out.region = region;
@@ -496,7 +510,11 @@ export class SarifConverter {
     const ruleId = str(result.ruleId) ?? str(result.rule?.id) ?? str(rule?.id) ?? 'unknown-rule';
     const { resolved, region } = this.#location(run, result);
     if (resolved?.outside === true) this.summary.outsidePaths++;
-    const type = opts.findingType ?? inferType(rule, ruleId, run.secretTool);
+    const type =
+      opts.findingType ??
+      (rule !== undefined && rule.id === ruleId
+        ? (info.type ??= inferType(rule, ruleId, run.secretTool))
+        : inferType(rule, ruleId, run.secretTool));
     const isSecret = type === 'secret';
     const path = resolved?.abs !== undefined ? resolved.path : undefined;
     const startLine = typeof region?.startLine === 'number' ? region.startLine : undefined;
@@ -515,7 +533,7 @@ export class SarifConverter {
     const scope: TextPlace | undefined = path !== undefined && startLine !== undefined ? { path, line: startLine } : undefined;
     const maskMsg = (s: string): string => {
       let out = this.masker.maskText(s);
-      if (scope !== undefined) {
+      if (scope !== undefined && this.masker.hasPlaced(scope.path)) {
         // Secrets known at the finding's own lines, wherever they appear in the message.
         for (let l = scope.line; l <= Math.min(endLine ?? scope.line, scope.line + 50); l++)
           out = out

@@ -163,6 +163,11 @@ export class SecretMasker {
     });
   }
 
+  /** Whether secrets were found in the file at `path` (they are masked at their own lines). */
+  hasPlaced(path: string): boolean {
+    return this.#placed.has(path);
+  }
+
   /** Masks one line (no private-key block state; see `lineMasker`). */
   maskLine(line: string, place?: TextPlace): string {
     let out = line;
