@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { AgentError } from '../errors';
+import { SecretMasker } from './masking';
 import type { RunInput } from './convert';
 import type { SarifArtifact, SarifInvocation, SarifResult, SarifToolComponent } from './types';
 
@@ -29,6 +30,8 @@ export interface SarifReadOptions {
   /** Name used in error messages (the scanner). */
   name?: string;
 }
+
+const NOT_OBJECT = 'it is not a JSON object';
 
 /** What the reader hands over, in order. */
 export type SarifEvent =
@@ -64,6 +67,8 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
   let lastValueEnd = 0;
   let depth = 0;
   let fed = 0;
+  let head = '';
+  let tokens = 0;
   const spools: string[] = [];
 
   const fail = (problem: string, cause?: unknown): AgentError =>
@@ -99,10 +104,9 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
     paths: ['$.version', '$.runs.*.*.*', '$.properties.*', '$.inlineExternalProperties.*'],
     keepStack: false,
   });
-  let tokens = 0;
   tokenizer.onToken = (t) => {
     tokenOffset = t.offset;
-    if (tokens++ === 0 && t.token !== TokenType.LEFT_BRACE) throw new Error('it is not a JSON object');
+    if (tokens++ === 0 && t.token !== TokenType.LEFT_BRACE) throw new Error(NOT_OBJECT);
     if (t.token === TokenType.LEFT_BRACE || t.token === TokenType.LEFT_BRACKET) depth++;
     else if (t.token === TokenType.RIGHT_BRACE || t.token === TokenType.RIGHT_BRACKET) depth--;
     else if (depth === 1 && t.token === TokenType.STRING && t.value === 'runs') sawRuns = true;
@@ -215,9 +219,15 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
       // A UTF-8 byte-order mark is allowed at the start (RFC 8259 §8.1: parsers may ignore it).
       if (fed === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
       fed += bytesRead;
+      if (head === '') head = chunk.subarray(0, 120).toString('utf8');
       try {
         tokenizer.write(chunk);
       } catch (e) {
+        if (tokens <= 1 && (e as Error).message !== NOT_OBJECT) {
+          // Not JSON at all: a tool printing an error or a banner instead of SARIF. Show how it starts (masked).
+          const start = new SecretMasker().maskText(head.split(/\r?\n/)[0]!.trim().slice(0, 100));
+          throw fail(`it is not JSON (it starts with ${JSON.stringify(start)})`, e);
+        }
         throw fail((e as Error).message, e);
       }
       if (fed - lastValueEnd > maxValue) {
