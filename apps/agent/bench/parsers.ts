@@ -1,6 +1,6 @@
 // Which streaming JSON parser reads SARIF: `@streamparser/json` against `stream-json`, on the same generated
 // 100+ MB SARIF, each in its own child process (throughput and peak RSS), with `JSON.parse` of the whole file as the
-// anchor. Run: `pnpm --filter @rediver/agent exec tsx bench/parsers.ts [results]` (default 320,000 results).
+// anchor. Run: `pnpm --filter @rediver/agent bench:parsers [results]` (default 320,000 results).
 import { execFileSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
@@ -18,7 +18,7 @@ async function viaStreamparser(file: string): Promise<number> {
   const parser = new TokenParser({ paths: ['$.version', '$.runs.*.*.*'], keepStack: false });
   tokenizer.onToken = (t) => parser.write(t);
   parser.onValue = ({ stack }) => {
-    if (stack[2]?.key === 'results') n++;
+    if (stack[3]?.key === 'results') n++;
   };
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 16 })) tokenizer.write(chunk as Buffer);
   return n;
