@@ -20,7 +20,8 @@ async function viaStreamparser(file: string): Promise<number> {
   parser.onValue = ({ stack }) => {
     if (stack[3]?.key === 'results') n++;
   };
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 16 })) tokenizer.write(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 16 }))
+    tokenizer.write(chunk as Buffer);
   return n;
 }
 
@@ -73,11 +74,10 @@ async function main(): Promise<void> {
     process.stdout.write(`sarif_mb=${(bytes / 1e6).toFixed(1)} results=${results}\n`);
     const run = (mode: Mode): { n: number; seconds: number; mbps: number; peakRssMb: number } =>
       JSON.parse(
-        execFileSync(
-          process.execPath,
-          ['--import', 'tsx', import.meta.filename, '--child', mode, file],
-          { encoding: 'utf8', maxBuffer: 1 << 20 },
-        ),
+        execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', mode, file], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        }),
       );
     const sp = run('streamparser');
     const sj = run('stream-json');

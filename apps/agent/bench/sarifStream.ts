@@ -59,14 +59,26 @@ async function jsonParse(file: string): Promise<StreamMeasure> {
 export function measureInChild(mode: 'convert' | 'json-parse', file: string, root: string): StreamMeasure {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@rediver/source', join(import.meta.dirname, 'sarifStream.ts'), '--child', mode, file, root],
+    [
+      '--import',
+      'tsx',
+      '--conditions=@rediver/source',
+      join(import.meta.dirname, 'sarifStream.ts'),
+      '--child',
+      mode,
+      file,
+      root,
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   return JSON.parse(out.trim().split('\n').pop()!) as StreamMeasure;
 }
 
 /** Writes a SARIF of `results` results (and its source files) under `dir`; returns its path and size. */
-export async function syntheticScan(dir: string, results: number): Promise<{ file: string; root: string; mb: number }> {
+export async function syntheticScan(
+  dir: string,
+  results: number,
+): Promise<{ file: string; root: string; mb: number }> {
   const root = join(dir, 'repo');
   const file = join(dir, `scan-${results}.sarif`);
   const bytes = await writeSyntheticSarif(file, { results, sourceRoot: root });

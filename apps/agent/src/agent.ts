@@ -704,7 +704,9 @@ export class Agent extends EventEmitter<AgentEvents> {
               ...(s === undefined ? {} : scanSummaryDetails(s)),
             },
           });
-          this.#say(`job ${job.id}: ${def.name} found ${n} finding(s)${partial} → report ${outcome.report.metadata.id}`);
+          this.#say(
+            `job ${job.id}: ${def.name} found ${n} finding(s)${partial} → report ${outcome.report.metadata.id}`,
+          );
           await this.deliver(outcome.report, job.id, job.priority ?? 5);
         },
       });

@@ -565,7 +565,8 @@ function resolveScanners(
       v.fail(`${path}.name`, `${JSON.stringify(given)} is already the name of another scanner`);
     }
     // Every entry is its own scanner: an inline command gets a name of its own, never another entry's.
-    const name = given ?? uniqueName(commandName(def.command, i), (n) => names.includes(n) || defs[n] !== undefined);
+    const name =
+      given ?? uniqueName(commandName(def.command, i), (n) => names.includes(n) || defs[n] !== undefined);
     def.name = name;
     defs[name] = def;
     names.push(name);

@@ -61,10 +61,18 @@ async function failure(p: Promise<unknown>): Promise<{ code?: string; message: s
 
 describe('scanner output', () => {
   it('reads {output} (preferred), stdout, and {outputDir}; a UTF-8 BOM is accepted', async () => {
-    const toFile = nodeScanner('to-file', `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(SARIF)}); console.log('noise on stdout')`);
+    const toFile = nodeScanner(
+      'to-file',
+      `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(SARIF)}); console.log('noise on stdout')`,
+    );
     const toStdout = {
       ...nodeScanner('to-stdout', `process.stdout.write('\\ufeff' + ${JSON.stringify(SARIF)})`),
-      command: [process.execPath, '-e', `process.stdout.write('\\ufeff' + ${JSON.stringify(SARIF)})`, '{target}'],
+      command: [
+        process.execPath,
+        '-e',
+        `process.stdout.write('\\ufeff' + ${JSON.stringify(SARIF)})`,
+        '{target}',
+      ],
     };
     const toDir = {
       ...nodeScanner('to-dir', ''),
@@ -86,13 +94,18 @@ describe('scanner output', () => {
     // Writes 1 MiB every 20 ms, for ever: only the cap stops it.
     const flood = `const fs=require('fs');const out=process.argv[1]==='-'?1:fs.openSync(process.argv[1],'w');const b=Buffer.alloc(1<<20,32);setInterval(()=>fs.writeSync(out,b),20)`;
     const file = nodeScanner('flood-file', flood, { maxOutputMB: 2 });
-    const stdout = { ...nodeScanner('flood-stdout', flood, { maxOutputMB: 2 }), command: [process.execPath, '-e', flood, '-'] };
+    const stdout = {
+      ...nodeScanner('flood-stdout', flood, { maxOutputMB: 2 }),
+      command: [process.execPath, '-e', flood, '-'],
+    };
     for (const def of [file, stdout]) {
       const t0 = Date.now();
       const f = await failure(runScanner(def, target, { scratchDir: dir }));
       expect(f.code, def.name).toBe('SCANNER_FAILED');
       expect(f.reason, def.name).toBe('output_too_large');
-      expect(f.message, def.name).toMatch(/wrote more than 2 MiB of SARIF to (\{output\}|stdout).*maxOutputMB/);
+      expect(f.message, def.name).toMatch(
+        /wrote more than 2 MiB of SARIF to (\{output\}|stdout).*maxOutputMB/,
+      );
       expect(Date.now() - t0, def.name).toBeLessThan(25_000);
     }
     // Scratch files are gone.
@@ -116,10 +129,17 @@ describe('a failing scanner names its real error', () => {
     expect(scannerErrorText(node)).toBe(
       "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'eslint-plugin-security' imported from /x/eslint.config.mjs",
     );
-    const py = ['Traceback (most recent call last):', '  File "/x/semgrep.py", line 3, in <module>', '    main()', 'ValueError: bad rule file rules.yml'].join('\n');
+    const py = [
+      'Traceback (most recent call last):',
+      '  File "/x/semgrep.py", line 3, in <module>',
+      '    main()',
+      'ValueError: bad rule file rules.yml',
+    ].join('\n');
     expect(scannerErrorText(py)).toBe('ValueError: bad rule file rules.yml');
     expect(scannerErrorText('starting\nscan aborted after 3 files\n')).toBe('scan aborted after 3 files');
-    expect(scannerErrorText('error: token ghp_Q8vZr2Lk5TnW1xYb7CdE3fGh9JkLmNpQrStU refused')).not.toContain('Q8vZr2');
+    expect(scannerErrorText('error: token ghp_Q8vZr2Lk5TnW1xYb7CdE3fGh9JkLmNpQrStU refused')).not.toContain(
+      'Q8vZr2',
+    );
   });
 
   it('reports a real tool’s error (ESLint with a missing plugin) and a missing program', async () => {
@@ -128,17 +148,37 @@ describe('a failing scanner names its real error', () => {
     const eslint = join(import.meta.dirname, '..', 'node_modules', '.bin', 'eslint');
     const f = await failure(
       runScanner(
-        { name: 'eslint', kind: 'sarif', command: [eslint, '-c', cfg, '-f', '@microsoft/eslint-formatter-sarif', '-o', '{output}', '{target}'], timeoutMs: 60_000 },
+        {
+          name: 'eslint',
+          kind: 'sarif',
+          command: [
+            eslint,
+            '-c',
+            cfg,
+            '-f',
+            '@microsoft/eslint-formatter-sarif',
+            '-o',
+            '{output}',
+            '{target}',
+          ],
+          timeoutMs: 60_000,
+        },
         target,
         { scratchDir: dir },
       ),
     );
-    expect(f.message).toMatch(/^eslint exited with 2: Error \[ERR_MODULE_NOT_FOUND\]: Cannot find package 'eslint-plugin-does-not-exist'/);
+    expect(f.message).toMatch(
+      /^eslint exited with 2: Error \[ERR_MODULE_NOT_FOUND\]: Cannot find package 'eslint-plugin-does-not-exist'/,
+    );
     expect(f.message).not.toMatch(/\bat \w+ \(/);
     const missing = await failure(
-      runScanner({ name: 'nosuch', kind: 'sarif', command: ['no-such-scanner-xyz', '{target}'], timeoutMs: 10_000 }, target, {
-        scratchDir: dir,
-      }),
+      runScanner(
+        { name: 'nosuch', kind: 'sarif', command: ['no-such-scanner-xyz', '{target}'], timeoutMs: 10_000 },
+        target,
+        {
+          scratchDir: dir,
+        },
+      ),
     );
     expect(missing.message).toMatch(/cannot run no-such-scanner-xyz: command not found/);
   });
@@ -156,13 +196,31 @@ describe('working directory and names', () => {
   });
 
   it('gives every --scanner command its own name, and each one runs', async () => {
-    const c = await loadConfig({ flags: { scanners: ['npx eslint -f x {target}', 'npx eslint -c other.mjs {target}', 'node a.mjs', 'node a.mjs'] } });
+    const c = await loadConfig({
+      flags: {
+        scanners: [
+          'npx eslint -f x {target}',
+          'npx eslint -c other.mjs {target}',
+          'node a.mjs',
+          'node a.mjs',
+        ],
+      },
+    });
     expect(c.scanners).toEqual(['eslint', 'eslint-2', 'a', 'a-2']);
     expect(new Set(c.scanners.map((n) => c.scannerDefs[n]!.command!.join(' '))).size).toBe(3);
-    const first = nodeScanner('node', `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(SARIF.replace('"fake"', '"first"'))})`);
-    const second = nodeScanner('node-2', `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(SARIF.replace('"fake"', '"second"'))})`);
+    const first = nodeScanner(
+      'node',
+      `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(SARIF.replace('"fake"', '"first"'))})`,
+    );
+    const second = nodeScanner(
+      'node-2',
+      `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(SARIF.replace('"fake"', '"second"'))})`,
+    );
     const seen: ScanOutcome[] = [];
-    const r = await runScanJob([first, second], target, { scratchDir: dir, onReport: async (_, o) => void seen.push(o) });
+    const r = await runScanJob([first, second], target, {
+      scratchDir: dir,
+      onReport: async (_, o) => void seen.push(o),
+    });
     expect(r.failures).toBe(0);
     expect(seen.map((o) => [o.scanner, o.report.tool?.name])).toEqual([
       ['node', 'first'],
@@ -188,7 +246,12 @@ describe('working directory and names', () => {
                   {
                     physicalLocation: {
                       artifactLocation: { uri },
-                      region: { startLine: 1, startColumn: 12, endColumn: 12 + secret.length, ...(snippet === undefined ? {} : { snippet: { text: snippet } }) },
+                      region: {
+                        startLine: 1,
+                        startColumn: 12,
+                        endColumn: 12 + secret.length,
+                        ...(snippet === undefined ? {} : { snippet: { text: snippet } }),
+                      },
                     },
                   },
                 ],
@@ -197,8 +260,14 @@ describe('working directory and names', () => {
           },
         ],
       });
-    const leaks = nodeScanner('gitleaks', `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(sarif('gitleaks', 'b.env'))})`);
-    const code = nodeScanner('lint', `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(sarif('lint', 'c.js', `login("${secret}");`))})`);
+    const leaks = nodeScanner(
+      'gitleaks',
+      `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(sarif('gitleaks', 'b.env'))})`,
+    );
+    const code = nodeScanner(
+      'lint',
+      `require('fs').writeFileSync(process.argv[1], ${JSON.stringify(sarif('lint', 'c.js', `login("${secret}");`))})`,
+    );
     const out: ScanOutcome[] = [];
     // The code scanner runs first: its output is converted only after the secret scanner's was read.
     await runScanJob([code, leaks], target, { scratchDir: dir, onReport: async (_, o) => void out.push(o) });

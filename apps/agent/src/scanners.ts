@@ -11,7 +11,14 @@ import { runChild } from './internal/childProcess';
 import { branchInfo, describeRepository, repositoryAsset } from './repository';
 import type { RepositoryInfo } from './repository';
 import { newReportId } from './reportId';
-import { collectSarifSecrets, LineHashes, openSarifReport, SarifConverter, SECRET_TOOLS, SecretMasker } from './sarif';
+import {
+  collectSarifSecrets,
+  LineHashes,
+  openSarifReport,
+  SarifConverter,
+  SECRET_TOOLS,
+  SecretMasker,
+} from './sarif';
 import type { OpenSarifReportOptions, SarifReportStream, SarifSummary } from './sarif';
 import { generateLargeReport } from './synthetic';
 
@@ -128,6 +135,8 @@ export function isSecretScanner(def: ScannerConfig): boolean {
   );
 }
 
+// Terminal colour codes (ESC [ … m).
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 // Lines of a stack trace or a source frame: never the error itself.
 const NOISE =
   /^\s*(?:at\s|File "|Traceback \(most recent call last\)|\^+\s*$|\d+\s*\||>\s*\d+\s*\||Node\.js v\d|node:internal|\(Use `node --trace)/;
@@ -141,7 +150,7 @@ const ERRORISH =
 export function scannerErrorText(stderr: string, masker: SecretMasker = new SecretMasker()): string {
   const lines = stderr
     .split(/\r\n|\r|\n/)
-    .map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').trimEnd())
+    .map((l) => l.replace(ANSI, '').trimEnd())
     .filter((l) => l.trim() !== '' && !NOISE.test(l));
   if (lines.length === 0) return 'no error output';
   const errors = lines.filter((l) => ERRORISH.test(l) && !/^\s*Oops\b/.test(l));
@@ -240,9 +249,19 @@ export class ScanSession implements AsyncDisposable {
         assets: def.assets ?? 320,
         timestamp: startedAt,
       });
-      return { def, reportId, startedAt, durationMs: Date.now() - startedAt.getTime(), exitCode: 0, cwd, report, secretScanner };
+      return {
+        def,
+        reportId,
+        startedAt,
+        durationMs: Date.now() - startedAt.getTime(),
+        exitCode: 0,
+        cwd,
+        report,
+        secretScanner,
+      };
     }
-    if (this.#signal?.aborted === true) throw new AgentError('ABORTED', `${def.name} not started (agent stopping)`);
+    if (this.#signal?.aborted === true)
+      throw new AgentError('ABORTED', `${def.name} not started (agent stopping)`);
     const dir = join(this.#scratch, String(this.#runs++));
     await mkdir(dir, { recursive: true });
     const outputFile = join(dir, 'out.sarif');
@@ -284,7 +303,8 @@ export class ScanSession implements AsyncDisposable {
       });
     } catch (e) {
       if (over !== undefined) throw tooLarge(def, where, over);
-      if (isRediverError(e, 'SCANNER_FAILED') && /wrote more than/.test(e.message)) throw tooLarge(def, where, cap + 1);
+      if (isRediverError(e, 'SCANNER_FAILED') && /wrote more than/.test(e.message))
+        throw tooLarge(def, where, cap + 1);
       throw e;
     } finally {
       clearInterval(watch);
@@ -296,13 +316,19 @@ export class ScanSession implements AsyncDisposable {
         redirect && res.exitCode === 127 && /not found/.test(res.stderr)
           ? `cannot run ${program}: command not found (PATH, or a path relative to ${cwd})`
           : scannerErrorText(res.stderr, this.masker);
-      throw new AgentError('SCANNER_FAILED', `${def.name} exited with ${res.exitCode ?? res.signal}: ${why}`, {
-        details: { exitCode: res.exitCode, signal: res.signal, cwd },
-      });
+      throw new AgentError(
+        'SCANNER_FAILED',
+        `${def.name} exited with ${res.exitCode ?? res.signal}: ${why}`,
+        {
+          details: { exitCode: res.exitCode, signal: res.signal, cwd },
+        },
+      );
     }
     let sarifFile = usesDir ? await pickOutput(def, outputDir) : usesFile ? outputFile : stdoutFile;
     if (!redirect && !usesFile && !usesDir) await writeFile(stdoutFile, res.stdout);
-    const size = await stat(sarifFile).then((s) => s.size).catch(() => undefined);
+    const size = await stat(sarifFile)
+      .then((s) => s.size)
+      .catch(() => undefined);
     if (size === undefined || size === 0) {
       const hint = res.stderr.trim() === '' ? '' : ` (stderr: ${scannerErrorText(res.stderr, this.masker)})`;
       throw new AgentError('SCANNER_FAILED', `${def.name} wrote no SARIF to ${where}${hint}`, {
@@ -311,7 +337,16 @@ export class ScanSession implements AsyncDisposable {
     }
     if (size > cap) throw tooLarge(def, where, size);
     sarifFile = resolve(sarifFile);
-    return { def, reportId, startedAt, durationMs: res.durationMs, exitCode: res.exitCode, sarifFile, cwd, secretScanner };
+    return {
+      def,
+      reportId,
+      startedAt,
+      durationMs: res.durationMs,
+      exitCode: res.exitCode,
+      sarifFile,
+      cwd,
+      secretScanner,
+    };
   }
 
   #conversion(run: ScannerRun): OpenSarifReportOptions {

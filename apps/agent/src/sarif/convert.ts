@@ -18,7 +18,6 @@ import type {
   SarifArtifactLocation,
   SarifInvocation,
   SarifMessage,
-  SarifNotification,
   SarifRegion,
   SarifResult,
   SarifRule,
@@ -322,7 +321,10 @@ export class SarifConverter {
     if (!this.summary.tools.includes(toolName)) this.summary.tools.push(toolName);
     const byIndex = Array.isArray(driver?.rules) ? driver.rules : [];
     const byId = new Map<string, SarifRule>();
-    const all = [...byIndex, ...(input.extensions ?? []).flatMap((e) => (Array.isArray(e?.rules) ? e.rules : []))];
+    const all = [
+      ...byIndex,
+      ...(input.extensions ?? []).flatMap((e) => (Array.isArray(e?.rules) ? e.rules : [])),
+    ];
     for (const r of all) if (typeof r?.id === 'string' && !byId.has(r.id)) byId.set(r.id, r);
     return { index, input, toolName, tool, secretTool, byId, byIndex };
   }
@@ -353,8 +355,7 @@ export class SarifConverter {
     if (full !== undefined) props.rule_description = mask(full, 4000);
     const helpText = str(rule.help?.text)?.trim();
     const helpMd = str(rule.help?.markdown)?.trim();
-    if (helpText !== undefined || helpMd !== undefined)
-      props.remediation = mask((helpText ?? helpMd)!, 4000);
+    if (helpText !== undefined || helpMd !== undefined) props.remediation = mask((helpText ?? helpMd)!, 4000);
     if (helpMd !== undefined) props.remediation_markdown = mask(helpMd, 4000);
     if (str(rule.helpUri) !== undefined) props.help_uri = rule.helpUri;
     const tags = tagsOf(rule.properties);
@@ -408,7 +409,10 @@ export class SarifConverter {
     const { resolved, region } = this.#location(run, result);
     const value = this.#regionText(resolved, region);
     if (value === undefined || value.trim() === '') return undefined;
-    const place = resolved !== undefined && region?.startLine !== undefined ? { path: resolved.path, line: region.startLine } : undefined;
+    const place =
+      resolved !== undefined && region?.startLine !== undefined
+        ? { path: resolved.path, line: region.startLine }
+        : undefined;
     this.masker.addKnown(value, place);
     return value;
   }
@@ -428,7 +432,7 @@ export class SarifConverter {
     }
     for (const list of [inv.toolExecutionNotifications, inv.toolConfigurationNotifications]) {
       if (!Array.isArray(list)) continue;
-      for (const n of list as SarifNotification[]) {
+      for (const n of list) {
         if ((n?.level ?? 'warning') !== 'error') continue;
         this.summary.errorNotifications++;
         this.summary.partial = true;
@@ -524,13 +528,19 @@ export class SarifConverter {
       secretValue = this.#regionText(resolved, region);
       // A secret this scan did not know yet (a secret-typed rule of a non-secret tool): learn it, and forget
       // hashes of its file computed without it.
-      if (secretValue !== undefined && secretValue.trim() !== '' && path !== undefined && startLine !== undefined) {
+      if (
+        secretValue !== undefined &&
+        secretValue.trim() !== '' &&
+        path !== undefined &&
+        startLine !== undefined
+      ) {
         const before = this.masker.knownCount;
         this.masker.addKnown(secretValue, { path, line: startLine });
         if (this.masker.knownCount !== before) this.#lines.invalidate(resolved!.abs!);
       }
     }
-    const scope: TextPlace | undefined = path !== undefined && startLine !== undefined ? { path, line: startLine } : undefined;
+    const scope: TextPlace | undefined =
+      path !== undefined && startLine !== undefined ? { path, line: startLine } : undefined;
     const maskMsg = (s: string): string => {
       let out = this.masker.maskText(s);
       if (scope !== undefined && this.masker.hasPlaced(scope.path)) {
@@ -538,7 +548,9 @@ export class SarifConverter {
         for (let l = scope.line; l <= Math.min(endLine ?? scope.line, scope.line + 50); l++)
           out = out
             .split(/(\r\n|\r|\n)/)
-            .map((part, i) => (i % 2 === 1 ? part : this.masker.maskLine(part, { path: scope.path, line: l })))
+            .map((part, i) =>
+              i % 2 === 1 ? part : this.masker.maskLine(part, { path: scope.path, line: l }),
+            )
             .join('');
       }
       return out;

@@ -64,7 +64,9 @@ describe('line hashes', () => {
     expect(h.get(p, 'big.js', 1, 3)).toMatch(/x3:1$/);
     expect(h.get(p, 'big.js', 1001, 1003)).toMatch(/x3:2$/);
     expect(h.get(p, 'big.js', 2001, 2003)).toBe(h.get(p, 'big.js', 2001, 2003));
-    expect(h.get(p, 'big.js', 2001, 2003)!.replace(/:\d+$/, '')).toBe(h.get(p, 'big.js', 1, 3)!.replace(/:\d+$/, ''));
+    expect(h.get(p, 'big.js', 2001, 2003)!.replace(/:\d+$/, '')).toBe(
+      h.get(p, 'big.js', 1, 3)!.replace(/:\d+$/, ''),
+    );
     const other = join(dir, 'other.js');
     await writeFile(other, 'x\n');
     h.get(other, 'other.js', 1);

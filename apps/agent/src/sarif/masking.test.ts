@@ -58,14 +58,22 @@ describe('SecretMasker', () => {
 
   it('masks a private key block across lines, and a stray BEGIN line stops masking after a bound', () => {
     const m = new SecretMasker();
-    const key = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEpAIBAAKCAQEAz3X8Q9vZr2Lk5TnW1xYb7CdE3fGh', 'abcDEF0123+/=', '-----END RSA PRIVATE KEY-----', 'after'];
+    const key = [
+      '-----BEGIN RSA PRIVATE KEY-----',
+      'MIIEpAIBAAKCAQEAz3X8Q9vZr2Lk5TnW1xYb7CdE3fGh',
+      'abcDEF0123+/=',
+      '-----END RSA PRIVATE KEY-----',
+      'after',
+    ];
     const out = m.maskText(key.join('\n')).split('\n');
     expect(out[0]).toBe(key[0]);
     expect(out[1]).not.toContain('MIIEpAIBAAKCAQEA');
     expect(out[2]).not.toContain('abcDEF0123');
     expect(out[3]).toBe(key[3]);
     expect(out[4]).toBe('after');
-    const oneLine = m.maskLine('k = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----"');
+    const oneLine = m.maskLine(
+      'k = "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----"',
+    );
     expect(oneLine).not.toContain('MIIEvQIBADANBgkqhkiG9w0BAQEFAASC');
     const stray = ['-----BEGIN RSA PRIVATE KEY-----', ...Array.from({ length: 300 }, (_, i) => `line${i}`)];
     const masked = m.maskText(stray.join('\n')).split('\n');

@@ -155,7 +155,10 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
           queue.push({ kind: 'result', index, result: value as SarifResult });
         } else {
           if (r.spool === undefined) {
-            const path = join(spoolDir, `.sarif-spool-${process.pid}-${randomBytes(6).toString('hex')}-${index}.jsonl`);
+            const path = join(
+              spoolDir,
+              `.sarif-spool-${process.pid}-${randomBytes(6).toString('hex')}-${index}.jsonl`,
+            );
             spools.push(path);
             r.spool = { path, fd: openSync(path, 'w'), buf: '', count: 0 };
           }
@@ -212,7 +215,8 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
   try {
     const buf = Buffer.allocUnsafe(options.readBytes ?? 256 * 1024);
     for (;;) {
-      if (options.signal?.aborted === true) throw new AgentError('ABORTED', `reading ${name}'s SARIF was stopped`);
+      if (options.signal?.aborted === true)
+        throw new AgentError('ABORTED', `reading ${name}'s SARIF was stopped`);
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       let chunk = buf.subarray(0, bytesRead);

@@ -51,7 +51,10 @@ export class RegionReader {
             off += n;
           }
           size = off;
-          lines = buf.subarray(0, off).toString('utf8').split(/\r\n|\r|\n/);
+          lines = buf
+            .subarray(0, off)
+            .toString('utf8')
+            .split(/\r\n|\r|\n/);
         }
       } finally {
         closeSync(fd);

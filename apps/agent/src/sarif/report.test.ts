@@ -114,7 +114,13 @@ describe('openSarifReport', () => {
     expect(got.map((f) => f.location?.path)).toEqual(['sub/x.js', 'sub/z z.js']);
     expect(header.metadata.coverage_type).toBe('partial');
     expect(summary).toMatchObject({ results: 2, findings: 2, failedInvocations: 1, partial: true });
-    await expect(code((async () => { for await (const _ of s.findings) void _; })())).resolves.toMatch(/^INTERNAL/);
+    await expect(
+      code(
+        (async () => {
+          for await (const _ of s.findings) void _;
+        })(),
+      ),
+    ).resolves.toMatch(/^INTERNAL/);
   });
 
   it('final() rejects with ABORTED when the findings were not all read; close() removes spool files', async () => {
@@ -163,7 +169,12 @@ describe('openSarifReport', () => {
   it('sarifToReport and openSarifReport give the same report', async () => {
     const log = {
       version: '2.1.0',
-      runs: [{ tool: { driver: { name: 't', rules: [{ id: 'r', shortDescription: { text: 'Rule r' } }] } }, results: [result('x.js'), result('a%41/y.js')] }],
+      runs: [
+        {
+          tool: { driver: { name: 't', rules: [{ id: 'r', shortDescription: { text: 'Rule r' } }] } },
+          results: [result('x.js'), result('a%41/y.js')],
+        },
+      ],
     };
     const p = await file('same.sarif', JSON.stringify(log));
     const whole = sarifToReport(log, options());

@@ -45,8 +45,10 @@ export interface SarifReportStream {
 }
 
 function checkVersion(version: unknown, name: string): void {
-  if (version !== undefined && !String(version).startsWith('2.1')) {
-    throw new AgentError('SCANNER_FAILED', `${name} wrote SARIF ${String(version)}; 2.1.0 is required`, {
+  if (version === undefined) return;
+  const v = typeof version === 'string' || typeof version === 'number' ? String(version) : JSON.stringify(version);
+  if (!v.startsWith('2.1')) {
+    throw new AgentError('SCANNER_FAILED', `${name} wrote SARIF ${v.slice(0, 40)}; 2.1.0 is required`, {
       details: { reason: 'sarif_version' },
     });
   }
@@ -163,7 +165,8 @@ export async function openSarifReport(
   let iterated = false;
 
   async function* findings(): AsyncGenerator<Finding> {
-    if (iterated) throw new AgentError('INTERNAL', `the findings of report ${options.reportId} can be read once`);
+    if (iterated)
+      throw new AgentError('INTERNAL', `the findings of report ${options.reportId} can be read once`);
     iterated = true;
     let done = false;
     try {
@@ -207,7 +210,10 @@ export async function openSarifReport(
       closed = true;
       await events.return(undefined);
       if (!iterated) {
-        failure = new AgentError('ABORTED', `report ${options.reportId} was closed before its findings were read`);
+        failure = new AgentError(
+          'ABORTED',
+          `report ${options.reportId} was closed before its findings were read`,
+        );
         settle!();
       }
     },

@@ -68,18 +68,25 @@ describe('golden RIS of real tools and spec edge cases', () => {
       const report = whole(name, await fixtureText(path));
       expect(goldenOf(report), name).toEqual(golden);
       const s = await streamed(name, path);
-      expect(goldenOf({ ...(s.header as object), findings: s.findings } as never), `${name} (streaming)`).toEqual(
-        golden,
-      );
+      expect(
+        goldenOf({ ...(s.header as object), findings: s.findings } as never),
+        `${name} (streaming)`,
+      ).toEqual(golden);
       expect(s.summary.findings).toBe(golden.findings.length);
     }
   });
 
   it('real tools: every result becomes a finding with a repository-relative path and a unique identity', async () => {
     const expected: Record<Tool, { results: number; paths: string[] }> = {
-      eslint: { results: 9, paths: ['src/#hash.js', 'src/100%/50% off.js', 'src/key%41.js', 'src/server.js', 'src/ünïcödé.js'] },
+      eslint: {
+        results: 9,
+        paths: ['src/#hash.js', 'src/100%/50% off.js', 'src/key%41.js', 'src/server.js', 'src/ünïcödé.js'],
+      },
       jscpd: { results: 1, paths: ['lib/copy-a.js'] },
-      secretlint: { results: 7, paths: ['config/app.env', 'config/deploy.pem', 'src/key%41.js', 'src/ünïcödé.js'] },
+      secretlint: {
+        results: 7,
+        paths: ['config/app.env', 'config/deploy.pem', 'src/key%41.js', 'src/ünïcödé.js'],
+      },
     };
     for (const tool of TOOLS) {
       const r = whole(tool, await fixtureText(join(SARIF_DIR, `${tool}.sarif`)));
@@ -159,7 +166,13 @@ describe('golden RIS of real tools and spec edge cases', () => {
     ]);
     expect(s.summary).toMatchObject({ results: 8, notFailures: 2 });
     expect(s.findings[0]!.fingerprint).not.toBe(s.findings[1]!.fingerprint);
-    expect(s.summary.fingerprints).toMatchObject({ message: 2, file: 1, lineHash: 1, snippet: 1, position: 1 });
+    expect(s.summary.fingerprints).toMatchObject({
+      message: 2,
+      file: 1,
+      lineHash: 1,
+      snippet: 1,
+      position: 1,
+    });
   });
 
   it('results written before their run’s tool (keys in alphabetical order) use the tool’s rules', async () => {
@@ -216,7 +229,10 @@ const MOVES: Record<string, Edit> = {
 };
 
 const EDITS: Record<Tool, { file: string; edit: Edit }> = {
-  eslint: { file: 'src/server.js', edit: (t) => t.replace('return eval(userInput);', 'return eval(String(userInput));') },
+  eslint: {
+    file: 'src/server.js',
+    edit: (t) => t.replace('return eval(userInput);', 'return eval(String(userInput));'),
+  },
   jscpd: { file: 'lib/copy-a.js', edit: (t) => t.replace('count += 1;', 'count += 2;') },
   secretlint: { file: 'config/app.env', edit: (t) => t.replace('SLACK_BOT_TOKEN=', 'SLACK_TOKEN=') },
 };
@@ -247,7 +263,8 @@ async function scan(tool: Tool, project: string, dir: string, eslintConfig: stri
   }
 }
 
-const identities = (fs: Finding[]): string[] => fs.map((f) => `${f.rule_id} ${f.location?.path} ${f.fingerprint}`).sort();
+const identities = (fs: Finding[]): string[] =>
+  fs.map((f) => `${f.rule_id} ${f.location?.path} ${f.fingerprint}`).sort();
 
 describe.each(TOOLS)('%s (real tool): finding identity', (tool) => {
   it('survives a blank line and a moved block, and changes for an edited line', async () => {
@@ -270,7 +287,9 @@ describe.each(TOOLS)('%s (real tool): finding identity', (tool) => {
       const was = new Set(identities(moved));
       const changed = identities(edited).filter((id) => !was.has(id));
       const gone = identities(moved).filter((id) => !new Set(identities(edited)).has(id));
-      expect(changed.length + gone.length, 'the edited line changes its finding’s identity').toBeGreaterThan(0);
+      expect(changed.length + gone.length, 'the edited line changes its finding’s identity').toBeGreaterThan(
+        0,
+      );
       for (const id of [...changed, ...gone]) expect(id).toContain(file);
     } finally {
       await rm(dir, { recursive: true, force: true });

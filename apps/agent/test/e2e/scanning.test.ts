@@ -26,7 +26,10 @@ const alnum = (n: number): string => {
 };
 const upperDigits = (n: number): string =>
   Array.from(randomBytes(n), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b % 32]).join('');
-const hex = (n: number): string => randomBytes(Math.ceil(n / 2)).toString('hex').slice(0, n);
+const hex = (n: number): string =>
+  randomBytes(Math.ceil(n / 2))
+    .toString('hex')
+    .slice(0, n);
 
 /** One made-up value of every token family the built-in rules know (and a few more), fresh per run. */
 function tokens(): Record<string, string> {
@@ -98,7 +101,10 @@ describe('secrets never leave the host (real processes, real server)', () => {
     const stored = server.db
       .prepare('SELECT data FROM findings WHERE tenant_id = ?')
       .all(TENANT)
-      .map((row) => JSON.parse((row as { data: string }).data) as { rule_id: string; location?: { snippet?: string } });
+      .map(
+        (row) =>
+          JSON.parse((row as { data: string }).data) as { rule_id: string; location?: { snippet?: string } },
+      );
     const evals = stored.filter((f) => f.rule_id === 'js-eval');
     // Every planted line arrived, with its (masked) snippet.
     expect(evals).toHaveLength(Object.keys(t).length - 3 + 3);
