@@ -226,6 +226,19 @@ describe('working directory and names', () => {
       ['node', 'first'],
       ['node-2', 'second'],
     ]);
+    // The same, handed over as streams.
+    const streamed: string[] = [];
+    await runScanJob([first, second], target, {
+      scratchDir: dir,
+      onReport: () => Promise.reject(new Error('not for SARIF outputs')),
+      onReportStream: async (def, stream) => {
+        let n = 0;
+        for await (const _ of stream.findings) n++;
+        const { header } = await stream.final();
+        streamed.push(`${def.name} ${header.tool?.name} ${n}`);
+      },
+    });
+    expect(streamed).toEqual(['node first 1', 'node-2 second 1']);
   });
 
   it('masks, in every scanner’s findings, the secrets the scan’s secret scanner found', async () => {

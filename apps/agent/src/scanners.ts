@@ -437,6 +437,12 @@ export interface ScanJobHooks {
   onFailed?(def: ScannerConfig, error: unknown, durationMs: number): void;
   /** A scanner's report is ready (converted with every secret of the scan masked). */
   onReport(def: ScannerConfig, outcome: ScanOutcome): Promise<void>;
+  /**
+   * When set, SARIF outputs are handed over as streams instead (`onReport` then only gets the synthetic
+   * scanner's reports): read every finding, then `stream.final()` for the header and summary. The stream is
+   * closed (scratch files removed) when the returned promise settles.
+   */
+  onReportStream?(def: ScannerConfig, stream: SarifReportStream, run: ScannerRun): Promise<void>;
 }
 
 /**
@@ -485,7 +491,16 @@ export async function runScanJob(
     // Outputs already on disk are converted and handed over even when the agent is stopping: they are kept.
     for (const { run, t0 } of runs) {
       try {
-        await options.onReport(run.def, await session.convert(run));
+        if (options.onReportStream !== undefined && run.sarifFile !== undefined) {
+          const stream = await session.open(run);
+          try {
+            await options.onReportStream(run.def, stream, run);
+          } finally {
+            await stream.close();
+          }
+        } else {
+          await options.onReport(run.def, await session.convert(run));
+        }
       } catch (e) {
         failed(run.def, e, t0);
       }
