@@ -1,13 +1,15 @@
 // Bench: the streaming SARIF conversion (`openSarifReport`) in bounded memory. Generates a SARIF of 10,000 and of
 // 320,000 results (≈ 125 MB, with the 700 source files they point at, so fingerprints are computed from real
-// content), converts each in its own child process, and prints peak RSS and throughput side by side, with the
-// anchor of a bare `JSON.parse` of the large file.
+// content), converts each in its own child process, and prints peak RSS and throughput side by side, with two
+// anchors on the large file: the bare streaming parse (same parser, no conversion) and a whole `JSON.parse`.
 //   pnpm --filter @rediver/agent bench:sarif [smallResults] [largeResults]
 import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Tokenizer, TokenParser } from '@streamparser/json';
 import { repositoryAsset } from '../src/repository';
 import { openSarifReport } from '../src/sarif';
 import { writeSyntheticSarif } from './syntheticSarif';
@@ -45,6 +47,25 @@ async function convert(file: string, root: string): Promise<StreamMeasure> {
   };
 }
 
+/** The anchor: the bare streaming parse of the same file (same parser, same paths), no conversion. */
+async function bareParse(file: string): Promise<StreamMeasure> {
+  const t0 = performance.now();
+  let findings = 0;
+  const tokenizer = new Tokenizer();
+  const parser = new TokenParser({ paths: ['$.version', '$.runs.*.*.*'], keepStack: false });
+  tokenizer.onToken = (t) => parser.write(t);
+  parser.onValue = ({ stack }) => {
+    if (stack[3]?.key === 'results') findings++;
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 18 }))
+    tokenizer.write(chunk as Buffer);
+  return {
+    findings,
+    seconds: (performance.now() - t0) / 1000,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
 async function jsonParse(file: string): Promise<StreamMeasure> {
   const t0 = performance.now();
   const log = JSON.parse(await readFile(file, 'utf8')) as { runs: { results: unknown[] }[] };
@@ -56,7 +77,11 @@ async function jsonParse(file: string): Promise<StreamMeasure> {
 }
 
 /** Runs one measurement in a fresh Node process (own peak RSS). */
-export function measureInChild(mode: 'convert' | 'json-parse', file: string, root: string): StreamMeasure {
+export function measureInChild(
+  mode: 'convert' | 'parse' | 'json-parse',
+  file: string,
+  root: string,
+): StreamMeasure {
   const out = execFileSync(
     process.execPath,
     [
@@ -88,7 +113,12 @@ export async function syntheticScan(
 async function main(): Promise<void> {
   const [flag, mode, file, root] = process.argv.slice(2);
   if (flag === '--child') {
-    const m = mode === 'json-parse' ? await jsonParse(file!) : await convert(file!, root!);
+    const m =
+      mode === 'json-parse'
+        ? await jsonParse(file!)
+        : mode === 'parse'
+          ? await bareParse(file!)
+          : await convert(file!, root!);
     process.stdout.write(`${JSON.stringify(m)}\n`);
     return;
   }
@@ -101,6 +131,7 @@ async function main(): Promise<void> {
     const ms = measureInChild('convert', s.file, s.root);
     const ml = measureInChild('convert', l.file, l.root);
     const mj = measureInChild('json-parse', l.file, l.root);
+    const mp = measureInChild('parse', l.file, l.root);
     const line = (k: string, v: string | number): void => void process.stdout.write(`${k}=${v}\n`);
     line('results_small', ms.findings);
     line('sarif_mb_small', s.mb.toFixed(1));
@@ -114,6 +145,8 @@ async function main(): Promise<void> {
     line('anchor_json_parse_peak_rss_mb', mj.peakRssMb.toFixed(0));
     line('anchor_json_parse_mb_per_s', (l.mb / mj.seconds).toFixed(1));
     line('rss_vs_json_parse', (ml.peakRssMb / mj.peakRssMb).toFixed(2));
+    line('anchor_bare_stream_parse_mb_per_s', (l.mb / mp.seconds).toFixed(1));
+    line('convert_vs_bare_parse_speed', (mp.seconds / ml.seconds).toFixed(2));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,14 @@ describe('line hashes', () => {
     expect(h.get(join(dir, 'missing.js'), 'missing.js', 1)).toBeUndefined();
     expect(h.get(dir, 'dir', 1)).toBeUndefined();
     expect(h.filesSkipped).toBe(3);
+  });
+
+  it('never blocks on a FIFO planted in a scanned repository', () => {
+    const fifo = join(dir, 'pipe.js');
+    execFileSync('mkfifo', [fifo]);
+    const h = new LineHashes(m);
+    expect(h.get(fifo, 'pipe.js', 1)).toBeUndefined();
+    expect(h.filesSkipped).toBe(1);
   });
 });
 

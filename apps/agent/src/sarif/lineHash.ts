@@ -10,9 +10,10 @@
  * - every line is masked (`SecretMasker`) before it is hashed, so that no secret is ever part of what is hashed;
  * - files are read with bounded reads; per-file results (12 bytes per line) live in a bounded cache.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { SecretMasker } from './masking';
+import { openScannedFile } from './region';
 
 /** Longest region whose lines are hashed; longer ones use their first lines. */
 const MAX_SPAN = 200;
@@ -186,23 +187,17 @@ export class LineHashes {
   }
 
   #hashFile(abs: string, path: string): FileHashes | null {
-    let fd: number;
-    try {
-      fd = openSync(abs, 'r');
-    } catch {
+    const file = openScannedFile(abs, this.#maxFile);
+    if (file === undefined) {
       this.filesSkipped++;
       return null;
     }
+    const { fd, size } = file;
     try {
-      const st = fstatSync(fd);
-      if (!st.isFile() || st.size > this.#maxFile) {
-        this.filesSkipped++;
-        return null;
-      }
       const hasher = new FileHasher();
       const mask = this.#masker.lineMasker(path);
       const decoder = new StringDecoder('utf8');
-      const buf = Buffer.allocUnsafe(Math.min(this.#readBytes, Math.max(1, st.size)));
+      const buf = Buffer.allocUnsafe(Math.min(this.#readBytes, Math.max(1, size)));
       let pending = '';
       let lineNo = 1;
       let total = 0;

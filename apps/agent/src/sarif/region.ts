@@ -1,5 +1,29 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { SarifRegion } from './types';
+
+// A FIFO planted in a scanned repository must not block the agent: open without waiting, then check it is a file.
+const READ_NONBLOCK = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/**
+ * Opens a scanned file for reading if it is a regular file of at most `maxBytes` (never blocks on a FIFO or a
+ * device); the caller closes `fd`. Undefined when it cannot be read.
+ */
+export function openScannedFile(abs: string, maxBytes: number): { fd: number; size: number } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(abs, READ_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile() && st.size <= maxBytes) return { fd, size: st.size };
+  } catch {
+    // unreadable: closed below
+  }
+  closeSync(fd);
+  return undefined;
+}
 
 /** Options of `RegionReader`. */
 export interface RegionReaderOptions {
@@ -38,29 +62,26 @@ export class RegionReader {
     }
     let lines: string[] | null = null;
     let size = 0;
-    try {
-      const fd = openSync(abs, 'r');
+    const file = openScannedFile(abs, this.#maxFile);
+    if (file !== undefined) {
       try {
-        const st = fstatSync(fd);
-        if (st.isFile() && st.size <= this.#maxFile) {
-          const buf = Buffer.allocUnsafe(st.size);
-          let off = 0;
-          while (off < buf.length) {
-            const n = readSync(fd, buf, off, buf.length - off, off);
-            if (n === 0) break;
-            off += n;
-          }
-          size = off;
-          lines = buf
-            .subarray(0, off)
-            .toString('utf8')
-            .split(/\r\n|\r|\n/);
+        const buf = Buffer.allocUnsafe(file.size);
+        let off = 0;
+        while (off < buf.length) {
+          const n = readSync(file.fd, buf, off, buf.length - off, off);
+          if (n === 0) break;
+          off += n;
         }
+        size = off;
+        lines = buf
+          .subarray(0, off)
+          .toString('utf8')
+          .split(/\r\n|\r|\n/);
+      } catch {
+        lines = null;
       } finally {
-        closeSync(fd);
+        closeSync(file.fd);
       }
-    } catch {
-      lines = null;
     }
     const bytes = size * 2 + 64;
     this.#cache.set(abs, { lines, bytes });

@@ -46,7 +46,8 @@ export interface SarifReportStream {
 
 function checkVersion(version: unknown, name: string): void {
   if (version === undefined) return;
-  const v = typeof version === 'string' || typeof version === 'number' ? String(version) : JSON.stringify(version);
+  const v =
+    typeof version === 'string' || typeof version === 'number' ? String(version) : JSON.stringify(version);
   if (!v.startsWith('2.1')) {
     throw new AgentError('SCANNER_FAILED', `${name} wrote SARIF ${v.slice(0, 40)}; 2.1.0 is required`, {
       details: { reason: 'sarif_version' },
