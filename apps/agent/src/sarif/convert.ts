@@ -369,9 +369,15 @@ export class SarifConverter {
 
   /** Whether a result of this run is a secret (its value is then masked and known). */
   isSecret(run: RunState, result: SarifResult): boolean {
-    if (this.options.findingType !== undefined) return this.options.findingType === 'secret';
-    const rule = this.#rule(run, result);
-    return inferType(rule, result.ruleId ?? result.rule?.id ?? rule?.id ?? '', run.secretTool) === 'secret';
+    return this.#type(run, result, this.#rule(run, result)) === 'secret';
+  }
+
+  #type(run: RunState, result: SarifResult, rule: SarifRule | undefined): string {
+    if (this.options.findingType !== undefined) return this.options.findingType;
+    const ruleId = str(result.ruleId) ?? str(result.rule?.id) ?? str(rule?.id) ?? 'unknown-rule';
+    if (rule === undefined || rule.id !== ruleId) return inferType(rule, ruleId, run.secretTool);
+    const info = this.#ruleInfo(rule);
+    return (info.type ??= inferType(rule, ruleId, run.secretTool));
   }
 
   #resolve(run: RunState, loc: SarifArtifactLocation | undefined): ResolvedPath | undefined {
@@ -514,11 +520,7 @@ export class SarifConverter {
     const ruleId = str(result.ruleId) ?? str(result.rule?.id) ?? str(rule?.id) ?? 'unknown-rule';
     const { resolved, region } = this.#location(run, result);
     if (resolved?.outside === true) this.summary.outsidePaths++;
-    const type =
-      opts.findingType ??
-      (rule !== undefined && rule.id === ruleId
-        ? (info.type ??= inferType(rule, ruleId, run.secretTool))
-        : inferType(rule, ruleId, run.secretTool));
+    const type = this.#type(run, result, rule);
     const isSecret = type === 'secret';
     const path = resolved?.abs !== undefined ? resolved.path : undefined;
     const startLine = typeof region?.startLine === 'number' ? region.startLine : undefined;

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 
 /** SHA-256 (hex) of the parts, each followed by a NUL. */
 export function sha256(parts: readonly (string | number | undefined)[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(String(p ?? '')).update('\u0000');
-  return h.digest('hex');
+  let text = '';
+  for (const p of parts) text += `${p ?? ''}\u0000`;
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /**
