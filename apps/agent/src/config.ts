@@ -38,7 +38,7 @@ export interface ScannerConfig {
    * paths in the command resolve where the agent was started; the built-in secretlint runs in the target.
    */
   cwd?: string;
-  /** Largest SARIF output accepted (`{output}` file or stdout), MiB. Default 256. */
+  /** Largest SARIF output accepted (`{output}`, `{outputDir}` or stdout), MiB. Default 1024 (it is on disk, never in memory). */
   maxOutputMB?: number;
 }
 

@@ -60,7 +60,7 @@ export interface ScannerRun {
 }
 
 /** Default cap of a scanner's SARIF output (`{output}` file or stdout), MiB. */
-export const DEFAULT_MAX_OUTPUT_MB = 256;
+export const DEFAULT_MAX_OUTPUT_MB = 1024;
 
 const require = createRequire(import.meta.url);
 

@@ -8,6 +8,7 @@ import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { AgentError } from '../errors';
@@ -21,7 +22,7 @@ export interface SarifReadOptions {
   maxValueBytes?: number;
   /** Most artifacts remembered per run (for `artifactLocation.index`). Default 200,000. */
   maxArtifacts?: number;
-  /** Folder for spool files (results written before their run's tool). Default: next to the SARIF file. */
+  /** Folder for spool files (results written before their run's tool). Default: the OS temp folder. */
   spoolDir?: string;
   /** Stops reading. */
   signal?: AbortSignal;
@@ -58,7 +59,7 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
   const name = options.name ?? 'the scanner';
   const maxValue = options.maxValueBytes ?? 64 * 1024 * 1024;
   const maxArtifacts = options.maxArtifacts ?? 200_000;
-  const spoolDir = options.spoolDir ?? join(file, '..');
+  const spoolDir = options.spoolDir ?? tmpdir();
   const queue: SarifEvent[] = [];
   const runs = new Map<number, RunReading>();
   let current: RunReading | undefined;
