@@ -7,23 +7,10 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Tokenizer, TokenParser } from '@streamparser/json';
+import { bareStreamParse } from './sarifStream';
 import { writeSyntheticSarif } from './syntheticSarif';
 
 type Mode = 'streamparser' | 'stream-json' | 'json-parse';
-
-async function viaStreamparser(file: string): Promise<number> {
-  let n = 0;
-  const tokenizer = new Tokenizer();
-  const parser = new TokenParser({ paths: ['$.version', '$.runs.*.*.*'], keepStack: false });
-  tokenizer.onToken = (t) => parser.write(t);
-  parser.onValue = ({ stack }) => {
-    if (stack[3]?.key === 'results') n++;
-  };
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 16 }))
-    tokenizer.write(chunk as Buffer);
-  return n;
-}
 
 async function viaStreamJson(file: string): Promise<number> {
   const { parser } = await import('stream-json');
@@ -49,7 +36,7 @@ async function child(mode: Mode, file: string): Promise<void> {
   const t0 = performance.now();
   const n =
     mode === 'streamparser'
-      ? await viaStreamparser(file)
+      ? await bareStreamParse(file)
       : mode === 'stream-json'
         ? await viaStreamJson(file)
         : (JSON.parse(await readFile(file, 'utf8')) as { runs: { results: unknown[] }[] }).runs[0]!.results
@@ -74,10 +61,14 @@ async function main(): Promise<void> {
     process.stdout.write(`sarif_mb=${(bytes / 1e6).toFixed(1)} results=${results}\n`);
     const run = (mode: Mode): { n: number; seconds: number; mbps: number; peakRssMb: number } =>
       JSON.parse(
-        execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', mode, file], {
-          encoding: 'utf8',
-          maxBuffer: 1 << 20,
-        }),
+        execFileSync(
+          process.execPath,
+          ['--import', 'tsx', '--conditions=@rediver/source', import.meta.filename, '--child', mode, file],
+          {
+            encoding: 'utf8',
+            maxBuffer: 1 << 20,
+          },
+        ),
       );
     const sp = run('streamparser');
     const sj = run('stream-json');

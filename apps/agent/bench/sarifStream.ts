@@ -21,8 +21,18 @@ export interface StreamMeasure {
   peakRssMb: number;
 }
 
-async function convert(file: string, root: string): Promise<StreamMeasure> {
+/** Times `count` (results read) and reports the process's peak RSS. */
+async function timed(count: () => Promise<number>): Promise<StreamMeasure> {
   const t0 = performance.now();
+  const findings = await count();
+  return {
+    findings,
+    seconds: (performance.now() - t0) / 1000,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+async function convert(file: string, root: string): Promise<number> {
   const stream = await openSarifReport(file, {
     reportId: 'bench-stream',
     target: root,
@@ -40,40 +50,26 @@ async function convert(file: string, root: string): Promise<StreamMeasure> {
   }
   await stream.final();
   void bytes;
-  return {
-    findings,
-    seconds: (performance.now() - t0) / 1000,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-  };
+  return findings;
 }
 
-/** The anchor: the bare streaming parse of the same file (same parser, same paths), no conversion. */
-async function bareParse(file: string): Promise<StreamMeasure> {
-  const t0 = performance.now();
-  let findings = 0;
+/** The anchor: the bare streaming parse of a SARIF file (same parser, same paths), no conversion. */
+export async function bareStreamParse(file: string): Promise<number> {
+  let results = 0;
   const tokenizer = new Tokenizer();
   const parser = new TokenParser({ paths: ['$.version', '$.runs.*.*.*'], keepStack: false });
   tokenizer.onToken = (t) => parser.write(t);
   parser.onValue = ({ stack }) => {
-    if (stack[3]?.key === 'results') findings++;
+    if (stack[3]?.key === 'results') results++;
   };
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 18 }))
     tokenizer.write(chunk as Buffer);
-  return {
-    findings,
-    seconds: (performance.now() - t0) / 1000,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-  };
+  return results;
 }
 
-async function jsonParse(file: string): Promise<StreamMeasure> {
-  const t0 = performance.now();
-  const log = JSON.parse(await readFile(file, 'utf8')) as { runs: { results: unknown[] }[] };
-  return {
-    findings: log.runs[0]!.results.length,
-    seconds: (performance.now() - t0) / 1000,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
-  };
+async function jsonParse(file: string): Promise<number> {
+  return (JSON.parse(await readFile(file, 'utf8')) as { runs: { results: unknown[] }[] }).runs[0]!.results
+    .length;
 }
 
 /** Runs one measurement in a fresh Node process (own peak RSS). */
@@ -113,12 +109,13 @@ export async function syntheticScan(
 async function main(): Promise<void> {
   const [flag, mode, file, root] = process.argv.slice(2);
   if (flag === '--child') {
-    const m =
+    const m = await timed(() =>
       mode === 'json-parse'
-        ? await jsonParse(file!)
+        ? jsonParse(file!)
         : mode === 'parse'
-          ? await bareParse(file!)
-          : await convert(file!, root!);
+          ? bareStreamParse(file!)
+          : convert(file!, root!),
+    );
     process.stdout.write(`${JSON.stringify(m)}\n`);
     return;
   }
