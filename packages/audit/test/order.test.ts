@@ -29,7 +29,7 @@ it('keeps the call order of 10k events from concurrent async tasks, with flushes
         const id = `${t}:${i}`;
         called.push(id);
         if (i % 97 === 0) job.error('scan_failed', id, new Error('x'));
-        else job.info('scan_started', id, { i });
+        else job.info('chunk_uploaded', id, { i });
         if (i % 50 === 0) await job.flush();
         else if (i % 3 === 0) await Promise.resolve();
         else if (i % 7 === 0) await new Promise((r) => setImmediate(r));

@@ -359,8 +359,8 @@ export class FileSink {
       // A key that takes over an existing log (lost key file, or a log of the previous version) is announced
       // in the log, so the verifier can tell a new key from seals forged with another one.
       if (replaced) notes.push({ kind: 'key', keyId: state.keyId, replaced, derived });
+      // K₀ is the key in force until the first checkpoint evolves (and erases) it.
       this.config.hooks.newKey(formatVerificationKey(state.keyId, opened.k0!), seal.keyFile, derived, replaced);
-      opened.k0!.fill(0);
     }
     const cp = state.checkpoint;
     if (cp) {
