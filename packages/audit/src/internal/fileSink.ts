@@ -204,6 +204,11 @@ export class FileSink {
   /** pino's destination: keeps the line for the next write. */
   write(line: string): void {
     if (!this.ready) {
+      // Kept for the exit flush too: a program may exit before anything opens the file.
+      if (this.early.length === 0 && !this.closed) {
+        live.add(this);
+        hookExit();
+      }
       this.early.push(line);
       return;
     }

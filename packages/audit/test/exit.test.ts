@@ -1,0 +1,84 @@
+// Real child processes: nothing accepted is lost when a program ends without close(); durable events survive
+// SIGKILL at once, the rest within the flush window.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAuditLog } from '../src/index';
+import { readLines, tempDir, waitFor } from './helpers';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+const children: ChildProcess[] = [];
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await cleanup();
+});
+
+interface Run {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(how: string, count = 250): Run {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@rediver/source', join(import.meta.dirname, 'fixtures', 'exitChild.ts'), join(dir, 'audit.log'), how, String(count)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, out: () => out, exited };
+}
+
+function keyOf(out: string): string {
+  return /key (audit-key-v1:\S+)/.exec(out)![1]!;
+}
+
+describe('a program that ends without close()', () => {
+  for (const [how, code] of [
+    ['natural', 0],
+    ['throw', 1],
+    ['exit', 0],
+  ] as const) {
+    it(`keeps every accepted line when it ends by ${how}`, async () => {
+      const r = run(how);
+      expect((await r.exited).code).toBe(code);
+      const lines = await readLines(join(dir, 'audit.log'));
+      expect(lines).toHaveLength(250);
+      const result = await verifyAuditLog(dir, { keys: [keyOf(r.out())] });
+      expect(result).toMatchObject({ ok: true, lines: 250 });
+    }, 60_000);
+  }
+});
+
+describe('SIGKILL', () => {
+  it('loses no durable event: they are on disk before the logging call returns', async () => {
+    const r = run('durable-then-kill', 10);
+    await waitFor(() => r.out().includes('logged'), 60_000);
+    r.child.kill('SIGKILL');
+    expect((await r.exited).signal).toBe('SIGKILL');
+    const types = (await readLines(join(dir, 'audit.log'))).map((l) => (JSON.parse(l) as { type: string }).type);
+    // The 10 buffered events before them are written with them, in order.
+    expect(types).toEqual([...Array<string>(10).fill('chunk_uploaded'), 'agent_start', 'job_started']);
+    expect(await verifyAuditLog(dir, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 12 });
+  }, 60_000);
+
+  it('loses no other event once the flush window has passed, without any flush call', async () => {
+    const r = run('window-then-kill', 40);
+    await waitFor(() => r.out().includes('logged'), 60_000);
+    await waitFor(async () => (await readLines(join(dir, 'audit.log')).catch(() => [])).length === 40, 20_000);
+    r.child.kill('SIGKILL');
+    expect((await r.exited).signal).toBe('SIGKILL');
+    expect(await verifyAuditLog(dir, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 40 });
+  }, 60_000);
+});
