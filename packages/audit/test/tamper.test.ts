@@ -115,7 +115,7 @@ describe('an intact sealed log', () => {
     const k0 = Buffer.from(w.key.split(':')[2]!, 'hex');
     const keyFile = await readFile(`${active()}.key`);
     const epoch = w.checkpoint.epoch! + 1;
-    let k = k0;
+    let k: Buffer = k0;
     for (let e = 0; e < epoch; e++) {
       expect(keyFile.includes(Buffer.from(k.toString('hex')))).toBe(false);
       k = evolveKey(k);
