@@ -65,8 +65,14 @@ describe('verifyAuditLog', () => {
     await writeChained(2);
     // The restart opens the empty active file with the rotation record the crash did not write.
     expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, lines: 6, firstSeq: 1, lastSeq: 6 });
-    const first = JSON.parse((await readLines(join(dir, 'audit.log')))[0]!) as { type: string; details: unknown };
-    expect(first).toMatchObject({ type: 'audit_rotated', details: { previous_file: 'audit.20260115T103000000Z.log.gz', last_seq: 3 } });
+    const first = JSON.parse((await readLines(join(dir, 'audit.log')))[0]!) as {
+      type: string;
+      details: unknown;
+    };
+    expect(first).toMatchObject({
+      type: 'audit_rotated',
+      details: { previous_file: 'audit.20260115T103000000Z.log.gz', last_seq: 3 },
+    });
   });
 
   it('catches an edited line', async () => {
@@ -163,7 +169,7 @@ describe('rediver-audit verify', () => {
     const a = io();
     expect(await runCli(['verify', dir], a.io)).toBe(0);
     expect(a.out.join('')).toMatch(
-      /^OK: chain intact: 4 lines in 1 files, seq 1\.\.4, last hash [0-9a-f]{64}\n(  - [^\n]+\n)+$/,
+      /^OK: chain intact: 4 lines in 1 files, seq 1\.\.4, last hash [0-9a-f]{64}\n( {2}- [^\n]+\n)+$/,
     );
     // Which guarantees hold without a key or checkpoint is said, not implied.
     expect(a.out.join('')).toContain('no key was given');

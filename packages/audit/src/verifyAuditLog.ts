@@ -112,7 +112,10 @@ function checkpointFrom(value: unknown): AuditCheckpoint | undefined {
     return { seq: o.seq, hash: o.hash };
   }
   // A checkpoint line of the remote endpoint, or a heartbeat's properties.
-  const nested = o.details ?? o.audit_checkpoint ?? (o.properties as Record<string, unknown> | undefined)?.audit_checkpoint;
+  const nested =
+    o.details ??
+    o.audit_checkpoint ??
+    (o.properties as Record<string, unknown> | undefined)?.audit_checkpoint;
   return nested === undefined ? undefined : checkpointFrom(nested);
 }
 
@@ -233,9 +236,13 @@ export async function verifyAuditLog(
   for (const k of options.keys ?? []) {
     const parsed = parseVerificationKey(k);
     if (!parsed) {
-      throw new AuditError('INVALID_OPTION', 'verifyAuditLog: a key is not an audit-key-v1:<id>:<64 hex> key', {
-        details: { option: 'keys' },
-      });
+      throw new AuditError(
+        'INVALID_OPTION',
+        'verifyAuditLog: a key is not an audit-key-v1:<id>:<64 hex> key',
+        {
+          details: { option: 'keys' },
+        },
+      );
     }
     schedules.set(parsed.keyId, new KeySchedule(parsed.k0));
   }
@@ -245,7 +252,8 @@ export async function verifyAuditLog(
   for (const c of options.checkpoints ?? []) {
     const cp = checkpointFrom(c);
     if (!cp) {
-      throw new AuditError('INVALID_OPTION', `verifyAuditLog: checkpoint ${String(c)} is not seq:hash`, {
+      const shown = typeof c === 'string' ? c : JSON.stringify(c);
+      throw new AuditError('INVALID_OPTION', `verifyAuditLog: checkpoint ${shown} is not seq:hash`, {
         details: { option: 'checkpoints' },
       });
     }
@@ -297,7 +305,12 @@ export async function verifyAuditLog(
       const lineNo = i + 1;
       if (i === pieces.length - 1) {
         if (text === '') break;
-        return fail({ kind: 'torn', file, line: lineNo, message: 'the last line is incomplete (no newline)' });
+        return fail({
+          kind: 'torn',
+          file,
+          line: lineNo,
+          message: 'the last line is incomplete (no newline)',
+        });
       }
       const parsed = classify(text);
       if ('kind' in parsed) return fail({ ...parsed, file, line: lineNo });
@@ -308,7 +321,13 @@ export async function verifyAuditLog(
         result.firstSeq = seq;
         if (seq === 1) {
           if (chainHash(GENESIS_HASH, parsed.canonical) !== parsed.hash) {
-            return fail({ kind: 'edited', file, line: lineNo, seq, message: 'content does not match its hash' });
+            return fail({
+              kind: 'edited',
+              file,
+              line: lineNo,
+              seq,
+              message: 'content does not match its hash',
+            });
           }
         } else {
           const removal = removals.find((r) => r.lastSeq === seq - 1);
@@ -388,7 +407,9 @@ export async function verifyAuditLog(
           // A key's first seal: epoch 0, or later epochs whose files retention removed (recorded).
           const covered =
             seal.epoch === 0 ||
-            removals.some((r) => r.keyId === seal.keyId && r.epoch !== undefined && r.epoch >= seal.epoch - 1);
+            removals.some(
+              (r) => r.keyId === seal.keyId && r.epoch !== undefined && r.epoch >= seal.epoch - 1,
+            );
           if (!covered) {
             return fail({
               kind: 'forged',
@@ -507,7 +528,12 @@ export async function verifyAuditLog(
 /** A first file written before records existed: no seal and no record line in it. */
 function isLegacyStart(pieces: readonly string[]): boolean {
   for (const p of pieces) {
-    if (p.includes(',"seal":"') || p.includes(ROTATED_TYPE) || p.includes(REMOVED_TYPE) || p.includes(KEY_TYPE)) {
+    if (
+      p.includes(',"seal":"') ||
+      p.includes(ROTATED_TYPE) ||
+      p.includes(REMOVED_TYPE) ||
+      p.includes(KEY_TYPE)
+    ) {
       return false;
     }
   }
@@ -521,10 +547,16 @@ function describe(
 ): string[] {
   const g: string[] = [];
   if (r.lines === 0) return ['The log is empty.'];
-  g.push(`Lines seq ${r.firstSeq}..${r.lastSeq} are complete, in order and consistent with their hash chain.`);
+  g.push(
+    `Lines seq ${r.firstSeq}..${r.lastSeq} are complete, in order and consistent with their hash chain.`,
+  );
   if (anchored === 'genesis') g.push('The log starts at its first line (seq 1).');
-  else if (anchored === 'retention') g.push(`Lines before seq ${r.firstSeq} were removed by retention (recorded).`);
-  else g.push(`Lines before seq ${r.firstSeq} were removed before removals were recorded: the first line is not anchored.`);
+  else if (anchored === 'retention')
+    g.push(`Lines before seq ${r.firstSeq} were removed by retention (recorded).`);
+  else
+    g.push(
+      `Lines before seq ${r.firstSeq} were removed before removals were recorded: the first line is not anchored.`,
+    );
   if (r.seals === 0) {
     g.push(
       'Not sealed (plain SHA-256 chain): this proves integrity relative to the log itself only; anyone able to write the files can rewrite them and recompute the chain.',
@@ -546,7 +578,9 @@ function describe(
     );
   }
   if (r.checkpointsSkipped > 0) {
-    g.push(`${r.checkpointsSkipped} checkpoint(s) predate the oldest line (removed by retention) and were not checked.`);
+    g.push(
+      `${r.checkpointsSkipped} checkpoint(s) predate the oldest line (removed by retention) and were not checked.`,
+    );
   }
   return g;
 }

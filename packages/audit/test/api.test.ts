@@ -46,7 +46,9 @@ describe('errors and options from one import', () => {
       err = e;
     }
     expect(isRediverError(err, 'INVALID_OPTION')).toBe(true);
-    expect((err as Error).message).toContain('"hashChian" is not an option of AuditLogger (did you mean hashChain?)');
+    expect((err as Error).message).toContain(
+      '"hashChian" is not an option of AuditLogger (did you mean hashChain?)',
+    );
     expect(err).toMatchObject({ details: { option: 'hashChian' } });
     expect(() => new AuditLogger({ zzz: 1 } as never)).toThrow(/options: .*agentId/);
   });
@@ -65,7 +67,10 @@ describe('errors and options from one import', () => {
     ];
     for (const [option, o] of bad) {
       expect(() => new AuditLogger({ logFile: join(dir, 'a.log'), ...o })).toThrow(
-        expect.objectContaining({ code: 'INVALID_OPTION', details: expect.objectContaining({ option }) }) as Error,
+        expect.objectContaining({
+          code: 'INVALID_OPTION',
+          details: expect.objectContaining({ option }),
+        }) as Error,
       );
     }
     // The secret itself never appears in the message.
@@ -121,13 +126,24 @@ describe('checkpoints', () => {
     const remote = bodies.filter((b) => (b as { type: string }).type === 'audit_checkpoint');
     expect(remote.map((b) => (b as { details: { seq: number } }).details.seq)).toEqual([10, 20, 30]);
     // Whatever form the operator kept, it parses back.
-    const text = [formatCheckpoint(seen[0]!), JSON.stringify(remote[1]), JSON.stringify({ properties: { audit_checkpoint: seen[2] } })].join('\n');
+    const text = [
+      formatCheckpoint(seen[0]!),
+      JSON.stringify(remote[1]),
+      JSON.stringify({ properties: { audit_checkpoint: seen[2] } }),
+    ].join('\n');
     expect(parseCheckpoints(text).map((c) => c.seq)).toEqual([10, 20, 30]);
-    expect(await verifyAuditLog(dir, { checkpoints: parseCheckpoints(text) })).toMatchObject({ ok: true, checkpointsChecked: 3 });
+    expect(await verifyAuditLog(dir, { checkpoints: parseCheckpoints(text) })).toMatchObject({
+      ok: true,
+      checkpointsChecked: 3,
+    });
   });
 
   it('survive a restart: the key file keeps the last one, and a log cut below it is reported at start', async () => {
-    const first = new AuditLogger({ logFile: join(dir, 'audit.log'), hashChain: true, checkpointEveryLines: 5 });
+    const first = new AuditLogger({
+      logFile: join(dir, 'audit.log'),
+      hashChain: true,
+      checkpointEveryLines: 5,
+    });
     for (let i = 0; i < 12; i++) first.info('chunk_uploaded', `e${i}`);
     await first.close();
     const cp = first.latestCheckpoint()!;
@@ -158,13 +174,20 @@ describe('rediver-audit verify --key --checkpoint', () => {
     await writeFile(join(dir, 'cps.txt'), `${formatCheckpoint(cp)}\n`);
     const out: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
-    expect(await runCli(['verify', dir, '--key-file', join(dir, 'key.txt'), '--checkpoint', join(dir, 'cps.txt')], io)).toBe(0);
+    expect(
+      await runCli(
+        ['verify', dir, '--key-file', join(dir, 'key.txt'), '--checkpoint', join(dir, 'cps.txt')],
+        io,
+      ),
+    ).toBe(0);
     expect(out.join('')).toContain('sealed with the forward-secure key');
     expect(out.join('')).toContain('1 checkpoint(s) matched');
     out.length = 0;
     const beyond = `${cp.seq + 5}:${'a'.repeat(64)}`;
     expect(await runCli(['verify', dir, '--key', key, '--checkpoint', beyond], io)).toBe(1);
-    expect(out.join('')).toMatch(/^FAILED: truncated line at .*audit\.log:21 \(seq 21\): the log ends at seq 20/);
+    expect(out.join('')).toMatch(
+      /^FAILED: truncated line at .*audit\.log:21 \(seq 21\): the log ends at seq 20/,
+    );
     out.length = 0;
     expect(await runCli(['verify', dir, '--key', 'audit-key-v1:nope'], io)).toBe(2);
   });

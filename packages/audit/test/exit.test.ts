@@ -27,13 +27,21 @@ interface Run {
 function run(how: string, count = 250): Run {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@rediver/source', join(import.meta.dirname, 'fixtures', 'exitChild.ts'), join(dir, 'audit.log'), how, String(count)],
+    [
+      '--import',
+      'tsx',
+      '--conditions=@rediver/source',
+      join(import.meta.dirname, 'fixtures', 'exitChild.ts'),
+      join(dir, 'audit.log'),
+      how,
+      String(count),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -67,7 +75,9 @@ describe('SIGKILL', () => {
     await waitFor(() => r.out().includes('logged'), 60_000);
     r.child.kill('SIGKILL');
     expect((await r.exited).signal).toBe('SIGKILL');
-    const types = (await readLines(join(dir, 'audit.log'))).map((l) => (JSON.parse(l) as { type: string }).type);
+    const types = (await readLines(join(dir, 'audit.log'))).map(
+      (l) => (JSON.parse(l) as { type: string }).type,
+    );
     // The 10 buffered events before them are written with them, in order.
     expect(types).toEqual([...Array<string>(10).fill('chunk_uploaded'), 'agent_start', 'job_started']);
     expect(await verifyAuditLog(dir, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 12 });
@@ -76,7 +86,10 @@ describe('SIGKILL', () => {
   it('loses no other event once the flush window has passed, without any flush call', async () => {
     const r = run('window-then-kill', 40);
     await waitFor(() => r.out().includes('logged'), 60_000);
-    await waitFor(async () => (await readLines(join(dir, 'audit.log')).catch(() => [])).length === 40, 20_000);
+    await waitFor(
+      async () => (await readLines(join(dir, 'audit.log')).catch(() => [])).length === 40,
+      20_000,
+    );
     r.child.kill('SIGKILL');
     expect((await r.exited).signal).toBe('SIGKILL');
     expect(await verifyAuditLog(dir, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 40 });

@@ -48,13 +48,19 @@ it('refuses a second logger on the same file in this process, naming the pid; fr
 it('never cuts a line another live process is writing; takes the lock over once that process is dead', async () => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@rediver/source', join(import.meta.dirname, 'fixtures', 'lockChild.ts'), file()],
+    [
+      '--import',
+      'tsx',
+      '--conditions=@rediver/source',
+      join(import.meta.dirname, 'fixtures', 'lockChild.ts'),
+      file(),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise((r) => child.once('exit', r));
   await waitFor(() => out.includes('locked'), 60_000);
   const before = await readFile(file(), 'utf8');
@@ -83,7 +89,10 @@ it('takes over a stale lock: a dead pid, or this pid left by a previous run (a r
   const deadPid = dead.pid!;
   await new Promise((r) => dead.once('exit', r));
   for (const pid of [deadPid, process.pid]) {
-    await writeFile(`${file()}.lock`, JSON.stringify({ pid, host: hostname(), token: 'left-by-a-previous-run' }));
+    await writeFile(
+      `${file()}.lock`,
+      JSON.stringify({ pid, host: hostname(), token: 'left-by-a-previous-run' }),
+    );
     const logger = await createAuditLogger({ logFile: file(), hashChain: true });
     open.push(logger);
     const lock = JSON.parse(await readFile(`${file()}.lock`, 'utf8')) as { pid: number; token: string };

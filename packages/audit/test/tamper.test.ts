@@ -154,7 +154,10 @@ describe('tampering', () => {
     expect(r.problem).toMatchObject({ kind: 'missing', file: join(dir, next!), line: 1, expectedSeq: 1 });
     expect(r.problem!.message).toContain('deleted by hand');
     const lines = await readLines(join(dir, next!));
-    await writeFile(join(dir, next!), [lines[0]!.replace('audit.', 'audiX.'), ...lines.slice(1)].join('\n') + '\n');
+    await writeFile(
+      join(dir, next!),
+      [lines[0]!.replace('audit.', 'audiX.'), ...lines.slice(1)].join('\n') + '\n',
+    );
     expect((await verifyAuditLog(dir)).problem).toMatchObject({ kind: 'missing', line: 1 });
   });
 
@@ -202,7 +205,10 @@ describe('tampering', () => {
       seq: last.seq + 1,
     });
     const seal = sealSuffix({ keyId: last.seal!.keyId, epoch: last.seal!.epoch, mac: 'f'.repeat(64) });
-    await writeFile(active(), [...lines, `${canonical},"hash":"${hash}"${seal.slice(0, -1)}`].join('\n') + '\n');
+    await writeFile(
+      active(),
+      [...lines, `${canonical},"hash":"${hash}"${seal.slice(0, -1)}`].join('\n') + '\n',
+    );
     expect((await verifyAuditLog(dir, { keys: [w.key] })).problem).toMatchObject({
       kind: 'forged',
       line: lines.length + 1,
@@ -219,7 +225,10 @@ describe('tampering', () => {
     expect(r.problem!.line).toBeGreaterThanOrEqual(3);
     expect(r.problem!.message).toMatch(/seq \d+\.\.\d+ were rewritten/);
     const after = w.checkpoints.filter((c) => c.seq > r.problem!.seq!)[0]!;
-    expect((await verifyAuditLog(dir, { checkpoints: [after] })).problem).toMatchObject({ kind: 'rewritten', seq: after.seq });
+    expect((await verifyAuditLog(dir, { checkpoints: [after] })).problem).toMatchObject({
+      kind: 'rewritten',
+      seq: after.seq,
+    });
   });
 
   it('a thief with the current key cannot re-seal earlier epochs (forward security)', async () => {
@@ -233,7 +242,8 @@ describe('tampering', () => {
     for (const f of all) {
       const out = (await readLines(f)).map((l) => {
         const p = parseChainedLine(l.replace('"event 5"', '"event X"'))!;
-        const hash = prev === undefined ? chainHash('0'.repeat(64), p.canonical) : chainHash(prev, p.canonical);
+        const hash =
+          prev === undefined ? chainHash('0'.repeat(64), p.canonical) : chainHash(prev, p.canonical);
         prev = hash;
         const seal = p.seal
           ? sealSuffix({ keyId: state.id, epoch: state.epoch, mac: sealMac(stolen, hash) }).slice(0, -1)
@@ -261,7 +271,9 @@ describe('tampering', () => {
     const secret = 'correct horse battery staple';
     await writeSealed(80, { sealSecret: secret });
     expect(await verifyAuditLog(dir, { secrets: [secret] })).toMatchObject({ ok: true, keyChecked: true });
-    expect((await verifyAuditLog(dir, { secrets: ['a wrong secret of 16+ chars'] })).problem?.kind).toBe('forged');
+    expect((await verifyAuditLog(dir, { secrets: ['a wrong secret of 16+ chars'] })).problem?.kind).toBe(
+      'forged',
+    );
   });
 });
 

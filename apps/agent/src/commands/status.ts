@@ -165,7 +165,12 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
   const dir = positionals[0] ?? dataPaths((await configFrom(values, io.env)).dataDir).auditDir;
   const keys = [...(values.key ?? [])];
   for (const f of values['key-file'] ?? []) {
-    keys.push(...(await readFile(f, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l.startsWith('audit-key-')));
+    keys.push(
+      ...(await readFile(f, 'utf8'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('audit-key-')),
+    );
   }
   const checkpoints: (AuditCheckpoint | string)[] = [];
   for (const c of values.checkpoint ?? []) {

@@ -53,7 +53,15 @@ export interface SinkCheckpoint {
 /** Lines the sink writes about the log itself (rotation, retention, key, recovery). */
 export type SinkRecord =
   | { kind: 'rotated'; file: string; lastSeq: number; lastHash: string }
-  | { kind: 'removed'; file: string; reason: 'age' | 'count'; lastSeq?: number; lastHash?: string; epoch?: number; keyId?: string }
+  | {
+      kind: 'removed';
+      file: string;
+      reason: 'age' | 'count';
+      lastSeq?: number;
+      lastHash?: string;
+      epoch?: number;
+      keyId?: string;
+    }
   | { kind: 'key'; keyId: string; replaced: boolean; derived: boolean }
   | { kind: 'truncated'; checkpointSeq: number; lastSeq: number }
   | { kind: 'recovered'; file: string; truncatedBytes: number };
@@ -89,10 +97,7 @@ export interface FileSinkHooks {
   checkpoint(checkpoint: SinkCheckpoint): void;
   /** A new sealing key was created: its verification key, to be shown once. */
   newKey(verificationKey: string, keyFile: string, derived: boolean, replaced: boolean): void;
-  failed(
-    operation: 'open' | 'write' | 'rotate' | 'compress' | 'retention' | 'seal',
-    error: AuditError,
-  ): void;
+  failed(operation: 'open' | 'write' | 'rotate' | 'compress' | 'retention' | 'seal', error: AuditError): void;
 }
 
 /** Lines waiting for the file: text for one file, then (`rotateTo`) a rotation. */
@@ -269,7 +274,12 @@ export class FileSink {
     this.lines = 0;
     this.projected = 0;
     if (this.config.hashChain && this.chain.seq > 0) {
-      this.writeRecord({ kind: 'rotated', file: basename(to), lastSeq: this.chain.seq, lastHash: this.chain.hash });
+      this.writeRecord({
+        kind: 'rotated',
+        file: basename(to),
+        lastSeq: this.chain.seq,
+        lastHash: this.chain.hash,
+      });
     }
   }
 
@@ -365,13 +375,19 @@ export class FileSink {
       // in the log, so the verifier can tell a new key from seals forged with another one.
       if (replaced) notes.push({ kind: 'key', keyId: state.keyId, replaced, derived });
       // K₀ is the key in force until the first checkpoint evolves (and erases) it.
-      this.config.hooks.newKey(formatVerificationKey(state.keyId, opened.k0!), seal.keyFile, derived, replaced);
+      this.config.hooks.newKey(
+        formatVerificationKey(state.keyId, opened.k0!),
+        seal.keyFile,
+        derived,
+        replaced,
+      );
     }
     const cp = state.checkpoint;
     if (cp) {
       this.latest = { seq: cp.seq, hash: cp.hash, epoch: cp.epoch, keyId: state.keyId, atMs: 0 };
       // The log ends before the last checkpoint this key recorded: lines were deleted behind the logger's back.
-      if (cp.seq > this.chain.seq) notes.push({ kind: 'truncated', checkpointSeq: cp.seq, lastSeq: this.chain.seq });
+      if (cp.seq > this.chain.seq)
+        notes.push({ kind: 'truncated', checkpointSeq: cp.seq, lastSeq: this.chain.seq });
     }
     this.lastCheckpointMs = this.config.clock.now();
   }
@@ -383,7 +399,12 @@ export class FileSink {
   drainSync(): { lines: number; bytes: number } {
     if (this.fd < 0) this.openSync();
     if (this.lines > 0) {
-      this.queue.push({ text: this.text, lines: this.lines, lastSeq: this.chain.seq, lastHash: this.chain.hash });
+      this.queue.push({
+        text: this.text,
+        lines: this.lines,
+        lastSeq: this.chain.seq,
+        lastHash: this.chain.hash,
+      });
       this.text = '';
       this.lines = 0;
     }

@@ -118,9 +118,13 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
   const secret = options.sealSecret;
   if (secret !== undefined && (typeof secret !== 'string' || secret.length < 16)) {
     // Never echo the secret itself.
-    throw new AuditError('INVALID_OPTION', 'audit: option sealSecret must be a string of at least 16 characters', {
-      details: { option: 'sealSecret' },
-    });
+    throw new AuditError(
+      'INVALID_OPTION',
+      'audit: option sealSecret must be a string of at least 16 characters',
+      {
+        details: { option: 'sealSecret' },
+      },
+    );
   }
   const keyFileOption = options.sealKeyFile;
   if (keyFileOption !== undefined && (typeof keyFileOption !== 'string' || keyFileOption.trim() === '')) {
@@ -129,7 +133,10 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
   const resolvedLogFile = expandHome(logFile);
   const seal =
     hashChain && sealOn
-      ? { keyFile: keyFileOption === undefined ? `${resolvedLogFile}.key` : expandHome(keyFileOption), secret }
+      ? {
+          keyFile: keyFileOption === undefined ? `${resolvedLogFile}.key` : expandHome(keyFileOption),
+          secret,
+        }
       : undefined;
   const endpoint = options.remoteEndpoint ?? d.remoteEndpoint;
   let remote: ResolvedAuditOptions['remote'];

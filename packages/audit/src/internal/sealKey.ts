@@ -34,7 +34,9 @@ export function evolveKey(key: Buffer): Buffer {
 
 /** `K₀` derived from an operator secret and the key id (so one secret gives each log its own keys). */
 export function keyFromSecret(secret: string, keyId: string): Buffer {
-  return createHmac('sha256', secret).update(SECRET_LABEL + keyId).digest();
+  return createHmac('sha256', secret)
+    .update(SECRET_LABEL + keyId)
+    .digest();
 }
 
 /** The seal of a chained line's hash: HMAC-SHA256 with the epoch's key, hex. */

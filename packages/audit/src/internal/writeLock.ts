@@ -11,7 +11,8 @@ import { AuditError } from '../auditError';
 
 /** Tokens of locks held in this process, shared by every copy of the package loaded in it. */
 const HELD_KEY = Symbol.for('@rediver/audit.heldLocks');
-const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD_KEY] as Set<string> | undefined) ??
+const held: Set<string> =
+  ((globalThis as Record<symbol, unknown>)[HELD_KEY] as Set<string> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[HELD_KEY] = new Set<string>());
 
 interface LockContent {
@@ -91,7 +92,14 @@ export class WriteLock {
             `audit: logFile ${logFile} is in use by another audit logger (pid ${current.pid}` +
               `${current.host === hostname() ? '' : ` on ${current.host}`}, lock ${path}); use another logFile or ` +
               `stop that process (if pid ${current.pid} is not an audit writer, delete the lock file)`,
-            { details: { option: 'logFile', lockFile: path, holderPid: current.pid, holderHost: current.host } },
+            {
+              details: {
+                option: 'logFile',
+                lockFile: path,
+                holderPid: current.pid,
+                holderHost: current.host,
+              },
+            },
           );
         }
         // Stale: move it aside (atomic), then make sure what was moved is what was judged stale; a racer may
