@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { AUDIT_EVENT_TYPES } from '@rediver/core';
 import type { AuditEventType, AuditSeverity } from '@rediver/core';
-import { AuditLogger } from '../src/index';
+import { AuditLogger, verifyAuditLog } from '../src/index';
 
 const EVENTS = Number(process.env.AUDIT_BENCH_EVENTS ?? 50_000);
 const ROUNDS = Number(process.env.AUDIT_BENCH_ROUNDS ?? 7);
@@ -60,6 +60,8 @@ const seeds: SeedEvent[] = [
 ];
 
 type Mode = 'none' | 'plain' | 'sealed';
+/** The sealed log's verification key (given once, when its first round creates the key). */
+let sealedKey = '';
 
 async function runAudit(dir: string, mode: Mode): Promise<number> {
   const logger = new AuditLogger({
@@ -70,6 +72,7 @@ async function runAudit(dir: string, mode: Mode): Promise<number> {
     seal: mode === 'sealed',
     durableTypes: [],
   });
+  logger.on('key', (e) => (sealedKey = e.verificationKey));
   await logger.start();
   const start = process.hrtime.bigint();
   for (let i = 0; i < EVENTS; i++) {
@@ -129,6 +132,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const times = { pino: [] as number[], audit: [] as number[], plain: [] as number[], chain: [] as number[] };
   let durable = 0;
+  let verifySeconds = 0;
+  let verifiedLines = 0;
   try {
     // One warm-up round each, then alternating measured rounds (same process, same disk).
     await runPino(dir);
@@ -142,6 +147,12 @@ async function main(): Promise<void> {
       times.chain.push(await runAudit(dir, 'sealed'));
     }
     durable = await runDurable(dir, 300);
+    // Verifying what the sealed rounds wrote (every line hashed, every seal checked with the key).
+    const start = process.hrtime.bigint();
+    const result = await verifyAuditLog(join(dir, 'audit-sealed.log'), { keys: [sealedKey] });
+    verifySeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (!result.ok) throw new Error(`bench: the sealed log does not verify: ${result.problem?.message}`);
+    verifiedLines = result.lines;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -157,6 +168,9 @@ async function main(): Promise<void> {
   process.stdout.write(`audit logger, plain hash chain:    ${fmt(plainRate)} events/s\n`);
   process.stdout.write(`audit logger, sealed hash chain:   ${fmt(chainRate)} events/s\n`);
   process.stdout.write(`durable_events_per_s=${Math.round(durable)}\n`);
+  process.stdout.write(
+    `verify_lines=${verifiedLines} verify_lines_per_s=${Math.round(verifiedLines / verifySeconds)}\n`,
+  );
   process.stdout.write(`ratio_plain_chain=${(plainRate / pinoRate).toFixed(3)}\n`);
   process.stdout.write(`ratio_chain=${(chainRate / pinoRate).toFixed(3)}\n`);
   process.stdout.write(`ratio=${(auditRate / pinoRate).toFixed(3)}\n`);

@@ -89,6 +89,8 @@ export interface AuditVerifyOptions {
 }
 
 const VERIFY_OPTION_KEYS = ['fileName', 'keys', 'secrets', 'checkpoints'] as const;
+/** Characters of log text kept in memory between the two passes. */
+const KEEP_TEXT_BUDGET = 64 * 1024 * 1024;
 const REMOVED_TYPE = '"type":"audit_removed"';
 const KEY_TYPE = '"type":"audit_key"';
 const ROTATED_TYPE = '"type":"audit_rotated"';
@@ -279,11 +281,16 @@ export async function verifyAuditLog(
 
   const texts = new Map<string, string>();
   const removals: Removal[] = [];
+  // Retention records anchor the first line, so they are read first; texts are kept for the main pass while
+  // they fit a budget (a month of 100 MiB files does not), the rest is read again.
+  let kept = 0;
   for (const file of files) {
     const text = await readLogText(file);
     scanRemovals(text, removals);
-    // Keep texts only for small logs; larger ones are read again in the main pass.
-    if (text.length < 64 * 1024 * 1024) texts.set(file, text);
+    if (kept + text.length <= KEEP_TEXT_BUDGET) {
+      texts.set(file, text);
+      kept += text.length;
+    }
   }
 
   let prev: ChainedLineParts | undefined;
