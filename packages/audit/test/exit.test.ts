@@ -83,6 +83,24 @@ describe('SIGKILL', () => {
     expect(await verifyAuditLog(dir, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 12 });
   }, 60_000);
 
+  it('restarted and SIGKILLed again and again, the log keeps every agent_start and verifies with the key', async () => {
+    const runs = 6;
+    let key = '';
+    for (let i = 0; i < runs; i++) {
+      const r = run('durable-then-kill', 3);
+      await waitFor(() => r.out().includes('logged'), 60_000);
+      r.child.kill('SIGKILL');
+      expect((await r.exited).signal).toBe('SIGKILL');
+      // The key is shown only by the run that created it.
+      if (i === 0) key = keyOf(r.out());
+      else expect(r.out()).not.toContain('audit-key-v1');
+    }
+    const types = (await readLines(join(dir, 'audit.log'))).map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types.filter((t) => t === 'agent_start')).toHaveLength(runs);
+    expect(types).toHaveLength(runs * 5);
+    expect(await verifyAuditLog(dir, { keys: [key] })).toMatchObject({ ok: true, lines: runs * 5 });
+  }, 120_000);
+
   it('loses no other event once the flush window has passed, without any flush call', async () => {
     const r = run('window-then-kill', 40);
     await waitFor(() => r.out().includes('logged'), 60_000);
