@@ -92,8 +92,21 @@ const VERIFY_OPTION_KEYS = ['fileName', 'keys', 'secrets', 'checkpoints'] as con
 /** Characters of log text kept in memory between the two passes. */
 const KEEP_TEXT_BUDGET = 64 * 1024 * 1024;
 const REMOVED_TYPE = '"type":"audit_removed"';
-const KEY_TYPE = '"type":"audit_key"';
-const ROTATED_TYPE = '"type":"audit_rotated"';
+const RECORD_PREFIX = '"type":"audit_';
+
+/**
+ * The type of a line the logger wrote about the log itself (`audit_rotated`, `audit_removed`, `audit_key`), read
+ * from the line's own `type` member — the second, right after the timestamp — never from text a caller logged in
+ * `details` (which could otherwise forge a record).
+ */
+function recordType(line: string): string | undefined {
+  if (!line.startsWith('{"timestamp":"')) return undefined;
+  const end = line.indexOf('"', 14);
+  if (end < 0 || !line.startsWith(',' + RECORD_PREFIX, end + 1)) return undefined;
+  const start = end + 2 + RECORD_PREFIX.length - 'audit_'.length;
+  const close = line.indexOf('"', start);
+  return close < 0 ? undefined : line.slice(start, close);
+}
 
 /** `"seq:hash"`: the form `--checkpoint` takes. */
 export function formatCheckpoint(cp: Pick<AuditCheckpoint, 'seq' | 'hash'>): string {
@@ -166,14 +179,16 @@ interface Removal {
 }
 
 function classify(line: string): ChainedLineParts | { kind: AuditVerifyProblemKind; message: string } {
+  // The chain covers the exact bytes the logger wrote (always JSON), so a chained line needs no JSON parse: an
+  // edit that breaks the JSON breaks the hash too. Only lines that are not chained are parsed, to say why.
+  const parts = line.charCodeAt(0) === 123 ? parseChainedLine(line) : undefined;
+  if (parts) return parts;
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
     return { kind: 'malformed', message: 'the line is not valid JSON' };
   }
-  const parts = parseChainedLine(line);
-  if (parts) return parts;
   const o = value as Record<string, unknown> | null;
   if (o && typeof o === 'object' && ('hash' in o || 'seq' in o || 'seal' in o)) {
     return { kind: 'edited', message: 'the seq/hash/seal members were altered' };
@@ -196,7 +211,8 @@ function scanRemovals(text: string, into: Removal[]): void {
   while (at >= 0) {
     const start = text.lastIndexOf('\n', at) + 1;
     const nl = text.indexOf('\n', at);
-    const d = detailsOf(text.slice(start, nl < 0 ? text.length : nl));
+    const line = text.slice(start, nl < 0 ? text.length : nl);
+    const d = recordType(line) === 'audit_removed' ? detailsOf(line) : undefined;
     if (d && typeof d.last_seq === 'number' && typeof d.last_hash === 'string') {
       const r: Removal = { lastSeq: d.last_seq, lastHash: d.last_hash };
       if (typeof d.epoch === 'number') r.epoch = d.epoch;
@@ -322,7 +338,8 @@ export async function verifyAuditLog(
       const parsed = classify(text);
       if ('kind' in parsed) return fail({ ...parsed, file, line: lineNo });
       const { seq } = parsed;
-      const isRecord = text.includes(ROTATED_TYPE) || text.includes(REMOVED_TYPE) || text.includes(KEY_TYPE);
+      const record = recordType(text);
+      const isRecord = record !== undefined;
       if (isRecord || parsed.seal) fileIsNew = true;
       if (prev === undefined) {
         result.firstSeq = seq;
@@ -394,7 +411,7 @@ export async function verifyAuditLog(
         }
         result.checkpointsChecked++;
       }
-      if (text.includes(KEY_TYPE)) {
+      if (record === 'audit_key') {
         const id = detailsOf(text)?.key_id;
         if (typeof id === 'string') announced.add(id);
       }
@@ -534,17 +551,7 @@ export async function verifyAuditLog(
 
 /** A first file written before records existed: no seal and no record line in it. */
 function isLegacyStart(pieces: readonly string[]): boolean {
-  for (const p of pieces) {
-    if (
-      p.includes(',"seal":"') ||
-      p.includes(ROTATED_TYPE) ||
-      p.includes(REMOVED_TYPE) ||
-      p.includes(KEY_TYPE)
-    ) {
-      return false;
-    }
-  }
-  return true;
+  return !pieces.some((p) => recordType(p) !== undefined || parseChainedLine(p)?.seal !== undefined);
 }
 
 function describe(

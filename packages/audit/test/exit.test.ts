@@ -95,7 +95,9 @@ describe('SIGKILL', () => {
       if (i === 0) key = keyOf(r.out());
       else expect(r.out()).not.toContain('audit-key-v1');
     }
-    const types = (await readLines(join(dir, 'audit.log'))).map((l) => (JSON.parse(l) as { type: string }).type);
+    const types = (await readLines(join(dir, 'audit.log'))).map(
+      (l) => (JSON.parse(l) as { type: string }).type,
+    );
     expect(types.filter((t) => t === 'agent_start')).toHaveLength(runs);
     expect(types).toHaveLength(runs * 5);
     expect(await verifyAuditLog(dir, { keys: [key] })).toMatchObject({ ok: true, lines: runs * 5 });

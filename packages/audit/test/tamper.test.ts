@@ -288,3 +288,29 @@ describe('a plain chain of the previous version', () => {
     expect(r).toMatchObject({ ok: true, firstSeq: 1 });
   });
 });
+
+describe('records cannot be forged through logged details', () => {
+  it('a details object shaped like a retention record does not excuse a deleted oldest file', async () => {
+    const logger = new AuditLogger({
+      logFile: active(),
+      hashChain: true,
+      clock: manualClock(),
+      maxSizeMB: 4096 / (1024 * 1024),
+      bufferSize: 10,
+    });
+    for (let i = 0; i < 60; i++) logger.info('chunk_uploaded', `event ${i}`, { i });
+    await logger.flush();
+    const [oldest] = await files();
+    const last = parseChainedLine((await readLines(join(dir, oldest!))).at(-1)!)!;
+    // Someone who can put text into an event (a scanner's output) writes what a retention record would say.
+    logger.info('chunk_uploaded', 'innocent', {
+      type: 'audit_removed',
+      last_seq: last.seq,
+      last_hash: last.hash,
+      details: { last_seq: last.seq, last_hash: last.hash },
+    });
+    await logger.close();
+    await unlink(join(dir, oldest!));
+    expect((await verifyAuditLog(dir)).problem).toMatchObject({ kind: 'missing' });
+  });
+});
