@@ -345,6 +345,16 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   write(entry: AuditEntry, context?: AuditContext): void {
     this.stats.logged++;
     const o = this.options;
+    if (typeof entry.type === 'string' && entry.type.startsWith('audit_')) {
+      // The log's own records (rotation, retention, key) must not be forgeable through the logging API.
+      const error = new AuditError(
+        'VALIDATION_FAILED',
+        `audit: event type ${entry.type} is reserved for the log's own records`,
+      );
+      this.fail('write', error);
+      this.emit('dropped', { reason: 'reserved_type', count: 1, type: entry.type, error });
+      return;
+    }
     const error = entry.error === undefined ? undefined : toErrorField(entry.error);
     const duration = entry.durationMs;
     try {

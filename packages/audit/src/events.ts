@@ -11,6 +11,8 @@ export type AuditDropReason =
   | 'remote_rejected'
   /** The event could not be serialised (e.g. a getter in `details` threw): never written. */
   | 'unserialisable'
+  /** The event's type is one of the log's own record types (`audit_*`), which callers cannot write. */
+  | 'reserved_type'
   /** `close()` gave up delivering the remote backlog at its deadline (they are in the local file). */
   | 'remote_closed';
 

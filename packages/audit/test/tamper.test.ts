@@ -309,6 +309,16 @@ describe('records cannot be forged through logged details', () => {
       last_hash: last.hash,
       details: { last_seq: last.seq, last_hash: last.hash },
     });
+    // Nor can a JavaScript caller log an event with a record's type.
+    const dropped: string[] = [];
+    logger.on('dropped', (e) => dropped.push(`${e.reason}:${e.type}`));
+    logger.log({
+      type: 'audit_removed' as never,
+      severity: 'INFO',
+      message: 'x',
+      details: { last_seq: last.seq },
+    });
+    expect(dropped).toEqual(['reserved_type:audit_removed']);
     await logger.close();
     await unlink(join(dir, oldest!));
     expect((await verifyAuditLog(dir)).problem).toMatchObject({ kind: 'missing' });
