@@ -1,28 +1,21 @@
 // One writer per log file: a second logger (in this process or another) is refused with the holder's pid, and
 // never touches the file; a stale lock (dead pid, or this pid from a previous run) is taken over.
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { AuditLogger, createAuditLogger, isRediverError } from '../src/index';
-import { tempDir, waitFor } from './helpers';
+import { killFixtures, runFixture, useTempDir, waitFor } from './helpers';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const children: ChildProcess[] = [];
+const tmp = useTempDir();
 const open: AuditLogger[] = [];
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killFixtures();
   await Promise.allSettled(open.splice(0).map((l) => l.close()));
-  await cleanup();
 });
 
-const file = (): string => join(dir, 'audit.log');
+const file = (): string => join(tmp.dir, 'audit.log');
 
 function make(): AuditLogger {
   const l = new AuditLogger({ logFile: file(), hashChain: true });
@@ -46,23 +39,8 @@ it('refuses a second logger on the same file in this process, naming the pid; fr
 });
 
 it('never cuts a line another live process is writing; takes the lock over once that process is dead', async () => {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=@rediver/source',
-      join(import.meta.dirname, 'fixtures', 'lockChild.ts'),
-      file(),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
-  await waitFor(() => out.includes('locked'), 60_000);
+  const { child, out, exited } = runFixture('lockChild.ts', [file()]);
+  await waitFor(() => out().includes('locked'), 60_000);
   const before = await readFile(file(), 'utf8');
   expect(before.endsWith('"job_sta')).toBe(true);
 

@@ -1,23 +1,16 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { AuditLogger } from '../src/index';
-import { tempDir } from './helpers';
+import { useTempDir } from './helpers';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+const tmp = useTempDir();
 
 it('rotation never races retention and compression: no ENOENT, no .gz.tmp left', async () => {
   const errors: string[] = [];
   for (let run = 0; run < 3; run++) {
     const logger = new AuditLogger({
-      logFile: join(dir, 'audit.log'),
+      logFile: join(tmp.dir, 'audit.log'),
       maxSizeMB: 2048 / (1024 * 1024),
       compress: true,
       maxFiles: 2,
@@ -31,7 +24,7 @@ it('rotation never races retention and compression: no ENOENT, no .gz.tmp left',
     await logger.close();
   }
   expect(errors).toEqual([]);
-  const names = await readdir(dir);
+  const names = await readdir(tmp.dir);
   expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
   expect(names.filter((n) => /^audit\.\d{8}T\d{9}Z\.log(\.gz)?$/.test(n)).length).toBeLessThanOrEqual(2);
 });

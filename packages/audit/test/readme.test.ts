@@ -1,19 +1,11 @@
 // The README quick start runs as written (issue 15): extracted from the README, run as an ES module with plain
 // node (sources through tsx) in a fresh HOME, it ends by itself with exit 0 and an intact, sealed log.
-import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { tempDir } from './helpers';
+import { expect, it } from 'vitest';
+import { runFixture, useTempDir } from './helpers';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+const tmp = useTempDir();
 
 it('the quick start runs as written and ends by itself with exit 0', async () => {
   const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
@@ -24,20 +16,15 @@ it('the quick start runs as written and ends by itself with exit 0', async () =>
   const file = join(import.meta.dirname, '..', `.quickstart-${process.pid}.mjs`);
   await writeFile(file, code);
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@rediver/source', file], {
-      env: { ...process.env, HOME: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exit = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    const run = runFixture(file, [], { ...process.env, HOME: tmp.dir });
+    const { code: exit } = await run.exited;
+    const out = run.out();
     expect(out).toContain('audit verification key (shown once');
     expect(out).toContain('audit log intact');
     expect(out).toContain('sealed with the forward-secure key');
     expect(exit, out).toBe(0);
     // The path verified is the one logged to.
-    expect((await readFile(join(dir, '.rediver', 'audit.log'), 'utf8')).split('\n')).toHaveLength(6);
+    expect((await readFile(join(tmp.dir, '.rediver', 'audit.log'), 'utf8')).split('\n')).toHaveLength(6);
   } finally {
     await rm(file, { force: true });
   }
