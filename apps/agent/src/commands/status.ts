@@ -23,6 +23,7 @@ kind (edited, missing, reordered, torn, truncated, forged, unsealed, rewritten..
 which guarantees hold. Exit 0 when intact, 1 otherwise.
   --key         the verification key shown once at the first start (audit-key-v1:...): checks every seal
   --key-file    a file holding it (preferred: a command line is visible to other users)
+  --secret-file a file holding the audit.sealSecret the key was derived from (unattended installs)
   --checkpoint  a checkpoint kept off the host (seq:hash, as sent in heartbeats), or a file of them:
                 detects deleted newest lines or files up to it`;
 
@@ -153,6 +154,7 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
       config: { type: 'string', short: 'c' },
       key: { type: 'string', multiple: true },
       'key-file': { type: 'string', multiple: true },
+      'secret-file': { type: 'string', multiple: true },
       checkpoint: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -172,11 +174,20 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
         .filter((l) => l.startsWith('audit-key-')),
     );
   }
+  const secrets: string[] = [];
+  for (const f of values['secret-file'] ?? []) {
+    secrets.push(
+      ...(await readFile(f, 'utf8'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== ''),
+    );
+  }
   const checkpoints: (AuditCheckpoint | string)[] = [];
   for (const c of values.checkpoint ?? []) {
     checkpoints.push(...(/^\d+:[0-9a-f]{64}/.test(c) ? [c] : parseCheckpoints(await readFile(c, 'utf8'))));
   }
-  const result = await verifyAuditLog(dir, { keys, checkpoints });
+  const result = await verifyAuditLog(dir, { keys, secrets, checkpoints });
   if (result.ok) {
     io.out.write(
       `audit log intact: ${result.lines} line(s) in ${result.files.length} file(s)${result.lastSeq === undefined ? '' : `, seq ${result.firstSeq ?? 1}..${result.lastSeq}`}\n`,
