@@ -1,6 +1,5 @@
 import {
   closeSync,
-  existsSync,
   fchmodSync,
   fstatSync,
   fsync as fsyncCb,
@@ -10,6 +9,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { access, unlink } from 'node:fs/promises';
@@ -297,8 +297,10 @@ export class FileSink {
     try {
       mkdirSync(dir, { recursive: true, mode: DIR_MODE });
       // The lock comes first: the torn-tail repair below must never cut a line another live writer is writing.
-      this.lock ??= WriteLock.acquire(active);
-      const created = !existsSync(active);
+      // (Not for a device or pipe given as the log file: nothing to repair there, and no folder to lock in.)
+      const existing = statSync(active, { throwIfNoEntry: false });
+      if (existing === undefined || existing.isFile()) this.lock ??= WriteLock.acquire(active);
+      const created = existing === undefined;
       fd = openSync(active, 'a+', FILE_MODE);
       if (created) fchmodSync(fd, FILE_MODE);
       let size = fstatSync(fd).size;
