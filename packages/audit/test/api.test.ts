@@ -122,6 +122,27 @@ describe('checkpoints', () => {
     });
   });
 
+  it('are taken every checkpointIntervalMs when lines were written, none when idle', async () => {
+    const clock = manualClock();
+    const logger = new AuditLogger({ logFile: join(tmp.dir, 'audit.log'), hashChain: true, clock });
+    const seen: number[] = [];
+    logger.on('checkpoint', (cp) => seen.push(cp.seq));
+    logger.info('chunk_uploaded', 'a');
+    await logger.flush();
+    clock.advance(59_999);
+    logger.info('chunk_uploaded', 'b');
+    await logger.flush();
+    expect(seen).toEqual([]);
+    clock.advance(1);
+    logger.info('chunk_uploaded', 'c');
+    await logger.flush();
+    expect(seen).toEqual([3]);
+    clock.advance(120_000);
+    await logger.flush();
+    expect(seen).toEqual([3]);
+    await logger.close();
+  });
+
   it('survive a restart: the key file keeps the last one, and a log cut below it is reported at start', async () => {
     const first = new AuditLogger({
       logFile: join(tmp.dir, 'audit.log'),

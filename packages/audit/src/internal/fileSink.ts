@@ -342,6 +342,7 @@ export class FileSink {
       this.fd = fd;
       this.size = size;
       this.projected = size;
+      this.lastCheckpointMs = this.config.clock.now();
     } catch (err) {
       if (fd >= 0) closeSync(fd);
       this.sealer?.close();
@@ -391,7 +392,6 @@ export class FileSink {
       if (cp.seq > this.chain.seq)
         notes.push({ kind: 'truncated', checkpointSeq: cp.seq, lastSeq: this.chain.seq });
     }
-    this.lastCheckpointMs = this.config.clock.now();
   }
 
   /**
