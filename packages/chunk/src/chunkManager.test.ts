@@ -231,11 +231,17 @@ describe('ChunkManager dead letters', () => {
     const m = open({ uploader: u, maxConcurrentUploads: 1 });
     const r = await m.submitReport(makeReport('torn', 30), { tenantId: 't1' });
     const other = m.store.sqlite
-      .prepare(`SELECT data FROM chunks WHERE report_id = 'torn' AND chunk_index = 0`)
+      .prepare(
+        `SELECT b.data FROM chunks c JOIN chunk_blobs b ON b.chunk_id = c.id
+         WHERE c.report_id = 'torn' AND c.chunk_index = 0`,
+      )
       .get() as { data: Buffer };
     // A valid zstd frame of other content: decompresses fine, fails the checksum.
     m.store.sqlite
-      .prepare(`UPDATE chunks SET data = ? WHERE report_id = 'torn' AND chunk_index = 1`)
+      .prepare(
+        `UPDATE chunk_blobs SET data = ?
+         WHERE chunk_id = (SELECT id FROM chunks WHERE report_id = 'torn' AND chunk_index = 1)`,
+      )
       .run(other.data);
     const failed: string[] = [];
     const corrupt: number[] = [];

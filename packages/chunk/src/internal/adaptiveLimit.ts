@@ -1,0 +1,141 @@
+/** Settings of the adaptive concurrency limit (Vector's defaults, chosen there by simulation). */
+export interface AdaptiveLimitSettings {
+  /** Limit to start with (`maxConcurrentUploads`). */
+  readonly initial: number;
+  /** Ceiling of the limit (`maxConcurrentUploadsCeiling`). */
+  readonly max: number;
+  /** Multiplicative decrease on back pressure: new = floor(limit × ratio), at least 1. Default 0.9. */
+  readonly decreaseRatio?: number;
+  /** Weight of a new window's mean RTT in the moving baseline. Default 0.4. */
+  readonly ewmaAlpha?: number;
+  /** RTT above baseline + scale × its deviation counts as back pressure. Default 2.5. */
+  readonly rttDeviationScale?: number;
+}
+
+/** What one finished request says about the platform. */
+export interface RequestOutcome {
+  /** Round trip of an acknowledged request, ms (absent for a failure: only processed requests measure RTT). */
+  readonly rttMs?: number;
+  /** 429, 503, a timeout or a dropped connection: the platform asks us to slow down. */
+  readonly backPressure: boolean;
+}
+
+/** A limit change, for events and stats. */
+export interface LimitChange {
+  readonly previous: number;
+  readonly limit: number;
+  readonly reason: 'increase' | 'back-pressure' | 'rtt';
+  /** Mean RTT of the window that decided, ms. */
+  readonly rttMs: number | undefined;
+  /** The moving RTT baseline, ms. */
+  readonly baselineRttMs: number;
+}
+
+/**
+ * Adaptive request concurrency (AIMD), after Vector's ARC (RFC 1858, `src/sinks/util/adaptive_concurrency/`):
+ * the round-trip times of acknowledged requests are averaged over a window of about one baseline RTT; at the
+ * end of each window the limit grows by one when the window reached the limit with no back pressure and a mean
+ * RTT not above the baseline, and shrinks to `floor(limit × decreaseRatio)` when there was back pressure (429,
+ * 503, timeouts) or the mean RTT rose above baseline + `rttDeviationScale` × deviation. The baseline is an
+ * exponentially weighted mean and variance of past windows. Pure: the caller passes the time.
+ */
+export class AdaptiveLimit {
+  #limit: number;
+  readonly #max: number;
+  readonly #decrease: number;
+  readonly #alpha: number;
+  readonly #scale: number;
+  #inFlight = 0;
+  #baseline: { mean: number; variance: number } | undefined;
+  #nextUpdate = 0;
+  #windowSum = 0;
+  #windowCount = 0;
+  #backPressure = false;
+  #reachedLimit = false;
+
+  constructor(settings: AdaptiveLimitSettings) {
+    this.#limit = settings.initial;
+    this.#max = settings.max;
+    this.#decrease = settings.decreaseRatio ?? 0.9;
+    this.#alpha = settings.ewmaAlpha ?? 0.4;
+    this.#scale = settings.rttDeviationScale ?? 2.5;
+  }
+
+  /** The current limit. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** The moving RTT baseline, ms (undefined before the first acknowledged request). */
+  get baselineRttMs(): number | undefined {
+    return this.#baseline?.mean;
+  }
+
+  /** A request starts. */
+  start(): void {
+    this.#inFlight += 1;
+    if (this.#inFlight >= this.#limit) this.#reachedLimit = true;
+  }
+
+  /** A request ended at `now` (ms); returns the change of limit it decided, if any. */
+  done(outcome: RequestOutcome, now: number): LimitChange | undefined {
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
+    if (outcome.backPressure) this.#backPressure = true;
+    if (outcome.rttMs !== undefined) {
+      this.#windowSum += outcome.rttMs;
+      this.#windowCount += 1;
+    }
+    const current = this.#windowCount > 0 ? this.#windowSum / this.#windowCount : undefined;
+    if (this.#baseline === undefined) {
+      if (current !== undefined) {
+        this.#baseline = { mean: current, variance: 0 };
+        this.#nextUpdate = now + current;
+        this.#resetWindow();
+      } else if (this.#backPressure && this.#limit > 1) {
+        // Refused before anything was measured: shrink now, measure later.
+        return this.#shrink('back-pressure', undefined, 0);
+      }
+      return undefined;
+    }
+    if (now < this.#nextUpdate) return undefined;
+    const baseline = this.#baseline;
+    const threshold = Math.sqrt(baseline.variance) * this.#scale;
+    let change: LimitChange | undefined;
+    if (
+      this.#limit < this.#max &&
+      this.#reachedLimit &&
+      !this.#backPressure &&
+      current !== undefined &&
+      current <= baseline.mean
+    ) {
+      const previous = this.#limit;
+      this.#limit += 1;
+      change = { previous, limit: this.#limit, reason: 'increase', rttMs: current, baselineRttMs: baseline.mean };
+    } else if (this.#limit > 1 && (this.#backPressure || (current ?? 0) >= baseline.mean + threshold)) {
+      change = this.#shrink(this.#backPressure ? 'back-pressure' : 'rtt', current, baseline.mean);
+    }
+    if (current !== undefined) {
+      const diff = current - baseline.mean;
+      const increment = this.#alpha * diff;
+      baseline.mean += increment;
+      baseline.variance = (1 - this.#alpha) * (baseline.variance + diff * increment);
+    }
+    this.#nextUpdate = now + baseline.mean;
+    this.#resetWindow();
+    return change;
+  }
+
+  #shrink(reason: 'back-pressure' | 'rtt', rttMs: number | undefined, baselineRttMs: number): LimitChange {
+    const previous = this.#limit;
+    this.#limit = Math.max(1, Math.floor(this.#limit * this.#decrease));
+    this.#resetWindow();
+    return { previous, limit: this.#limit, reason, rttMs, baselineRttMs };
+  }
+
+  #resetWindow(): void {
+    this.#windowSum = 0;
+    this.#windowCount = 0;
+    this.#backPressure = false;
+    this.#reachedLimit = this.#inFlight >= this.#limit;
+  }
+}
