@@ -489,6 +489,7 @@ export class ReportWriter {
       }, false);
     } catch (err) {
       if (err instanceof QuotaSignal) this.#rejectQuota(err.stored, this.#stagedBytes + need);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') this.#vanished();
       throw err;
     }
     if (freed.chunks > 0 || dropped.length > 0) this.#roomMade(freed, dropped, storedBefore, max);
@@ -590,9 +591,7 @@ export class ReportWriter {
          WHERE id = ? AND status = 'staged'`,
       );
       for (const r of rows) {
-        if (chunk.run(r.checksum, r.tail, r.original, r.compressed, r.id).changes !== 1) {
-          throw new ChunkError(ERROR_CODES.INTERNAL, `staged chunk ${r.id} of ${this.reportId} vanished`);
-        }
+        if (chunk.run(r.checksum, r.tail, r.original, r.compressed, r.id).changes !== 1) this.#vanished();
       }
       const report = s.sql
         .q(
@@ -601,9 +600,7 @@ export class ReportWriter {
            WHERE tenant_id = ? AND report_id = ? AND status = 'staging'`,
         )
         .run(totalChunks, contentHash, originalBytes, compressedBytes, now, this.tenantId, this.reportId);
-      if (report.changes !== 1) {
-        throw new ChunkError(ERROR_CODES.INTERNAL, `staged report ${this.reportId} vanished before its commit`);
-      }
+      if (report.changes !== 1) this.#vanished();
     });
     this.#state = 'committed';
     LIVE.delete(this.#key);
@@ -669,6 +666,16 @@ export class ReportWriter {
     throw new ChunkError(ERROR_CODES.REPORT_TOO_LARGE, `chunk ${index} of report ${this.reportId} ${why}`, {
       details: { reportId: this.reportId, chunkIndex: index, originalBytes },
     });
+  }
+
+  /** Our staged rows are gone: another store on this file discarded them (it thought this writer dead). */
+  #vanished(): never {
+    throw new ChunkError(
+      ERROR_CODES.INTERNAL,
+      `the staged chunks of report ${this.reportId} were discarded by another store opened on the same file; ` +
+        'submit the report again (one writer process per database file)',
+      { retryable: true },
+    );
   }
 
   #conflictInProgress(): never {
