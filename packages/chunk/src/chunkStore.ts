@@ -16,7 +16,7 @@ import { dropOldest, freeUploaded, storedBytes } from './internal/quota';
 import type { DropRecord } from './internal/quota';
 import type { ChunkDatabase } from './internal/schema';
 import { Sql } from './internal/sql';
-import { storageError } from './internal/sqliteErrors';
+import { isCorrupt, storageError } from './internal/sqliteErrors';
 import { chunkTail } from './internal/split';
 import type { StoredChunkData } from './internal/split';
 import { checkTenant, isStagingHere, ReportWriter } from './reportWriter';
@@ -189,6 +189,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     undeliveredChunksDeleted: 0,
   };
   #timer: ReturnType<typeof setInterval> | undefined;
+  #corruptSeen = false;
   #maintenance: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
 
@@ -211,6 +212,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     this.#sqlite = open.sqlite;
     this.#db = open.db;
     this.#sql = new Sql(open.sqlite);
+    this.#sql.onError = (err) => this.#watchCorrupt(err);
     this.path = open.path;
     this.setAside = Object.freeze(setAside);
     for (const file of setAside) {
@@ -658,6 +660,22 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     return this.close();
   }
 
+  /**
+   * SQLite found the file damaged while running (a disk error, someone else's write): announced once with
+   * `store:corrupt`. The open connection cannot be trusted to repair it; the next open (after `close()`, e.g. an
+   * agent restart) checks the file and sets it aside.
+   */
+  #watchCorrupt(err: unknown): void {
+    if (!isCorrupt(err) || this.#corruptSeen) return;
+    this.#corruptSeen = true;
+    const reason = `${(err as { code?: string }).code ?? 'SQLITE_CORRUPT'}: ${(err as Error).message}`;
+    this.options.logger.error(
+      { path: this.path, reason },
+      'the chunk store file is damaged; reopen the store to set it aside and start a fresh one',
+    );
+    this.emit('store:corrupt', { path: this.path, reason });
+  }
+
   /** What a `ReportWriter` needs from its store. */
   #internals(): StoreInternals {
     return {
@@ -718,16 +736,15 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     const keep = mode === 'json';
     this.#assertOpen();
     const tenant = checkTenant(tenantId);
-    const row = this.#sql
-      .q(
+    const row = this.#readRow(
         `SELECT c.id, c.status, b.data, c.tail, c.checksum, c.frame_checksum, c.original_bytes,
                 c.compressed_bytes, r.total_chunks
          FROM chunks c
          JOIN reports r ON r.tenant_id = c.tenant_id AND r.report_id = c.report_id
          LEFT JOIN chunk_blobs b ON b.chunk_id = c.id
          WHERE c.tenant_id = ? AND c.report_id = ? AND c.chunk_index = ? AND c.status != 'staged'`,
-      )
-      .get(tenant, reportId, chunkIndex) as ChunkReadRow | undefined;
+      [tenant, reportId, chunkIndex],
+    ) as ChunkReadRow | undefined;
     if (!row || row.data === null) return undefined;
     if (row.status === 'corrupt') {
       throw new ChunkError(
@@ -786,6 +803,16 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       compressedBytes: row.compressed_bytes,
     };
     return keep ? { blob, json: decoded!.data! } : { blob };
+  }
+
+  /** One read; a damaged file is announced (see `#watchCorrupt`). */
+  #readRow(text: string, args: unknown[]): unknown {
+    try {
+      return this.#sql.q(text).get(...args);
+    } catch (err) {
+      this.#watchCorrupt(err);
+      throw err;
+    }
   }
 
   #quarantine(tenant: string, reportId: string, chunkIndex: number, id: number, failure: ChunkError): void {

@@ -33,6 +33,7 @@ export type {
   ReportDroppedEvent,
   ReportStoredEvent,
   StorageFullEvent,
+  StoreCorruptEvent,
   StoreSetAsideEvent,
 } from './internal/events';
 

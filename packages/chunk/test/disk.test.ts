@@ -80,6 +80,32 @@ describe('a damaged store', () => {
   });
 });
 
+describe('a store damaged while open', () => {
+  it('announces store:corrupt once; the next open sets the file aside', async () => {
+    const path = join(dir.path, 'chunks.db');
+    await filledStore(path);
+    const store = open(path, { cleanupIntervalMinutes: 0 });
+    const seen: unknown[] = [];
+    store.on('store:corrupt', (e) => seen.push(e));
+    store.sqlite.pragma('cache_size = 0');
+    // Garbage over every page but the first, under the open connection (a failing disk, another writer).
+    const size = statSync(path).size;
+    const fd = readFileSync(path);
+    fd.fill(0x5a, 8192);
+    writeFileSync(path, fd.subarray(0, size));
+    for (let i = 0; i < 3; i++) {
+      await caught(store.decompressChunk('t', 'old-1', i));
+      await caught(store.deleteReportChunks('t', 'old-2'));
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ path, reason: expect.stringMatching(/SQLITE_(CORRUPT|NOTADB)/) });
+    await store.close();
+    const again = open(path);
+    expect(again.setAside).toHaveLength(1);
+    expect((await again.getStats()).reports.pending).toBe(0);
+  });
+});
+
 describe('a full disk', () => {
   it('is DISK_FULL (max_page_count as a deterministic stand-in), keeps what was stored and the store usable', async () => {
     const path = join(dir.path, 'chunks.db');

@@ -35,8 +35,10 @@ export interface LimitChange {
  * Adaptive request concurrency (AIMD), after Vector's ARC (RFC 1858, `src/sinks/util/adaptive_concurrency/`):
  * the round-trip times of acknowledged requests are averaged over a window of about one baseline RTT; at the
  * end of each window the limit grows by one when the window reached the limit with no back pressure and a mean
- * RTT not above the baseline, and shrinks to `floor(limit × decreaseRatio)` when there was back pressure (429,
- * 503, timeouts) or the mean RTT rose above baseline + `rttDeviationScale` × deviation. The baseline is an
+ * RTT not above the baseline, and shrinks to `floor(limit × decreaseRatio)` when the mean RTT rose above
+ * baseline + `rttDeviationScale` × deviation. Explicit back pressure (429, 503, timeouts) shrinks it at once and
+ * starts a new window (so at most once per window; Vector waits for the window's end, Netflix's AIMD acts on each
+ * drop). The baseline is an
  * exponentially weighted mean and variance of past windows. Pure: the caller passes the time.
  */
 export class AdaptiveLimit {
@@ -52,6 +54,8 @@ export class AdaptiveLimit {
   #windowCount = 0;
   #backPressure = false;
   #reachedLimit = false;
+  /** No further immediate shrink before this (one per window). */
+  #holdUntil = 0;
 
   constructor(settings: AdaptiveLimitSettings) {
     this.#limit = settings.initial;
@@ -97,8 +101,16 @@ export class AdaptiveLimit {
       }
       return undefined;
     }
-    if (now < this.#nextUpdate) return undefined;
     const baseline = this.#baseline;
+    if (outcome.backPressure && this.#limit > 1 && now >= this.#holdUntil) {
+      // An explicit refusal (429, 503, timeout) is acted on at once, at most once per window: waiting for the
+      // window's end would keep sending into a platform that already said no.
+      const change = this.#shrink('back-pressure', current, baseline.mean);
+      this.#nextUpdate = now + baseline.mean;
+      this.#holdUntil = this.#nextUpdate;
+      return change;
+    }
+    if (now < this.#nextUpdate) return undefined;
     const threshold = Math.sqrt(baseline.variance) * this.#scale;
     let change: LimitChange | undefined;
     if (

@@ -94,6 +94,15 @@ export interface StoreSetAsideEvent {
   reason: string;
 }
 
+/**
+ * SQLite reported the open file damaged (SQLITE_CORRUPT, SQLITE_NOTADB) while running. Once per open store. The next
+ * open checks the file and sets it aside (`store:set-aside`): close and reopen the store (or restart the agent).
+ */
+export interface StoreCorruptEvent {
+  path: string;
+  reason: string;
+}
+
 /** A background maintenance run (retention/quota sweep) failed; it is retried on the next tick. */
 export interface MaintenanceErrorEvent {
   error: unknown;
@@ -113,6 +122,7 @@ export interface ChunkEventMap {
   'storage:full': (event: StorageFullEvent) => void;
   'maintenance:error': (event: MaintenanceErrorEvent) => void;
   'store:set-aside': (event: StoreSetAsideEvent) => void;
+  'store:corrupt': (event: StoreCorruptEvent) => void;
   // ---- upload engine events (owned by the upload half; add below this line) ----
   'chunk:uploaded': (event: ChunkUploadedEvent) => void;
   'chunk:retry': (event: ChunkRetryEvent) => void;

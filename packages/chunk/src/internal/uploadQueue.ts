@@ -124,7 +124,7 @@ interface DeadLetterRow {
  * never all chunks of a report (migration 3 keeps the counters with triggers; `queryPlans.test.ts` checks the
  * plans). Deleting a completed report's chunks is once per report.
  */
-function prepareStatements(sql: Sql) {
+export function prepareStatements(sql: Sql) {
   const p = (text: string): BetterSqlite3.Statement => sql.q(text);
   return {
     resetInterrupted: p(`UPDATE chunks SET status = 'pending' WHERE status = 'uploading'`),
