@@ -10,6 +10,11 @@ export interface AdaptiveLimitSettings {
   readonly ewmaAlpha?: number;
   /** RTT above baseline + scale × its deviation counts as back pressure. Default 2.5. */
   readonly rttDeviationScale?: number;
+  /**
+   * No increase while a window's mean RTT is above this multiple of the lowest RTT seen lately (the platform's
+   * unloaded latency): the moving baseline follows a queue as it builds, the floor does not. Default 1.5.
+   */
+  readonly latencyTolerance?: number;
 }
 
 /** What one finished request says about the platform. */
@@ -35,7 +40,8 @@ export interface LimitChange {
  * Adaptive request concurrency (AIMD), after Vector's ARC (RFC 1858, `src/sinks/util/adaptive_concurrency/`):
  * the round-trip times of acknowledged requests are averaged over a window of about one baseline RTT; at the
  * end of each window the limit grows by one when the window reached the limit with no back pressure and a mean
- * RTT not above the baseline, and shrinks to `floor(limit × decreaseRatio)` when the mean RTT rose above
+ * RTT neither above the baseline nor above `latencyTolerance` × the lowest RTT seen lately (Vegas' idea: the
+ * baseline alone drifts up with a queue), and shrinks to `floor(limit × decreaseRatio)` when the mean RTT rose above
  * baseline + `rttDeviationScale` × deviation. Explicit back pressure (429, 503, timeouts) shrinks it at once and
  * starts a new window (so at most once per window; Vector waits for the window's end, Netflix's AIMD acts on each
  * drop). The baseline is an
@@ -47,6 +53,10 @@ export class AdaptiveLimit {
   readonly #decrease: number;
   readonly #alpha: number;
   readonly #scale: number;
+  readonly #tolerance: number;
+  /** Lowest window mean RTT lately, ms; drifts up 0.5% a second, so a path that became slower is learnt (slowly). */
+  #floorRtt = Number.POSITIVE_INFINITY;
+  #floorAt = 0;
   #inFlight = 0;
   #baseline: { mean: number; variance: number } | undefined;
   #nextUpdate = 0;
@@ -63,6 +73,7 @@ export class AdaptiveLimit {
     this.#decrease = settings.decreaseRatio ?? 0.9;
     this.#alpha = settings.ewmaAlpha ?? 0.4;
     this.#scale = settings.rttDeviationScale ?? 2.5;
+    this.#tolerance = settings.latencyTolerance ?? 1.5;
   }
 
   /** The current limit. */
@@ -93,6 +104,8 @@ export class AdaptiveLimit {
     if (this.#baseline === undefined) {
       if (current !== undefined) {
         this.#baseline = { mean: current, variance: 0 };
+        this.#floorRtt = current;
+        this.#floorAt = now;
         this.#nextUpdate = now + current;
         this.#resetWindow();
       } else if (this.#backPressure && this.#limit > 1) {
@@ -118,7 +131,8 @@ export class AdaptiveLimit {
       this.#reachedLimit &&
       !this.#backPressure &&
       current !== undefined &&
-      current <= baseline.mean
+      current <= baseline.mean &&
+      current <= this.#floorRtt * this.#tolerance
     ) {
       const previous = this.#limit;
       this.#limit += 1;
@@ -127,6 +141,8 @@ export class AdaptiveLimit {
       change = this.#shrink(this.#backPressure ? 'back-pressure' : 'rtt', current, baseline.mean);
     }
     if (current !== undefined) {
+      this.#floorRtt = Math.min(this.#floorRtt * (1 + (0.005 * (now - this.#floorAt)) / 1000), current);
+      this.#floorAt = now;
       const diff = current - baseline.mean;
       const increment = this.#alpha * diff;
       baseline.mean += increment;

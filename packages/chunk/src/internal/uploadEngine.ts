@@ -319,6 +319,7 @@ export class UploadEngine {
     }, delay);
   }
 
+  /** Read → send → record one claimed chunk. A failed chunk is re-queued with its due time; the slot goes on. */
   async #process(chunk: ClaimedChunk): Promise<void> {
     const ctx = { tenantId: chunk.tenantId, reportId: chunk.reportId, chunkIndex: chunk.chunkIndex };
     let frame: ChunkFrame | undefined;
@@ -422,6 +423,7 @@ export class UploadEngine {
         }
         this.#afterSettle(chunk, res);
       });
+      return;
     } catch (err) {
       clearTimeout(timer);
       if (ac.signal.reason === SHUTDOWN) {
