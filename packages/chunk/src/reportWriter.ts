@@ -63,6 +63,8 @@ const CHECKPOINT_EVERY_BYTES = 16 * 1024 * 1024;
 /** The shortest tail a chunk can get (`total_chunks` 1, final): a body that breaks a limit with it is refused early. */
 const MIN_TAIL_BYTES = chunkTail(1, true).length;
 
+const DONE = Promise.resolve();
+
 /** Streamed reports being written by this process, by store file (`isStagingHere`). */
 const LIVE = new Set<string>();
 const liveKey = (path: string, tenantId: string, reportId: string): string =>
@@ -141,6 +143,8 @@ export class ReportWriter {
   #state: WriterState = 'new';
   #error: unknown;
   #serial: Promise<unknown> = Promise.resolve();
+  /** Calls queued or running in `#serial`. */
+  #running = 0;
   #pending: unknown[] = [];
   #findings = 0;
   #backend: ChunkCompression | undefined;
@@ -151,6 +155,7 @@ export class ReportWriter {
   #sinceCheckpoint = 0;
   #yieldedAt = performance.now();
   #releaseCheckpoint: (() => void) | undefined;
+  #releaseCache: (() => void) | undefined;
   #told = { freed: false, dropped: false };
   /** Set when the compression worker died with chunks of this report in it. */
   workerLost = false;
@@ -233,6 +238,9 @@ export class ReportWriter {
       throw storageError(err, `starting report ${this.reportId}`);
     }
     LIVE.add(this.#key);
+    // The staged inserts write megabytes of blobs that SQLite would keep in its page cache (16 MB in
+    // better-sqlite3's build): 4 MiB while a report is written keeps its memory flat (measured in the bench).
+    this.#releaseCache = this.#s.pragmaWhile('cache_size', -4096);
     if (this.#s.worker?.available() === true && !this.#noWorker) {
       // Staged chunks are checkpointed off this thread (see `#stage`); commits then skip the automatic one.
       this.#releaseCheckpoint = this.#s.pragmaWhile('wal_autocheckpoint', 0);
@@ -242,6 +250,12 @@ export class ReportWriter {
 
   /** Adds one finding (buffered; chunks are cut and stored as they fill). */
   addFinding(finding: Finding): Promise<void> {
+    // The common case — nothing queued, the buffer not full — costs one push: no promise chain per finding.
+    if (this.#running === 0 && this.#state === 'open' && this.#pending.length + 1 < FEED_BATCH) {
+      this.#pending.push(finding);
+      this.#findings += 1;
+      return DONE;
+    }
     return this.addFindings([finding]);
   }
 
@@ -253,8 +267,10 @@ export class ReportWriter {
     return this.#run(async () => {
       if (this.#pending.length + findings.length < FEED_BATCH) {
         for (const f of findings) this.#pending.push(f);
+        this.#findings += findings.length;
         return;
       }
+      this.#findings += findings.length;
       await this.#feed(findings);
     });
   }
@@ -264,6 +280,7 @@ export class ReportWriter {
     return this.#run(async () => {
       for await (const f of source) {
         this.#pending.push(f);
+        this.#findings += 1;
         if (this.#pending.length >= FEED_BATCH) await this.#feed([]);
         if (this.#state !== 'open') return;
       }
@@ -306,6 +323,7 @@ export class ReportWriter {
 
   /** Runs `fn` after the calls before it; a failure discards the report and is rethrown to every later call. */
   #run<T>(fn: () => Promise<T>): Promise<T> {
+    this.#running += 1;
     const run = this.#serial.then(async () => {
       if (this.#state !== 'open') {
         throw (
@@ -320,7 +338,10 @@ export class ReportWriter {
         throw this.#error;
       }
     });
-    this.#serial = run.catch(() => undefined);
+    this.#serial = run.then(
+      () => void (this.#running -= 1),
+      () => void (this.#running -= 1),
+    );
     return run;
   }
 
@@ -344,6 +365,7 @@ export class ReportWriter {
     await Promise.allSettled(this.#jobs.splice(0).map((j) => j.result));
     if (this.#hash >= 0) this.#backend?.dropHash(this.#hash);
     this.#releaseCheckpoint?.();
+    this.#releaseCache?.();
     if (this.#existing === undefined && LIVE.delete(this.#key)) {
       try {
         this.#s.sql.write(
@@ -369,13 +391,9 @@ export class ReportWriter {
   async #feed(more: readonly unknown[]): Promise<void> {
     if (this.#pending.length > 0) {
       this.#splitter.push(this.#pending);
-      this.#findings += this.#pending.length;
       this.#pending = [];
     }
-    if (more.length > 0) {
-      this.#splitter.push(more);
-      this.#findings += more.length;
-    }
+    if (more.length > 0) this.#splitter.push(more);
     await this.#pump();
   }
 
@@ -605,6 +623,7 @@ export class ReportWriter {
     this.#state = 'committed';
     LIVE.delete(this.#key);
     this.#releaseCheckpoint?.();
+    this.#releaseCache?.();
     if (this.#releaseCheckpoint !== undefined) s.checkpointOffThread();
     s.forget(this);
     this.#announce(rows, totalChunks, originalBytes, compressedBytes);

@@ -12,7 +12,7 @@ export interface AdaptiveLimitSettings {
   readonly rttDeviationScale?: number;
   /**
    * No increase while a window's mean RTT is above this multiple of the lowest RTT seen lately (the platform's
-   * unloaded latency): the moving baseline follows a queue as it builds, the floor does not. Default 1.5.
+   * unloaded latency): the moving baseline follows a queue as it builds, the floor does not. Default 1.25.
    */
   readonly latencyTolerance?: number;
 }
@@ -73,7 +73,7 @@ export class AdaptiveLimit {
     this.#decrease = settings.decreaseRatio ?? 0.9;
     this.#alpha = settings.ewmaAlpha ?? 0.4;
     this.#scale = settings.rttDeviationScale ?? 2.5;
-    this.#tolerance = settings.latencyTolerance ?? 1.5;
+    this.#tolerance = settings.latencyTolerance ?? 1.25;
   }
 
   /** The current limit. */
