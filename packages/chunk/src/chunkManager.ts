@@ -127,7 +127,7 @@ export class ChunkManager {
         { details: { option: unknown.key } },
       );
     }
-    if ((storeOptions as ChunkStoreOptions).readOnly === true) {
+    if ((storeOptions).readOnly === true) {
       invalid('readOnly', true, 'false for a ChunkManager (open a ChunkStore with readOnly: true to inspect)');
     }
     const uploaderFor = resolveUploader(uploader);

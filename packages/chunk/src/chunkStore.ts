@@ -128,8 +128,6 @@ export interface ListReportsOptions {
 
 /** Extra reserved per staged chunk for its tail frame, written at commit: the quota then holds at commit. */
 const TAIL_RESERVE_BYTES = 64;
-/** Report states after which a report is only kept for `retentionHours`. */
-const ENDED_REPORT_STATUSES: readonly ReportStatus[] = ['completed', 'failed', 'partial'];
 export { base64Length } from './internal/uploadPayload';
 
 interface Counters {

@@ -141,7 +141,7 @@ export class ReportWriter {
   #header: ReportHeader;
   #existing: ExistingReport | undefined;
   #state: WriterState = 'new';
-  #error: unknown;
+  #error: Error | undefined;
   #serial: Promise<unknown> = Promise.resolve();
   /** Calls queued or running in `#serial`. */
   #running = 0;
@@ -335,7 +335,7 @@ export class ReportWriter {
         return await fn();
       } catch (err) {
         await this.#fail(err);
-        throw this.#error;
+        throw this.#error ?? asError(err);
       }
     });
     this.#serial = run.then(
@@ -354,14 +354,14 @@ export class ReportWriter {
           'submit it again (it will be compressed on the calling thread)',
         { retryable: true, cause: err },
       );
-    } else this.#error = storageError(err, `storing report ${this.reportId}`);
+    } else this.#error = asError(storageError(err, `storing report ${this.reportId}`));
     await this.#discard(this.#error, 'failed');
   }
 
   async #discard(reason: unknown, state: WriterState = 'aborted'): Promise<void> {
     if (this.#state === 'committed' || this.#state === 'aborted' || this.#state === 'failed') return;
     this.#state = state;
-    this.#error ??= reason;
+    this.#error ??= asError(reason);
     await Promise.allSettled(this.#jobs.splice(0).map((j) => j.result));
     if (this.#hash >= 0) this.#backend?.dropHash(this.#hash);
     this.#releaseCheckpoint?.();
@@ -713,10 +713,15 @@ export class ReportWriter {
         if (scratch.length < bytes) scratch = Buffer.allocUnsafeSlow(bytes);
         return scratch.subarray(0, bytes);
       };
-      return new ChunkSplitter(this.#header as Report, this.#s.options, { allocate, streaming: true });
+      return new ChunkSplitter(this.#header, this.#s.options, { allocate, streaming: true });
     }
     const allocate = (bytes: number): Buffer => this.#s.pool.take(bytes);
-    return new ChunkSplitter(this.#header as Report, this.#s.options, { allocate, hash: false, streaming: true });
+    return new ChunkSplitter(this.#header, this.#s.options, { allocate, hash: false, streaming: true });
   }
 }
 
+function asError(value: unknown): Error {
+  return value instanceof Error
+    ? value
+    : new ChunkError(ERROR_CODES.INTERNAL, `report writer stopped: ${String(value)}`);
+}

@@ -40,7 +40,7 @@ function run(databasePath: string, url: string): { child: ChildProcess; lines: s
   });
   children.add(child);
   const lines: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
   const exited = new Promise<number | null>((res) =>
     child.on('exit', (code) => {
       children.delete(child);
