@@ -195,8 +195,15 @@ async function deliver(
   const changes: string[] = [];
   m.on('upload:limit', (e) => changes.push(`${e.reason[0]}${e.limit}`));
   try {
-    const findings: Finding[] = Array.from({ length: chunks }, (_, i) => ({ type: 'code', title: `f${i}`, severity: 'low' }));
-    await m.submitReport({ version: '1.0', metadata: { id: 'adaptive', timestamp: 't' }, findings }, { tenantId: 'bench' });
+    const findings: Finding[] = Array.from({ length: chunks }, (_, i) => ({
+      type: 'code',
+      title: `f${i}`,
+      severity: 'low',
+    }));
+    await m.submitReport(
+      { version: '1.0', metadata: { id: 'adaptive', timestamp: 't' }, findings },
+      { tenantId: 'bench' },
+    );
     m.start();
     await m.waitForReport('bench', 'adaptive');
     const limit = (await m.getStats()).upload.concurrencyLimit;
@@ -225,16 +232,22 @@ async function adaptiveBench(): Promise<void> {
   // `best_fixed_ratio` line (exactly K in flight, no pause: the best a fixed setting can do) shows that ceiling.
   const K = 8;
   const BASE = 80;
-  const server = spawn(process.execPath, ['-e', CAPACITY_SERVER, String(K), String(BASE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, ['-e', CAPACITY_SERVER, String(K), String(BASE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
-    const port = await new Promise<string>((res) => server.stdout.setEncoding('utf8').once('data', (d: string) => res(d.trim())));
+    const port = await new Promise<string>((res) =>
+      server.stdout.setEncoding('utf8').once('data', (d: string) => res(d.trim())),
+    );
     const url = `http://127.0.0.1:${port}`;
     const capacity = (K * 1000) / BASE;
     const best = await deliver(url, 'fixed-at-capacity', 1500, K);
     const a = await deliver(url, 'adaptive', 4000);
     const f = await deliver(url, 'spec-defaults', 300);
     out(`adaptive_rate=${a.rate.toFixed(0)}/s capacity=${capacity}/s final_limit=${a.limit}`);
-    out(`best_fixed_ratio=${(best.rate / capacity).toFixed(2)} spec_defaults_ratio=${(f.rate / capacity).toFixed(2)}`);
+    out(
+      `best_fixed_ratio=${(best.rate / capacity).toFixed(2)} spec_defaults_ratio=${(f.rate / capacity).toFixed(2)}`,
+    );
     out(`adaptive_429_share=${a.refusedShare.toFixed(4)}`);
     out(`adaptive_ratio=${(a.rate / capacity).toFixed(2)}`);
   } finally {

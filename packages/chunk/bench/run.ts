@@ -17,7 +17,9 @@ if (only === undefined || only === 'upload') {
 }
 
 if (only === undefined || only === 'delivery') {
-  process.stdout.write('\n== delivery at scale (issue 13): streaming, O(1) bookkeeping, adaptive concurrency ==\n');
+  process.stdout.write(
+    '\n== delivery at scale (issue 13): streaming, O(1) bookkeeping, adaptive concurrency ==\n',
+  );
   const { runDeliveryBench } = await import('./delivery');
   await runDeliveryBench();
 }

@@ -28,7 +28,9 @@ function finding(i: number): Finding {
       end_line: ((i * 7) % 3000) + 4,
       snippet: `const q = "SELECT * FROM t WHERE id = " + req.query.id${i % 10}; // ${i}`,
     },
-    ...(i % 3 === 0 ? { properties: { partialFingerprints: { primaryLocationLineHash: `${i * 31}:1` } } } : {}),
+    ...(i % 3 === 0
+      ? { properties: { partialFingerprints: { primaryLocationLineHash: `${i * 31}:1` } } }
+      : {}),
   };
 }
 
@@ -40,7 +42,11 @@ function peakBytes(): number {
   return Number(m![1]) * 1024;
 }
 
-const store = new ChunkStore({ databasePath: join(dir, `stream-${count}.db`), cleanupIntervalMinutes: 0, maxStorageMB: 8192 });
+const store = new ChunkStore({
+  databasePath: join(dir, `stream-${count}.db`),
+  cleanupIntervalMinutes: 0,
+  maxStorageMB: 8192,
+});
 const baseline = process.memoryUsage().rss;
 resetPeak();
 const cpu0 = process.cpuUsage();

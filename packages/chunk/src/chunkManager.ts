@@ -127,8 +127,12 @@ export class ChunkManager {
         { details: { option: unknown.key } },
       );
     }
-    if ((storeOptions).readOnly === true) {
-      invalid('readOnly', true, 'false for a ChunkManager (open a ChunkStore with readOnly: true to inspect)');
+    if (storeOptions.readOnly === true) {
+      invalid(
+        'readOnly',
+        true,
+        'false for a ChunkManager (open a ChunkStore with readOnly: true to inspect)',
+      );
     }
     const uploaderFor = resolveUploader(uploader);
     nonNegativeInt('retryBaseDelayMs', retryBaseDelayMs);
@@ -139,7 +143,11 @@ export class ChunkManager {
     positiveInt('uploadTimeoutMs', uploadTimeoutMs);
     nonNegativeInt('closeTimeoutMs', closeTimeoutMs);
     if (typeof adaptive !== 'boolean') invalid('adaptive', adaptive, 'a boolean');
-    if (!Number.isSafeInteger(maxConcurrentUploadsCeiling) || maxConcurrentUploadsCeiling < 1 || maxConcurrentUploadsCeiling > 256) {
+    if (
+      !Number.isSafeInteger(maxConcurrentUploadsCeiling) ||
+      maxConcurrentUploadsCeiling < 1 ||
+      maxConcurrentUploadsCeiling > 256
+    ) {
       invalid('maxConcurrentUploadsCeiling', maxConcurrentUploadsCeiling, 'an integer in 1..256');
     }
     for (const [name, fn] of Object.entries({ onProgress, onComplete, onError })) {

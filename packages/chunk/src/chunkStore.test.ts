@@ -132,7 +132,9 @@ describe('ChunkStore: opening', () => {
     const raw = new Database(path);
     raw.pragma('journal_mode = WAL');
     raw.exec(MIGRATIONS[0]!.sql);
-    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    raw.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
     raw.prepare("INSERT INTO schema_migrations VALUES (1, 'reports and chunks', 0)").run();
     raw
       .prepare(
@@ -401,9 +403,7 @@ describe('ChunkStore: reading', () => {
     await store.submitReport(makeReport('fr', 9, 64), { tenantId: 't' });
     expect(await store.readChunkFrame('t', 'fr', 1)).toEqual(await store.readChunkBlob('t', 'fr', 1));
     expect(await store.readChunkFrame('B', 'fr', 1)).toBeUndefined();
-    const row = store.sqlite
-      .prepare(`${WITH_DATA} WHERE chunk_index = 2`)
-      .get() as {
+    const row = store.sqlite.prepare(`${WITH_DATA} WHERE chunk_index = 2`).get() as {
       id: number;
       data: Buffer;
       frame_checksum: string;

@@ -327,7 +327,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     }
   }
 
-  async #submitWhole(begin: BeginReportOptions, findings: Report['findings'] & object): Promise<SubmitReportResult> {
+  async #submitWhole(
+    begin: BeginReportOptions,
+    findings: Report['findings'] & object,
+  ): Promise<SubmitReportResult> {
     for (let attempt = 0; ; attempt++) {
       // Without the worker on the second attempt: it died with chunks of this report in it.
       const writer = new ReportWriter(this.#internals(), begin, attempt > 0);
@@ -406,7 +409,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
             .get(tenant, ref.reportId, ref.chunkIndex)
     ) as { id: number; report_id: string; status: string; compressed_bytes: number } | undefined;
     if (!row) return 0;
-    this.#write('freeing a chunk', () => this.#sql.q('DELETE FROM chunk_blobs WHERE chunk_id = ?').run(row.id));
+    this.#write('freeing a chunk', () =>
+      this.#sql.q('DELETE FROM chunk_blobs WHERE chunk_id = ?').run(row.id),
+    );
     const delivered = row.status === 'uploaded';
     this.#cleanupEvent({
       tenantId: tenant,
@@ -530,7 +535,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
             )
             .get(r.tenant_id, r.report_id) as { n: number }
         ).n;
-        this.#sql.q('DELETE FROM reports WHERE tenant_id = ? AND report_id = ?').run(r.tenant_id, r.report_id);
+        this.#sql
+          .q('DELETE FROM reports WHERE tenant_id = ? AND report_id = ?')
+          .run(r.tenant_id, r.report_id);
         return { ...report, undelivered };
       });
       if (!gone) continue;
@@ -735,7 +742,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     this.#assertOpen();
     const tenant = checkTenant(tenantId);
     const row = this.#readRow(
-        `SELECT c.id, c.status, b.data, c.tail, c.checksum, c.frame_checksum, c.original_bytes,
+      `SELECT c.id, c.status, b.data, c.tail, c.checksum, c.frame_checksum, c.original_bytes,
                 c.compressed_bytes, r.total_chunks
          FROM chunks c
          JOIN reports r ON r.tenant_id = c.tenant_id AND r.report_id = c.report_id

@@ -181,7 +181,10 @@ export class ReportWriter {
       throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, 'report header must be an object');
     }
     if (options.assets !== undefined && header.assets !== undefined) {
-      throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, 'give the assets in header.assets or in assets, not both');
+      throw new ChunkError(
+        ERROR_CODES.VALIDATION_FAILED,
+        'give the assets in header.assets or in assets, not both',
+      );
     }
     this.#header = options.assets === undefined ? header : { ...header, assets: [...options.assets] };
     this.#splitter = this.#newSplitter(false);
@@ -479,7 +482,8 @@ export class ReportWriter {
           if (this.#stagedBytes + s.tailReserveBytes * this.#staged.length + need > max) {
             throw new QuotaSignal(storedBefore);
           }
-          if (s.options.aggressiveCleanup) freed = freeUploaded(s.sql, this.tenantId, storedBefore + need - max);
+          if (s.options.aggressiveCleanup)
+            freed = freeUploaded(s.sql, this.tenantId, storedBefore + need - max);
           let stored = storedBefore - freed.bytes;
           if (stored + need > max && s.options.whenFull === 'drop-oldest') {
             dropped = dropOldest(s.sql, this.tenantId, this.reportId, stored + need - max);
@@ -503,7 +507,12 @@ export class ReportWriter {
             s.options.clock.now(),
           ) as { id: number };
         s.sql.q('INSERT INTO chunk_blobs (chunk_id, data) VALUES (?, ?)').run(row.id, c.data);
-        this.#staged.push({ id: row.id, bodyBytes: job.bodyBytes, frameBytes: c.data.length, oversize: job.oversize });
+        this.#staged.push({
+          id: row.id,
+          bodyBytes: job.bodyBytes,
+          frameBytes: c.data.length,
+          oversize: job.oversize,
+        });
       }, false);
     } catch (err) {
       if (err instanceof QuotaSignal) this.#rejectQuota(err.stored, this.#stagedBytes + need);
@@ -590,13 +599,25 @@ export class ReportWriter {
       const original = c.bodyBytes + (last ? lastTail : tail).length;
       const compressed = c.frameBytes + t.length;
       if (original > limits.maxDecompressedBytes) {
-        this.#tooLarge(i, original, `is ${original} bytes of JSON, over the ${limits.maxDecompressedBytes}-byte decompression limit`);
+        this.#tooLarge(
+          i,
+          original,
+          `is ${original} bytes of JSON, over the ${limits.maxDecompressedBytes}-byte decompression limit`,
+        );
       }
       if (base64Length(compressed) > MAX_CHUNK_DATA_BYTES || compressed > limits.maxCompressedBytes) {
-        this.#tooLarge(i, original, `compresses to ${compressed} bytes, over the platform's ${MAX_CHUNK_DATA_BYTES}-byte base64 data limit`);
+        this.#tooLarge(
+          i,
+          original,
+          `compresses to ${compressed} bytes, over the platform's ${MAX_CHUNK_DATA_BYTES}-byte base64 data limit`,
+        );
       }
       if (original > limits.maxRatio * compressed) {
-        this.#tooLarge(i, original, `compresses ${(original / compressed).toFixed(0)}:1, over the ${limits.maxRatio}:1 decompression ratio limit`);
+        this.#tooLarge(
+          i,
+          original,
+          `compresses ${(original / compressed).toFixed(0)}:1, over the ${limits.maxRatio}:1 decompression ratio limit`,
+        );
       }
       originalBytes += original;
       compressedBytes += compressed;
@@ -662,13 +683,25 @@ export class ReportWriter {
       });
     });
     s.options.logger.debug({ ...base, totalChunks, originalBytes, compressedBytes }, 'report stored');
-    s.emit('report:stored', { ...base, totalChunks, priority: this.priority, originalBytes, compressedBytes });
+    s.emit('report:stored', {
+      ...base,
+      totalChunks,
+      priority: this.priority,
+      originalBytes,
+      compressedBytes,
+    });
   }
 
   #rejectQuota(stored: number, needed: number): never {
     const s = this.#s;
     const max = s.maxStorageBytes;
-    const details = { tenantId: this.tenantId, reportId: this.reportId, neededBytes: needed, storedBytes: stored, maxStorageBytes: max };
+    const details = {
+      tenantId: this.tenantId,
+      reportId: this.reportId,
+      neededBytes: needed,
+      storedBytes: stored,
+      maxStorageBytes: max,
+    };
     s.counters.quotaRejections += 1;
     s.options.logger.warn(details, 'chunk store full: report refused');
     s.emit('storage:full', { ...details, policy: s.options.whenFull, action: 'rejected' });

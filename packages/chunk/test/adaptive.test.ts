@@ -45,7 +45,8 @@ describe('adaptive concurrency', () => {
     const changes: UploadLimitEvent[] = [];
     m.on('upload:limit', (e) => changes.push(e));
     let total = 0;
-    for (let r = 0; r < 4; r++) total += (await m.submitReport(makeReport(`adapt-${r}`, 250), { tenantId: 't' })).totalChunks;
+    for (let r = 0; r < 4; r++)
+      total += (await m.submitReport(makeReport(`adapt-${r}`, 250), { tenantId: 't' })).totalChunks;
     m.start();
     expect((await m.getStats()).upload.concurrencyLimit).toBe(2);
 

@@ -56,28 +56,31 @@ describe('a damaged store', () => {
   it.each([
     ['truncated to 400,000 bytes', (path: string) => truncateSync(path, 400_000)],
     ['overwritten with garbage', (path: string) => writeFileSync(path, randomBytes(400_000))],
-  ])('is detected at open when %s: moved aside (kept), announced, and a fresh store works', async (_name, damage) => {
-    const path = join(dir.path, 'chunks.db');
-    await filledStore(path);
-    expect(statSync(path).size).toBeGreaterThan(400_000);
-    damage(path);
-    const damagedHash = sha(path);
-    const store = open(path);
-    expect(store.setAside).toHaveLength(1);
-    const { movedTo, reason } = store.setAside[0]!;
-    expect(movedTo).toMatch(/chunks\.db\.corrupt-\d{4}-\d{2}-\d{2}T/);
-    expect(reason).toMatch(/SQLITE_(CORRUPT|NOTADB)/);
-    expect(sha(movedTo)).toBe(damagedHash); // kept as it was, for forensics
-    const event = await new Promise((resolve) => store.once('store:set-aside', resolve));
-    expect(event).toMatchObject({ path, movedTo });
-    // Fresh and usable.
-    expect((await store.getStats()).reports.pending).toBe(0);
-    expect((await store.submitReport(makeReport('new-1', 50), { tenantId: 't' })).created).toBe(true);
-    expect(ChunkStore.listSetAside(path).map((f) => f.movedTo)).toEqual([movedTo]);
-    // A later open of the fresh file sets nothing aside.
-    await store.close();
-    expect(open(path).setAside).toEqual([]);
-  });
+  ])(
+    'is detected at open when %s: moved aside (kept), announced, and a fresh store works',
+    async (_name, damage) => {
+      const path = join(dir.path, 'chunks.db');
+      await filledStore(path);
+      expect(statSync(path).size).toBeGreaterThan(400_000);
+      damage(path);
+      const damagedHash = sha(path);
+      const store = open(path);
+      expect(store.setAside).toHaveLength(1);
+      const { movedTo, reason } = store.setAside[0]!;
+      expect(movedTo).toMatch(/chunks\.db\.corrupt-\d{4}-\d{2}-\d{2}T/);
+      expect(reason).toMatch(/SQLITE_(CORRUPT|NOTADB)/);
+      expect(sha(movedTo)).toBe(damagedHash); // kept as it was, for forensics
+      const event = await new Promise((resolve) => store.once('store:set-aside', resolve));
+      expect(event).toMatchObject({ path, movedTo });
+      // Fresh and usable.
+      expect((await store.getStats()).reports.pending).toBe(0);
+      expect((await store.submitReport(makeReport('new-1', 50), { tenantId: 't' })).created).toBe(true);
+      expect(ChunkStore.listSetAside(path).map((f) => f.movedTo)).toEqual([movedTo]);
+      // A later open of the fresh file sets nothing aside.
+      await store.close();
+      expect(open(path).setAside).toEqual([]);
+    },
+  );
 });
 
 describe('a store damaged while open', () => {
@@ -134,9 +137,9 @@ describe('a full disk', () => {
     expect(stats.reports.pending).toBe(1);
     expect((await store.decompressChunk('t', 'kept', 4))?.chunk_index).toBe(4);
     store.sqlite.pragma('max_page_count = 1073741823');
-    expect((await store.submitReport(makeReport('after', 100, { noiseBytes: 1000 }), { tenantId: 't' })).created).toBe(
-      true,
-    );
+    expect(
+      (await store.submitReport(makeReport('after', 100, { noiseBytes: 1000 }), { tenantId: 't' })).created,
+    ).toBe(true);
   });
 
   describe('on a real small tmpfs', () => {
@@ -188,9 +191,9 @@ describe('a full disk', () => {
       const ro = open(path, { readOnly: true });
       expect((await ro.getStats('t')).reports.pending).toBe(accepted.length);
       expect((await ro.listReports('t')).map((r) => r.reportId)).toEqual(accepted);
-      expect(isRediverError(await caught(ro.submitReport(makeReport('x', 1), { tenantId: 't' })), 'READ_ONLY')).toBe(
-        true,
-      );
+      expect(
+        isRediverError(await caught(ro.submitReport(makeReport('x', 1), { tenantId: 't' })), 'READ_ONLY'),
+      ).toBe(true);
       await ro.close();
       expect(sha(path)).toBe(before);
     });
@@ -206,7 +209,9 @@ describe('read-only open', () => {
     const raw = new Database(oldPath);
     raw.exec(MIGRATIONS[0]!.sql);
     raw.exec(MIGRATIONS[1]!.sql);
-    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    raw.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
     raw.exec("INSERT INTO schema_migrations VALUES (1, 'a', 0), (2, 'b', 0)");
     raw.exec(`INSERT INTO reports (tenant_id, report_id, status, total_chunks, content_hash, original_bytes,
               compressed_bytes, created_at, updated_at) VALUES ('t', 'legacy', 'pending', 1, 'h', 1, 1, 1, 1)`);
@@ -220,9 +225,12 @@ describe('read-only open', () => {
       expect(ro.readOnly).toBe(true);
       expect((await ro.getStats('t')).reports.pending).toBe(reports);
       expect(isRediverError(await caught(ro.runRetentionCleanup()), 'READ_ONLY')).toBe(true);
-      expect(isRediverError(await caught(ro.beginReport({ tenantId: 't', header: makeReport('n', 0) })), 'READ_ONLY')).toBe(
-        true,
-      );
+      expect(
+        isRediverError(
+          await caught(ro.beginReport({ tenantId: 't', header: makeReport('n', 0) })),
+          'READ_ONLY',
+        ),
+      ).toBe(true);
       await ro.close();
       expect(sha(file)).toBe(before); // (a WAL reader may leave an empty -wal/-shm beside it, as SQLite does)
     }

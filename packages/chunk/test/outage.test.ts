@@ -91,7 +91,11 @@ describe('outages', () => {
     expect(Math.max(...retries.map((x) => x.delayMs))).toBeLessThanOrEqual(60_000);
     expect(Math.max(...retries.map((x) => x.retry))).toBeGreaterThanOrEqual(10);
     down = false;
-    for (let t = 0; t < 120_000 && (await m.getProgress('t', 'long-outage'))?.status !== 'completed'; t += 5000) {
+    for (
+      let t = 0;
+      t < 120_000 && (await m.getProgress('t', 'long-outage'))?.status !== 'completed';
+      t += 5000
+    ) {
       await vi.advanceTimersByTimeAsync(5000);
     }
     expect(await m.getProgress('t', 'long-outage')).toMatchObject({

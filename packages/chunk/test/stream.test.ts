@@ -69,15 +69,19 @@ describe('streaming submit', () => {
     const { header, findings } = split(report);
     const w = await streamed.beginReport({ tenantId: 't', header });
     if (how === 'each') for (const f of findings) void w.addFinding(f);
-    else if (how === 'batches') for (let i = 0; i < findings.length; i += 333) await w.addFindings(findings.slice(i, i + 333));
+    else if (how === 'batches')
+      for (let i = 0; i < findings.length; i += 333) await w.addFindings(findings.slice(i, i + 333));
     else await w.addAll(slowly(findings));
     const b = await w.commit();
     expect(b).toEqual(a);
     expect(w.state).toBe('committed');
-    expect(await allData(streamed, 'same-bytes', b.totalChunks)).toEqual(await allData(whole, 'same-bytes', a.totalChunks));
+    expect(await allData(streamed, 'same-bytes', b.totalChunks)).toEqual(
+      await allData(whole, 'same-bytes', a.totalChunks),
+    );
     // Whole JSON checksummed; the report reassembles.
     const chunks: StoredChunkData[] = [];
-    for (let i = 0; i < b.totalChunks; i++) chunks.push((await streamed.decompressChunk('t', 'same-bytes', i))!);
+    for (let i = 0; i < b.totalChunks; i++)
+      chunks.push((await streamed.decompressChunk('t', 'same-bytes', i))!);
     expect(reassembleChunks(chunks)).toEqual(report);
     expect(chunks.at(-1)).toMatchObject({ is_final: true, total_chunks: b.totalChunks });
     // Same content again (either way): a no-op.
@@ -116,7 +120,9 @@ describe('streaming submit', () => {
       const { header, findings } = split(makeReport('invisible', 1000, { noiseBytes: 64 }));
       const w = await m.beginReport({ tenantId: 't', header });
       await w.addFindings(findings.slice(0, 600));
-      const staged = m.store.sqlite.prepare(`SELECT count(*) AS n FROM chunks WHERE status = 'staged'`).get() as {
+      const staged = m.store.sqlite
+        .prepare(`SELECT count(*) AS n FROM chunks WHERE status = 'staged'`)
+        .get() as {
         n: number;
       };
       // On disk already: at least the chunks that filled, minus the few still compressing.
@@ -157,9 +163,15 @@ describe('streaming submit', () => {
     expect((await store.getStats()).stagedBytes).toBe(0);
     await expect(w.addFinding(findings[0]!)).rejects.toMatchObject({ code: 'CLOSED' });
     // A bad finding fails the writer and discards what was staged.
-    const bad = await store.beginReport({ tenantId: 't', header: { ...header, metadata: { ...header.metadata, id: 'bad' } } });
+    const bad = await store.beginReport({
+      tenantId: 't',
+      header: { ...header, metadata: { ...header.metadata, id: 'bad' } },
+    });
     await bad.addFindings(findings);
-    const err = await bad.addFindings([null as unknown as Finding]).then(() => bad.commit()).catch((e: unknown) => e);
+    const err = await bad
+      .addFindings([null as unknown as Finding])
+      .then(() => bad.commit())
+      .catch((e: unknown) => e);
     expect(isRediverError(err, 'VALIDATION_FAILED')).toBe(true);
     expect(bad.state).toBe('failed');
     expect(store.sqlite.prepare('SELECT count(*) AS n FROM reports').get()).toEqual({ n: 0 });
@@ -195,7 +207,10 @@ describe('streaming submit', () => {
     await store.submitReport(makeReport('kept', 40, { noiseBytes: 400 }), { tenantId: 't' });
     const { header, findings } = split(makeReport('too-much', 400, { noiseBytes: 400 }));
     const w = await store.beginReport({ tenantId: 't', header });
-    const err = await w.addFindings(findings).then(() => w.commit()).catch((e: unknown) => e);
+    const err = await w
+      .addFindings(findings)
+      .then(() => w.commit())
+      .catch((e: unknown) => e);
     expect(isRediverError(err, 'STORAGE_QUOTA')).toBe(true);
     expect((err as { retryable: boolean }).retryable).toBe(false);
     expect(full).toHaveBeenCalledWith(expect.objectContaining({ action: 'rejected', reportId: 'too-much' }));

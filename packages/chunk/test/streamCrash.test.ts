@@ -31,7 +31,10 @@ afterAll(async () => {
   removeBundles();
 });
 
-function run(databasePath: string, url: string): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+function run(
+  databasePath: string,
+  url: string,
+): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
   const { NODE_PATH: _ignored, ...env } = process.env;
   const child = spawn(process.execPath, [childScript, databasePath, url, String(FINDINGS)], {
     cwd: packageDir,

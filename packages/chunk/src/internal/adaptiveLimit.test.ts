@@ -20,7 +20,7 @@ function simulate(
   const events: { at: number; refused: boolean; rtt: number }[] = [];
   let atServer = 0;
   const trajectory: number[] = [];
-  for (let sent = 0; sent < requests; ) {
+  for (let sent = 0; sent < requests;) {
     while (atServer < limiter.limit) {
       const k = capacityAt();
       const n = atServer + 1;
@@ -79,7 +79,11 @@ describe('AdaptiveLimit', () => {
 
   it('never goes below 1 or above its ceiling, and shrinks on back pressure before any measurement', () => {
     const limiter = new AdaptiveLimit({ initial: 4, max: 5 });
-    expect(limiter.done({ backPressure: true }, 0)).toMatchObject({ previous: 4, limit: 3, reason: 'back-pressure' });
+    expect(limiter.done({ backPressure: true }, 0)).toMatchObject({
+      previous: 4,
+      limit: 3,
+      reason: 'back-pressure',
+    });
     for (let i = 0; i < 10; i++) limiter.done({ backPressure: true }, i);
     expect(limiter.limit).toBe(1);
     const capped = new AdaptiveLimit({ initial: 5, max: 5 });

@@ -136,7 +136,13 @@ export class AdaptiveLimit {
     ) {
       const previous = this.#limit;
       this.#limit += 1;
-      change = { previous, limit: this.#limit, reason: 'increase', rttMs: current, baselineRttMs: baseline.mean };
+      change = {
+        previous,
+        limit: this.#limit,
+        reason: 'increase',
+        rttMs: current,
+        baselineRttMs: baseline.mean,
+      };
     } else if (this.#limit > 1 && (this.#backPressure || (current ?? 0) >= baseline.mean + threshold)) {
       change = this.#shrink(this.#backPressure ? 'back-pressure' : 'rtt', current, baseline.mean);
     }

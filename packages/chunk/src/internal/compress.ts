@@ -387,7 +387,8 @@ export class WorkerCompression implements ChunkCompression {
   }
 
   async compress(json: Buffer, transferable: boolean, range?: HashRange): Promise<CompressedChunk> {
-    const hash = range === undefined ? {} : { hash: range.hash, at: range.at, end: range.end, index: range.index };
+    const hash =
+      range === undefined ? {} : { hash: range.hash, at: range.at, end: range.end, index: range.index };
     return chunkOf(await this.#request({ kind: 'chunk', ...hash }, json, transferable));
   }
 

@@ -129,7 +129,9 @@ function schemaVersionOf(sqlite: BetterSqlite3.Database): number {
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
     .get();
   if (exists === undefined) return 0;
-  return (sqlite.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  return (
+    (sqlite.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0
+  );
 }
 
 /**

@@ -84,7 +84,10 @@ describe('chunk store options', () => {
     expect(isRediverError(err, 'INVALID_OPTION')).toBe(true);
     expect((err as { details: { option: string } }).details.option).toBe('maxStorageMb');
     expect((err as Error).message).toMatch(/did you mean maxStorageMB\?/);
-    const o = resolveChunkStoreOptions({ retryBaseDelayMs: 5, adaptive: true } as unknown as ChunkStoreOptions);
+    const o = resolveChunkStoreOptions({
+      retryBaseDelayMs: 5,
+      adaptive: true,
+    } as unknown as ChunkStoreOptions);
     expect(o).not.toHaveProperty('retryBaseDelayMs');
     expect(() => resolveChunkStoreOptions({ readOnly: 'yes' } as unknown as ChunkStoreOptions)).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTION', details: { option: 'readOnly' } }),

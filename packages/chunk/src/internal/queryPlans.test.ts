@@ -13,8 +13,13 @@ let store: ChunkStore;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rediver-chunk-plans-'));
-  store = new ChunkStore({ databasePath: join(dir, 'chunks.db'), cleanupIntervalMinutes: 0, maxFindingsPerChunk: 1 });
-  for (let r = 0; r < 4; r++) await store.submitReport(makeReport(`plan-${r}`, 1000), { tenantId: `t${r % 2}` });
+  store = new ChunkStore({
+    databasePath: join(dir, 'chunks.db'),
+    cleanupIntervalMinutes: 0,
+    maxFindingsPerChunk: 1,
+  });
+  for (let r = 0; r < 4; r++)
+    await store.submitReport(makeReport(`plan-${r}`, 1000), { tenantId: `t${r % 2}` });
   store.sqlite.exec('ANALYZE');
 });
 
@@ -58,7 +63,8 @@ describe('query plans of the per-chunk paths', () => {
     }
     // Only the blob drop touches chunk_blobs, by its key.
     const blobSteps = steps.filter((s) => s.includes('chunk_blobs'));
-    if (name === 'dropBlob') expect(blobSteps).toEqual(['SEARCH chunk_blobs USING INTEGER PRIMARY KEY (rowid=?)']);
+    if (name === 'dropBlob')
+      expect(blobSteps).toEqual(['SEARCH chunk_blobs USING INTEGER PRIMARY KEY (rowid=?)']);
     else expect(blobSteps).toEqual([]);
   });
 

@@ -12,7 +12,9 @@ export function storedBytes(sql: Sql, tenantId?: string): number {
   const row =
     tenantId === undefined
       ? sql.q('SELECT coalesce(sum(stored_bytes), 0) AS b FROM tenant_stats').get()
-      : sql.q('SELECT coalesce(sum(stored_bytes), 0) AS b FROM tenant_stats WHERE tenant_id = ?').get(tenantId);
+      : sql
+          .q('SELECT coalesce(sum(stored_bytes), 0) AS b FROM tenant_stats WHERE tenant_id = ?')
+          .get(tenantId);
   return (row as { b: number }).b;
 }
 

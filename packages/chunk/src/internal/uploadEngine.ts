@@ -140,7 +140,10 @@ export class UploadEngine {
     this.#s = settings;
     this.#d = deps;
     this.#limiter = settings.adaptive
-      ? new AdaptiveLimit({ initial: settings.maxConcurrentUploads, max: settings.maxConcurrentUploadsCeiling })
+      ? new AdaptiveLimit({
+          initial: settings.maxConcurrentUploads,
+          max: settings.maxConcurrentUploadsCeiling,
+        })
       : undefined;
   }
 
@@ -213,7 +216,8 @@ export class UploadEngine {
   /** Starts the workers. Idempotent. */
   start(): void {
     if (this.#workers.length > 0 || this.#stop.signal.aborted) return;
-    const workers = this.#limiter === undefined ? this.#s.maxConcurrentUploads : this.#s.maxConcurrentUploadsCeiling;
+    const workers =
+      this.#limiter === undefined ? this.#s.maxConcurrentUploads : this.#s.maxConcurrentUploadsCeiling;
     for (let i = 0; i < workers; i++) this.#workers.push(this.#worker(i));
   }
 
@@ -453,7 +457,8 @@ export class UploadEngine {
           this.counters.retries += 1;
           const escalated = attempt > this.#s.maxRetries;
           const log = { ...ctx, retry: attempt, delayMs, code: error.code };
-          if (escalated) this.#d.logger.warn(log, 'chunk upload still failing; retrying (transient errors never give up)');
+          if (escalated)
+            this.#d.logger.warn(log, 'chunk upload still failing; retrying (transient errors never give up)');
           else this.#d.logger.debug(log, 'chunk upload will be retried');
           this.#emit('chunk:retry', {
             ...ctx,

@@ -124,60 +124,62 @@ interface DeadLetterRow {
  * never all chunks of a report (migration 3 keeps the counters with triggers; `queryPlans.test.ts` checks the
  * plans). Deleting a completed report's chunks is once per report.
  */
-export function prepareStatements(sql: Sql) {
-  const p = (text: string): BetterSqlite3.Statement => sql.q(text);
-  return {
-    resetInterrupted: p(`UPDATE chunks SET status = 'pending' WHERE status = 'uploading'`),
-    activeReports: p(`
+export const QUEUE_SQL = Object.freeze({
+  resetInterrupted: `UPDATE chunks SET status = 'pending' WHERE status = 'uploading'`,
+  activeReports: `
       SELECT tenant_id, report_id, priority, created_at FROM reports
-      WHERE chunks_pending > 0 AND status IN ('pending', 'uploading')`),
-    // `+next_attempt_at` keeps that term off the (status, next_attempt_at) index: the planner then walks
-    // (tenant_id, report_id, status, chunk_index) in index order and stops at the first due row, instead of
-    // collecting every pending chunk of the database and sorting them (measured: a temp B-tree per claim).
-    pickOfReport: p(`
+      WHERE chunks_pending > 0 AND status IN ('pending', 'uploading')`,
+  // `+next_attempt_at` keeps that term off the (status, next_attempt_at) index: the planner then walks
+  // (tenant_id, report_id, status, chunk_index) in index order and stops at the first due row, instead of
+  // collecting every pending chunk of the database and sorting them (measured: a temp B-tree per claim).
+  pickOfReport: `
       SELECT id, chunk_index, checksum, attempts, original_bytes, compressed_bytes FROM chunks
       WHERE tenant_id = ? AND report_id = ? AND status = 'pending' AND +next_attempt_at <= ?
-      ORDER BY chunk_index LIMIT ?`),
-    reportUploading: p(`
+      ORDER BY chunk_index LIMIT ?`,
+  reportUploading: `
       UPDATE reports SET status = 'uploading', updated_at = ?
-      WHERE tenant_id = ? AND report_id = ? AND status = 'pending'`),
-    nextDue: p(`
-      SELECT id, next_attempt_at AS due FROM chunks WHERE status = 'pending' ORDER BY next_attempt_at LIMIT ?`),
-    outstanding: p(`SELECT coalesce(sum(chunks_pending + chunks_uploading), 0) AS n FROM tenant_stats`),
-    blobBytes: p(`SELECT has_data * compressed_bytes AS bytes FROM chunks WHERE id = ?`),
-    uploaded: p(`
+      WHERE tenant_id = ? AND report_id = ? AND status = 'pending'`,
+  nextDue: `
+      SELECT id, next_attempt_at AS due FROM chunks WHERE status = 'pending' ORDER BY next_attempt_at LIMIT ?`,
+  outstanding: `SELECT coalesce(sum(chunks_pending + chunks_uploading), 0) AS n FROM tenant_stats`,
+  blobBytes: `SELECT has_data * compressed_bytes AS bytes FROM chunks WHERE id = ?`,
+  uploaded: `
       UPDATE chunks SET status = 'uploaded', uploaded_at = ?, last_error = NULL
-      WHERE id = ? AND status IN ('pending', 'uploading')`),
-    dropBlob: p(`DELETE FROM chunk_blobs WHERE chunk_id = ?`),
-    retry: p(`
+      WHERE id = ? AND status IN ('pending', 'uploading')`,
+  dropBlob: `DELETE FROM chunk_blobs WHERE chunk_id = ?`,
+  retry: `
       UPDATE chunks SET status = 'pending', attempts = ?, next_attempt_at = ?, last_error = ?
-      WHERE id = ? AND status IN ('pending', 'uploading')`),
-    failed: p(`
+      WHERE id = ? AND status IN ('pending', 'uploading')`,
+  failed: `
       UPDATE chunks SET status = 'failed', attempts = ?, last_error = ?
-      WHERE id = ? AND status IN ('pending', 'uploading')`),
-    report: p(`
+      WHERE id = ? AND status IN ('pending', 'uploading')`,
+  report: `
       SELECT tenant_id, report_id, status, priority, total_chunks, compressed_bytes, last_error,
              chunks_pending, chunks_uploaded, chunks_failed, bytes_uploaded
-      FROM reports WHERE tenant_id = ? AND report_id = ?`),
-    reportStatus: p(`SELECT status FROM reports WHERE tenant_id = ? AND report_id = ?`),
-    lastChunkError: p(`
+      FROM reports WHERE tenant_id = ? AND report_id = ?`,
+  reportStatus: `SELECT status FROM reports WHERE tenant_id = ? AND report_id = ?`,
+  lastChunkError: `
       SELECT last_error FROM chunks
       WHERE tenant_id = ? AND report_id = ? AND status IN ('failed', 'corrupt') AND last_error IS NOT NULL
-      ORDER BY chunk_index LIMIT 1`),
-    settleReport: p(`
+      ORDER BY chunk_index LIMIT 1`,
+  settleReport: `
       UPDATE reports SET status = ?, updated_at = ?, completed_at = ?, last_error = ?
-      WHERE tenant_id = ? AND report_id = ?`),
-    deleteChunks: p(`DELETE FROM chunks WHERE tenant_id = ? AND report_id = ?`),
-    requeueFailed: p(`
+      WHERE tenant_id = ? AND report_id = ?`,
+  deleteChunks: `DELETE FROM chunks WHERE tenant_id = ? AND report_id = ?`,
+  requeueFailed: `
       UPDATE chunks SET status = 'pending', attempts = 0, next_attempt_at = 0, last_error = NULL
-      WHERE tenant_id = ? AND report_id = ? AND status = 'failed' AND has_data = 1`),
-    reopenReport: p(`
+      WHERE tenant_id = ? AND report_id = ? AND status = 'failed' AND has_data = 1`,
+  reopenReport: `
       UPDATE reports SET status = 'uploading', updated_at = ?, completed_at = NULL, last_error = NULL
-      WHERE tenant_id = ? AND report_id = ?`),
-  };
-}
+      WHERE tenant_id = ? AND report_id = ?`,
+});
 
-type Statements = ReturnType<typeof prepareStatements>;
+type Statements = { readonly [K in keyof typeof QUEUE_SQL]: BetterSqlite3.Statement };
+
+/** The queue's statements, prepared once on `sql`'s connection. */
+export function prepareStatements(sql: Sql): Statements {
+  return Object.fromEntries(Object.entries(QUEUE_SQL).map(([k, text]) => [k, sql.q(text)])) as Statements;
+}
 
 /**
  * The upload engine's view of the chunk database: small synchronous prepared statements (better-sqlite3), each

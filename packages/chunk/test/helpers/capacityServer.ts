@@ -18,7 +18,13 @@ export interface CapacityServerOptions {
 /** The running server. */
 export interface CapacityServer {
   readonly url: string;
-  readonly counters: { requests: number; acked: number; rateLimited: number; inFlight: number; maxInFlight: number };
+  readonly counters: {
+    requests: number;
+    acked: number;
+    rateLimited: number;
+    inFlight: number;
+    maxInFlight: number;
+  };
   /** Distinct `Idempotency-Key`s acknowledged. */
   readonly keys: Set<string>;
   /** Changes the capacity (the platform slows down or recovers). */
@@ -50,7 +56,10 @@ export async function startCapacityServer(options: CapacityServerOptions): Promi
       }
       if (counters.inFlight > 2 * capacity) {
         counters.rateLimited += 1;
-        res.writeHead(429, { 'retry-after': String(options.retryAfterSeconds ?? 1), 'content-type': 'application/json' });
+        res.writeHead(429, {
+          'retry-after': String(options.retryAfterSeconds ?? 1),
+          'content-type': 'application/json',
+        });
         res.end('{"error":"slow down"}');
         done();
         return;
