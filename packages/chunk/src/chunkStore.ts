@@ -19,7 +19,7 @@ import { Sql } from './internal/sql';
 import { isCorrupt, storageError } from './internal/sqliteErrors';
 import { chunkTail } from './internal/split';
 import type { StoredChunkData } from './internal/split';
-import { checkTenant, isStagingHere, ReportWriter } from './reportWriter';
+import { checkTenant, isStagingHere, processAlive, ReportWriter } from './reportWriter';
 import type { BeginReportOptions, StoreInternals } from './reportWriter';
 
 /** Options of `submitReport`. */
@@ -203,10 +203,17 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         : undefined;
     const setAside: SetAsideFile[] = [];
     const now = this.options.clock.now();
-    const open = openDatabase(this.options.databasePath, now, {
-      readOnly: this.readOnly,
-      onSetAside: (file) => setAside.push(file),
-    });
+    let open: ReturnType<typeof openDatabase>;
+    try {
+      open = openDatabase(this.options.databasePath, now, {
+        readOnly: this.readOnly,
+        onSetAside: (file) => setAside.push(file),
+      });
+    } catch (err) {
+      // A full disk during a migration: its transaction rolled back, the file is as it was.
+      void this.#worker?.close();
+      throw storageError(err, 'opening the chunk store');
+    }
     this.#sqlite = open.sqlite;
     this.#db = open.db;
     this.#sql = new Sql(open.sqlite);
@@ -976,12 +983,3 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   }
 }
 
-/** True when a process with this id runs; false when it is gone. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
-}

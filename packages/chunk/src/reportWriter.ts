@@ -75,6 +75,17 @@ export function isStagingHere(path: string, tenantId: string, reportId: string):
   return LIVE.has(liveKey(path, tenantId, reportId));
 }
 
+/** True when a process with this id runs (`kill(pid, 0)`); false when it is gone. */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
 /** Validates a tenant id (1..256 characters). */
 export function checkTenant(tenantId: unknown): string {
   if (typeof tenantId !== 'string' || tenantId.length === 0 || tenantId.length > MAX_TENANT_ID_LENGTH) {
@@ -222,7 +233,19 @@ export class ReportWriter {
       this.#state = 'open';
       return;
     }
-    if (existing !== undefined) this.#conflictInProgress(); // a staging row the store did not discard: alive
+    if (existing !== undefined) {
+      // A staging row: a live writer's (here or in another process), or one a failed discard left behind.
+      const mine = existing.staged_by === process.pid;
+      if (isStagingHere(this.#s.sql.sqlite.name, this.tenantId, this.reportId)) this.#conflictInProgress();
+      if (!mine && existing.staged_by !== null && processAlive(existing.staged_by)) this.#conflictInProgress();
+      this.#s.sql.write(
+        () =>
+          this.#s.sql
+            .q(`DELETE FROM reports WHERE tenant_id = ? AND report_id = ? AND status = 'staging'`)
+            .run(this.tenantId, this.reportId),
+        false,
+      );
+    }
     const now = this.#s.options.clock.now();
     try {
       this.#s.sql.write(
