@@ -18,6 +18,7 @@ import { isRediverError } from '@rediver/core';
 import { ChunkManager } from '../src/chunkManager';
 import { bundleEntry } from '../test/helpers/bundle';
 import { createFetchChunkUploader } from '../test/helpers/fetchUploader';
+import { ackResponse } from '../test/helpers/memoryUploader';
 
 const MiB = 1024 * 1024;
 const packageDir = resolve(import.meta.dirname, '..');
@@ -69,19 +70,7 @@ async function streamMemory(): Promise<void> {
 /** Acknowledges at once (the cost measured is the engine's own). */
 function instantUploader(): ChunkUploader {
   return {
-    async uploadChunk(c): Promise<ChunkUploadResponse> {
-      return {
-        chunk_id: '1',
-        report_id: c.report_id,
-        chunk_index: c.chunk_index,
-        status: 'processed',
-        assets_created: 0,
-        assets_updated: 0,
-        findings_created: 0,
-        findings_updated: 0,
-        findings_skipped: 0,
-      };
-    },
+    uploadChunk: async (c): Promise<ChunkUploadResponse> => ackResponse(c),
   };
 }
 

@@ -15,6 +15,7 @@ import type { ChunkStoreOptions, ResolvedChunkStoreOptions } from './internal/op
 import { dropOldest, freeUploaded, storedBytes } from './internal/quota';
 import type { DropRecord } from './internal/quota';
 import type { ChunkDatabase } from './internal/schema';
+import type { ReportProgress } from './internal/uploadQueue';
 import { Sql } from './internal/sql';
 import { isCorrupt, storageError } from './internal/sqliteErrors';
 import { chunkTail } from './internal/split';
@@ -100,22 +101,10 @@ export interface ChunkStoreStats {
   undeliveredChunksDeleted: number;
 }
 
-/** A stored report, as `listReports` gives it. */
-export interface StoredReportSummary {
-  tenantId: string;
-  reportId: string;
-  status: ReportStatus;
-  priority: number;
-  totalChunks: number;
-  uploadedChunks: number;
-  failedChunks: number;
-  pendingChunks: number;
-  /** Compressed bytes of the whole report. */
-  totalBytes: number;
-  uploadedBytes: number;
+/** A stored report, as `listReports` gives it: its progress and its times. */
+export interface StoredReportSummary extends ReportProgress {
   createdAt: number;
   updatedAt: number;
-  lastError: string | null;
 }
 
 /** Filter of `listReports`. */
@@ -982,4 +971,3 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     }
   }
 }
-

@@ -237,14 +237,9 @@ export class ReportWriter {
       // A staging row: a live writer's (here or in another process), or one a failed discard left behind.
       const mine = existing.staged_by === process.pid;
       if (isStagingHere(this.#s.sql.sqlite.name, this.tenantId, this.reportId)) this.#conflictInProgress();
-      if (!mine && existing.staged_by !== null && processAlive(existing.staged_by)) this.#conflictInProgress();
-      this.#s.sql.write(
-        () =>
-          this.#s.sql
-            .q(`DELETE FROM reports WHERE tenant_id = ? AND report_id = ? AND status = 'staging'`)
-            .run(this.tenantId, this.reportId),
-        false,
-      );
+      if (!mine && existing.staged_by !== null && processAlive(existing.staged_by))
+        this.#conflictInProgress();
+      this.#deleteStaging();
     }
     const now = this.#s.options.clock.now();
     try {
@@ -387,20 +382,17 @@ export class ReportWriter {
   async #discard(reason: unknown, state: WriterState = 'aborted'): Promise<void> {
     if (this.#state === 'committed' || this.#state === 'aborted' || this.#state === 'failed') return;
     this.#state = state;
-    this.#error ??= asError(reason);
+    this.#error ??=
+      reason === undefined
+        ? new ChunkError(ERROR_CODES.CLOSED, `report ${this.reportId} was aborted: no more findings`)
+        : asError(reason);
     await Promise.allSettled(this.#jobs.splice(0).map((j) => j.result));
     if (this.#hash >= 0) this.#backend?.dropHash(this.#hash);
     this.#releaseCheckpoint?.();
     this.#releaseCache?.();
     if (this.#existing === undefined && LIVE.delete(this.#key)) {
       try {
-        this.#s.sql.write(
-          () =>
-            this.#s.sql
-              .q(`DELETE FROM reports WHERE tenant_id = ? AND report_id = ? AND status = 'staging'`)
-              .run(this.tenantId, this.reportId),
-          false,
-        );
+        this.#deleteStaging();
         if (this.#stagedBytes > 0) this.#s.vacuum(false);
       } catch (err) {
         // Left staged: the next open discards it.
@@ -411,6 +403,17 @@ export class ReportWriter {
       }
     }
     this.#s.forget(this);
+  }
+
+  /** Deletes this report's staging row, and with it (cascade) its staged chunks and blobs. */
+  #deleteStaging(): void {
+    this.#s.sql.write(
+      () =>
+        this.#s.sql
+          .q(`DELETE FROM reports WHERE tenant_id = ? AND report_id = ? AND status = 'staging'`)
+          .run(this.tenantId, this.reportId),
+      false,
+    );
   }
 
   /** Hands the buffered findings (and `more`) to the splitter and stores the chunks that filled. */

@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { API_PATHS } from '@rediver/core';
+import { ackResponse } from './memoryUploader';
 
 /** Options of the capacity-limited server. */
 export interface CapacityServerOptions {
@@ -69,17 +70,7 @@ export async function startCapacityServer(options: CapacityServerOptions): Promi
         const key = req.headers['idempotency-key'];
         if (typeof key === 'string') keys.add(key);
         counters.acked += 1;
-        const body = JSON.stringify({
-          chunk_id: String(counters.acked),
-          report_id: 'r',
-          chunk_index: 0,
-          status: 'processed',
-          assets_created: 0,
-          assets_updated: 0,
-          findings_created: 0,
-          findings_updated: 0,
-          findings_skipped: 0,
-        });
+        const body = JSON.stringify(ackResponse({ report_id: 'r', chunk_index: 0 }, String(counters.acked)));
         res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
         done();
