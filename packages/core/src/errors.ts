@@ -19,8 +19,18 @@ export const ERROR_CODES = Object.freeze({
   NOT_FOUND: 'NOT_FOUND',
   /** The upload queue is full; nothing was accepted. */
   QUEUE_FULL: 'QUEUE_FULL',
-  /** Local storage is over its quota; nothing was stored. */
+  /**
+   * Local storage is over its quota (a limit the caller configured); nothing was stored. Not retryable as
+   * is: it succeeds only after deliveries free space, the quota is raised, or `whenFull` drops old data.
+   */
   STORAGE_QUOTA: 'STORAGE_QUOTA',
+  /**
+   * The disk (file system) holding local storage is full (ENOSPC, SQLITE_FULL); nothing was written and
+   * what was stored before is intact. Not retryable as is: it succeeds only once disk space is freed.
+   */
+  DISK_FULL: 'DISK_FULL',
+  /** The component was opened read-only (for inspection) and refuses writes. */
+  READ_ONLY: 'READ_ONLY',
   /** Stored data failed its checksum. */
   CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
   /** Decompression would exceed a size or ratio limit. */
