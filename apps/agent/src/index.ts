@@ -61,4 +61,4 @@ export {
   heartbeatMetrics,
   platformPort,
 } from './wiring';
-export { main } from './cli';
+export { main } from './main';
