@@ -18,7 +18,20 @@ function isEntry(): boolean {
   }
 }
 
+/**
+ * A reader that went away (`rediver-agent status | head`) is not an error: what is left to print is dropped and
+ * the command finishes as it would have (a daemon whose log pipe closed keeps running).
+ */
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return;
+    throw e;
+  });
+}
+
 if (isEntry()) {
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   // Run through `pnpm --filter @rediver/agent agent …`, the script starts in apps/agent: relative paths a user
   // types (scan target, --config, --data-dir) mean their own folder, which the package manager gives as INIT_CWD.
   if (process.env.npm_lifecycle_event === 'agent' && process.env.INIT_CWD)

@@ -33,8 +33,30 @@ export function commandToJob(cmd: Command): Job {
   return job;
 }
 
+/** What the daemon knows of its link to the platform (for `/readyz` and the metrics). */
+export interface PlatformContact {
+  /** Epoch ms of the last poll or heartbeat the platform answered. */
+  lastOkAt: number | undefined;
+  /** Epoch ms of the last failed poll or heartbeat. */
+  lastErrorAt: number | undefined;
+  /** Its message. */
+  lastError: string | undefined;
+}
+
 /** The poll/heartbeat loops of the daemon; resolves when `signal` fires. */
-export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: AbortSignal): Promise<void> {
+export async function daemonLoop(
+  agent: Agent,
+  platform: PlatformPort,
+  signal: AbortSignal,
+  contact: PlatformContact = { lastOkAt: undefined, lastErrorAt: undefined, lastError: undefined },
+): Promise<void> {
+  const reached = (): void => {
+    contact.lastOkAt = Date.now();
+  };
+  const failed = (e: unknown): void => {
+    contact.lastErrorAt = Date.now();
+    contact.lastError = (e as Error).message;
+  };
   const { config } = agent;
   const held = new Set<string>();
   const inflight = new Set<Promise<void>>();
@@ -71,7 +93,9 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
         active_jobs: st.activeJobs,
         ...(config.region === undefined ? {} : { region: config.region }),
       });
+      reached();
     } catch (e) {
+      failed(e);
       audit({
         type: isRediverError(e, 'AUTH_FAILED') ? T.authFailed : T.agentError,
         severity: 'WARN',
@@ -153,9 +177,11 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
     if (room <= 0 || agent.stopping) return;
     try {
       const cmds = await platform.pollCommands(room, signal);
+      reached();
       for (const cmd of cmds) take(cmd);
     } catch (e) {
       if (signal.aborted) return;
+      failed(e);
       audit({
         type: isRediverError(e, 'AUTH_FAILED') ? T.authFailed : T.agentError,
         severity: 'WARN',
@@ -167,31 +193,37 @@ export async function daemonLoop(agent: Agent, platform: PlatformPort, signal: A
 
   await heartbeat();
   let nextBeat = Date.now() + config.heartbeatIntervalMs;
-  signal.addEventListener(
-    'abort',
-    () => {
-      // Tell the platform at once that this agent is going away (best effort, bounded by the client's timeout).
-      void heartbeat('offline');
-    },
-    { once: true },
-  );
-  while (!signal.aborted) {
-    await poll();
-    if (Date.now() >= nextBeat) {
-      await heartbeat();
-      nextBeat = Date.now() + config.heartbeatIntervalMs;
-    }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, config.pollIntervalMs);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
+  // One abort listener for the whole loop (not one per cycle, which piles up to a MaxListenersExceededWarning):
+  // it says goodbye to the platform and cuts the current wait short.
+  let wake: (() => void) | undefined;
+  const onAbort = (): void => {
+    // Tell the platform at once that this agent is going away (best effort, bounded by the client's timeout).
+    void heartbeat('offline');
+    wake?.();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    while (!signal.aborted) {
+      await poll();
+      if (Date.now() >= nextBeat) {
+        await heartbeat();
+        nextBeat = Date.now() + config.heartbeatIntervalMs;
+      }
+      if (signal.aborted) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          wake = undefined;
           resolve();
-        },
-        { once: true },
-      );
-    });
+        }, config.pollIntervalMs);
+        wake = () => {
+          clearTimeout(t);
+          wake = undefined;
+          resolve();
+        };
+      });
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { ChunkStore } from '@rediver/chunk';
 import { verifyAuditLog } from '@rediver/audit';
 import { formatBytes } from '../progress';
@@ -19,19 +19,34 @@ export const AUDIT_HELP = `Usage: rediver-agent audit verify [<dir>] [--data-dir
 Checks the audit log's hash chain (default folder: <data dir>/audit): reports the first edited, missing,
 reordered or torn line, or that the chain is intact. Exit 0 when intact, 1 otherwise.`;
 
-async function lastLines(file: string, n: number): Promise<string[]> {
-  if (!existsSync(file)) return [];
-  const size = (await stat(file)).size;
-  const len = Math.min(size, 256 * 1024);
+/**
+ * The last `n` complete lines of `file`, read backwards in blocks: never the whole file, and never a line cut
+ * where a block starts (the first, partial line of a block is completed by the block before it).
+ */
+export async function lastLines(file: string, n: number): Promise<string[]> {
+  if (n <= 0 || !existsSync(file)) return [];
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(len);
-    await fh.read(buf, 0, len, size - len);
-    return buf
-      .toString('utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-n);
+    const size = (await fh.stat()).size;
+    const block = 64 * 1024;
+    // Bounded: a log without newlines cannot make `status` read gigabytes.
+    const maxBytes = Math.max(4 * 1024 * 1024, n * 16 * 1024);
+    let pos = size;
+    let tail = Buffer.alloc(0);
+    let lines: string[] = [];
+    while (pos > 0 && size - pos < maxBytes) {
+      const len = Math.min(block, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, pos);
+      tail = Buffer.concat([buf, tail]);
+      const text = tail.toString('utf8');
+      const parts = text.split('\n');
+      // Unless the file's start was reached, the first part may be the end of a longer line: not a line yet.
+      lines = (pos > 0 ? parts.slice(1) : parts).filter((l) => l.trim() !== '');
+      if (lines.length >= n) break;
+    }
+    return lines.slice(-n);
   } finally {
     await fh.close();
   }
