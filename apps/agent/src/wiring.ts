@@ -365,6 +365,14 @@ export function platformPort(client: RediverClient): PlatformPort {
   };
 }
 
+/** The packages themselves behind the ports (for their stats: metrics, status). */
+export interface PackageHandles {
+  audit: AuditLogger;
+  resource: ResourceController;
+  pipeline: UploadPipeline;
+  chunks: ChunkManager;
+}
+
 /**
  * Builds everything the agent composes, audit logger first. On a failure half-way, what was opened
  * is closed again.
@@ -373,7 +381,7 @@ export async function createAgentDeps(
   config: AgentConfig,
   server: string,
   apiKey: string,
-): Promise<AgentDeps & { client: RediverClient }> {
+): Promise<AgentDeps & { client: RediverClient; handles: PackageHandles }> {
   const audit = await createAudit(config);
   const opened: (() => Promise<void>)[] = [() => audit.close()];
   try {
@@ -384,7 +392,20 @@ export async function createAgentDeps(
     const chunks = createChunks(config, client);
     opened.push(() => chunks.close());
     const pipeline = createPipeline(config, client);
-    return { audit, resource, pipeline, chunks, platform: platformPort(client), client };
+    return {
+      audit,
+      resource,
+      pipeline,
+      chunks,
+      platform: platformPort(client),
+      client,
+      handles: {
+        audit: audit.logger,
+        resource: resource.controller,
+        pipeline: pipeline.pipeline,
+        chunks: chunks.manager,
+      },
+    };
   } catch (e) {
     for (const close of opened.reverse()) await close().catch(() => {});
     throw e;

@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ChunkStore } from '@rediver/chunk';
 import { verifyAuditLog } from '@rediver/audit';
+import { collectFigures } from '../figures';
+import type { AgentFigures } from '../figures';
+import { holderAlive, lockPath, readLock } from '../internal/dataDirLock';
 import { formatBytes } from '../progress';
 import { dataPaths } from '../paths';
 import type { Io } from './common';
@@ -77,6 +80,26 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     created_at: number;
     last_error: string | null;
   }[] = [];
+  let figures: AgentFigures | undefined;
+  // A live agent on this data dir (its lock) serving metrics gives its own figures; else what the data dir holds.
+  const holder = existsSync(lockPath(config.dataDir)) ? readLock(lockPath(config.dataDir)) : 'missing';
+  if (typeof holder === 'object') {
+    const live = holderAlive(holder);
+    out.agent = {
+      running: live,
+      pid: holder.pid,
+      command: holder.command,
+      since: new Date(holder.startedAt).toISOString(),
+      metrics: holder.metrics ?? null,
+    };
+    if (live && holder.metrics !== undefined) {
+      figures = await fetch(`${holder.metrics}/figures`, { signal: AbortSignal.timeout(2000) })
+        .then((r) => (r.ok ? (r.json() as Promise<AgentFigures>) : undefined))
+        .catch(() => undefined);
+    }
+  } else {
+    out.agent = { running: false };
+  }
   if (existsSync(paths.chunksDb)) {
     // The store alone (no upload engine): status never changes what a running agent is doing.
     const store = new ChunkStore({ ...(config.chunk as object), databasePath: paths.chunksDb });
@@ -98,6 +121,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
         quotaUsed: stats.quotaUsed,
       };
       out.undelivered = reports;
+      figures ??= await collectFigures({ chunkStats: () => Promise.resolve(stats) });
     } finally {
       await store.close();
     }
@@ -111,11 +135,23 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
   });
   out.auditLog = paths.auditLog;
   out.lastEvents = events;
+  if (figures !== undefined) out.figures = figures;
   if (values.json === true) {
     io.out.write(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
   io.out.write(`data dir: ${config.dataDir} (tenant ${config.tenantId})\n`);
+  const agentInfo = out.agent as {
+    running: boolean;
+    pid?: number;
+    command?: string;
+    since?: string;
+    metrics?: string | null;
+  };
+  if (agentInfo.pid !== undefined)
+    io.out.write(
+      `agent: ${agentInfo.running ? `running, pid ${agentInfo.pid} (${agentInfo.command}, since ${agentInfo.since})${agentInfo.metrics === null ? '' : `, metrics ${agentInfo.metrics}/metrics`}` : `not running (stale lock of pid ${agentInfo.pid})`}\n`,
+    );
   if (out.reports === undefined) {
     io.out.write('chunk store: none yet (nothing was ever kept for delivery)\n');
   } else {

@@ -1,0 +1,300 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type * as PromClient from 'prom-client';
+import type { AgentFigures } from './figures';
+
+/*
+ * `run --metrics-port N`: OpenMetrics text on `/metrics` (prom-client, loaded only when the endpoint is on), the
+ * same figures as JSON on `/figures` (what `status --json` shows of a live agent), `/healthz` (the process is up)
+ * and `/readyz` (audit log writable, chunk store open, platform reached recently: 200, else 503 naming what is not).
+ */
+
+/** One readiness check. */
+export interface ReadyCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/** Options of `startMetricsServer`. */
+export interface MetricsServerOptions {
+  host: string;
+  /** 0: any free port (see `url`). */
+  port: number;
+  figures: () => Promise<AgentFigures>;
+  ready: () => Promise<Record<string, ReadyCheck>>;
+}
+
+/** A running metrics endpoint. */
+export interface MetricsServer {
+  /** `http://host:port`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+type Prom = typeof PromClient;
+
+const STATES = {
+  reports: ['pending', 'uploading', 'completed', 'failed', 'partial'],
+  chunks: ['pending', 'uploading', 'uploaded', 'failed'],
+} as const;
+
+/** Registers the agent's metric families; each reads the figures of the current scrape. */
+function registerFamilies(
+  prom: Prom,
+  registry: InstanceType<Prom['Registry']>,
+  current: () => AgentFigures,
+): void {
+  const counter = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (f: AgentFigures) => [Record<string, string>, number][],
+  ): void => {
+    new prom.Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read(current())) this.inc(labels, Math.max(0, value));
+      },
+    });
+  };
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (f: AgentFigures) => [Record<string, string>, number][],
+  ): void => {
+    new prom.Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read(current())) this.set(labels, value);
+      },
+    });
+  };
+  const one = (v: number | null | undefined): [Record<string, string>, number][] =>
+    v === null || v === undefined ? [] : [[{}, v]];
+  counter('rediver_agent_jobs_total', 'Jobs that ended, by outcome.', ['outcome'], (f) =>
+    f.jobs === null
+      ? []
+      : [
+          [{ outcome: 'completed' }, f.jobs.completed],
+          [{ outcome: 'failed' }, f.jobs.failed],
+          [{ outcome: 'cancelled' }, f.jobs.cancelled],
+        ],
+  );
+  gauge('rediver_agent_jobs', 'Jobs held now, by state.', ['state'], (f) =>
+    f.jobs === null
+      ? []
+      : [
+          [{ state: 'queued' }, f.jobs.queued],
+          [{ state: 'waiting' }, f.jobs.waiting],
+          [{ state: 'running' }, f.jobs.running],
+        ],
+  );
+  counter('rediver_agent_jobs_throttled_total', 'Jobs that had to wait for a slot.', [], (f) =>
+    one(f.jobs?.throttled),
+  );
+  counter(
+    'rediver_agent_findings_total',
+    'Findings found by scanners and delivered to the platform.',
+    ['stage'],
+    (f) =>
+      f.findings === null
+        ? []
+        : [
+            [{ stage: 'found' }, f.findings.found],
+            [{ stage: 'delivered' }, f.findings.delivered],
+          ],
+  );
+  counter(
+    'rediver_agent_reports_total',
+    'Reports by how they ended or travelled (this run).',
+    ['outcome'],
+    (f) => [
+      [{ outcome: 'delivered' }, f.reports.delivered],
+      [{ outcome: 'failed' }, f.reports.failed],
+      [{ outcome: 'persisted' }, f.reports.persisted],
+    ],
+  );
+  gauge('rediver_agent_pipeline_reports', 'Reports in the upload pipeline, by state.', ['state'], (f) => [
+    [{ state: 'queued' }, f.reports.pipelineQueued],
+    [{ state: 'in_flight' }, f.reports.pipelineInFlight],
+  ]);
+  gauge('rediver_agent_stored_reports', 'Reports in the chunk store, by state.', ['state'], (f) =>
+    f.reports.stored === null ? [] : STATES.reports.map((s) => [{ state: s }, f.reports.stored?.[s] ?? 0]),
+  );
+  gauge(
+    'rediver_agent_stored_chunks',
+    'Chunks in the chunk store, by state (failed = dead letters).',
+    ['state'],
+    (f) =>
+      f.chunks.stored === null ? [] : STATES.chunks.map((s) => [{ state: s }, f.chunks.stored?.[s] ?? 0]),
+  );
+  counter('rediver_agent_chunks_uploaded_total', 'Chunks acknowledged by the platform (this run).', [], (f) =>
+    one(f.chunks.uploaded),
+  );
+  gauge('rediver_agent_backlog_bytes', 'Compressed bytes waiting in the chunk store.', [], (f) =>
+    one(f.backlogBytes),
+  );
+  gauge('rediver_agent_backlog_max_bytes', 'Quota of the chunk store, bytes.', [], (f) =>
+    one(f.backlogMaxBytes),
+  );
+  counter('rediver_agent_retries_total', 'Upload retries scheduled, by route.', ['route'], (f) =>
+    f.retries === null
+      ? []
+      : [
+          [{ route: 'pipeline' }, f.retries.pipeline],
+          [{ route: 'chunks' }, f.retries.chunks],
+        ],
+  );
+  gauge('rediver_agent_dead_letters', 'Chunks dead-lettered in the chunk store.', [], (f) =>
+    one(f.deadLetters),
+  );
+  gauge(
+    'rediver_agent_upload_concurrency',
+    'Chunk uploads allowed at once now (adaptive limit, or the configured one).',
+    ['source'],
+    (f) => (f.upload === null ? [] : [[{ source: f.upload.concurrencySource }, f.upload.concurrencyLimit]]),
+  );
+  gauge('rediver_agent_uploads_in_flight', 'Chunk uploads in flight now.', [], (f) =>
+    one(f.upload?.inFlight),
+  );
+  gauge('rediver_agent_throttled', '1 while the resource controller throttles new jobs.', [], (f) =>
+    one(f.throttle === null ? null : f.throttle.throttled ? 1 : 0),
+  );
+  counter('rediver_agent_throttle_events_total', 'Times throttling started.', [], (f) =>
+    one(f.throttle?.throttleEvents),
+  );
+  gauge('rediver_agent_slots', 'Job slots of the resource controller.', ['state'], (f) =>
+    f.throttle === null
+      ? []
+      : [
+          [{ state: 'active' }, f.throttle.activeJobs],
+          [{ state: 'max' }, f.throttle.maxJobs],
+          [{ state: 'pending' }, f.throttle.pendingJobs],
+        ],
+  );
+  counter('rediver_agent_slots_rejected_total', 'Slot requests refused.', [], (f) =>
+    one(f.throttle?.rejectedJobs),
+  );
+  gauge(
+    'rediver_agent_host_cpu_percent',
+    'Host (or cgroup) CPU in use, percent of the effective CPUs.',
+    ['origin'],
+    (f) => (f.host === null ? [] : [[{ origin: f.host.cpuOrigin }, f.host.cpuPercent]]),
+  );
+  gauge(
+    'rediver_agent_host_memory_percent',
+    'Host (or cgroup) memory in use, percent of the limit.',
+    ['origin'],
+    (f) => (f.host === null ? [] : [[{ origin: f.host.memoryOrigin }, f.host.memoryPercent]]),
+  );
+  gauge('rediver_agent_host_memory_used_bytes', 'Host (or cgroup) memory in use.', [], (f) =>
+    one(f.host?.memoryUsedBytes),
+  );
+  gauge('rediver_agent_host_memory_limit_bytes', 'Host memory or the cgroup limit.', [], (f) =>
+    one(f.host?.memoryLimitBytes),
+  );
+  gauge('rediver_agent_host_effective_cpus', 'Effective CPUs (cgroup quota or host).', [], (f) =>
+    one(f.host?.effectiveCpus),
+  );
+  counter('rediver_agent_audit_lines_written_total', 'Audit lines written to the log file.', [], (f) =>
+    one(f.audit?.written),
+  );
+  counter(
+    'rediver_agent_audit_lines_dropped_total',
+    'Audit lines not written or not shipped, by reason.',
+    ['reason'],
+    (f) => (f.audit === null ? [] : Object.entries(f.audit.dropped).map(([reason, v]) => [{ reason }, v])),
+  );
+  counter('rediver_agent_audit_errors_total', 'Background failures of the audit logger.', [], (f) =>
+    one(f.audit?.errors),
+  );
+  gauge(
+    'rediver_agent_platform_last_ok_timestamp_seconds',
+    'When the platform last answered a poll or heartbeat.',
+    [],
+    (f) =>
+      one(
+        f.platform?.lastOkAt === null || f.platform?.lastOkAt === undefined
+          ? null
+          : f.platform.lastOkAt / 1000,
+      ),
+  );
+}
+
+/** Starts the endpoint on `host:port` (loopback unless configured otherwise). */
+export async function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {
+  const prom = await import('prom-client');
+  const registry = new prom.Registry();
+  registry.setContentType(prom.Registry.OPENMETRICS_CONTENT_TYPE as never);
+  // Process CPU and memory, heap, handles; the event-loop lag histogram sampled every 100 ms, not every 10.
+  prom.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+  let current: AgentFigures | undefined;
+  registerFamilies(prom, registry, () => current!);
+  let scraping: Promise<string> | undefined;
+  const scrape = (): Promise<string> =>
+    // Concurrent scrapes share one reading.
+    (scraping ??= (async () => {
+      try {
+        current = await o.figures();
+        return await registry.metrics();
+      } finally {
+        scraping = undefined;
+      }
+    })());
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string): void => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
+    if (path === '/healthz') return send(200, 'text/plain', 'ok\n');
+    const fail = (e: unknown): void => send(500, 'text/plain', `error: ${(e as Error).message}\n`);
+    if (path === '/metrics') {
+      scrape().then((text) => send(200, registry.contentType, text), fail);
+      return;
+    }
+    if (path === '/figures') {
+      o.figures().then((f) => send(200, 'application/json', `${JSON.stringify(f)}\n`), fail);
+      return;
+    }
+    if (path === '/readyz') {
+      o.ready().then((checks) => {
+        const ok = Object.values(checks).every((c) => c.ok);
+        send(ok ? 200 : 503, 'application/json', `${JSON.stringify({ ready: ok, checks })}\n`);
+      }, fail);
+      return;
+    }
+    send(404, 'text/plain', 'not found: /metrics, /figures, /healthz, /readyz\n');
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // A scrape endpoint must never keep a stopping agent alive.
+  server.unref();
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
