@@ -115,7 +115,13 @@ export function createResource(config: AgentConfig): ResourcePort & { controller
   const { metrics, ...rest } = config.resource as ResourceControllerOptions & {
     metrics?: SystemMetricsSourceOptions;
   };
-  const metricsSource = construct('resource', config.resource, () => new SystemMetricsSource(metrics ?? {}));
+  // The event-loop delay histogram wakes the process every 10 ms (a third of the idle daemon's CPU): measured only
+  // when a threshold reads it, unless asked for (`resource.metrics.eventLoopMonitoring`).
+  const sourceOptions: SystemMetricsSourceOptions = {
+    eventLoopMonitoring: rest.eventLoopDelayThresholdMs !== undefined,
+    ...(metrics ?? {}),
+  };
+  const metricsSource = construct('resource', config.resource, () => new SystemMetricsSource(sourceOptions));
   const controller = construct(
     'resource',
     config.resource,

@@ -7,6 +7,7 @@ import { isRediverError } from '@rediver/core';
 import { detectCgroupPlacement } from './cgroupPlacement';
 import { scannerEnv } from './childEnv';
 import { runChild } from './childProcess';
+import { defaultScannerCaps } from './containment';
 import { sweepLeftScanners } from './scannerRegistry';
 
 let dir: string;
@@ -274,3 +275,50 @@ function leftCgroups(): string[] {
     readdirSync(p).filter((n) => n.startsWith(`rediver-scanner-${process.pid}-`)),
   );
 }
+
+describe('defaultScannerCaps', () => {
+  it('derives caps from the thresholds, with floors; explicit values win', () => {
+    const gib = 1024 ** 3;
+    expect(
+      defaultScannerCaps({
+        cpuThreshold: 85,
+        memoryThreshold: 80,
+        maxConcurrentJobs: 2,
+        effectiveCpus: 4,
+        memoryLimitBytes: 8 * gib,
+      }),
+    ).toEqual({
+      maxCpuPercent: 85,
+      maxMemoryBytes: Math.floor((0.8 * 8 * gib) / 2),
+      effectiveCpus: 4,
+    });
+    // A threshold forced low (to make jobs wait) never starves scanners: one CPU, 256 MiB at least.
+    expect(
+      defaultScannerCaps({
+        cpuThreshold: 0.01,
+        memoryThreshold: 0.01,
+        maxConcurrentJobs: 4,
+        effectiveCpus: 2,
+        memoryLimitBytes: 8 * gib,
+      }),
+    ).toEqual({
+      maxCpuPercent: 50,
+      maxMemoryBytes: 256 * 1024 * 1024,
+      effectiveCpus: 2,
+    });
+    expect(
+      defaultScannerCaps({
+        cpuThreshold: 85,
+        memoryThreshold: 85,
+        maxConcurrentJobs: 1,
+        effectiveCpus: 2,
+        memoryLimitBytes: gib,
+        maxCpuPercent: 10,
+        maxMemoryMB: 64,
+      }),
+    ).toMatchObject({
+      maxCpuPercent: 10,
+      maxMemoryBytes: 64 * 1024 * 1024,
+    });
+  });
+});

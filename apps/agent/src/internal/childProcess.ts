@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { setPriority } from 'node:os';
 import { AgentError } from '../errors';
 import type { CgroupPlacement } from './cgroupPlacement';
@@ -102,7 +103,7 @@ export function runChild(argv: readonly string[], options: RunChildOptions): Pro
   const maxStdout = options.maxStdoutBytes ?? 256 * 1024 * 1024;
   const grace = options.killGraceMs ?? 2000;
   const contain = options.containment === false ? {} : { ...defaults, ...(options.containment ?? {}) };
-  const label = options.label ?? cmd;
+  const label = options.label ?? basename(cmd);
   return new Promise<ChildResult>((resolve, reject) => {
     if (options.signal?.aborted === true) {
       reject(new AgentError('ABORTED', `not started: ${cmd} (agent stopping)`));

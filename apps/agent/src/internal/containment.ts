@@ -29,11 +29,14 @@ export interface ScannerUsage {
   cpuSeconds?: number;
 }
 
+/** Least a derived memory cap gives a scanner (an explicit `scanners.maxMemoryMB` may be lower). */
+export const MIN_DERIVED_MEMORY_BYTES = 256 * 1024 * 1024;
+
 /**
  * Default caps, derived from the resource thresholds: a scanner may use the CPU the controller allows the whole
- * host (`cpuThreshold`, CPU is throttled, never a reason to stop it under a cgroup), and its share of the memory
- * the controller allows (`memoryThreshold` of the effective memory, divided between the concurrent jobs), so that
- * every slot busy still stays under the line where the agent stops admitting jobs.
+ * host (`cpuThreshold` of the effective CPUs, at least one CPU), and its share of the memory the controller allows
+ * (`memoryThreshold` of the effective memory divided between the concurrent jobs, at least 256 MiB), so that every
+ * slot busy still stays under the line where the agent stops admitting jobs. Explicit values are taken as given.
  */
 export function defaultScannerCaps(input: {
   cpuThreshold: number;
@@ -47,9 +50,13 @@ export function defaultScannerCaps(input: {
   const effectiveCpus = input.effectiveCpus ?? availableParallelism();
   const memory = input.memoryLimitBytes ?? totalmem();
   const share = Math.floor(((input.memoryThreshold / 100) * memory) / Math.max(1, input.maxConcurrentJobs));
+  const oneCpu = Math.min(100, 100 / Math.max(1, effectiveCpus));
   return {
-    maxCpuPercent: input.maxCpuPercent ?? input.cpuThreshold,
-    maxMemoryBytes: input.maxMemoryMB === undefined ? share : input.maxMemoryMB * 1024 * 1024,
+    maxCpuPercent: input.maxCpuPercent ?? Math.max(input.cpuThreshold, oneCpu),
+    maxMemoryBytes:
+      input.maxMemoryMB === undefined
+        ? Math.min(memory, Math.max(share, MIN_DERIVED_MEMORY_BYTES))
+        : input.maxMemoryMB * 1024 * 1024,
     effectiveCpus,
   };
 }
