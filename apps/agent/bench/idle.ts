@@ -9,7 +9,7 @@
 // `npm run demo` does, for comparison.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,7 +20,6 @@ const APP = resolve(import.meta.dirname, '..');
 const ROOT = resolve(APP, '../..');
 const KEY = 'rdv_bench_idle_key';
 const TENANT = 'bench-tenant';
-const TICK_HZ = 100; // USER_HZ: /proc/<pid>/stat times are in clock ticks (100 on every Linux we run on).
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +28,8 @@ const { values } = parseArgs({
     'settle-seconds': { type: 'string', default: '5' },
     // Extra flags for the agent, e.g. --agent-arg=--set --agent-arg=pollIntervalMs=30000 (to compare settings).
     'agent-arg': { type: 'string', multiple: true, default: [] },
+    // Node flags for the agent process, e.g. --node-arg=--max-semi-space-size=1.
+    'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const seconds = Number(values.seconds);
@@ -36,19 +37,24 @@ const settle = Number(values['settle-seconds']);
 const modes = values.mode === 'both' ? ['dist', 'tsx'] : [values.mode!];
 
 interface ProcFigures {
-  cpuTicks: number;
+  /** CPU time of every thread, ns (schedstat: exact, where utime/stime count 10 ms ticks). */
+  cpuNs: number;
   rssKb: number;
   hwmKb: number;
 }
 
 function procFigures(pid: number): ProcFigures {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): utime is field 14, stime 15 (1-based).
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuTicks = Number(rest[11]) + Number(rest[12]);
+  let cpuNs = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      cpuNs += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // a thread that just ended
+    }
+  }
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-  return { cpuTicks, rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
+  return { cpuNs, rssKb: kb('VmRSS'), hwmKb: kb('VmHWM') };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -84,6 +90,7 @@ async function measure(mode: string): Promise<void> {
     const agent = spawn(
       process.execPath,
       [
+        ...values['node-arg']!,
         ...entry,
         'run',
         '--server',
@@ -106,6 +113,14 @@ async function measure(mode: string): Promise<void> {
     agent.stderr.on('data', (b: Buffer) => (out += b.toString()));
     const anchor = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
     children.push(anchor);
+    // The floor of any Node daemon with the spec's cadence on this machine: empty timers every 5 s (audit flush),
+    // 5 s (resource sample, started a little later) and 10 s (command poll), doing nothing.
+    const cadence = spawn(
+      process.execPath,
+      ['-e', 'setInterval(() => {}, 5000); setTimeout(() => setInterval(() => {}, 5000), 200); setInterval(() => {}, 10000)'],
+      { stdio: 'ignore' },
+    );
+    children.push(cadence);
     const t0 = Date.now();
     while (!/running as/.test(out)) {
       if (agent.exitCode !== null) throw new Error(`agent exited: ${out}`);
@@ -117,14 +132,17 @@ async function measure(mode: string): Promise<void> {
     await sleep(settle * 1000);
     const a0 = procFigures(agent.pid!);
     const b0 = procFigures(anchor.pid!);
+    const c0 = procFigures(cadence.pid!);
     const w0 = performance.now();
     await sleep(seconds * 1000);
     const a1 = procFigures(agent.pid!);
     const b1 = procFigures(anchor.pid!);
+    const c1 = procFigures(cadence.pid!);
     const wall = (performance.now() - w0) / 1000;
-    const pct = (d: number): number => (d / TICK_HZ / wall) * 100;
-    const agentCpu = pct(a1.cpuTicks - a0.cpuTicks);
-    const anchorCpu = pct(b1.cpuTicks - b0.cpuTicks);
+    const pct = (ns: number): number => (ns / 1e9 / wall) * 100;
+    const agentCpu = pct(a1.cpuNs - a0.cpuNs);
+    const anchorCpu = pct(b1.cpuNs - b0.cpuNs);
+    const cadenceCpu = pct(c1.cpuNs - c0.cpuNs);
     const p = (k: string, v: number | string, digits = 2): void => {
       process.stdout.write(`${k}=${typeof v === 'number' ? v.toFixed(digits) : v}\n`);
     };
@@ -132,11 +150,13 @@ async function measure(mode: string): Promise<void> {
     p('window_seconds', wall, 1);
     p('start_ms', startMs, 0);
     p('idle_cpu_percent', agentCpu, 3);
-    p('idle_cpu_seconds', (a1.cpuTicks - a0.cpuTicks) / TICK_HZ, 2);
+    p('idle_cpu_seconds', (a1.cpuNs - a0.cpuNs) / 1e9, 3);
     p('idle_rss_mb', a1.rssKb / 1024, 1);
     p('start_peak_rss_mb', a1.hwmKb / 1024, 1);
     p('anchor_idle_cpu_percent', anchorCpu, 3);
     p('anchor_idle_rss_mb', b1.rssKb / 1024, 1);
+    p('cadence_floor_cpu_percent', cadenceCpu, 3);
+    p('cpu_ratio_vs_cadence_floor', cadenceCpu > 0 ? agentCpu / cadenceCpu : 0, 2);
     p('rss_ratio_vs_bare_node', a1.rssKb / b1.rssKb, 2);
     agent.kill('SIGTERM');
     await new Promise((r) => agent.once('exit', r));
