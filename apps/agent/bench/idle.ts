@@ -34,7 +34,7 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const settle = Number(values['settle-seconds']);
-const modes = values.mode === 'both' ? ['dist', 'tsx'] : [values.mode!];
+const modes = values.mode === 'both' ? ['dist', 'tsx'] : [values.mode];
 
 interface ProcFigures {
   /** CPU time of every thread, ns (schedstat: exact, where utime/stime count 10 ms ticks). */
@@ -90,7 +90,7 @@ async function measure(mode: string): Promise<void> {
     const agent = spawn(
       process.execPath,
       [
-        ...values['node-arg']!,
+        ...values['node-arg'],
         ...entry,
         'run',
         '--server',
@@ -103,7 +103,7 @@ async function measure(mode: string): Promise<void> {
         TENANT,
         '--progress',
         'plain',
-        ...values['agent-arg']!,
+        ...values['agent-arg'],
       ],
       { cwd: APP, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } },
     );

@@ -38,6 +38,23 @@ const STATES = {
   chunks: ['pending', 'uploading', 'uploaded', 'failed'],
 } as const;
 
+type Sample = [Record<string, string>, number];
+
+/** One sample per `label` value: `map` names the field of `o` each value reads; none when `o` is not there. */
+function byLabel<T extends object>(
+  o: T | null | undefined,
+  label: string,
+  map: Record<string, keyof T>,
+): Sample[] {
+  if (o === null || o === undefined) return [];
+  return Object.entries(map).map(([value, key]) => [{ [label]: value }, Number(o[key] ?? 0)]);
+}
+
+/** A label map whose values are the field names themselves. */
+function same<K extends string>(keys: readonly K[]): Record<K, K> {
+  return Object.fromEntries(keys.map((k) => [k, k])) as Record<K, K>;
+}
+
 /** Registers the agent's metric families; each reads the figures of the current scrape. */
 function registerFamilies(
   prom: Prom,
@@ -48,7 +65,7 @@ function registerFamilies(
     name: string,
     help: string,
     labelNames: string[],
-    read: (f: AgentFigures) => [Record<string, string>, number][],
+    read: (f: AgentFigures) => Sample[],
   ): void => {
     new prom.Counter({
       name,
@@ -65,7 +82,7 @@ function registerFamilies(
     name: string,
     help: string,
     labelNames: string[],
-    read: (f: AgentFigures) => [Record<string, string>, number][],
+    read: (f: AgentFigures) => Sample[],
   ): void => {
     new prom.Gauge({
       name,
@@ -78,25 +95,12 @@ function registerFamilies(
       },
     });
   };
-  const one = (v: number | null | undefined): [Record<string, string>, number][] =>
-    v === null || v === undefined ? [] : [[{}, v]];
+  const one = (v: number | null | undefined): Sample[] => (v === null || v === undefined ? [] : [[{}, v]]);
   counter('rediver_agent_jobs_total', 'Jobs that ended, by outcome.', ['outcome'], (f) =>
-    f.jobs === null
-      ? []
-      : [
-          [{ outcome: 'completed' }, f.jobs.completed],
-          [{ outcome: 'failed' }, f.jobs.failed],
-          [{ outcome: 'cancelled' }, f.jobs.cancelled],
-        ],
+    byLabel(f.jobs, 'outcome', { completed: 'completed', failed: 'failed', cancelled: 'cancelled' }),
   );
   gauge('rediver_agent_jobs', 'Jobs held now, by state.', ['state'], (f) =>
-    f.jobs === null
-      ? []
-      : [
-          [{ state: 'queued' }, f.jobs.queued],
-          [{ state: 'waiting' }, f.jobs.waiting],
-          [{ state: 'running' }, f.jobs.running],
-        ],
+    byLabel(f.jobs, 'state', { queued: 'queued', waiting: 'waiting', running: 'running' }),
   );
   counter('rediver_agent_jobs_throttled_total', 'Jobs that had to wait for a slot.', [], (f) =>
     one(f.jobs?.throttled),
@@ -105,37 +109,26 @@ function registerFamilies(
     'rediver_agent_findings_total',
     'Findings found by scanners and delivered to the platform.',
     ['stage'],
-    (f) =>
-      f.findings === null
-        ? []
-        : [
-            [{ stage: 'found' }, f.findings.found],
-            [{ stage: 'delivered' }, f.findings.delivered],
-          ],
+    (f) => byLabel(f.findings, 'stage', { found: 'found', delivered: 'delivered' }),
   );
   counter(
     'rediver_agent_reports_total',
     'Reports by how they ended or travelled (this run).',
     ['outcome'],
-    (f) => [
-      [{ outcome: 'delivered' }, f.reports.delivered],
-      [{ outcome: 'failed' }, f.reports.failed],
-      [{ outcome: 'persisted' }, f.reports.persisted],
-    ],
+    (f) =>
+      byLabel(f.reports, 'outcome', { delivered: 'delivered', failed: 'failed', persisted: 'persisted' }),
   );
-  gauge('rediver_agent_pipeline_reports', 'Reports in the upload pipeline, by state.', ['state'], (f) => [
-    [{ state: 'queued' }, f.reports.pipelineQueued],
-    [{ state: 'in_flight' }, f.reports.pipelineInFlight],
-  ]);
+  gauge('rediver_agent_pipeline_reports', 'Reports in the upload pipeline, by state.', ['state'], (f) =>
+    byLabel(f.reports, 'state', { queued: 'pipelineQueued', in_flight: 'pipelineInFlight' }),
+  );
   gauge('rediver_agent_stored_reports', 'Reports in the chunk store, by state.', ['state'], (f) =>
-    f.reports.stored === null ? [] : STATES.reports.map((s) => [{ state: s }, f.reports.stored?.[s] ?? 0]),
+    byLabel(f.reports.stored, 'state', same(STATES.reports)),
   );
   gauge(
     'rediver_agent_stored_chunks',
     'Chunks in the chunk store, by state (failed = dead letters).',
     ['state'],
-    (f) =>
-      f.chunks.stored === null ? [] : STATES.chunks.map((s) => [{ state: s }, f.chunks.stored?.[s] ?? 0]),
+    (f) => byLabel(f.chunks.stored, 'state', same(STATES.chunks)),
   );
   counter('rediver_agent_chunks_uploaded_total', 'Chunks acknowledged by the platform (this run).', [], (f) =>
     one(f.chunks.uploaded),
@@ -147,12 +140,7 @@ function registerFamilies(
     one(f.backlogMaxBytes),
   );
   counter('rediver_agent_retries_total', 'Upload retries scheduled, by route.', ['route'], (f) =>
-    f.retries === null
-      ? []
-      : [
-          [{ route: 'pipeline' }, f.retries.pipeline],
-          [{ route: 'chunks' }, f.retries.chunks],
-        ],
+    byLabel(f.retries, 'route', { pipeline: 'pipeline', chunks: 'chunks' }),
   );
   gauge('rediver_agent_dead_letters', 'Chunks dead-lettered in the chunk store.', [], (f) =>
     one(f.deadLetters),
@@ -173,13 +161,7 @@ function registerFamilies(
     one(f.throttle?.throttleEvents),
   );
   gauge('rediver_agent_slots', 'Job slots of the resource controller.', ['state'], (f) =>
-    f.throttle === null
-      ? []
-      : [
-          [{ state: 'active' }, f.throttle.activeJobs],
-          [{ state: 'max' }, f.throttle.maxJobs],
-          [{ state: 'pending' }, f.throttle.pendingJobs],
-        ],
+    byLabel(f.throttle, 'state', { active: 'activeJobs', max: 'maxJobs', pending: 'pendingJobs' }),
   );
   counter('rediver_agent_slots_rejected_total', 'Slot requests refused.', [], (f) =>
     one(f.throttle?.rejectedJobs),

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AgentError } from '../errors';
 import { procStat } from './containment';
+import { bootId } from './scannerRegistry';
 
 /*
  * One agent per data dir: `<dataDir>/agent.lock` names the holder (pid, its start time, host, boot, command). Two
@@ -33,14 +34,6 @@ export interface LockHolder {
   token: string;
   /** The metrics endpoint of the holder, when it serves one (for `status`). */
   metrics?: string;
-}
-
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The lock file of a data dir. */

@@ -29,7 +29,8 @@ export interface SweptScanner extends ScannerRecord {
   stopped: number;
 }
 
-function bootId(): string {
+/** This boot's id (a pid recorded in another boot means nothing now). */
+export function bootId(): string {
   try {
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
