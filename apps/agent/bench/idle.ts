@@ -117,7 +117,10 @@ async function measure(mode: string): Promise<void> {
     // 5 s (resource sample, started a little later) and 10 s (command poll), doing nothing.
     const cadence = spawn(
       process.execPath,
-      ['-e', 'setInterval(() => {}, 5000); setTimeout(() => setInterval(() => {}, 5000), 200); setInterval(() => {}, 10000)'],
+      [
+        '-e',
+        'setInterval(() => {}, 5000); setTimeout(() => setInterval(() => {}, 5000), 200); setInterval(() => {}, 10000)',
+      ],
       { stdio: 'ignore' },
     );
     children.push(cadence);
