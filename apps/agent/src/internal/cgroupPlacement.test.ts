@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { detectCgroupPlacement, parseMountinfo } from './cgroupPlacement';
+import { ScannerCgroup } from './containment';
 
 let root: string;
 beforeEach(async () => {
@@ -121,5 +122,57 @@ describe('detectCgroupPlacement (fixture trees)', () => {
       point: '/mnt/with space',
       fsType: 'cgroup2',
     });
+  });
+});
+
+describe('ScannerCgroup.create (cgroup v2 files, on a fixture tree: this machine has no v2 controllers)', () => {
+  it('moves the agent into a leaf, enables cpu and memory for children, writes cpu.max and memory.max', async () => {
+    const parent = join(root, 'svc');
+    mkdirSync(parent, { recursive: true });
+    writeFileSync(join(parent, 'cgroup.subtree_control'), '');
+    const placement = { version: 2 as const, parent, moveSelfTo: join(parent, 'agent') };
+    const caps = { maxCpuPercent: 50, maxMemoryBytes: 512 * 1024 * 1024, effectiveCpus: 2 };
+    const cg = ScannerCgroup.create(placement, 'rediver-scanner-test', caps);
+    expect(cg?.dirs).toEqual([join(parent, 'rediver-scanner-test')]);
+    expect(readFileSync(join(parent, 'agent', 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
+    expect(readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8')).toBe('+cpu +memory');
+    // 50 % of 2 CPUs = one CPU: a 100 ms quota per 100 ms period.
+    expect(readFileSync(join(parent, 'rediver-scanner-test', 'cpu.max'), 'utf8')).toBe('100000 100000');
+    expect(readFileSync(join(parent, 'rediver-scanner-test', 'memory.max'), 'utf8')).toBe(
+      String(512 * 1024 * 1024),
+    );
+    expect(cg!.procsFiles()).toEqual([join(parent, 'rediver-scanner-test', 'cgroup.procs')]);
+    // A kernel's memory.events after an OOM kill, and memory.peak / cpu.stat for the usage.
+    writeFileSync(
+      join(parent, 'rediver-scanner-test', 'memory.events'),
+      'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n',
+    );
+    writeFileSync(join(parent, 'rediver-scanner-test', 'memory.peak'), '536870912\n');
+    writeFileSync(
+      join(parent, 'rediver-scanner-test', 'cpu.stat'),
+      'usage_usec 2500000\nuser_usec 2000000\n',
+    );
+    expect(cg!.oomKilled()).toBe(true);
+    expect(cg!.usage()).toEqual({ containedBy: 'cgroup-v2', peakMemoryBytes: 536870912, cpuSeconds: 2.5 });
+  });
+
+  it("never joins a cgroup that already exists (another scanner's): no placement for that name", () => {
+    const parent = join(root, 'ro');
+    mkdirSync(join(parent, 'rediver-scanner-x'), { recursive: true });
+    writeFileSync(join(parent, 'cgroup.subtree_control'), 'cpu memory');
+    expect(
+      ScannerCgroup.create({ version: 2, parent, moveSelfTo: undefined }, 'rediver-scanner-y', {
+        maxCpuPercent: 10,
+        maxMemoryBytes: 1e8,
+        effectiveCpus: 1,
+      }),
+    ).toBeDefined();
+    expect(
+      ScannerCgroup.create({ version: 2, parent, moveSelfTo: undefined }, 'rediver-scanner-x', {
+        maxCpuPercent: 10,
+        maxMemoryBytes: 1e8,
+        effectiveCpus: 1,
+      }),
+    ).toBeUndefined();
   });
 });
