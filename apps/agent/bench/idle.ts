@@ -137,7 +137,13 @@ async function measure(mode: string): Promise<void> {
     const b0 = procFigures(anchor.pid!);
     const c0 = procFigures(cadence.pid!);
     const w0 = performance.now();
-    await sleep(seconds * 1000);
+    // RSS moves with the young generation between collections: sampled every second, the median reported.
+    const rss: number[] = [];
+    for (let i = 0; i < seconds; i++) {
+      await sleep(1000);
+      rss.push(procFigures(agent.pid!).rssKb / 1024);
+    }
+    rss.sort((x, y) => x - y);
     const a1 = procFigures(agent.pid!);
     const b1 = procFigures(anchor.pid!);
     const c1 = procFigures(cadence.pid!);
@@ -154,7 +160,9 @@ async function measure(mode: string): Promise<void> {
     p('start_ms', startMs, 0);
     p('idle_cpu_percent', agentCpu, 3);
     p('idle_cpu_seconds', (a1.cpuNs - a0.cpuNs) / 1e9, 3);
-    p('idle_rss_mb', a1.rssKb / 1024, 1);
+    p('idle_rss_mb', rss[Math.floor(rss.length / 2)] ?? a1.rssKb / 1024, 1);
+    p('idle_rss_min_mb', rss[0] ?? 0, 1);
+    p('idle_rss_max_mb', rss[rss.length - 1] ?? 0, 1);
     p('start_peak_rss_mb', a1.hwmKb / 1024, 1);
     p('anchor_idle_cpu_percent', anchorCpu, 3);
     p('anchor_idle_rss_mb', b1.rssKb / 1024, 1);
