@@ -102,9 +102,6 @@ function registerFamilies(
   gauge('rediver_agent_jobs', 'Jobs held now, by state.', ['state'], (f) =>
     byLabel(f.jobs, 'state', { queued: 'queued', waiting: 'waiting', running: 'running' }),
   );
-  counter('rediver_agent_jobs_throttled_total', 'Jobs that had to wait for a slot.', [], (f) =>
-    one(f.jobs?.throttled),
-  );
   counter(
     'rediver_agent_findings_total',
     'Findings found by scanners and delivered to the platform.',
@@ -130,20 +127,8 @@ function registerFamilies(
     ['state'],
     (f) => byLabel(f.chunks.stored, 'state', same(STATES.chunks)),
   );
-  counter('rediver_agent_chunks_uploaded_total', 'Chunks acknowledged by the platform (this run).', [], (f) =>
-    one(f.chunks.uploaded),
-  );
-  gauge('rediver_agent_backlog_bytes', 'Compressed bytes waiting in the chunk store.', [], (f) =>
-    one(f.backlogBytes),
-  );
-  gauge('rediver_agent_backlog_max_bytes', 'Quota of the chunk store, bytes.', [], (f) =>
-    one(f.backlogMaxBytes),
-  );
   counter('rediver_agent_retries_total', 'Upload retries scheduled, by route.', ['route'], (f) =>
     byLabel(f.retries, 'route', { pipeline: 'pipeline', chunks: 'chunks' }),
-  );
-  gauge('rediver_agent_dead_letters', 'Chunks dead-lettered in the chunk store.', [], (f) =>
-    one(f.deadLetters),
   );
   gauge(
     'rediver_agent_upload_concurrency',
@@ -151,20 +136,8 @@ function registerFamilies(
     ['source'],
     (f) => (f.upload === null ? [] : [[{ source: f.upload.concurrencySource }, f.upload.concurrencyLimit]]),
   );
-  gauge('rediver_agent_uploads_in_flight', 'Chunk uploads in flight now.', [], (f) =>
-    one(f.upload?.inFlight),
-  );
-  gauge('rediver_agent_throttled', '1 while the resource controller throttles new jobs.', [], (f) =>
-    one(f.throttle === null ? null : f.throttle.throttled ? 1 : 0),
-  );
-  counter('rediver_agent_throttle_events_total', 'Times throttling started.', [], (f) =>
-    one(f.throttle?.throttleEvents),
-  );
   gauge('rediver_agent_slots', 'Job slots of the resource controller.', ['state'], (f) =>
     byLabel(f.throttle, 'state', { active: 'activeJobs', max: 'maxJobs', pending: 'pendingJobs' }),
-  );
-  counter('rediver_agent_slots_rejected_total', 'Slot requests refused.', [], (f) =>
-    one(f.throttle?.rejectedJobs),
   );
   gauge(
     'rediver_agent_host_cpu_percent',
@@ -178,38 +151,39 @@ function registerFamilies(
     ['origin'],
     (f) => (f.host === null ? [] : [[{ origin: f.host.memoryOrigin }, f.host.memoryPercent]]),
   );
-  gauge('rediver_agent_host_memory_used_bytes', 'Host (or cgroup) memory in use.', [], (f) =>
-    one(f.host?.memoryUsedBytes),
-  );
-  gauge('rediver_agent_host_memory_limit_bytes', 'Host memory or the cgroup limit.', [], (f) =>
-    one(f.host?.memoryLimitBytes),
-  );
-  gauge('rediver_agent_host_effective_cpus', 'Effective CPUs (cgroup quota or host).', [], (f) =>
-    one(f.host?.effectiveCpus),
-  );
-  counter('rediver_agent_audit_lines_written_total', 'Audit lines written to the log file.', [], (f) =>
-    one(f.audit?.written),
-  );
   counter(
     'rediver_agent_audit_lines_dropped_total',
     'Audit lines not written or not shipped, by reason.',
     ['reason'],
     (f) => (f.audit === null ? [] : Object.entries(f.audit.dropped).map(([reason, v]) => [{ reason }, v])),
   );
-  counter('rediver_agent_audit_errors_total', 'Background failures of the audit logger.', [], (f) =>
-    one(f.audit?.errors),
-  );
-  gauge(
-    'rediver_agent_platform_last_ok_timestamp_seconds',
-    'When the platform last answered a poll or heartbeat.',
-    [],
-    (f) =>
-      one(
-        f.platform?.lastOkAt === null || f.platform?.lastOkAt === undefined
-          ? null
-          : f.platform.lastOkAt / 1000,
-      ),
-  );
+  // Families of one value each (one line per family).
+  type Single = [
+    kind: 'counter' | 'gauge',
+    name: string,
+    help: string,
+    read: (f: AgentFigures) => number | null | undefined,
+  ];
+  // prettier-ignore
+  const single: Single[] = [
+    ['counter', 'rediver_agent_jobs_throttled_total', 'Jobs that had to wait for a slot.', (f) => f.jobs?.throttled],
+    ['counter', 'rediver_agent_chunks_uploaded_total', 'Chunks acknowledged by the platform (this run).', (f) => f.chunks.uploaded],
+    ['gauge', 'rediver_agent_backlog_bytes', 'Compressed bytes waiting in the chunk store.', (f) => f.backlogBytes],
+    ['gauge', 'rediver_agent_backlog_max_bytes', 'Quota of the chunk store, bytes.', (f) => f.backlogMaxBytes],
+    ['gauge', 'rediver_agent_dead_letters', 'Chunks dead-lettered in the chunk store.', (f) => f.deadLetters],
+    ['gauge', 'rediver_agent_uploads_in_flight', 'Chunk uploads in flight now.', (f) => f.upload?.inFlight],
+    ['gauge', 'rediver_agent_throttled', '1 while the resource controller throttles new jobs.', (f) => (f.throttle === null ? null : Number(f.throttle.throttled))],
+    ['counter', 'rediver_agent_throttle_events_total', 'Times throttling started.', (f) => f.throttle?.throttleEvents],
+    ['counter', 'rediver_agent_slots_rejected_total', 'Slot requests refused.', (f) => f.throttle?.rejectedJobs],
+    ['gauge', 'rediver_agent_host_memory_used_bytes', 'Host (or cgroup) memory in use.', (f) => f.host?.memoryUsedBytes],
+    ['gauge', 'rediver_agent_host_memory_limit_bytes', 'Host memory or the cgroup limit.', (f) => f.host?.memoryLimitBytes],
+    ['gauge', 'rediver_agent_host_effective_cpus', 'Effective CPUs (cgroup quota or host).', (f) => f.host?.effectiveCpus],
+    ['counter', 'rediver_agent_audit_lines_written_total', 'Audit lines written to the log file.', (f) => f.audit?.written],
+    ['counter', 'rediver_agent_audit_errors_total', 'Background failures of the audit logger.', (f) => f.audit?.errors],
+    ['gauge', 'rediver_agent_platform_last_ok_timestamp_seconds', 'When the platform last answered a poll or heartbeat.', (f) => f.platform?.lastOkAt === null || f.platform?.lastOkAt === undefined ? null : f.platform.lastOkAt / 1000],
+  ];
+  for (const [kind, name, help, read] of single)
+    (kind === 'counter' ? counter : gauge)(name, help, [], (f) => one(read(f)));
 }
 
 /** Starts the endpoint on `host:port` (loopback unless configured otherwise). */
