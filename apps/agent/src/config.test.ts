@@ -162,6 +162,37 @@ describe('loadConfig', () => {
     expect(e.field).toBe('scanners[0]');
   });
 
+  it('scanner entries: cwd, maxOutputMB, unique names, did-you-mean for unknown options', async () => {
+    const c = await loadConfig({
+      file: await file(
+        'scanners.yaml',
+        [
+          'scanners:',
+          '  - { name: lint, command: "npx eslint -o {output} {target}", cwd: "{target}", maxOutputMB: 512 }',
+          '  - { command: "npx eslint -c b.mjs -o {output} {target}", cwd: tools }',
+          '',
+        ].join('\n'),
+      ),
+    });
+    expect(c.scanners).toEqual(['lint', 'eslint']);
+    expect(c.scannerDefs.lint).toMatchObject({ cwd: '{target}', maxOutputMB: 512 });
+    expect(c.scannerDefs.eslint!.cwd).toBe(join(process.cwd(), 'tools'));
+    for (const [text, field, msg] of [
+      ['scanners: [{ command: "x {target}", cwdd: a }]\n', 'scanners[0].cwdd', /did you mean cwd/],
+      ['scanners: [{ command: "x {target}", cwd: "" }]\n', 'scanners[0].cwd', /folder path/],
+      ['scanners: [{ command: "x {target}", maxOutputMB: 0 }]\n', 'scanners[0].maxOutputMB', /positive/],
+      [
+        'scanners: [{ name: a, command: "x {target}" }, { name: a, command: "y {target}" }]\n',
+        'scanners[1].name',
+        /already the name/,
+      ],
+    ] as const) {
+      const e = await configError(loadConfig({ file: await file('bad-scanner.yaml', text) }));
+      expect(e.field).toBe(field);
+      expect(e.message).toMatch(msg);
+    }
+  });
+
   it('rejects --set without a value separator', async () => {
     const e = await configError(loadConfig({ sets: ['pipeline.workers'] }));
     expect(e.message).toMatch(/path=value/);

@@ -33,6 +33,13 @@ export interface ScannerConfig {
   findings?: number;
   /** `synthetic`: assets to spread the findings over. */
   assets?: number;
+  /**
+   * Folder the scanner runs in (`{target}` allowed). Default: the agent's working directory, so that relative
+   * paths in the command resolve where the agent was started; the built-in secretlint runs in the target.
+   */
+  cwd?: string;
+  /** Largest SARIF output accepted (`{output}`, `{outputDir}` or stdout), MiB. Default 1024 (it is on disk, never in memory). */
+  maxOutputMB?: number;
 }
 
 /**
@@ -570,8 +577,25 @@ function validateScannerDef(
 ): ScannerConfig {
   if (typeof raw === 'string') raw = { command: raw };
   if (!isPlainObject(raw)) v.fail(path, 'must be a command string or a mapping');
-  const known = ['name', 'kind', 'command', 'timeoutMs', 'okExitCodes', 'findingType', 'findings', 'assets'];
-  for (const k of Object.keys(raw)) if (!known.includes(k)) v.fail(`${path}.${k}`, 'is not a scanner option');
+  const known = [
+    'name',
+    'kind',
+    'command',
+    'cwd',
+    'timeoutMs',
+    'maxOutputMB',
+    'okExitCodes',
+    'findingType',
+    'findings',
+    'assets',
+  ];
+  for (const k of Object.keys(raw)) {
+    if (known.includes(k)) continue;
+    const hint = suggestName(k, known);
+    v.fail(`${path}.${k}`, `is not a scanner option${hint === undefined ? '' : ` (did you mean ${hint}?)`}`);
+  }
+  if (raw.cwd !== undefined && (typeof raw.cwd !== 'string' || raw.cwd === ''))
+    v.fail(`${path}.cwd`, 'must be a folder path (`{target}` allowed)');
   let command: string[] | undefined;
   if (typeof raw.command === 'string') {
     try {
@@ -609,6 +633,10 @@ function validateScannerDef(
   }
   const def: ScannerConfig = { name, kind: kind as ScannerKind, timeoutMs: posInt('timeoutMs') ?? dflt };
   if (command !== undefined) def.command = command;
+  // Relative to where the agent runs; `{target}` stays a placeholder.
+  if (typeof raw.cwd === 'string') def.cwd = raw.cwd.startsWith('{target}') ? raw.cwd : resolve(raw.cwd);
+  const maxOutputMB = posInt('maxOutputMB');
+  if (maxOutputMB !== undefined) def.maxOutputMB = maxOutputMB;
   if (okExitCodes !== undefined) def.okExitCodes = okExitCodes as number[];
   if (typeof raw.findingType === 'string') def.findingType = raw.findingType;
   const findings = posInt('findings');
@@ -616,6 +644,47 @@ function validateScannerDef(
   if (findings !== undefined) def.findings = findings;
   if (assets !== undefined) def.assets = assets;
   return def;
+}
+
+// Launchers whose first real argument names the scanner (`npx eslint …` is `eslint`).
+const LAUNCHERS = new Set([
+  'npx',
+  'pnpx',
+  'bunx',
+  'uvx',
+  'pipx',
+  'node',
+  'python',
+  'python3',
+  'env',
+  'sh',
+  'bash',
+  'exec',
+  'npm',
+  'pnpm',
+  'yarn',
+  'run',
+  'dlx',
+]);
+
+/** A scanner name from its command: the program (past launchers like `npx`), without folders or extension. */
+export function commandName(command: readonly string[] | undefined, i: number): string {
+  for (const arg of command ?? []) {
+    if (arg.startsWith('-') || /[{}=]/.test(arg)) continue;
+    const base = arg
+      .split(/[\\/]/)
+      .pop()!
+      .replace(/\.(?:c|m)?[jt]s$|\.py$|\.sh$|\.exe$/i, '');
+    if (base === '' || LAUNCHERS.has(base.toLowerCase())) continue;
+    const slug = base.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '');
+    if (slug !== '') return slug.slice(0, 48);
+  }
+  return `scanner${i}`;
+}
+
+function uniqueName(base: string, taken: (n: string) => boolean): string {
+  if (!taken(base)) return base;
+  for (let k = 2; ; k++) if (!taken(`${base}-${k}`)) return `${base}-${k}`;
 }
 
 /**
@@ -654,10 +723,16 @@ function resolveScanners(
       return;
     }
     const def = validateScannerDef(v, '', item, path, timeoutMs);
-    const name =
+    const given =
       typeof item === 'object' && item !== null && typeof (item as { name?: unknown }).name === 'string'
         ? (item as { name: string }).name
-        : (def.command?.[0]?.split('/').pop() ?? `scanner${i}`);
+        : undefined;
+    if (given !== undefined && (names.includes(given) || defs[given] !== undefined)) {
+      v.fail(`${path}.name`, `${JSON.stringify(given)} is already the name of another scanner`);
+    }
+    // Every entry is its own scanner: an inline command gets a name of its own, never another entry's.
+    const name =
+      given ?? uniqueName(commandName(def.command, i), (n) => names.includes(n) || defs[n] !== undefined);
     def.name = name;
     defs[name] = def;
     names.push(name);

@@ -44,6 +44,8 @@ const SECTION_KEYS: Record<PackageSectionName, readonly string[]> = {
     'transport',
     'redact',
     'hashChain',
+    // For unattended installs: the operator secret a new sealing key is derived from (pass it only at set-up).
+    'sealSecret',
     'verbose',
     'compress',
     'maxFiles',
@@ -100,6 +102,8 @@ export async function createAudit(
     ...extra,
   };
   const logger = construct('audit', config.audit, () => new AuditLogger(options));
+  let newKey: AuditPort['newKey'];
+  logger.once('key', (e) => (newKey = e));
   await logger.start();
   return {
     logger,
@@ -107,6 +111,8 @@ export async function createAudit(
     log: (entry) => logger.log(entry),
     flush: () => logger.flush(),
     close: () => logger.close(),
+    latestCheckpoint: () => logger.latestCheckpoint(),
+    ...(newKey === undefined ? {} : { newKey }),
   };
 }
 

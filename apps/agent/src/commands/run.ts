@@ -7,7 +7,7 @@ import { collectFigures } from '../figures';
 import type { FigureSources } from '../figures';
 import type { MetricsServer, ReadyCheck } from '../metricsServer';
 import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
-import type { Command, Job } from '@rediver/core';
+import type { Command, HeartbeatRequest, Job } from '@rediver/core';
 import type { Agent } from '../agent';
 import type { PlatformPort } from '../internal/ports';
 import { VERSION } from '../version';
@@ -83,8 +83,10 @@ export async function daemonLoop(
 
   const heartbeat = async (override?: 'offline'): Promise<void> => {
     const st = agent.deps.resource.getStatus();
+    // The audit log's head, kept off the host: `audit verify --checkpoint` proves nothing up to it was cut.
+    const checkpoint = agent.deps.audit.latestCheckpoint?.();
     try {
-      await platform.heartbeat({
+      const body: HeartbeatRequest & { properties?: Record<string, unknown> } = {
         name: config.agentName,
         status:
           override !== undefined || agent.stopping
@@ -105,7 +107,9 @@ export async function daemonLoop(
         ...heartbeatMetrics(agent.deps.resource.metrics()),
         active_jobs: st.activeJobs,
         ...(config.region === undefined ? {} : { region: config.region }),
-      });
+        ...(checkpoint === undefined ? {} : { properties: { audit_checkpoint: checkpoint } }),
+      };
+      await platform.heartbeat(body);
       reached();
     } catch (e) {
       failed(e);

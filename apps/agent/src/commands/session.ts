@@ -2,6 +2,7 @@ import { AUDIT_EVENT_TYPES as T } from '@rediver/core';
 import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from '@rediver/resource';
 import { Agent } from '../agent';
 import type { AgentConfig } from '../config';
+import type { AuditPort } from '../internal/ports';
 import { requirePlatform } from '../config';
 import { detectCgroupPlacement } from '../internal/cgroupPlacement';
 import type { CgroupPlacement } from '../internal/cgroupPlacement';
@@ -43,6 +44,20 @@ export interface SessionOptions {
   command?: string;
   /** Wait while another agent holds the data dir, instead of exiting. */
   waitLock?: boolean;
+}
+
+/**
+ * The audit log's verification key, shown once when this start created the sealing key (first start, or a lost
+ * key file): it is written nowhere else, and the evolving key on the host cannot re-create it.
+ */
+function showNewAuditKey(key: AuditPort['newKey'], io: Io): void {
+  if (key === undefined || key.derived) return;
+  io.err.write(
+    `\nrediver-agent: a new audit log sealing key was created${key.replaced ? ' (the previous key file was missing)' : ''}.\n` +
+      `  Verification key (shown only now; keep it OFF this host, e.g. in your password manager):\n\n` +
+      `    ${key.verificationKey}\n\n` +
+      `  Check the log with: rediver-agent audit verify --key-file <file holding the key>\n\n`,
+  );
 }
 
 /**
@@ -89,6 +104,7 @@ export async function openSession(
     detach();
     throw e;
   }
+  showNewAuditKey(deps.audit.newKey, io);
   const agent = new Agent(config, deps);
   const progress = attachProgress(agent, config.progress, io.err);
   agent.start();

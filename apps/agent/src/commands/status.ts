@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { ChunkStore } from '@rediver/chunk';
-import { verifyAuditLog } from '@rediver/audit';
+import { parseCheckpoints, verifyAuditLog } from '@rediver/audit';
+import type { AuditCheckpoint } from '@rediver/audit';
 import { collectFigures } from '../figures';
 import type { AgentFigures } from '../figures';
 import { holderAlive, lockPath, readLock } from '../internal/dataDirLock';
@@ -17,10 +18,17 @@ Shows what the data dir holds: reports pending delivery and dead-lettered ones (
 storage use against the quota, and the last audit events. Does not contact the platform.`;
 
 /** Help of `audit verify`. */
-export const AUDIT_HELP = `Usage: rediver-agent audit verify [<dir>] [--data-dir <dir>]
+export const AUDIT_HELP = `Usage: rediver-agent audit verify [<dir>] [--data-dir <dir>] [--key <key> | --key-file <file>]
+                                 [--checkpoint <seq:hash | file>]
 
-Checks the audit log's hash chain (default folder: <data dir>/audit): reports the first edited, missing,
-reordered or torn line, or that the chain is intact. Exit 0 when intact, 1 otherwise.`;
+Checks the audit log's hash chain and seals (default folder: <data dir>/audit): reports the first break (file:line, seq) and its
+kind (edited, missing, reordered, torn, truncated, forged, unsealed, rewritten...), or that it is intact and
+which guarantees hold. Exit 0 when intact, 1 otherwise.
+  --key         the verification key shown once at the first start (audit-key-v1:...): checks every seal
+  --key-file    a file holding it (preferred: a command line is visible to other users)
+  --secret-file a file holding the audit.sealSecret the key was derived from (unattended installs)
+  --checkpoint  a checkpoint kept off the host (seq:hash, as sent in heartbeats), or a file of them:
+                detects deleted newest lines or files up to it`;
 
 /**
  * The last `n` complete lines of `file`, read backwards in blocks: never the whole file, and never a line cut
@@ -195,6 +203,10 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     {
       'data-dir': { type: 'string' },
       config: { type: 'string', short: 'c' },
+      key: { type: 'string', multiple: true },
+      'key-file': { type: 'string', multiple: true },
+      'secret-file': { type: 'string', multiple: true },
+      checkpoint: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     true,
@@ -204,16 +216,39 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const dir = positionals[0] ?? dataPaths((await configFrom(values, io.env)).dataDir).auditDir;
-  const result = await verifyAuditLog(dir);
+  const keys = [...(values.key ?? [])];
+  for (const f of values['key-file'] ?? []) {
+    keys.push(
+      ...(await readFile(f, 'utf8'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('audit-key-')),
+    );
+  }
+  const secrets: string[] = [];
+  for (const f of values['secret-file'] ?? []) {
+    secrets.push(
+      ...(await readFile(f, 'utf8'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== ''),
+    );
+  }
+  const checkpoints: (AuditCheckpoint | string)[] = [];
+  for (const c of values.checkpoint ?? []) {
+    checkpoints.push(...(/^\d+:[0-9a-f]{64}/.test(c) ? [c] : parseCheckpoints(await readFile(c, 'utf8'))));
+  }
+  const result = await verifyAuditLog(dir, { keys, secrets, checkpoints });
   if (result.ok) {
     io.out.write(
       `audit log intact: ${result.lines} line(s) in ${result.files.length} file(s)${result.lastSeq === undefined ? '' : `, seq ${result.firstSeq ?? 1}..${result.lastSeq}`}\n`,
     );
+    for (const g of result.guarantees) io.out.write(`  - ${g}\n`);
     return EXIT.ok;
   }
   const p = result.problem;
   io.out.write(
-    `audit log NOT intact: ${p === undefined ? 'unknown problem' : `${p.kind} at ${p.file}:${p.line} — ${p.message}`}\n`,
+    `audit log NOT intact: ${p === undefined ? 'unknown problem' : `${p.kind} at ${p.file}:${p.line}${p.seq === undefined ? '' : ` (seq ${p.seq})`} — ${p.message}`}\n`,
   );
   return EXIT.failed;
 }
