@@ -84,4 +84,4 @@ export {
   heartbeatMetrics,
   platformPort,
 } from './wiring';
-export { main } from './cli';
+export { main } from './main';

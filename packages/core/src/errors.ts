@@ -59,6 +59,10 @@ export const ERROR_CODES = Object.freeze({
   INVALID_RESPONSE: 'INVALID_RESPONSE',
   /** A scanner failed to run or produced unreadable output. */
   SCANNER_FAILED: 'SCANNER_FAILED',
+  /** A scanner went over its CPU or memory cap and was stopped (`details`: resource, used, cap, unit). */
+  SCANNER_OVER_BUDGET: 'SCANNER_OVER_BUDGET',
+  /** Something another live process holds (e.g. an agent's data folder); `details` names the holder. */
+  LOCKED: 'LOCKED',
   /** An unexpected internal failure (a bug); reported, never swallowed. */
   INTERNAL: 'INTERNAL',
 } as const);

@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { ChunkStore } from '@rediver/chunk';
 import { parseCheckpoints, verifyAuditLog } from '@rediver/audit';
 import type { AuditCheckpoint } from '@rediver/audit';
+import { collectFigures } from '../figures';
+import type { AgentFigures } from '../figures';
+import { holderAlive, lockPath, readLock } from '../internal/dataDirLock';
 import { formatBytes } from '../progress';
 import { dataPaths } from '../paths';
 import type { Io } from './common';
@@ -27,19 +30,34 @@ which guarantees hold. Exit 0 when intact, 1 otherwise.
   --checkpoint  a checkpoint kept off the host (seq:hash, as sent in heartbeats), or a file of them:
                 detects deleted newest lines or files up to it`;
 
-async function lastLines(file: string, n: number): Promise<string[]> {
-  if (!existsSync(file)) return [];
-  const size = (await stat(file)).size;
-  const len = Math.min(size, 256 * 1024);
+/**
+ * The last `n` complete lines of `file`, read backwards in blocks: never the whole file, and never a line cut
+ * where a block starts (the first, partial line of a block is completed by the block before it).
+ */
+export async function lastLines(file: string, n: number): Promise<string[]> {
+  if (n <= 0 || !existsSync(file)) return [];
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(len);
-    await fh.read(buf, 0, len, size - len);
-    return buf
-      .toString('utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-n);
+    const size = (await fh.stat()).size;
+    const block = 64 * 1024;
+    // Bounded: a log without newlines cannot make `status` read gigabytes.
+    const maxBytes = Math.max(4 * 1024 * 1024, n * 16 * 1024);
+    let pos = size;
+    let tail = Buffer.alloc(0);
+    let lines: string[] = [];
+    while (pos > 0 && size - pos < maxBytes) {
+      const len = Math.min(block, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, pos);
+      tail = Buffer.concat([buf, tail]);
+      const text = tail.toString('utf8');
+      const parts = text.split('\n');
+      // Unless the file's start was reached, the first part may be the end of a longer line: not a line yet.
+      lines = (pos > 0 ? parts.slice(1) : parts).filter((l) => l.trim() !== '');
+      if (lines.length >= n) break;
+    }
+    return lines.slice(-n);
   } finally {
     await fh.close();
   }
@@ -70,6 +88,26 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     created_at: number;
     last_error: string | null;
   }[] = [];
+  let figures: AgentFigures | undefined;
+  // A live agent on this data dir (its lock) serving metrics gives its own figures; else what the data dir holds.
+  const holder = existsSync(lockPath(config.dataDir)) ? readLock(lockPath(config.dataDir)) : 'missing';
+  if (typeof holder === 'object') {
+    const live = holderAlive(holder);
+    out.agent = {
+      running: live,
+      pid: holder.pid,
+      command: holder.command,
+      since: new Date(holder.startedAt).toISOString(),
+      metrics: holder.metrics ?? null,
+    };
+    if (live && holder.metrics !== undefined) {
+      figures = await fetch(`${holder.metrics}/figures`, { signal: AbortSignal.timeout(2000) })
+        .then((r) => (r.ok ? (r.json() as Promise<AgentFigures>) : undefined))
+        .catch(() => undefined);
+    }
+  } else {
+    out.agent = { running: false };
+  }
   if (existsSync(paths.chunksDb)) {
     // The store alone (no upload engine): status never changes what a running agent is doing.
     const store = new ChunkStore({ ...(config.chunk as object), databasePath: paths.chunksDb });
@@ -91,6 +129,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
         quotaUsed: stats.quotaUsed,
       };
       out.undelivered = reports;
+      figures ??= await collectFigures({ chunkStats: () => Promise.resolve(stats) });
     } finally {
       await store.close();
     }
@@ -104,11 +143,23 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
   });
   out.auditLog = paths.auditLog;
   out.lastEvents = events;
+  if (figures !== undefined) out.figures = figures;
   if (values.json === true) {
     io.out.write(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
   io.out.write(`data dir: ${config.dataDir} (tenant ${config.tenantId})\n`);
+  const agentInfo = out.agent as {
+    running: boolean;
+    pid?: number;
+    command?: string;
+    since?: string;
+    metrics?: string | null;
+  };
+  if (agentInfo.pid !== undefined)
+    io.out.write(
+      `agent: ${agentInfo.running ? `running, pid ${agentInfo.pid} (${agentInfo.command}, since ${agentInfo.since})${agentInfo.metrics === null ? '' : `, metrics ${agentInfo.metrics}/metrics`}` : `not running (stale lock of pid ${agentInfo.pid})`}\n`,
+    );
   if (out.reports === undefined) {
     io.out.write('chunk store: none yet (nothing was ever kept for delivery)\n');
   } else {
