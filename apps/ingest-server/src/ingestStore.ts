@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { COMMAND_STATUSES } from '@rediver/core';
 import type {
@@ -12,6 +12,12 @@ import type {
   ToolInfo,
 } from '@rediver/core';
 import { IngestServerError } from './ingestServerError';
+import type { PreparedChunk, PreparedReport } from './internal/bodyJobs';
+import { MAX_ASSETS_PER_CHUNKED_REPORT, MAX_FINDINGS_PER_CHUNKED_REPORT } from './internal/contentLimits';
+import { prepareAssets, prepareFindings, sha256 } from './internal/prepare';
+import type { PreparedAsset, PreparedFinding } from './internal/prepare';
+
+export { findingFingerprint } from './internal/prepare';
 
 /** What one report (whole or chunked) delivered so far, per tenant. */
 export interface ReportStats {
@@ -162,27 +168,6 @@ CREATE TABLE IF NOT EXISTS heartbeats (
   count INTEGER NOT NULL, PRIMARY KEY (tenant_id, agent_id));
 `;
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** The fingerprint a finding is upserted by: its own, or one derived from what identifies it. */
-export function findingFingerprint(finding: Finding): string {
-  if (typeof finding.fingerprint === 'string' && finding.fingerprint.length > 0) return finding.fingerprint;
-  return sha256(
-    JSON.stringify([
-      finding.type,
-      finding.rule_id ?? null,
-      finding.title,
-      finding.asset_ref ?? null,
-      finding.asset_value ?? null,
-      finding.location?.path ?? null,
-      finding.location?.start_line ?? null,
-      finding.location?.start_column ?? null,
-    ]),
-  );
-}
-
 interface CommandRow {
   id: string;
   tenant_id: string;
@@ -320,8 +305,8 @@ export class IngestStore {
   private upsert(
     tenantId: string,
     reportId: string,
-    assets: Asset[],
-    findings: Finding[],
+    assets: readonly PreparedAsset[],
+    findings: readonly PreparedFinding[],
     at: number,
   ): ApplyCounts {
     const counts: ApplyCounts = {
@@ -331,55 +316,39 @@ export class IngestStore {
       findings_updated: 0,
       findings_skipped: 0,
     };
-    for (const asset of assets) {
-      const key = `${asset.type}\u0000${asset.value}`;
-      const data = JSON.stringify(asset);
-      const hash = sha256(data);
-      const existing = this.st.getAsset.get(tenantId, key);
+    for (const a of assets) {
+      const existing = this.st.getAsset.get(tenantId, a.key);
       if (!existing) {
-        this.st.insertAsset.run(tenantId, key, asset.type, asset.value, reportId, hash, data, at, at);
+        this.st.insertAsset.run(tenantId, a.key, a.type, a.value, reportId, a.hash, a.data, at, at);
         counts.assets_created++;
-      } else if (existing.content_hash !== hash) {
-        this.st.updateAsset.run(reportId, hash, data, at, tenantId, key);
+      } else if (existing.content_hash !== a.hash) {
+        this.st.updateAsset.run(reportId, a.hash, a.data, at, tenantId, a.key);
         counts.assets_updated++;
       } else {
-        this.st.touchAsset.run(at, tenantId, key);
+        this.st.touchAsset.run(at, tenantId, a.key);
       }
     }
-    for (const finding of findings) {
-      const fingerprint = findingFingerprint(finding);
-      const data = JSON.stringify(finding);
-      const hash = sha256(data);
-      const existing = this.st.getFinding.get(tenantId, fingerprint);
+    for (const f of findings) {
+      const existing = this.st.getFinding.get(tenantId, f.fingerprint);
       if (!existing) {
         this.st.insertFinding.run(
           tenantId,
-          fingerprint,
+          f.fingerprint,
           reportId,
-          finding.type,
-          finding.severity,
-          finding.title,
-          hash,
-          data,
+          f.type,
+          f.severity,
+          f.title,
+          f.hash,
+          f.data,
           at,
           at,
         );
         counts.findings_created++;
-      } else if (existing.content_hash !== hash) {
-        this.st.updateFinding.run(
-          reportId,
-          finding.type,
-          finding.severity,
-          finding.title,
-          hash,
-          data,
-          at,
-          tenantId,
-          fingerprint,
-        );
+      } else if (existing.content_hash !== f.hash) {
+        this.st.updateFinding.run(reportId, f.type, f.severity, f.title, f.hash, f.data, at, tenantId, f.fingerprint);
         counts.findings_updated++;
       } else {
-        this.st.touchFinding.run(at, tenantId, fingerprint);
+        this.st.touchFinding.run(at, tenantId, f.fingerprint);
         counts.findings_skipped++;
       }
     }
@@ -412,6 +381,18 @@ export class IngestStore {
    * returns the first answer and changes nothing. Same report id and index with other content → 409.
    */
   applyChunk(tenantId: string, chunk: ChunkToApply): StoredAnswer<ChunkUploadResponse> {
+    return this.applyPreparedChunk(tenantId, {
+      ...chunk,
+      assets: prepareAssets(chunk.assets),
+      findings: prepareFindings(chunk.findings),
+    });
+  }
+
+  /** `applyChunk` for a chunk a body worker already decoded, validated and serialised. */
+  applyPreparedChunk(
+    tenantId: string,
+    chunk: PreparedChunk & { idempotencyKey: string | undefined },
+  ): StoredAnswer<ChunkUploadResponse> {
     this.assertOpen();
     const requestHash = sha256(
       `chunk\u0000${chunk.reportId}\u0000${chunk.chunkIndex}\u0000${chunk.checksum}`,
@@ -444,6 +425,16 @@ export class IngestStore {
             ? `report ${chunk.reportId} was announced with ${report.total_chunks} chunks, not ${chunk.totalChunks}`
             : `report ${chunk.reportId} was already ingested whole`,
           { status: 409 },
+        );
+      } else if (
+        report.findings_received + chunk.findings.length > MAX_FINDINGS_PER_CHUNKED_REPORT ||
+        report.assets_received + chunk.assets.length > MAX_ASSETS_PER_CHUNKED_REPORT
+      ) {
+        throw new IngestServerError(
+          'REPORT_TOO_LARGE',
+          `report ${chunk.reportId} would hold more than ${MAX_FINDINGS_PER_CHUNKED_REPORT} findings or ` +
+            `${MAX_ASSETS_PER_CHUNKED_REPORT} assets (a bound of this server)`,
+          { status: 413 },
         );
       }
       const counts = this.upsert(tenantId, chunk.reportId, chunk.assets, chunk.findings, at);
@@ -497,9 +488,27 @@ export class IngestStore {
       bodyHash: string;
     },
   ): StoredAnswer<IngestResponse> {
+    const { report } = input;
+    return this.applyPreparedReport(tenantId, {
+      idempotencyKey: input.idempotencyKey,
+      report: {
+        metadata: report.metadata,
+        tool: report.tool,
+        assets: prepareAssets(report.assets ?? []),
+        findings: prepareFindings(report.findings ?? []),
+        bodyHash: input.bodyHash,
+      },
+    });
+  }
+
+  /** `applyReport` for a report a body worker already validated and serialised. */
+  applyPreparedReport(
+    tenantId: string,
+    input: { report: PreparedReport; idempotencyKey: string | undefined },
+  ): StoredAnswer<IngestResponse> {
     this.assertOpen();
     const { report } = input;
-    const requestHash = sha256(`ingest\u0000${input.bodyHash}`);
+    const requestHash = sha256(`ingest\u0000${report.bodyHash}`);
     return this.db.transaction((): StoredAnswer<IngestResponse> => {
       const at = this.now();
       const byKey = this.replay<IngestResponse>(tenantId, input.idempotencyKey, requestHash);
@@ -512,13 +521,11 @@ export class IngestStore {
           status: 409,
         });
       }
-      const assets = report.assets ?? [];
-      const findings = report.findings ?? [];
-      const counts = this.upsert(tenantId, reportId, assets, findings, at);
+      const counts = this.upsert(tenantId, reportId, report.assets, report.findings, at);
       this.st.bumpReport.run(
         0,
-        findings.length,
-        assets.length,
+        report.findings.length,
+        report.assets.length,
         report.tool?.name ?? null,
         JSON.stringify(report.metadata),
         at,

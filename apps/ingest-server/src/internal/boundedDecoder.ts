@@ -22,6 +22,14 @@ const ZSTD_WINDOW_LOG_MAX = 24;
 const ZSTD_OUT_BYTES = 128 * 1024;
 /** Input is fed to decoders in slices this big, so limits are checked between small steps. */
 const SLICE_BYTES = 64 * 1024;
+/**
+ * A zstd decoder yields to the event loop after this much output from one input slice: a slice of highly
+ * compressible data (up to `maxRatio` x 64 KiB of output) then never holds the loop for more than a few ms.
+ */
+const YIELD_AFTER_BYTES = 1024 * 1024;
+
+/** Sees every decoded part, in order, before it is kept (e.g. a `JsonScanner` that refuses early). */
+export type OutputObserver = (part: Buffer) => void;
 
 /** Maps a `Content-Encoding` header to a supported encoding; throws 415 for anything else. */
 export function parseContentEncoding(header: string | undefined): BodyEncoding {
@@ -57,6 +65,7 @@ class BoundedSink {
   constructor(
     private readonly limits: DecompressionLimits,
     private readonly encoding: BodyEncoding,
+    private readonly observe: OutputObserver | undefined,
   ) {}
 
   input(bytes: number): void {
@@ -78,11 +87,17 @@ class BoundedSink {
         throw limitError(`decompression ratio exceeds ${this.limits.maxRatio}:1`);
       }
     }
+    this.observe?.(part);
     this.parts.push(part);
   }
 
+  /** The decoded bytes in memory of their own (never Buffer's shared pool), so they can move to a worker. */
   result(): Buffer {
-    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.decodedBytes);
+    const out = Buffer.allocUnsafeSlow(this.decodedBytes);
+    let at = 0;
+    for (const part of this.parts) at += part.copy(out, at);
+    this.parts.length = 0;
+    return out;
   }
 }
 
@@ -110,26 +125,35 @@ class ZstdDecoder implements StepDecoder {
     this.dctx.setParameter(zstd.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
   }
 
-  write(input: Buffer): void {
+  write(input: Buffer): void | Promise<void> {
     let src: Buffer = input;
+    let sinceYield = 0;
     // Each native call produces at most ZSTD_OUT_BYTES; the sink checks the limits between calls.
-    for (;;) {
-      const dst = Buffer.allocUnsafe(ZSTD_OUT_BYTES);
-      let ret: number;
-      let produced: number;
-      let consumed: number;
-      try {
-        [ret, produced, consumed] = this.dctx.decompressStream(dst, src);
-      } catch (cause) {
-        throw brokenError('zstd', cause);
+    const step = (): void | Promise<void> => {
+      for (;;) {
+        const dst = Buffer.allocUnsafe(ZSTD_OUT_BYTES);
+        let ret: number;
+        let produced: number;
+        let consumed: number;
+        try {
+          [ret, produced, consumed] = this.dctx.decompressStream(dst, src);
+        } catch (cause) {
+          throw brokenError('zstd', cause);
+        }
+        if (produced > 0) this.sink.output(Buffer.from(dst.subarray(0, produced)));
+        src = src.subarray(consumed);
+        if (src.length === 0 && produced < dst.length) {
+          this.inFrame = ret !== 0;
+          return;
+        }
+        sinceYield += produced;
+        if (sinceYield >= YIELD_AFTER_BYTES) {
+          sinceYield = 0;
+          return new Promise<void>((resolve) => setImmediate(resolve)).then(step);
+        }
       }
-      if (produced > 0) this.sink.output(Buffer.from(dst.subarray(0, produced)));
-      src = src.subarray(consumed);
-      if (src.length === 0 && produced < dst.length) {
-        this.inFrame = ret !== 0;
-        return;
-      }
-    }
+    };
+    return step();
   }
 
   end(): void {
@@ -210,11 +234,12 @@ export async function decodeBuffer(
   input: Buffer,
   encoding: BodyEncoding,
   limits: DecompressionLimits,
+  observe?: OutputObserver,
 ): Promise<Buffer> {
   if (input.length > limits.maxCompressedBytes) {
     throw limitError(`compressed data of ${input.length} bytes exceeds ${limits.maxCompressedBytes} bytes`);
   }
-  const sink = new BoundedSink(limits, encoding);
+  const sink = new BoundedSink(limits, encoding, observe);
   const decoder = createDecoder(encoding, sink);
   try {
     for (let offset = 0; offset < input.length; offset += SLICE_BYTES) {
@@ -235,6 +260,8 @@ export interface ReadBodyOptions {
   limits: DecompressionLimits;
   /** `Content-Length`, when the client declared one. */
   declaredLength: number | undefined;
+  /** Sees every decoded part before it is kept; throwing refuses the body. */
+  observe?: OutputObserver;
 }
 
 /** A refused body, with whether the rest of the request can be drained so the connection stays usable. */
@@ -257,7 +284,7 @@ export function readBoundedBody(
   options: ReadBodyOptions,
 ): Promise<{ ok: true; body: Buffer } | { ok: false; failure: BodyReadFailure }> {
   const { encoding, limits, declaredLength } = options;
-  const sink = new BoundedSink(limits, encoding);
+  const sink = new BoundedSink(limits, encoding, options.observe);
   const decoder = createDecoder(encoding, sink);
   return new Promise((resolve) => {
     let settled = false;

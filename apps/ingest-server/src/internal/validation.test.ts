@@ -176,9 +176,11 @@ describe('validateChunkEnvelope', () => {
 
 describe('validateChunkData', () => {
   const env = validateChunkEnvelope(envelope());
+  // Chunk 0 carries the report's tool and metadata (issue 20: the real platform requires them).
+  const head = { tool: { name: 'gitleaks' }, metadata: { id: 'scan-1', timestamp: '2026-01-15T10:00:00Z' } };
   it('accepts data consistent with its envelope', () => {
     const data = validateChunkData(
-      { report_id: 'scan-1', chunk_index: 0, total_chunks: 2, is_final: false, findings: [] },
+      { report_id: 'scan-1', chunk_index: 0, total_chunks: 2, is_final: false, findings: [], ...head },
       env,
     );
     expect(data.findings).toEqual([]);
