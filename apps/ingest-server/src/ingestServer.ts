@@ -109,6 +109,10 @@ const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
  */
 const MAX_ANONYMOUS_DRAIN_BYTES = 64 * 1024;
 const DEFAULT_COMMAND_LIMIT = 10;
+/** Longest path parameter (a command id): longer ones are answered 414 `VALIDATION_FAILED`. */
+const MAX_PATH_PARAM_LENGTH = 100;
+/** Longest part of a request's path echoed in a message. */
+const MAX_ECHOED_PATH = 200;
 /** Heap of one body worker, MiB: the most a within-bounds body can need, with room (see README). */
 const BODY_WORKER_HEAP_MB = 512;
 /** Bodies one tenant may have waiting for a body worker before it gets 429s. */
@@ -131,6 +135,7 @@ function statusText(status: number): string {
     404: 'Not Found',
     409: 'Conflict',
     413: 'Payload Too Large',
+    414: 'URI Too Long',
     415: 'Unsupported Media Type',
     429: 'Too Many Requests',
     500: 'Internal Server Error',
@@ -186,6 +191,12 @@ function rawBodyOf(request: FastifyRequest): Buffer {
   const raw = typeof body === 'object' && body !== null ? body[RAW_BODY] : undefined;
   if (raw === undefined) throw new IngestServerError('VALIDATION_FAILED', 'a JSON body is required', { status: 400 });
   return raw;
+}
+
+function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split('?')[0]!;
+  const shown = path.length > MAX_ECHOED_PATH ? `${path.slice(0, MAX_ECHOED_PATH)}…` : path;
+  return sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${shown}`);
 }
 
 /** Compares secrets in constant time (over their SHA-256, so lengths leak nothing either). */
@@ -424,9 +435,7 @@ function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIn
     // Routing and authentication come before any byte of the body is read.
     // Classify by the matched route, not the raw URL: the router decodes `%61gent`, a prefix check on the URL does not.
     const path = routeOf(request);
-    if (path === '') {
-      return sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
-    }
+    if (path === '') return notFound(request, reply);
     if (path.startsWith(ADMIN_PREFIX)) {
       if (options.adminKey !== undefined && !sameSecret(apiKeyOf(request), options.adminKey)) {
         return sendError(reply, 401, 'AUTH_FAILED', 'admin routes need Authorization: Bearer <adminKey>');
@@ -521,9 +530,7 @@ function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIn
     return sendError(reply, 500, 'INTERNAL', 'internal error');
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler(notFound);
 }
 
 /** The caller's tenant; the onRequest hook set it. Defence in depth: no tenant, no access. */
@@ -708,6 +715,20 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     forceCloseConnections: true,
     return503OnClosing: true,
     requestTimeout: 120_000,
+    // The router's own refusals (before any route or hook runs) in our error format, with our codes.
+    frameworkErrors: (error, request, reply) => {
+      if (mustCloseUnread(request)) reply.header('connection', 'close');
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return sendError(
+          reply,
+          414,
+          'VALIDATION_FAILED',
+          `a path segment is longer than ${MAX_PATH_PARAM_LENGTH} characters (command ids are UUIDs)`,
+        );
+      }
+      return sendError(reply, 400, 'VALIDATION_FAILED', 'the URL is not valid (bad percent-encoding)');
+    },
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
   });
   const server = new Server(app, resolved, store);
   try {
