@@ -1,3 +1,328 @@
-// `pnpm bench` for the ingest server: no benchmark of its own. The client bench (`pnpm --filter @rediver/client
-// bench`) measures chunk uploads against a loopback server; this app is a test and demo stand-in, not a hot path.
-process.stdout.write('ingest-server: no benchmark (the @rediver/client bench covers uploads on loopback)\n');
+// Benchmark of the ingest server: `pnpm --filter @rediver/ingest-server bench [-- --chunks 2000 --app-dir DIR]`.
+//
+// 1. Throughput (issue 13: the server must not be what limits the agent). 2,000 chunks of 500 realistic findings
+//    (1M findings, zstd, the agent's chunk shape) POSTed by 4 keep-alive connections to a fresh server process,
+//    side by side with the anchor: a bare node:http server in the same kind of process that only reads each body
+//    and answers 201. `ingest_vs_sink_ratio=` is ingest chunks/s ÷ sink chunks/s. Also the server on the main
+//    thread only (`bodyWorkers: 0`) and with a file database (WAL), so each design choice shows its effect.
+// 2. Hostile mixed load (issue 20). A probe of a third tenant every 20 ms (alternately `_stats` and a one-finding
+//    chunk), first with the server idle, then under a legitimate chunk stream, then under the same stream plus
+//    two connections sending the issue's bombs back to back (104 MB and 20 MB object bombs, the 52 MB chunk-data
+//    bomb, 40 MiB without a key). `hostile_p99_probe_ms=` is the probes' p99 under that mixed load.
+//
+// `--app-dir DIR` runs the same workload against another checkout's apps/ingest-server (e.g. main's) for a
+// before/after figure. Every line is `key=value`.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { API_PATHS } from '@rediver/core';
+import { makeHostileBodies } from '../test/hostileBodies';
+import { makeChunks } from './workload';
+import { rawRequest } from '../test/rawHttp';
+
+const APP_DIR = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({
+  // `pnpm bench -- --chunks 400` passes the `--` through.
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: {
+    chunks: { type: 'string', default: '2000' },
+    'findings-per-chunk': { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '4' },
+    'app-dir': { type: 'string', default: APP_DIR },
+    'hostile-seconds': { type: 'string', default: '10' },
+    only: { type: 'string' },
+  },
+});
+const CHUNKS = Number(values.chunks);
+const PER_CHUNK = Number(values['findings-per-chunk']);
+const CONCURRENCY = Number(values.concurrency);
+const KEYS = { a: 'rdv_bench_a', b: 'rdv_bench_b', c: 'rdv_bench_c' };
+const API_KEYS = { [KEYS.a]: 'tenant-a', [KEYS.b]: 'tenant-b', [KEYS.c]: 'tenant-c' };
+const TICKS_PER_SECOND = 100;
+
+function line(key: string, value: number | string): void {
+  process.stdout.write(`${key}=${typeof value === 'number' ? Number(value.toFixed(2)) : value}\n`);
+}
+
+interface Child {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startChild(mode: 'ingest' | 'sink', options: Record<string, unknown> = {}): Promise<Child> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=@rediver/source',
+      join(APP_DIR, 'bench/serverChild.ts'),
+      mode,
+      values['app-dir'],
+      JSON.stringify({ apiKeys: API_KEYS, ...options }),
+    ],
+    { cwd: APP_DIR, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((done, fail) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) done((JSON.parse(out.slice(0, nl)) as { url: string }).url);
+    });
+    child.once('exit', (code) => fail(new Error(`server child exited with ${code}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** CPU ticks (user + system, every thread) of a process. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Peak resident memory of a process, MiB. */
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? 0 : Number(m[1]) / 1024;
+}
+
+/** POSTs one body on a keep-alive agent; resolves with the status. */
+function postOnce(agent: Agent, url: string, path: string, key: string, body: Buffer): Promise<number> {
+  const target = new URL(url);
+  return new Promise((done, fail) => {
+    const req = request(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        path,
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'content-length': body.length,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/** Sends every body with `concurrency` keep-alive connections; every answer must be 201. */
+async function sendAll(url: string, key: string, bodies: Buffer[], concurrency: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const status = await postOnce(agent, url, API_PATHS.ingestChunk, key, body);
+        if (status !== 201) throw new Error(`chunk answered ${status}`);
+      }
+    }),
+  );
+  agent.destroy();
+  return performance.now() - started;
+}
+
+async function throughput(chunks: Buffer[]): Promise<void> {
+  const configs: Array<[string, 'sink' | 'ingest', Record<string, unknown>]> = [
+    ['sink', 'sink', {}],
+    ['ingest', 'ingest', {}],
+    ['ingest_main_thread', 'ingest', { bodyWorkers: 0 }],
+    ['ingest_file_db', 'ingest', { databasePath: join(tmpdir(), `ingest-bench-${process.pid}.db`) }],
+  ];
+  const rates: Record<string, number> = {};
+  for (const [name, mode, options] of configs) {
+    const child = await startChild(mode, options);
+    const ticks = cpuTicks(child.pid);
+    const ms = await sendAll(child.url, KEYS.a, chunks, CONCURRENCY);
+    const cpuMs = ((cpuTicks(child.pid) - ticks) / TICKS_PER_SECOND) * 1000;
+    rates[name] = (chunks.length / ms) * 1000;
+    line(`${name}_chunks_per_s`, rates[name]);
+    line(`${name}_findings_per_s`, rates[name] * PER_CHUNK);
+    line(`${name}_server_cpu_ms_per_chunk`, cpuMs / chunks.length);
+    line(`${name}_server_peak_rss_mb`, peakRssMb(child.pid));
+    await child.stop();
+  }
+  line('ingest_vs_sink_ratio', rates.ingest! / rates.sink!);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Probes as tenant C every 20 ms until `stop()`; returns latencies (ms). */
+function prober(url: string): { stop(): Promise<number[]> } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies: number[] = [];
+  let running = true;
+  let n = 0;
+  const probe = makeChunks('probe', 1, 1)[0]!;
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      const status =
+        n++ % 2 === 0
+          ? await new Promise<number>((done, fail) => {
+              const target = new URL(url + '/api/v1/agent/_stats');
+              request(
+                {
+                  agent,
+                  host: target.hostname,
+                  port: target.port,
+                  path: target.pathname,
+                  headers: { authorization: `Bearer ${KEYS.c}` },
+                },
+                (res) => {
+                  res.resume();
+                  res.on('end', () => done(res.statusCode ?? 0));
+                },
+              )
+                .on('error', fail)
+                .end();
+            })
+          : await postOnce(agent, url, API_PATHS.ingestChunk, KEYS.c, probe);
+      if (status >= 300) throw new Error(`probe answered ${status}`);
+      latencies.push(performance.now() - started);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      agent.destroy();
+      return latencies.sort((a, b) => a - b);
+    },
+  };
+}
+
+async function hostile(chunks: Buffer[]): Promise<void> {
+  const bodies = await makeHostileBodies();
+  const child = await startChild('ingest');
+  const seconds = Number(values['hostile-seconds']);
+  const phase = async (
+    name: string,
+    ms: number,
+    load: () => { stop(): Promise<void> },
+  ): Promise<number[]> => {
+    const p = prober(child.url);
+    const l = load();
+    await new Promise((r) => setTimeout(r, ms));
+    await l.stop();
+    const latencies = await p.stop();
+    line(`${name}_probes`, latencies.length);
+    line(`${name}_probe_p50_ms`, percentile(latencies, 50));
+    line(`${name}_probe_p99_ms`, percentile(latencies, 99));
+    line(`${name}_probe_max_ms`, latencies.at(-1) ?? 0);
+    return latencies;
+  };
+  const none = () => ({ stop: async () => {} });
+  /** Tenant A's chunk stream, two connections, replayed from the start when it runs out. */
+  const legit = () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    let running = true;
+    let next = 0;
+    const loops = Array.from({ length: 2 }, async () => {
+      while (running) {
+        const status = await postOnce(
+          agent,
+          child.url,
+          API_PATHS.ingestChunk,
+          KEYS.a,
+          chunks[next++ % chunks.length]!,
+        );
+        if (status !== 201) throw new Error(`legit chunk answered ${status}`);
+      }
+    });
+    return {
+      stop: async () => {
+        running = false;
+        await Promise.all(loops);
+        agent.destroy();
+      },
+    };
+  };
+  const statuses: Record<string, number> = {};
+  let hostileCount = 0;
+  const withHostile = () => {
+    const l = legit();
+    let running = true;
+    const json = { 'content-type': 'application/json' };
+    const b = { authorization: `Bearer ${KEYS.b}`, ...json };
+    const requests = [
+      () =>
+        rawRequest(child.url, {
+          path: API_PATHS.ingest,
+          body: bodies.bomb104.frame,
+          headers: { ...b, 'content-encoding': 'zstd' },
+        }),
+      () => rawRequest(child.url, { path: API_PATHS.ingest, body: bodies.plain20, headers: b }),
+      () => rawRequest(child.url, { path: API_PATHS.ingest, body: bodies.plainProperties20, headers: b }),
+      () =>
+        rawRequest(child.url, { path: API_PATHS.ingestChunk, body: bodies.chunkBomb52Envelope, headers: b }),
+      () => rawRequest(child.url, { path: '/no/such/route', body: bodies.anonymous40, headers: json }),
+      () => rawRequest(child.url, { path: API_PATHS.ingest, body: bodies.anonymous40, headers: json }),
+    ];
+    const loops = [0, 3].map(async (offset) => {
+      for (let i = offset; running; i++) {
+        const answer = await requests[i % requests.length]!();
+        hostileCount++;
+        statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+      }
+    });
+    return {
+      stop: async () => {
+        running = false;
+        await Promise.all([...loops, l.stop()]);
+      },
+    };
+  };
+  await phase('idle', 3000, none);
+  await phase('legit', seconds * 1000, legit);
+  const rssBefore = peakRssMb(child.pid);
+  const latencies = await phase('hostile', seconds * 1000, withHostile);
+  line('hostile_requests', hostileCount);
+  line(
+    'hostile_statuses',
+    Object.entries(statuses)
+      .map(([s, n]) => `${s}:${n}`)
+      .join(','),
+  );
+  line('hostile_p99_probe_ms', percentile(latencies, 99));
+  line('server_peak_rss_mb_before_hostile', rssBefore);
+  line('server_peak_rss_mb_after_hostile', peakRssMb(child.pid));
+  await child.stop();
+}
+
+const generated = performance.now();
+const chunks = makeChunks('bench-report', CHUNKS, PER_CHUNK);
+line('chunks', CHUNKS);
+line('findings', CHUNKS * PER_CHUNK);
+line('wire_mb', chunks.reduce((n, c) => n + c.length, 0) / 1024 / 1024);
+line('generate_s', (performance.now() - generated) / 1000);
+if (values.only !== 'hostile') await throughput(chunks);
+if (values.only !== 'throughput') await hostile(chunks);

@@ -312,7 +312,9 @@ export async function runCli(
       : error instanceof Error
         ? error.message
         : String(error);
-    io.err(`rediver-ingest-server: ${message}${usage ? ` (see rediver-ingest-server ${command} --help)` : ''}`);
+    io.err(
+      `rediver-ingest-server: ${message}${usage ? ` (see rediver-ingest-server ${command} --help)` : ''}`,
+    );
     return usage ? EXIT.usage : EXIT.failed;
   }
 }

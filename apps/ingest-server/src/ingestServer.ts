@@ -48,6 +48,8 @@ export interface IngestServerMetrics {
   byStatus: Record<string, number>;
   /** Faults injected. */
   faults: FaultCounts;
+  /** Chunk and report bodies decoded on the main thread (small ones) and on body workers (big ones). */
+  bodies: { inline: number; worker: number };
 }
 
 /** A running ingest server. */
@@ -113,10 +115,20 @@ const DEFAULT_COMMAND_LIMIT = 10;
 const MAX_PATH_PARAM_LENGTH = 100;
 /** Longest part of a request's path echoed in a message. */
 const MAX_ECHOED_PATH = 200;
-/** Heap of one body worker, MiB: the most a within-bounds body can need, with room (see README). */
-const BODY_WORKER_HEAP_MB = 512;
+/**
+ * Heap of one body worker, MiB: a safety net far above what any body within the content bounds needs (about 5x
+ * its decoded size, at most a few hundred MiB), and far above its largest single allocation, so that a worker
+ * that does run out is stopped cleanly (413) instead of taking the process down.
+ */
+const BODY_WORKER_HEAP_MB = 1024;
 /** Bodies one tenant may have waiting for a body worker before it gets 429s. */
 const MAX_QUEUED_BODIES_PER_TENANT = 64;
+/**
+ * Bodies (and decoded chunk data) up to this size are decoded and validated on the main thread: about 10 ms of
+ * work, less than a trip to a worker costs on a small machine. An agent's chunk (500 findings, about 0.5 MiB)
+ * stays on the main thread; anything bigger goes to a worker, so no body holds the event loop for long.
+ */
+const INLINE_BODY_BYTES = 1024 * 1024;
 
 interface RefusedBody {
   [REFUSED]: unknown;
@@ -189,7 +201,8 @@ function bodyOf(request: FastifyRequest): unknown {
 function rawBodyOf(request: FastifyRequest): Buffer {
   const body = request.body as Partial<RawBody> | undefined;
   const raw = typeof body === 'object' && body !== null ? body[RAW_BODY] : undefined;
-  if (raw === undefined) throw new IngestServerError('VALIDATION_FAILED', 'a JSON body is required', { status: 400 });
+  if (raw === undefined)
+    throw new IngestServerError('VALIDATION_FAILED', 'a JSON body is required', { status: 400 });
   return raw;
 }
 
@@ -215,7 +228,7 @@ class Server implements IngestServer {
   readonly db: Database.Database;
   private faults: FaultOptions;
   private readonly apiKeys: Map<string, string>;
-  private readonly counters: IngestServerMetrics = {
+  private readonly counters: Omit<IngestServerMetrics, 'bodies'> = {
     requests: 0,
     byStatus: {},
     faults: { latency: 0, reset: 0, rateLimited: 0, error: 0 },
@@ -233,6 +246,7 @@ class Server implements IngestServer {
       workers: options.bodyWorkers,
       maxWorkerHeapMb: BODY_WORKER_HEAP_MB,
       maxQueuedPerTenant: MAX_QUEUED_BODIES_PER_TENANT,
+      inlineBytes: INLINE_BODY_BYTES,
       logger: options.logger,
     });
     this.store = store;
@@ -306,6 +320,7 @@ class Server implements IngestServer {
       requests: this.counters.requests,
       byStatus: { ...this.counters.byStatus },
       faults: { ...this.counters.faults },
+      bodies: this.pool.counts,
     };
   }
 

@@ -74,8 +74,12 @@ describe('unknown options, body workers and the admin key off loopback (issue 20
 
   it('sets details.option on invalid values', () => {
     expect(refusal(() => resolveIngestServerOptions({ port: -1 })).details?.option).toBe('port');
-    expect(refusal(() => resolveIngestServerOptions({ bodyWorkers: 1.5 })).details?.option).toBe('bodyWorkers');
-    expect(refusal(() => resolveIngestServerOptions({ bodyWorkers: 17 })).details?.option).toBe('bodyWorkers');
+    expect(refusal(() => resolveIngestServerOptions({ bodyWorkers: 1.5 })).details?.option).toBe(
+      'bodyWorkers',
+    );
+    expect(refusal(() => resolveIngestServerOptions({ bodyWorkers: 17 })).details?.option).toBe(
+      'bodyWorkers',
+    );
     expect(resolveIngestServerOptions({ bodyWorkers: 0 }).bodyWorkers).toBe(0);
   });
 

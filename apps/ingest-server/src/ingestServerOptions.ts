@@ -109,7 +109,10 @@ function invalid(message: string, option?: string): IngestServerError {
 
 /** True for hosts only this machine can reach: 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
@@ -190,7 +193,8 @@ export function resolveIngestServerOptions(options: IngestServerOptions = {}): R
   }
   const apiKeys: Record<string, string> = {};
   for (const [key, tenant] of Object.entries(options.apiKeys ?? d.apiKeys)) {
-    if (key.length === 0 || /\s/.test(key)) throw invalid('API keys must be non-empty and contain no spaces', 'apiKeys');
+    if (key.length === 0 || /\s/.test(key))
+      throw invalid('API keys must be non-empty and contain no spaces', 'apiKeys');
     if (typeof tenant !== 'string' || tenant.length === 0 || tenant.length > 256) {
       throw invalid('every API key must map to a tenant id of 1..256 characters', 'apiKeys');
     }
@@ -211,7 +215,10 @@ export function resolveIngestServerOptions(options: IngestServerOptions = {}): R
   }
   const bodyWorkers = options.bodyWorkers ?? d.bodyWorkers;
   if (!Number.isInteger(bodyWorkers) || bodyWorkers < 0 || bodyWorkers > MAX_BODY_WORKERS) {
-    throw invalid(`bodyWorkers must be an integer from 0 to ${MAX_BODY_WORKERS}, got ${String(bodyWorkers)}`, 'bodyWorkers');
+    throw invalid(
+      `bodyWorkers must be an integer from 0 to ${MAX_BODY_WORKERS}, got ${String(bodyWorkers)}`,
+      'bodyWorkers',
+    );
   }
   if (options.random !== undefined && typeof options.random !== 'function')
     throw invalid('random must be a function', 'random');

@@ -258,8 +258,9 @@ export class IngestStore {
       getFinding: db.prepare<[string, string], { content_hash: string }>(
         'SELECT content_hash FROM findings WHERE tenant_id = ? AND fingerprint = ?',
       ),
+      // New findings (the common case at scale) cost one statement; known ones fall through to a compare.
       insertFinding: db.prepare(
-        'INSERT INTO findings (tenant_id, fingerprint, report_id, type, severity, title, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO findings (tenant_id, fingerprint, report_id, type, severity, title, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       updateFinding: db.prepare(
         'UPDATE findings SET report_id = ?, type = ?, severity = ?, title = ?, content_hash = ?, data = ?, last_seen = ? WHERE tenant_id = ? AND fingerprint = ?',
@@ -269,7 +270,7 @@ export class IngestStore {
         'SELECT content_hash FROM assets WHERE tenant_id = ? AND asset_key = ?',
       ),
       insertAsset: db.prepare(
-        'INSERT INTO assets (tenant_id, asset_key, type, value, report_id, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO assets (tenant_id, asset_key, type, value, report_id, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       updateAsset: db.prepare(
         'UPDATE assets SET report_id = ?, content_hash = ?, data = ?, last_seen = ? WHERE tenant_id = ? AND asset_key = ?',
@@ -317,11 +318,12 @@ export class IngestStore {
       findings_skipped: 0,
     };
     for (const a of assets) {
-      const existing = this.st.getAsset.get(tenantId, a.key);
-      if (!existing) {
-        this.st.insertAsset.run(tenantId, a.key, a.type, a.value, reportId, a.hash, a.data, at, at);
+      if (
+        this.st.insertAsset.run(tenantId, a.key, a.type, a.value, reportId, a.hash, a.data, at, at)
+          .changes === 1
+      ) {
         counts.assets_created++;
-      } else if (existing.content_hash !== a.hash) {
+      } else if (this.st.getAsset.get(tenantId, a.key)!.content_hash !== a.hash) {
         this.st.updateAsset.run(reportId, a.hash, a.data, at, tenantId, a.key);
         counts.assets_updated++;
       } else {
@@ -329,11 +331,22 @@ export class IngestStore {
       }
     }
     for (const f of findings) {
-      const existing = this.st.getFinding.get(tenantId, f.fingerprint);
-      if (!existing) {
-        this.st.insertFinding.run(
-          tenantId,
-          f.fingerprint,
+      const inserted = this.st.insertFinding.run(
+        tenantId,
+        f.fingerprint,
+        reportId,
+        f.type,
+        f.severity,
+        f.title,
+        f.hash,
+        f.data,
+        at,
+        at,
+      );
+      if (inserted.changes === 1) {
+        counts.findings_created++;
+      } else if (this.st.getFinding.get(tenantId, f.fingerprint)!.content_hash !== f.hash) {
+        this.st.updateFinding.run(
           reportId,
           f.type,
           f.severity,
@@ -341,11 +354,9 @@ export class IngestStore {
           f.hash,
           f.data,
           at,
-          at,
+          tenantId,
+          f.fingerprint,
         );
-        counts.findings_created++;
-      } else if (existing.content_hash !== f.hash) {
-        this.st.updateFinding.run(reportId, f.type, f.severity, f.title, f.hash, f.data, at, tenantId, f.fingerprint);
         counts.findings_updated++;
       } else {
         this.st.touchFinding.run(at, tenantId, f.fingerprint);

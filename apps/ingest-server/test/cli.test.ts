@@ -157,7 +157,11 @@ describe('rediver-ingest-server CLI', () => {
 
   it('never prints part of a key when the config is not valid JSON', async () => {
     const file = join(dir, 'broken.json');
-    const secrets = ['{"apiKeys": {"rdv_leaky_secret": "t",}}', '{"adminKey": rdv_bare_secret}', '{"adminKey": "rdv_cut'];
+    const secrets = [
+      '{"apiKeys": {"rdv_leaky_secret": "t",}}',
+      '{"adminKey": rdv_bare_secret}',
+      '{"adminKey": "rdv_cut',
+    ];
     for (const text of secrets) {
       writeFileSync(file, text);
       const r = await cli(['serve', '--config', file]);

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompressStream, compress } from 'zstd-napi';
+import { compress } from 'zstd-napi';
 import { API_PATHS } from '@rediver/core';
 import { startIngestServer } from '../src/index';
 import type { IngestServer } from '../src/index';
 import { API_KEYS, finding, get, KEYS, makeChunk, post } from './helpers';
+import { makeHostileBodies } from './hostileBodies';
+import type { HostileBodies } from './hostileBodies';
 import { rawRequest } from './rawHttp';
 import type { RawAnswer } from './rawHttp';
 
@@ -22,40 +22,6 @@ const ANSWER_BOUND_MS = 20_000;
 const PROBE_BOUND_MS = 2_000;
 
 let server: IngestServer;
-
-/** `{},` repeated to `bytes` bytes (a multiple of 3), in 1 MiB blocks: never materialised. */
-function* objects(bytes: number): Generator<Buffer> {
-  const block = Buffer.from('{},'.repeat(MIB / 4));
-  for (let left = bytes; left > 0; left -= block.length) yield block.subarray(0, Math.min(left, block.length));
-}
-
-/**
- * The issue's object bomb: `prefix`, a random string long enough to keep the whole frame under `maxRatio`
- * (as an attacker would), then `bombBytes` of `{},` inside `findings`, then `suffix`. Compressed as it is
- * generated. Returns the frame and its decoded size.
- */
-async function objectBomb(options: {
-  prefix: string;
-  bombBytes: number;
-  suffix: string;
-  maxRatio: number;
-}): Promise<{ frame: Buffer; decodedBytes: number }> {
-  // Random base64 compresses to about 3/4 of its size; 10% margin under the ratio.
-  const padChars = Math.ceil(options.bombBytes / (options.maxRatio * 0.9) / 0.75);
-  const pad = randomBytes(Math.ceil((padChars * 3) / 4)).toString('base64');
-  const head = Buffer.from(`${options.prefix}"properties":{"pad":"${pad}"},"findings":[`);
-  const tail = Buffer.from(`{}]${options.suffix}`);
-  const source = Readable.from(
-    (function* () {
-      yield head;
-      yield* objects(options.bombBytes);
-      yield tail;
-    })(),
-  );
-  const parts: Buffer[] = [];
-  for await (const part of source.pipe(new CompressStream({ compressionLevel: 3 }))) parts.push(part as Buffer);
-  return { frame: Buffer.concat(parts), decodedBytes: head.length + options.bombBytes + tail.length };
-}
 
 /** Runs `fn` while sampling RSS every few ms and probing the server as another tenant every 25 ms. */
 async function underWatch<T>(fn: () => Promise<T>): Promise<{ result: T; growth: number; probes: number[] }> {
@@ -100,31 +66,11 @@ function report(name: string, answer: RawAnswer, growth: number, probes: number[
   );
 }
 
-const ingestPrefix = '{"version":"1.0","metadata":{"id":"bomb","timestamp":"2026-01-15T10:00:00Z"},';
-
-let bomb104: { frame: Buffer; decodedBytes: number };
-let chunkBomb52: { frame: Buffer; decodedBytes: number };
-let plain20: Buffer;
-let plainProperties20: Buffer;
+let bodies: HostileBodies;
 
 beforeAll(async () => {
   server = await startIngestServer({ apiKeys: API_KEYS });
-  bomb104 = await objectBomb({ prefix: ingestPrefix, bombBytes: 104_000_000 - 800_000, suffix: '}', maxRatio: 200 });
-  chunkBomb52 = await objectBomb({
-    prefix:
-      '{"report_id":"bomb-chunk","chunk_index":0,"total_chunks":1,"tool":{"name":"x"},' +
-      '"metadata":{"id":"bomb-chunk","timestamp":"2026-01-15T10:00:00Z"},',
-    bombBytes: 51_000_000,
-    suffix: ',"is_final":true}',
-    maxRatio: 100,
-  });
-  const twenty = 20 * 1000 * 1000 - 300;
-  plain20 = Buffer.concat([Buffer.from(`${ingestPrefix}"findings":[`), ...objects(twenty), Buffer.from('{}]}')]);
-  plainProperties20 = Buffer.concat([
-    Buffer.from(`${ingestPrefix}"properties":{"x":[`),
-    ...objects(twenty),
-    Buffer.from('{}]}}'),
-  ]);
+  bodies = await makeHostileBodies();
   // Warm up: the body workers start on first use.
   await post(server.url + API_PATHS.ingestChunk, makeChunk('warm-up', 0, 1, [finding(0)]), { key: KEYS.b });
 }, 120_000);
@@ -135,52 +81,68 @@ afterAll(async () => {
 
 describe('hostile bodies within the byte limits (issue 20)', () => {
   it('the generated bombs are what the issue describes', () => {
-    expect(bomb104.decodedBytes).toBeGreaterThan(100_000_000);
-    expect(bomb104.decodedBytes).toBeLessThan(100 * MIB);
-    expect(bomb104.decodedBytes / bomb104.frame.length).toBeLessThan(200);
-    expect(bomb104.frame.length).toBeLessThan(2 * MIB);
-    expect(chunkBomb52.decodedBytes).toBeGreaterThan(51_000_000);
-    expect(chunkBomb52.decodedBytes).toBeLessThan(50 * MIB);
-    expect(chunkBomb52.decodedBytes / chunkBomb52.frame.length).toBeLessThan(100);
-    expect(plain20.length).toBeLessThanOrEqual(20 * MIB);
+    expect(bodies.bomb104.decodedBytes).toBeGreaterThan(100_000_000);
+    expect(bodies.bomb104.decodedBytes).toBeLessThan(100 * MIB);
+    expect(bodies.bomb104.decodedBytes / bodies.bomb104.frame.length).toBeLessThan(200);
+    expect(bodies.bomb104.frame.length).toBeLessThan(2 * MIB);
+    expect(bodies.chunkBomb52.decodedBytes).toBeGreaterThan(51_000_000);
+    expect(bodies.chunkBomb52.decodedBytes).toBeLessThan(50 * MIB);
+    expect(bodies.chunkBomb52.decodedBytes / bodies.chunkBomb52.frame.length).toBeLessThan(100);
+    expect(bodies.plain20.length).toBeLessThanOrEqual(20 * MIB);
   });
 
   it.each([
-    ['104 MB object bomb in findings (zstd)', () => bomb104.frame, 'zstd', API_PATHS.ingest, 413, 'REPORT_TOO_LARGE'],
-    ['20 MB object bomb in findings (plain JSON)', () => plain20, undefined, API_PATHS.ingest, 413, 'REPORT_TOO_LARGE'],
-    ['20 MB object bomb in properties', () => plainProperties20, undefined, API_PATHS.ingest, 400, 'VALIDATION_FAILED'],
-  ] as const)('%s: a quick 4xx, bounded memory, other tenants served', async (name, body, encoding, path, status, code) => {
-    const { result, growth, probes } = await underWatch(() =>
-      rawRequest(server.url, {
-        path,
-        body: body(),
-        headers: {
-          authorization: `Bearer ${KEYS.a}`,
-          'content-type': 'application/json',
-          ...(encoding === undefined ? {} : { 'content-encoding': encoding }),
-        },
-      }),
-    );
-    report(name, result, growth, probes);
-    expect(result).toMatchObject({ status, json: { code } });
-    expect(result.ms).toBeLessThan(ANSWER_BOUND_MS);
-    expect(growth).toBeLessThan(MAX_RSS_GROWTH_BYTES);
-    expect(Math.max(0, ...probes)).toBeLessThan(PROBE_BOUND_MS);
-  });
+    [
+      '104 MB object bomb in findings (zstd)',
+      () => bodies.bomb104.frame,
+      'zstd',
+      API_PATHS.ingest,
+      413,
+      'REPORT_TOO_LARGE',
+    ],
+    [
+      '20 MB object bomb in findings (plain JSON)',
+      () => bodies.plain20,
+      undefined,
+      API_PATHS.ingest,
+      413,
+      'REPORT_TOO_LARGE',
+    ],
+    [
+      '20 MB object bomb in properties',
+      () => bodies.plainProperties20,
+      undefined,
+      API_PATHS.ingest,
+      400,
+      'VALIDATION_FAILED',
+    ],
+  ] as const)(
+    '%s: a quick 4xx, bounded memory, other tenants served',
+    async (name, body, encoding, path, status, code) => {
+      const { result, growth, probes } = await underWatch(() =>
+        rawRequest(server.url, {
+          path,
+          body: body(),
+          headers: {
+            authorization: `Bearer ${KEYS.a}`,
+            'content-type': 'application/json',
+            ...(encoding === undefined ? {} : { 'content-encoding': encoding }),
+          },
+        }),
+      );
+      report(name, result, growth, probes);
+      expect(result).toMatchObject({ status, json: { code } });
+      expect(result.ms).toBeLessThan(ANSWER_BOUND_MS);
+      expect(growth).toBeLessThan(MAX_RSS_GROWTH_BYTES);
+      expect(Math.max(0, ...probes)).toBeLessThan(PROBE_BOUND_MS);
+    },
+  );
 
-  it("52 MB chunk data bomb: a quick 413, bounded memory, other tenants served", async () => {
-    const envelope = {
-      report_id: 'bomb-chunk',
-      chunk_index: 0,
-      total_chunks: 1,
-      compression: 'zstd',
-      data: chunkBomb52.frame.toString('base64'),
-      is_final: true,
-    };
+  it('52 MB chunk data bomb: a quick 413, bounded memory, other tenants served', async () => {
     const { result, growth, probes } = await underWatch(() =>
       rawRequest(server.url, {
         path: API_PATHS.ingestChunk,
-        body: Buffer.from(JSON.stringify(envelope)),
+        body: bodies.chunkBomb52Envelope,
         headers: { authorization: `Bearer ${KEYS.a}`, 'content-type': 'application/json' },
       }),
     );
@@ -194,11 +156,19 @@ describe('hostile bodies within the byte limits (issue 20)', () => {
 
   it('without a key or to an unknown route (four at once): answered before the body, which is not read', async () => {
     // The 104 MB bomb sent uncompressed would be refused by its Content-Length; this one is 40 MiB of `{},`.
-    const body = Buffer.concat([...objects(40 * MIB - (40 * MIB) % 3)]);
+    const body = bodies.anonymous40;
     const { result, growth, probes } = await underWatch(() =>
       Promise.all([
-        rawRequest(server.url, { path: '/no/such/route', body, headers: { 'content-type': 'application/json' } }),
-        rawRequest(server.url, { path: API_PATHS.ingest, body, headers: { 'content-type': 'application/json' } }),
+        rawRequest(server.url, {
+          path: '/no/such/route',
+          body,
+          headers: { 'content-type': 'application/json' },
+        }),
+        rawRequest(server.url, {
+          path: API_PATHS.ingest,
+          body,
+          headers: { 'content-type': 'application/json' },
+        }),
         rawRequest(server.url, {
           path: API_PATHS.ingestChunk,
           body,
@@ -206,7 +176,7 @@ describe('hostile bodies within the byte limits (issue 20)', () => {
         }),
         rawRequest(server.url, {
           path: '/_admin/nothing',
-          body: bomb104.frame,
+          body: bodies.bomb104.frame,
           headers: { 'content-encoding': 'zstd', 'content-type': 'application/json' },
         }),
       ]),
@@ -240,17 +210,48 @@ describe('crafted bodies get a 4xx with a clear message', () => {
     data: (compression === 'zstd' ? compress(data) : data).toString('base64'),
     is_final: true,
   });
-  const head = '"report_id":"crafted","chunk_index":0,"total_chunks":1,"is_final":true,' +
+  const head =
+    '"report_id":"crafted","chunk_index":0,"total_chunks":1,"is_final":true,' +
     '"tool":{"name":"t"},"metadata":{"id":"crafted","timestamp":"2026-01-15T10:00:00Z"}';
 
   it.each([
-    ['nesting 100,000 deep', `{${head},"properties":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`, 400, 'nested deeper'],
+    [
+      'nesting 100,000 deep',
+      `{${head},"properties":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`,
+      400,
+      'nested deeper',
+    ],
     ['a member name of 2 KiB', `{${head},"properties":{"${'k'.repeat(2048)}":1}}`, 400, 'member name'],
-    ['a string of 5 MiB', `{${head},"properties":{"x":"${'s'.repeat(5 * MIB)}"}}`, 400, 'string of more than'],
-    ['an escaped lone surrogate', `{${head},"findings":[{"type":"t","title":"\\ud800","severity":"low"}]}`, 400, 'lone surrogate'],
-    ['start_line 1e300', `{${head},"findings":[{"type":"t","title":"x","severity":"low","location":{"start_line":1e300}}]}`, 400, 'start_line'],
-    ['a number of 100 digits', `{${head},"properties":{"x":${'9'.repeat(100)}}}`, 400, 'a number of more than'],
-    ['6,000 findings', `{${head},"findings":[${Array(6000).fill('{"type":"t","title":"x","severity":"low"}').join(',')}]}`, 413, 'findings per chunk'],
+    [
+      'a string of 5 MiB',
+      `{${head},"properties":{"x":"${'s'.repeat(5 * MIB)}"}}`,
+      400,
+      'string of more than',
+    ],
+    [
+      'an escaped lone surrogate',
+      `{${head},"findings":[{"type":"t","title":"\\ud800","severity":"low"}]}`,
+      400,
+      'lone surrogate',
+    ],
+    [
+      'start_line 1e300',
+      `{${head},"findings":[{"type":"t","title":"x","severity":"low","location":{"start_line":1e300}}]}`,
+      400,
+      'start_line',
+    ],
+    [
+      'a number of 100 digits',
+      `{${head},"properties":{"x":${'9'.repeat(100)}}}`,
+      400,
+      'a number of more than',
+    ],
+    [
+      '6,000 findings',
+      `{${head},"findings":[${Array(6000).fill('{"type":"t","title":"x","severity":"low"}').join(',')}]}`,
+      413,
+      'findings per chunk',
+    ],
   ])('chunk data with %s', async (_name, json, status, text) => {
     const res = await post(server.url + API_PATHS.ingestChunk, chunkWith(Buffer.from(json)), { key: KEYS.a });
     expect(res.status).toBe(status);
@@ -258,7 +259,11 @@ describe('crafted bodies get a 4xx with a clear message', () => {
   });
 
   it('chunk data and bodies that are not UTF-8', async () => {
-    const bad = Buffer.concat([Buffer.from(`{${head},"findings":[{"type":"t","title":"`), Buffer.from([0xc3, 0x28]), Buffer.from('","severity":"low"}]}')]);
+    const bad = Buffer.concat([
+      Buffer.from(`{${head},"findings":[{"type":"t","title":"`),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('","severity":"low"}]}'),
+    ]);
     const res = await post(server.url + API_PATHS.ingestChunk, chunkWith(bad), { key: KEYS.a });
     expect(res).toMatchObject({ status: 400, json: { message: expect.stringContaining('not valid UTF-8') } });
     const body = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff]), Buffer.from('"}')]);
@@ -267,17 +272,37 @@ describe('crafted bodies get a 4xx with a clear message', () => {
   });
 
   it('a command id longer than the router allows: 414 with a documented code', async () => {
-    const res = await post(server.url + `${API_PATHS.commands}/${'a'.repeat(200)}/start`, {}, { key: KEYS.a });
+    const res = await post(
+      server.url + `${API_PATHS.commands}/${'a'.repeat(200)}/start`,
+      {},
+      { key: KEYS.a },
+    );
     expect(res).toMatchObject({ status: 414, json: { code: 'VALIDATION_FAILED' } });
   });
 
   it('fuzzed values anywhere in a chunk never give a 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.jsonValue({ maxDepth: 5 }), fc.constantFrom('findings', 'assets', 'properties', 'tool', 'metadata'), async (value, field) => {
-        const data = { report_id: 'fuzz-in', chunk_index: 0, total_chunks: 1, is_final: true, tool: { name: 't' }, metadata: { id: 'fuzz-in', timestamp: '2026-01-15T10:00:00Z' }, [field]: value };
-        const res = await post(server.url + API_PATHS.ingestChunk, chunkWith(Buffer.from(JSON.stringify(data)), 'zstd'), { key: KEYS.a });
-        expect(res.status).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        fc.jsonValue({ maxDepth: 5 }),
+        fc.constantFrom('findings', 'assets', 'properties', 'tool', 'metadata'),
+        async (value, field) => {
+          const data = {
+            report_id: 'fuzz-in',
+            chunk_index: 0,
+            total_chunks: 1,
+            is_final: true,
+            tool: { name: 't' },
+            metadata: { id: 'fuzz-in', timestamp: '2026-01-15T10:00:00Z' },
+            [field]: value,
+          };
+          const res = await post(
+            server.url + API_PATHS.ingestChunk,
+            chunkWith(Buffer.from(JSON.stringify(data)), 'zstd'),
+            { key: KEYS.a },
+          );
+          expect(res.status).toBeLessThan(500);
+        },
+      ),
       { numRuns: 60 },
     );
     expect(Object.keys(server.metrics().byStatus).filter((s) => Number(s) >= 500)).toEqual([]);
@@ -291,14 +316,22 @@ describe('X-Agent-ID in UTF-8', () => {
     const res = await rawRequest(server.url, {
       path: API_PATHS.heartbeat,
       body: Buffer.from('{"status":"online"}'),
-      headers: { authorization: `Bearer ${KEYS.a}`, 'content-type': 'application/json', 'x-agent-id': header },
+      headers: {
+        authorization: `Bearer ${KEYS.a}`,
+        'content-type': 'application/json',
+        'x-agent-id': header,
+      },
     });
     expect(res).toMatchObject({ status: 200, json: { agent_id: id } });
     expect(server.lastHeartbeat('tenant-a', id)).toMatchObject({ agentId: id, count: 1 });
     const broken = await rawRequest(server.url, {
       path: API_PATHS.heartbeat,
       body: Buffer.from('{}'),
-      headers: { authorization: `Bearer ${KEYS.a}`, 'content-type': 'application/json', 'x-agent-id': '\xff\xfe' },
+      headers: {
+        authorization: `Bearer ${KEYS.a}`,
+        'content-type': 'application/json',
+        'x-agent-id': '\xff\xfe',
+      },
     });
     expect(broken).toMatchObject({ status: 400, json: { message: expect.stringContaining('UTF-8') } });
   });

@@ -28,7 +28,14 @@ export function rawRequest(
   return new Promise((resolve) => {
     const socket = connect(Number(url.port), url.hostname);
     const started = performance.now();
-    const answer: RawAnswer = { status: 0, headers: {}, json: undefined, writtenAtAnswer: 0, written: 0, ms: 0 };
+    const answer: RawAnswer = {
+      status: 0,
+      headers: {},
+      json: undefined,
+      writtenAtAnswer: 0,
+      written: 0,
+      ms: 0,
+    };
     let received = Buffer.alloc(0);
     let done = false;
     let sent = false;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DecompressionLimits, ReportMetadata, ToolInfo } from '@rediver/core';
 import { IngestServerError } from '../ingestServerError';
-import { decodeBuffer } from './boundedDecoder';
+import { decodeBuffer, OverBudget } from './boundedDecoder';
 import type { BodyEncoding } from './boundedDecoder';
 import {
   CHUNK_DATA_CONTENT_LIMITS,
@@ -9,8 +9,16 @@ import {
   REPORT_CONTENT_LIMITS,
 } from './contentLimits';
 import { JsonScanner } from './jsonScanner';
-import { prepareAssets, prepareFindings, sha256 } from './prepare';
-import type { PreparedAsset, PreparedFinding } from './prepare';
+import {
+  packAssets,
+  packFindings,
+  prepareAssets,
+  prepareFindings,
+  sha256,
+  unpackAssets,
+  unpackFindings,
+} from './prepare';
+import type { PackedRows, PreparedAsset, PreparedFinding } from './prepare';
 import { parseJsonBody, validateChunkData, validateChunkEnvelope, validateReport } from './validation';
 
 /** A chunk upload decoded, validated and ready for the store (everything but the SQLite writes). */
@@ -44,7 +52,23 @@ export type BodyJob =
   | { kind: 'report'; body: Buffer; scanned: boolean };
 
 /** What a `BodyJob` gives back. */
-export type BodyJobResult = { kind: 'chunk'; chunk: PreparedChunk } | { kind: 'report'; report: PreparedReport };
+export type BodyJobResult =
+  { kind: 'chunk'; chunk: PreparedChunk } | { kind: 'report'; report: PreparedReport };
+
+/** A `BodyJobResult` with its rows packed for the trip between threads (see `PackedRows`). */
+export type PackedBodyJobResult =
+  | {
+      kind: 'chunk';
+      chunk: Omit<PreparedChunk, 'assets' | 'findings'>;
+      assets: PackedRows;
+      findings: PackedRows;
+    }
+  | {
+      kind: 'report';
+      report: Omit<PreparedReport, 'assets' | 'findings'>;
+      assets: PackedRows;
+      findings: PackedRows;
+    };
 
 /**
  * Decodes a chunk upload: the envelope (already scanned while it streamed in, when `scanned`), its `data`
@@ -53,7 +77,7 @@ export type BodyJobResult = { kind: 'chunk'; chunk: PreparedChunk } | { kind: 'r
  */
 export async function processChunkBody(
   body: Buffer,
-  options: { scanned: boolean; chunkDataLimits: DecompressionLimits },
+  options: { scanned: boolean; chunkDataLimits: DecompressionLimits; budgetBytes?: number },
 ): Promise<PreparedChunk> {
   const envelope = validateChunkEnvelope(
     parseJsonBody(body, { limits: CHUNK_ENVELOPE_CONTENT_LIMITS, scanned: options.scanned }),
@@ -62,9 +86,12 @@ export async function processChunkBody(
   const encoding: BodyEncoding = envelope.compression === 'none' ? 'identity' : envelope.compression;
   const scanner = new JsonScanner(CHUNK_DATA_CONTENT_LIMITS, 'chunk data');
   const hash = createHash('sha256');
-  const decoded = await decodeBuffer(compressed, encoding, options.chunkDataLimits, (part) => {
-    scanner.write(part);
-    hash.update(part);
+  const decoded = await decodeBuffer(compressed, encoding, options.chunkDataLimits, {
+    observe: (part) => {
+      scanner.write(part);
+      hash.update(part);
+    },
+    ...(options.budgetBytes === undefined ? {} : { budgetBytes: options.budgetBytes }),
   });
   const checksum = hash.digest('hex');
   if (envelope.checksum !== undefined && envelope.checksum !== checksum) {
@@ -108,10 +135,36 @@ export function processReportBody(body: Buffer, options: { scanned: boolean }): 
   };
 }
 
-/** Runs one job on this thread. */
-export async function runBodyJob(job: BodyJob): Promise<BodyJobResult> {
+/**
+ * Runs one job on this thread. With `budgetBytes`, a chunk whose data decodes to more gives up with `OverBudget`
+ * (and a report body longer than that is not even started): the caller runs it elsewhere.
+ */
+export async function runBodyJob(job: BodyJob, budgetBytes?: number): Promise<BodyJobResult> {
+  if (budgetBytes !== undefined && job.body.length > budgetBytes) throw new OverBudget(budgetBytes);
   if (job.kind === 'chunk') {
-    return { kind: 'chunk', chunk: await processChunkBody(job.body, job) };
+    return {
+      kind: 'chunk',
+      chunk: await processChunkBody(job.body, budgetBytes === undefined ? job : { ...job, budgetBytes }),
+    };
   }
   return { kind: 'report', report: processReportBody(job.body, job) };
+}
+
+/** Packs a result's rows (on the worker). */
+export function packBodyJobResult(result: BodyJobResult): PackedBodyJobResult {
+  if (result.kind === 'chunk') {
+    const { assets, findings, ...chunk } = result.chunk;
+    return { kind: 'chunk', chunk, assets: packAssets(assets), findings: packFindings(findings) };
+  }
+  const { assets, findings, ...report } = result.report;
+  return { kind: 'report', report, assets: packAssets(assets), findings: packFindings(findings) };
+}
+
+/** Unpacks a result's rows (on the main thread). */
+export function unpackBodyJobResult(packed: PackedBodyJobResult): BodyJobResult {
+  const assets = unpackAssets(packed.assets);
+  const findings = unpackFindings(packed.findings);
+  return packed.kind === 'chunk'
+    ? { kind: 'chunk', chunk: { ...packed.chunk, assets, findings } }
+    : { kind: 'report', report: { ...packed.report, assets, findings } };
 }

@@ -3,8 +3,9 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@rediver/core';
 import { IngestServerError } from '../ingestServerError';
-import { runBodyJob } from './bodyJobs';
-import type { BodyJob, BodyJobResult } from './bodyJobs';
+import { runBodyJob, unpackBodyJobResult } from './bodyJobs';
+import { OverBudget } from './boundedDecoder';
+import type { BodyJob, BodyJobResult, PackedBodyJobResult } from './bodyJobs';
 import { fromWireError } from './wireError';
 import type { WireError } from './wireError';
 
@@ -16,6 +17,8 @@ export interface BodyPoolOptions {
   maxWorkerHeapMb: number;
   /** Jobs one tenant may have waiting; more are answered 429 with `Retry-After`. */
   maxQueuedPerTenant: number;
+  /** Bodies and decoded chunk data of at most this many bytes are processed on the calling thread. */
+  inlineBytes: number;
   logger: Logger;
 }
 
@@ -30,8 +33,8 @@ interface Slot {
   worker: Worker;
   current: Pending | undefined;
   /**
-   * Set once the worker said it is ready: jobs go only to ready workers (under tsx's module hooks, a body
-   * transferred to a worker that is still loading arrives empty).
+   * Set once the worker said it is ready: jobs go only to ready workers (a body transferred to a worker that is
+   * still loading its program arrives empty).
    */
   online: boolean;
   /** Set once the worker answered anything: failures before that are start-up failures. */
@@ -39,22 +42,28 @@ interface Slot {
   gone: boolean;
 }
 
-type Reply = { id: number; ok: true; result: BodyJobResult } | { id: number; ok: false; error: WireError };
+type Reply =
+  { id: number; ok: true; result: PackedBodyJobResult } | { id: number; ok: false; error: WireError };
 
 /** Worker start-ups that may fail in a row before jobs run on the calling thread instead. */
 const MAX_START_FAILURES = 3;
 
-/** Where the worker's program is: next to this module, as TypeScript (sources, tests) or JavaScript (dist). */
-function workerSpec(): { url: URL; execArgv: string[] | undefined } {
+/** How to start the worker: its program next to this module, as JavaScript (dist) or TypeScript (sources). */
+function workerSpec(): { source: URL | string; eval: boolean; execArgv: string[] | undefined } {
   const here = import.meta.url;
   if (!/\.ts$/.test(new URL(here).pathname)) {
-    return { url: new URL('./bodyWorker.js', here), execArgv: undefined };
+    return { source: new URL('./bodyWorker.js', here), eval: false, execArgv: undefined };
   }
-  // From sources (vitest, tsx): the worker loads TypeScript through tsx and reads workspace packages' sources.
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx')).href;
+  // From sources (vitest, tsx): a worker does not get tsx's module hooks from `--import` (Node 20), so a tiny
+  // bootstrap registers them through tsx's API, then loads the TypeScript worker; workspace packages resolve to
+  // their sources through the export condition.
+  const tsxDir = pathToFileURL(createRequire(here).resolve('tsx/package.json'));
+  const api = new URL('dist/esm/api/index.mjs', tsxDir).href;
+  const worker = new URL('./bodyWorker.ts', here).href;
   return {
-    url: new URL('./bodyWorker.ts', here),
-    execArgv: ['--import', tsx, '--conditions=@rediver/source'],
+    source: `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(worker)}); });`,
+    eval: true,
+    execArgv: ['--conditions=@rediver/source'],
   };
 }
 
@@ -74,6 +83,7 @@ export class BodyPool {
   readonly #inFlight = new Map<number, { slot: Slot; pending: Pending }>();
   #nextId = 0;
   #startFailures = 0;
+  readonly #counts = { inline: 0, worker: 0 };
   #inline = false;
   #closed = false;
 
@@ -87,12 +97,41 @@ export class BodyPool {
     return this.#slots.length;
   }
 
-  /** Runs `job` for `tenant`; rejects with the job's `IngestServerError` (4xx), 429 when the tenant's queue is full. */
-  run(tenant: string, job: BodyJob): Promise<BodyJobResult> {
+  /** Jobs done on the calling thread and on workers so far. */
+  get counts(): { inline: number; worker: number } {
+    return { ...this.#counts };
+  }
+
+  /**
+   * Runs `job` for `tenant`: on this thread when its body and decoded data are at most `inlineBytes` (a few ms of
+   * work, cheaper than a trip to a worker), else on a worker. Rejects with the job's `IngestServerError` (4xx),
+   * 429 when the tenant's queue is full.
+   */
+  async run(tenant: string, job: BodyJob): Promise<BodyJobResult> {
+    if (this.#closed) throw new IngestServerError('CLOSED', 'the server is stopping', { status: 503 });
+    if (this.#inline) {
+      this.#counts.inline++;
+      return runBodyJob(job);
+    }
+    try {
+      const result = await runBodyJob(job, this.#o.inlineBytes);
+      this.#counts.inline++;
+      return result;
+    } catch (error) {
+      if (!(error instanceof OverBudget)) {
+        this.#counts.inline++;
+        throw error;
+      }
+    }
+    this.#counts.worker++;
+    return this.#enqueue(tenant, job);
+  }
+
+  #enqueue(tenant: string, job: BodyJob): Promise<BodyJobResult> {
+    // Closed while the job was tried on this thread.
     if (this.#closed) {
       return Promise.reject(new IngestServerError('CLOSED', 'the server is stopping', { status: 503 }));
     }
-    if (this.#inline) return runBodyJob(job);
     const queue = this.#queues.get(tenant) ?? [];
     if (queue.length >= this.#o.maxQueuedPerTenant) {
       return Promise.reject(
@@ -114,7 +153,7 @@ export class BodyPool {
   }
 
   #pump(): void {
-    while (this.#turns.length > 0) {
+    while (this.#turns.length > 0 && !this.#closed) {
       if (this.#inline) {
         this.#drainInline();
         return;
@@ -144,6 +183,8 @@ export class BodyPool {
   #drainInline(): void {
     while (this.#turns.length > 0) {
       const p = this.#take();
+      this.#counts.worker--;
+      this.#counts.inline++;
       runBodyJob(p.job).then(p.resolve, p.reject);
     }
   }
@@ -152,7 +193,8 @@ export class BodyPool {
     const spec = workerSpec();
     let worker: Worker;
     try {
-      worker = new Worker(spec.url, {
+      worker = new Worker(spec.source, {
+        eval: spec.eval,
         ...(spec.execArgv === undefined ? {} : { execArgv: spec.execArgv }),
         resourceLimits: { maxOldGenerationSizeMb: this.#o.maxWorkerHeapMb },
         stdout: false,
@@ -195,7 +237,7 @@ export class BodyPool {
     slot.started = true;
     this.#startFailures = 0;
     slot.worker.unref();
-    if (reply.ok) entry.pending.resolve(reply.result);
+    if (reply.ok) entry.pending.resolve(unpackBodyJobResult(reply.result));
     else entry.pending.reject(fromWireError(reply.error));
     this.#pump();
   }
@@ -258,7 +300,8 @@ export class BodyPool {
   async close(): Promise<void> {
     this.#closed = true;
     for (const queue of this.#queues.values()) {
-      for (const p of queue) p.reject(new IngestServerError('CLOSED', 'the server is stopping', { status: 503 }));
+      for (const p of queue)
+        p.reject(new IngestServerError('CLOSED', 'the server is stopping', { status: 503 }));
     }
     this.#queues.clear();
     this.#turns.length = 0;

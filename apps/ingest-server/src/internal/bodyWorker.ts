@@ -3,7 +3,7 @@
  * One job at a time; answers `{id, ok, result}` or `{id, ok: false, error}`.
  */
 import { parentPort } from 'node:worker_threads';
-import { runBodyJob } from './bodyJobs';
+import { packBodyJobResult, runBodyJob } from './bodyJobs';
 import type { BodyJob } from './bodyJobs';
 import { toWireError } from './wireError';
 
@@ -20,7 +20,7 @@ port.on('message', (message: JobMessage) => {
   const raw = message.job.body as Uint8Array;
   const job = { ...message.job, body: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) };
   runBodyJob(job).then(
-    (result) => port.postMessage({ id: message.id, ok: true, result }),
+    (result) => port.postMessage({ id: message.id, ok: true, result: packBodyJobResult(result) }),
     (error: unknown) => port.postMessage({ id: message.id, ok: false, error: toWireError(error) }),
   );
 });

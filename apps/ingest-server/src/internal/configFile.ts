@@ -43,7 +43,10 @@ function readConfigBytes(path: string): Buffer {
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (cause) {
-    throw configError(`cannot open config ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`, cause);
+    throw configError(
+      `cannot open config ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`,
+      cause,
+    );
   }
   try {
     const stat = fstatSync(fd);
@@ -79,7 +82,9 @@ function parseConfigJson(path: string, bytes: Buffer): unknown {
     // JSON.parse quotes the text around the error, which may be a key: say where, never what.
     const position = /position (\d+)/.exec((cause as Error).message);
     const where = position === null ? '' : ` at ${lineColumn(text, Number(position[1]))}`;
-    throw configError(`config ${path} is not valid JSON${where} (its content is not shown: it may hold keys)`);
+    throw configError(
+      `config ${path} is not valid JSON${where} (its content is not shown: it may hold keys)`,
+    );
   }
 }
 
@@ -100,7 +105,9 @@ export function readConfigFile(path: string): ConfigFile {
   }
   const unknown = findUnknownOption(parsed, CONFIG_FILE_KEYS);
   if (unknown !== undefined) {
-    throw configError(`config ${path}: ${unknownOptionMessage('the config file', unknown, CONFIG_FILE_KEYS)}`);
+    throw configError(
+      `config ${path}: ${unknownOptionMessage('the config file', unknown, CONFIG_FILE_KEYS)}`,
+    );
   }
   const c = parsed as Record<string, unknown>;
   for (const key of ['host', 'db', 'databasePath', 'adminKey']) checkString(path, key, c[key]);
@@ -118,7 +125,10 @@ export function readConfigFile(path: string): ConfigFile {
       throw configError(`config ${path}: apiKeys must be an object of API key → tenant id strings`);
     }
   }
-  if (c.faults !== undefined && (typeof c.faults !== 'object' || c.faults === null || Array.isArray(c.faults))) {
+  if (
+    c.faults !== undefined &&
+    (typeof c.faults !== 'object' || c.faults === null || Array.isArray(c.faults))
+  ) {
     throw configError(`config ${path}: faults must be an object`);
   }
   return c as ConfigFile;

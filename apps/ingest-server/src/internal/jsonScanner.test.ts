@@ -18,7 +18,12 @@ function scan(json: string | Buffer, limits: ContentLimits, partBytes = 7): Json
   return s;
 }
 
-function refusal(fn: () => unknown): { code: string; status: number; message: string; details: Record<string, unknown> } {
+function refusal(fn: () => unknown): {
+  code: string;
+  status: number;
+  message: string;
+  details: Record<string, unknown>;
+} {
   try {
     fn();
   } catch (e) {
@@ -59,7 +64,14 @@ describe('JsonScanner', () => {
 
   it('counts strings with escapes, unicode and long runs like JSON.parse does', () => {
     const value = {
-      'k\\"ey': ['a"b', 'é', '😀'.repeat(40), 'x'.repeat(5000), '\\u0000\n\t', { '': [1, -2.5e-3, true, null] }],
+      'k\\"ey': [
+        'a"b',
+        'é',
+        '😀'.repeat(40),
+        'x'.repeat(5000),
+        '\\u0000\n\t',
+        { '': [1, -2.5e-3, true, null] },
+      ],
     };
     for (const part of [1, 3, 16, 17, 1 << 20]) {
       expect(scan(JSON.stringify(value), loose, part).values).toBe(countValues(value));
@@ -83,12 +95,16 @@ describe('JsonScanner', () => {
       limit: 'maxValues',
     });
     expect(scan('[1,[2,[3]]]', { ...loose, maxValues: 6 }).values).toBe(6);
-    expect(refusal(() => scan('{"a":1,"b":2,"c":3}', { ...loose, maxObjectMembers: 2 })).details).toMatchObject({
+    expect(
+      refusal(() => scan('{"a":1,"b":2,"c":3}', { ...loose, maxObjectMembers: 2 })).details,
+    ).toMatchObject({
       limit: 'maxObjectMembers',
     });
     const depth = (n: number) => '['.repeat(n) + ']'.repeat(n);
     expect(() => scan(depth(64), REPORT_CONTENT_LIMITS)).not.toThrow();
-    expect(refusal(() => scan(depth(65), REPORT_CONTENT_LIMITS)).details).toMatchObject({ limit: 'maxDepth' });
+    expect(refusal(() => scan(depth(65), REPORT_CONTENT_LIMITS)).details).toMatchObject({
+      limit: 'maxDepth',
+    });
   });
 
   it('bounds strings, member names and numbers by their bytes in the JSON text', () => {
@@ -96,7 +112,9 @@ describe('JsonScanner', () => {
     expect(() => scan('["0123456789"]', limits)).not.toThrow();
     expect(refusal(() => scan('["01234567890"]', limits)).details).toMatchObject({ limit: 'maxStringBytes' });
     // An escape counts as written: `\n` is two bytes.
-    expect(refusal(() => scan('["012345678\\n"]', limits)).details).toMatchObject({ limit: 'maxStringBytes' });
+    expect(refusal(() => scan('["012345678\\n"]', limits)).details).toMatchObject({
+      limit: 'maxStringBytes',
+    });
     expect(() => scan('{"abcd":1}', limits)).not.toThrow();
     expect(refusal(() => scan('{"abcde":1}', limits)).details).toMatchObject({ limit: 'maxKeyBytes' });
     expect(() => scan('[12345]', limits)).not.toThrow();
@@ -115,13 +133,16 @@ describe('JsonScanner', () => {
     const max = CHUNK_DATA_CONTENT_LIMITS.namedArrays.findings!.max;
     const findings = (n: number) => `[${Array(n).fill('{}').join(',')}]`;
     expect(() => scan(`{"findings":${findings(max)}}`, CHUNK_DATA_CONTENT_LIMITS, 4096)).not.toThrow();
-    expect(refusal(() => scan(`{"findings":${findings(max + 1)}}`, CHUNK_DATA_CONTENT_LIMITS, 4096))).toMatchObject({
+    expect(
+      refusal(() => scan(`{"findings":${findings(max + 1)}}`, CHUNK_DATA_CONTENT_LIMITS, 4096)),
+    ).toMatchObject({
       code: 'REPORT_TOO_LARGE',
       status: 413,
     });
     const reportMax = REPORT_CONTENT_LIMITS.namedArrays.findings!.max;
     expect(
-      refusal(() => scan(`{"report":{"findings":${findings(reportMax + 1)}}}`, REPORT_CONTENT_LIMITS, 4096)).code,
+      refusal(() => scan(`{"report":{"findings":${findings(reportMax + 1)}}}`, REPORT_CONTENT_LIMITS, 4096))
+        .code,
     ).toBe('REPORT_TOO_LARGE');
     // An escaped member name is the same name to JSON.parse.
     expect(
@@ -134,7 +155,13 @@ describe('JsonScanner', () => {
   });
 
   it('refuses escaped lone surrogates and accepts escaped pairs', () => {
-    for (const bad of ['["\\ud800"]', '["\\udc00"]', '["\\ud800x"]', '["\\ud800\\n"]', '["\\ud800\\ud800"]']) {
+    for (const bad of [
+      '["\\ud800"]',
+      '["\\udc00"]',
+      '["\\ud800x"]',
+      '["\\ud800\\n"]',
+      '["\\ud800\\ud800"]',
+    ]) {
       expect(refusal(() => scan(bad, loose, 1)).message, bad).toContain('lone surrogate');
     }
     expect(() => scan('["\\ud83d\\ude00", "\\u00e9"]', loose, 1)).not.toThrow();

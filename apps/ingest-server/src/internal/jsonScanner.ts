@@ -11,7 +11,7 @@ const TOKEN = 4;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 /** After this many bytes of one string in one part, the rest is searched natively (indexOf). */
-const SLOW_STRING_BYTES = 16;
+const SLOW_STRING_BYTES = 32;
 /** Longest raw member name captured to match `findings` / `assets` / `report` (escaped forms included). */
 const MAX_CAPTURED_KEY_BYTES = 64;
 /** A watched object: the root (1) or the root's `report` member (2, the `{report: …}` wrapper). */
@@ -61,6 +61,8 @@ export class JsonScanner {
   #highSurrogate = false;
   #captured: number[] | undefined;
   #scanned = 0;
+  /** Offset of the next backslash in the current part (its length when none; -1 before the first search). */
+  #nextBackslash = -1;
 
   /** `what` names the body in messages (`body`, `chunk data`). */
   constructor(limits: ContentLimits, what = 'body') {
@@ -77,6 +79,7 @@ export class JsonScanner {
   write(part: Buffer): void {
     const n = part.length;
     let i = 0;
+    this.#nextBackslash = -1;
     while (i < n) {
       switch (this.#mode) {
         case BETWEEN:
@@ -132,7 +135,11 @@ export class JsonScanner {
           if (top >= 0 && this.#isObject[top] && this.#expectKey[top]) {
             this.#expectKey[top] = false;
             if (++this.#count[top]! > this.#limits.maxObjectMembers) {
-              this.#fail(`an object with more than ${this.#limits.maxObjectMembers} members`, 'maxObjectMembers', i);
+              this.#fail(
+                `an object with more than ${this.#limits.maxObjectMembers} members`,
+                'maxObjectMembers',
+                i,
+              );
             }
             this.#isKey = true;
             this.#captured = this.#watch[top] !== 0 ? [] : undefined;
@@ -159,38 +166,35 @@ export class JsonScanner {
 
   #string(part: Buffer, start: number, n: number): number {
     const max = this.#isKey ? this.#limits.maxKeyBytes : this.#limits.maxStringBytes;
+    // After an escaped high surrogate, only the escape of its low half may follow.
+    if (this.#highSurrogate && part[start] !== BACKSLASH) this.#loneSurrogate(start);
     let i = start;
     // Short strings (most keys and values) byte by byte; long ones through native searches.
-    const slowEnd = Math.min(n, i + SLOW_STRING_BYTES);
-    for (; i < slowEnd; i++) {
+    const slowEnd = Math.min(n, start + SLOW_STRING_BYTES);
+    while (i < slowEnd) {
       const c = part[i]!;
-      if (this.#highSurrogate && c !== BACKSLASH) this.#loneSurrogate(i);
-      if (c === QUOTE) return this.#endString(i);
-      if (c === BACKSLASH) {
-        this.#grow(1, max, i);
-        this.#mode = ESCAPE;
-        return i + 1;
+      if (c === QUOTE || c === BACKSLASH) break;
+      i++;
+    }
+    if (i === slowEnd && i < n) {
+      const q = part.indexOf(QUOTE, i);
+      // Backslashes are rare: the next one's position is kept for the whole part.
+      if (this.#nextBackslash < i) {
+        const b = part.indexOf(BACKSLASH, i);
+        this.#nextBackslash = b === -1 ? n : b;
       }
-      this.#grow(1, max, i);
-      this.#captured?.push(c);
+      i = Math.min(q === -1 ? n : q, this.#nextBackslash);
+    }
+    this.#grow(i - start, max, i);
+    if (this.#captured !== undefined) {
+      if (this.#captured.length + (i - start) > MAX_CAPTURED_KEY_BYTES) this.#captured = undefined;
+      else for (let k = start; k < i; k++) this.#captured.push(part[k]!);
     }
     if (i >= n) return n;
-    const q = part.indexOf(QUOTE, i);
-    const end = q === -1 ? n : q;
-    const b = part.subarray(i, end).indexOf(BACKSLASH);
-    const stop = b === -1 ? end : i + b;
-    this.#grow(stop - i, max, i);
-    if (this.#captured !== undefined) {
-      if (this.#captured.length + (stop - i) > MAX_CAPTURED_KEY_BYTES) this.#captured = undefined;
-      else for (let k = i; k < stop; k++) this.#captured.push(part[k]!);
-    }
-    if (b !== -1) {
-      this.#grow(1, max, stop);
-      this.#mode = ESCAPE;
-      return stop + 1;
-    }
-    if (q === -1) return n;
-    return this.#endString(q);
+    if (part[i] === QUOTE) return this.#endString(i);
+    this.#grow(1, max, i);
+    this.#mode = ESCAPE;
+    return i + 1;
   }
 
   #grow(bytes: number, max: number, at: number): void {
@@ -312,7 +316,13 @@ export class JsonScanner {
       !isObject && parentWatch !== 0 && key !== undefined && Object.hasOwn(this.#limits.namedArrays, key)
         ? this.#limits.namedArrays[key]
         : undefined;
-    this.#watch[d] = !isObject ? 0 : parent < 0 ? ROOT : parentWatch === ROOT && key === 'report' ? WRAPPED : 0;
+    this.#watch[d] = !isObject
+      ? 0
+      : parent < 0
+        ? ROOT
+        : parentWatch === ROOT && key === 'report'
+          ? WRAPPED
+          : 0;
   }
 
   #loneSurrogate(at: number): never {

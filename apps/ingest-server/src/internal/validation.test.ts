@@ -267,7 +267,9 @@ describe('platform rules (issue 20: at least as strict as the real platform)', (
 
   it("chunk metadata.id must equal the envelope's report_id", () => {
     const other = { ...head, metadata: { id: 'scan-2', timestamp: '2026-01-15T10:00:00Z' } };
-    expect(problem(() => validateChunkData(data(other), env0)).message).toContain('data.metadata.id must equal');
+    expect(problem(() => validateChunkData(data(other), env0)).message).toContain(
+      'data.metadata.id must equal',
+    );
     expect(problem(() => validateChunkData(data({ metadata: other.metadata }, 1), env1)).status).toBe(400);
   });
 
@@ -277,7 +279,9 @@ describe('platform rules (issue 20: at least as strict as the real platform)', (
     expect(problem(() => validateChunkData(data({ ...head, findings: [f] }), env0)).message).toContain(
       'data.findings[0].asset_ref names no asset of its chunk',
     );
-    expect(validateChunkData(data({ ...head, assets: [asset], findings: [f] }), env0).findings).toHaveLength(1);
+    expect(validateChunkData(data({ ...head, assets: [asset], findings: [f] }), env0).findings).toHaveLength(
+      1,
+    );
     expect(problem(() => validateReport(report({ assets: [], findings: [f] }))).message).toContain(
       'findings[0].asset_ref names no asset of its report',
     );
@@ -296,8 +300,16 @@ describe('platform rules (issue 20: at least as strict as the real platform)', (
     for (const bad of [1e300, 2 ** 53, 1.5, 0, -1, Number.NaN]) {
       expect(problem(() => validateReport(at({ start_line: bad }))).status, String(bad)).toBe(400);
     }
-    expect(validateReport(at({ start_line: 1, end_line: 2 ** 53 - 1, start_column: 1 })).findings).toHaveLength(1);
-    expect(problem(() => validateReport(report({ metadata: { id: 'x', timestamp: '2026-01-15T10:00:00Z', duration_ms: 1e300 } }))).status).toBe(400);
+    expect(
+      validateReport(at({ start_line: 1, end_line: 2 ** 53 - 1, start_column: 1 })).findings,
+    ).toHaveLength(1);
+    expect(
+      problem(() =>
+        validateReport(
+          report({ metadata: { id: 'x', timestamp: '2026-01-15T10:00:00Z', duration_ms: 1e300 } }),
+        ),
+      ).status,
+    ).toBe(400);
     expect(problem(() => validateHeartbeat({ uptime_seconds: 1e300 })).status).toBe(400);
     expect(problem(() => validateHeartbeat({ cpu_percent: 101 })).status).toBe(400);
     expect(validateHeartbeat({ cpu_percent: 100, memory_percent: 0 })).toMatchObject({ cpu_percent: 100 });
