@@ -1,4 +1,4 @@
-// Benchmark of the ingest server: `pnpm --filter @rediver/ingest-server bench [-- --chunks 2000 --app-dir DIR]`.
+// Benchmark of the ingest server: `pnpm --filter @rediver/ingest-server bench [-- --chunks 2000 --baseline-dir DIR]`.
 //
 // 1. Throughput (issue 13: the server must not be what limits the agent). 2,000 chunks of 500 realistic findings
 //    (1M findings, zstd, the agent's chunk shape) POSTed by 4 keep-alive connections to a fresh server process,
@@ -10,8 +10,8 @@
 //    two connections sending the issue's bombs back to back (104 MB and 20 MB object bombs, the 52 MB chunk-data
 //    bomb, 40 MiB without a key). `hostile_p99_probe_ms=` is the probes' p99 under that mixed load.
 //
-// `--app-dir DIR` runs the same workload against another checkout's apps/ingest-server (e.g. main's) for a
-// before/after figure. Every line is `key=value`.
+// `--baseline-dir DIR` adds another checkout's apps/ingest-server (e.g. main's) to the throughput runs, for a
+// before/after figure in the same run (`ingest_vs_baseline_ratio=`). Every line is `key=value`.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     'findings-per-chunk': { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '4' },
     'app-dir': { type: 'string', default: APP_DIR },
+    'baseline-dir': { type: 'string' },
     'hostile-seconds': { type: 'string', default: '10' },
     only: { type: 'string' },
   },
@@ -54,7 +55,11 @@ interface Child {
   stop(): Promise<void>;
 }
 
-async function startChild(mode: 'ingest' | 'sink', options: Record<string, unknown> = {}): Promise<Child> {
+async function startChild(
+  mode: 'ingest' | 'sink',
+  options: Record<string, unknown> = {},
+  appDir = values['app-dir'],
+): Promise<Child> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -63,7 +68,7 @@ async function startChild(mode: 'ingest' | 'sink', options: Record<string, unkno
       '--conditions=@rediver/source',
       join(APP_DIR, 'bench/serverChild.ts'),
       mode,
-      values['app-dir'],
+      appDir,
       JSON.stringify({ apiKeys: API_KEYS, ...options }),
     ],
     { cwd: APP_DIR, stdio: ['ignore', 'pipe', 'inherit'] },
@@ -147,15 +152,17 @@ async function sendAll(url: string, key: string, bodies: Buffer[], concurrency: 
 }
 
 async function throughput(chunks: Buffer[]): Promise<void> {
-  const configs: Array<[string, 'sink' | 'ingest', Record<string, unknown>]> = [
+  const configs: Array<[string, 'sink' | 'ingest', Record<string, unknown>, string?]> = [
     ['sink', 'sink', {}],
     ['ingest', 'ingest', {}],
     ['ingest_main_thread', 'ingest', { bodyWorkers: 0 }],
     ['ingest_file_db', 'ingest', { databasePath: join(tmpdir(), `ingest-bench-${process.pid}.db`) }],
   ];
+  // Another checkout's server (e.g. main's) on the same workload, for a before/after figure.
+  if (values['baseline-dir'] !== undefined) configs.push(['baseline', 'ingest', {}, values['baseline-dir']]);
   const rates: Record<string, number> = {};
-  for (const [name, mode, options] of configs) {
-    const child = await startChild(mode, options);
+  for (const [name, mode, options, appDir] of configs) {
+    const child = await startChild(mode, options, appDir);
     const ticks = cpuTicks(child.pid);
     const ms = await sendAll(child.url, KEYS.a, chunks, CONCURRENCY);
     const cpuMs = ((cpuTicks(child.pid) - ticks) / TICKS_PER_SECOND) * 1000;
@@ -167,6 +174,7 @@ async function throughput(chunks: Buffer[]): Promise<void> {
     await child.stop();
   }
   line('ingest_vs_sink_ratio', rates.ingest! / rates.sink!);
+  if (rates.baseline !== undefined) line('ingest_vs_baseline_ratio', rates.ingest! / rates.baseline);
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { startIngestServer as startIngestServerType } from '../src/index';
 
 const [mode, appDir, optionsJson] = process.argv.slice(2);
 
@@ -47,9 +48,9 @@ async function main(): Promise<() => Promise<void>> {
         server.close(() => resolve());
       });
   }
-  const { startIngestServer } = (await import(
-    pathToFileURL(join(appDir!, 'src/index.ts')).href
-  )) as typeof import('../src/index');
+  const { startIngestServer } = (await import(pathToFileURL(join(appDir!, 'src/index.ts')).href)) as {
+    startIngestServer: typeof startIngestServerType;
+  };
   const server = await startIngestServer(JSON.parse(optionsJson!));
   process.stdout.write(JSON.stringify({ url: server.url }) + '\n');
   return () => server.close();

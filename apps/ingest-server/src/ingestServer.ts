@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import Fastify from 'fastify';
@@ -124,11 +125,13 @@ const BODY_WORKER_HEAP_MB = 1024;
 /** Bodies one tenant may have waiting for a body worker before it gets 429s. */
 const MAX_QUEUED_BODIES_PER_TENANT = 64;
 /**
- * Bodies (and decoded chunk data) up to this size are decoded and validated on the main thread: about 10 ms of
- * work, less than a trip to a worker costs on a small machine. An agent's chunk (500 findings, about 0.5 MiB)
- * stays on the main thread; anything bigger goes to a worker, so no body holds the event loop for long.
+ * Bodies (and decoded chunk data) up to this size are decoded and validated on the main thread when the machine
+ * has fewer than 4 cores: about 10 ms of work, less than a trip to a worker costs when the workers would only take
+ * CPU from the main thread anyway. An agent's chunk (500 findings, about 0.5 MiB) then stays on the main thread;
+ * anything bigger goes to a worker, so no body holds the event loop for long. With 4 cores or more every chunk and
+ * report body goes to a worker (they run in parallel with the main thread's SQLite writes).
  */
-const INLINE_BODY_BYTES = 1024 * 1024;
+const INLINE_BODY_BYTES = availableParallelism() >= 4 ? 0 : 1024 * 1024;
 
 interface RefusedBody {
   [REFUSED]: unknown;
@@ -734,14 +737,15 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     frameworkErrors: (error, request, reply) => {
       if (mustCloseUnread(request)) reply.header('connection', 'close');
       if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-        return sendError(
+        void sendError(
           reply,
           414,
           'VALIDATION_FAILED',
           `a path segment is longer than ${MAX_PATH_PARAM_LENGTH} characters (command ids are UUIDs)`,
         );
+        return;
       }
-      return sendError(reply, 400, 'VALIDATION_FAILED', 'the URL is not valid (bad percent-encoding)');
+      void sendError(reply, 400, 'VALIDATION_FAILED', 'the URL is not valid (bad percent-encoding)');
     },
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
   });

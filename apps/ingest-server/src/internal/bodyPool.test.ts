@@ -116,11 +116,9 @@ describe('BodyPool', () => {
     const p = pool({ maxQueuedPerTenant: 2 });
     const runs = Array.from({ length: 5 }, (_, i) => p.run('greedy', job(chunkBody(`g-${i}`, 200))));
     const settled = await Promise.allSettled(runs);
-    const refused = settled.filter((s) => s.status === 'rejected');
+    const refused = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
     expect(refused.length).toBeGreaterThan(0);
-    for (const r of refused) {
-      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
-    }
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
     await expect(p.run('polite', job(chunkBody('polite', 5)))).resolves.toMatchObject({ kind: 'chunk' });
   });
 

@@ -185,7 +185,10 @@ export class BodyPool {
       const p = this.#take();
       this.#counts.worker--;
       this.#counts.inline++;
-      runBodyJob(p.job).then(p.resolve, p.reject);
+      runBodyJob(p.job).then(
+        (result) => p.resolve(result),
+        (error: unknown) => p.reject(error),
+      );
     }
   }
 

@@ -131,5 +131,5 @@ export function readConfigFile(path: string): ConfigFile {
   ) {
     throw configError(`config ${path}: faults must be an object`);
   }
-  return c as ConfigFile;
+  return c;
 }

@@ -556,6 +556,7 @@ export function isValidAgentId(value: unknown): value is string {
     value.length > 0 &&
     value.length <= 256 &&
     // C0 controls, DEL and C1 controls.
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
     !/[\u0000-\u001f\u007f-\u009f]/.test(value)
   );
 }
