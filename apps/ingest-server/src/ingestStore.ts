@@ -220,11 +220,12 @@ export class IngestStore {
   constructor(databasePath: string, options: { now?: () => number } = {}) {
     this.db = new Database(databasePath);
     this.now = options.now ?? Date.now;
-    if (databasePath !== ':memory:') {
-      this.db.pragma('journal_mode = WAL');
-      // The findings index of a million findings is about 100 MiB: keep it in memory, not re-read from disk.
-      this.db.pragma('cache_size = -262144');
-    }
+    // Findings are keyed by random fingerprints, so every insert lands at a random place of their index. Bigger
+    // pages and a cache that holds the index of a million findings (about 100 MiB) make that 30% cheaper at
+    // 500,000 findings (bench/). The page size applies to new databases only.
+    this.db.pragma('page_size = 16384');
+    this.db.pragma('cache_size = -262144');
+    if (databasePath !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
@@ -264,10 +265,10 @@ export class IngestStore {
       ),
       // New findings (the common case at scale) cost one statement; known ones fall through to a compare.
       insertFinding: db.prepare(
-        'INSERT INTO findings (tenant_id, fingerprint, report_id, type, severity, title, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        'INSERT INTO findings (tenant_id, fingerprint, report_id, type, severity, title, content_hash, data, first_seen, last_seen) VALUES (@tenant, @fingerprint, @report, @type, @severity, @title, @hash, @data, @at, @at) ON CONFLICT DO NOTHING',
       ),
       updateFinding: db.prepare(
-        'UPDATE findings SET report_id = ?, type = ?, severity = ?, title = ?, content_hash = ?, data = ?, last_seen = ? WHERE tenant_id = ? AND fingerprint = ?',
+        'UPDATE findings SET report_id = @report, type = @type, severity = @severity, title = @title, content_hash = @hash, data = @data, last_seen = @at WHERE tenant_id = @tenant AND fingerprint = @fingerprint',
       ),
       touchFinding: db.prepare('UPDATE findings SET last_seen = ? WHERE tenant_id = ? AND fingerprint = ?'),
       getAsset: db.prepare<[string, string], { content_hash: string }>(
@@ -335,32 +336,11 @@ export class IngestStore {
       }
     }
     for (const f of findings) {
-      const inserted = this.st.insertFinding.run(
-        tenantId,
-        f.fingerprint,
-        reportId,
-        f.type,
-        f.severity,
-        f.title,
-        f.hash,
-        f.data,
-        at,
-        at,
-      );
-      if (inserted.changes === 1) {
+      const row = { ...f, tenant: tenantId, report: reportId, at };
+      if (this.st.insertFinding.run(row).changes === 1) {
         counts.findings_created++;
       } else if (this.st.getFinding.get(tenantId, f.fingerprint)!.content_hash !== f.hash) {
-        this.st.updateFinding.run(
-          reportId,
-          f.type,
-          f.severity,
-          f.title,
-          f.hash,
-          f.data,
-          at,
-          tenantId,
-          f.fingerprint,
-        );
+        this.st.updateFinding.run(row);
         counts.findings_updated++;
       } else {
         this.st.touchFinding.run(at, tenantId, f.fingerprint);

@@ -310,29 +310,24 @@ describe('crafted bodies get a 4xx with a clear message', () => {
 });
 
 describe('X-Agent-ID in UTF-8', () => {
+  /** A heartbeat whose `X-Agent-ID` header is these bytes. */
+  const heartbeat = (agentIdBytes: Buffer, body: string) =>
+    rawRequest(server.url, {
+      path: API_PATHS.heartbeat,
+      body: Buffer.from(body),
+      headers: {
+        authorization: `Bearer ${KEYS.a}`,
+        'content-type': 'application/json',
+        'x-agent-id': agentIdBytes.toString('latin1'),
+      },
+    });
+
   it('is stored as sent, and refused when it is not UTF-8', async () => {
     const id = 'agent-é-東京';
-    const header = Buffer.from(id, 'utf8').toString('latin1');
-    const res = await rawRequest(server.url, {
-      path: API_PATHS.heartbeat,
-      body: Buffer.from('{"status":"online"}'),
-      headers: {
-        authorization: `Bearer ${KEYS.a}`,
-        'content-type': 'application/json',
-        'x-agent-id': header,
-      },
-    });
+    const res = await heartbeat(Buffer.from(id, 'utf8'), '{"status":"online"}');
     expect(res).toMatchObject({ status: 200, json: { agent_id: id } });
     expect(server.lastHeartbeat('tenant-a', id)).toMatchObject({ agentId: id, count: 1 });
-    const broken = await rawRequest(server.url, {
-      path: API_PATHS.heartbeat,
-      body: Buffer.from('{}'),
-      headers: {
-        authorization: `Bearer ${KEYS.a}`,
-        'content-type': 'application/json',
-        'x-agent-id': '\xff\xfe',
-      },
-    });
+    const broken = await heartbeat(Buffer.from([0xff, 0xfe]), '{}');
     expect(broken).toMatchObject({ status: 400, json: { message: expect.stringContaining('UTF-8') } });
   });
 });

@@ -87,8 +87,13 @@ export function rawRequest(
           answer.written += slice.length;
           if (!flushed) {
             await new Promise<void>((go) => {
-              socket.once('drain', go);
-              socket.once('close', go);
+              const done = (): void => {
+                socket.off('drain', done);
+                socket.off('close', done);
+                go();
+              };
+              socket.once('drain', done);
+              socket.once('close', done);
             });
           }
         }
