@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -342,5 +342,62 @@ describe('Agent jobs', () => {
     const r2 = await agent.runJob({ id: 'j4', type: 'scan' });
     expect(r2.error?.message).toMatch(/no target/);
     expect(resource.active).toBe(0);
+  });
+
+  it('a partial scan (failed tool run, error notifications) is audited as a WARN with its counts', async () => {
+    const script = join(dir, 'partial.mjs');
+    const sarif = {
+      version: '2.1.0',
+      runs: [
+        {
+          tool: { driver: { name: 'partial-tool' } },
+          results: [
+            { ruleId: 'r', message: { text: 'one' } },
+            { ruleId: 'r', message: { text: 'two' }, suppressions: [{ kind: 'inSource' }] },
+          ],
+          invocations: [
+            {
+              executionSuccessful: false,
+              toolExecutionNotifications: [{ level: 'error', message: { text: 'Parsing error in b.js' } }],
+            },
+          ],
+        },
+      ],
+    };
+    await writeFile(
+      script,
+      `import { writeFileSync } from 'node:fs';\nwriteFileSync(process.argv[2], ${JSON.stringify(JSON.stringify(sarif))});\n`,
+    );
+    const c2 = await loadConfig({
+      flags: { dataDir: dir, scanners: [`${process.execPath} ${script} {output}`], shutdownTimeoutMs: 5000 },
+    });
+    const a2 = new Agent(c2, { audit, resource, pipeline, chunks });
+    a2.start();
+    try {
+      const r2 = await a2.runJob({ id: 'j7', type: 'scan', target });
+      expect(r2).toMatchObject({ outcome: 'completed', findingsCount: 1 });
+      const done = audit.entries.find((e) => e.type === 'scan_completed' && e.jobId === 'j7')!;
+      expect(done.severity).toBe('WARN');
+      expect(done.message).toMatch(
+        /found 1 finding\(s\) \(partial: 1 failed tool run\(s\), 1 error notification\(s\)\)/,
+      );
+      expect(done.details).toMatchObject({
+        scanner: 'partial',
+        coverage: 'partial',
+        results: 2,
+        suppressed: 1,
+        failed_invocations: 1,
+        error_notifications: 1,
+        notifications: [
+          { tool: 'partial-tool', level: 'error', message: 'execution not successful' },
+          { tool: 'partial-tool', level: 'error', message: 'Parsing error in b.js' },
+        ],
+      });
+      const sent = pipeline.queue.find((i) => i.jobId === 'j7')!.report;
+      expect(sent.metadata.coverage_type).toBe('partial');
+      expect(sent.properties?.scan_summary).toMatchObject({ failed_invocations: 1, suppressed: 1 });
+    } finally {
+      await a2.close('test');
+    }
   });
 });

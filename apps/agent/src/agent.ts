@@ -12,8 +12,7 @@ import type {
   PlatformPort,
   ResourcePort,
 } from './internal/ports';
-import { runScanner } from './scanners';
-import { describeRepository } from './repository';
+import { partialText, runScanJob, scanSummaryDetails } from './scanners';
 
 /** The packages the agent composes, adapted to its ports (see `wiring.ts`). */
 export interface AgentDeps {
@@ -654,63 +653,63 @@ export class Agent extends EventEmitter<AgentEvents> {
       });
       const target = job.target;
       if (target === undefined) throw new AgentError('VALIDATION_FAILED', `job ${job.id} has no target`);
-      const repository = await describeRepository(target);
-      let failures = 0;
-      let lastError: unknown;
-      for (const name of this.#scannersOf(job)) {
-        if (this.#hardStop.signal.aborted) throw new AgentError('ABORTED', 'agent stopping');
+      const defs = this.#scannersOf(job).map((name) => {
         const def = resolveScanner(this.config, name);
         if (def === undefined)
           throw new AgentError('VALIDATION_FAILED', `job ${job.id} names an unknown scanner ${name}`);
-        this.#audit({
-          type: T.scanStarted,
-          severity: 'INFO',
-          message: `${name} scanning ${target}`,
-          ...jobAudit,
-          details: { scanner: name, target },
-        });
-        const t0 = now();
-        try {
-          const outcome = await runScanner(def, target, {
-            signal: this.#hardStop.signal,
-            scratchDir: this.config.dataDir,
-            repository,
-          });
-          const n = outcome.report.findings?.length ?? 0;
-          findings += n;
+        return def;
+      });
+      // Every scanner runs first, then every output is converted with the secrets of the whole scan masked.
+      const { failures, lastError } = await runScanJob(defs, target, {
+        signal: this.#hardStop.signal,
+        scratchDir: this.config.dataDir,
+        onStarted: (def) =>
           this.#audit({
-            type: T.scanCompleted,
+            type: T.scanStarted,
             severity: 'INFO',
-            message: `${name} found ${n} finding(s)`,
+            message: `${def.name} scanning ${target}`,
             ...jobAudit,
-            reportId: outcome.report.metadata.id,
-            durationMs: outcome.durationMs,
-            details: {
-              scanner: name,
-              findings: n,
-              assets: outcome.report.assets?.length ?? 0,
-              exit_code: outcome.exitCode,
-            },
-          });
-          this.#say(`job ${job.id}: ${name} found ${n} finding(s) → report ${outcome.report.metadata.id}`);
-          await this.deliver(outcome.report, job.id, job.priority ?? 5);
-        } catch (e) {
-          failures++;
-          lastError = e;
+            details: { scanner: def.name, target },
+          }),
+        onFailed: (def, e, durationMs) => {
           const info = errInfo(e);
           this.#audit({
             type: info.code === 'TIMEOUT' ? T.jobTimeout : T.scanFailed,
             severity: 'ERROR',
-            message: `${name} failed: ${info.message}`,
+            message: `${def.name} failed: ${info.message}`,
             ...jobAudit,
-            durationMs: now() - t0,
+            durationMs,
             error: e,
-            details: { scanner: name },
+            details: { scanner: def.name },
           });
-          this.#say(`job ${job.id}: ${name} failed: ${info.message}`);
-          if (info.code === 'ABORTED') break;
-        }
-      }
+          this.#say(`job ${job.id}: ${def.name} failed: ${info.message}`);
+        },
+        onReport: async (def, outcome) => {
+          const n = outcome.report.findings?.length ?? 0;
+          findings += n;
+          const s = outcome.summary;
+          const partial = s?.partial === true ? ` (partial: ${partialText(s)})` : '';
+          this.#audit({
+            type: T.scanCompleted,
+            severity: partial === '' ? 'INFO' : 'WARN',
+            message: `${def.name} found ${n} finding(s)${partial}`,
+            ...jobAudit,
+            reportId: outcome.report.metadata.id,
+            durationMs: outcome.durationMs,
+            details: {
+              scanner: def.name,
+              findings: n,
+              assets: outcome.report.assets?.length ?? 0,
+              exit_code: outcome.exitCode,
+              ...(s === undefined ? {} : scanSummaryDetails(s)),
+            },
+          });
+          this.#say(
+            `job ${job.id}: ${def.name} found ${n} finding(s)${partial} → report ${outcome.report.metadata.id}`,
+          );
+          await this.deliver(outcome.report, job.id, job.priority ?? 5);
+        },
+      });
       if (failures > 0 && failures === this.#scannersOf(job).length) throw lastError;
       const durationMs = now() - started;
       this.counters.jobsCompleted++;

@@ -1,3 +1,7 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLogger } from '@rediver/audit';
 import { describe, expect, it } from 'vitest';
 import { main } from './cli';
 import type { Io } from './commands/common';
@@ -58,5 +62,44 @@ describe('rediver-agent main', () => {
     const e = io();
     expect(await main(['scan', '.'], e)).toBe(2);
     expect(e.text().err).toMatch(/server is required/);
+  });
+});
+
+describe('rediver-agent audit verify', () => {
+  it('checks seals with --key-file or --secret-file and truncation with --checkpoint', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agent-audit-verify-'));
+    try {
+      const secret = 'an operator secret kept off the host';
+      const logger = new AuditLogger({
+        logFile: join(dir, 'audit.log'),
+        hashChain: true,
+        sealSecret: secret,
+      });
+      let key = '';
+      logger.on('key', (e) => (key = e.verificationKey));
+      for (let i = 0; i < 30; i++) logger.info('chunk_uploaded', `e${i}`);
+      await logger.close();
+      const cp = logger.latestCheckpoint()!;
+      await writeFile(join(dir, 'key'), `${key}\n`);
+      await writeFile(join(dir, 'secret'), `${secret}\n`);
+      for (const args of [
+        ['--key-file', join(dir, 'key')],
+        ['--secret-file', join(dir, 'secret')],
+      ]) {
+        const x = io();
+        expect(await main(['audit', 'verify', dir, ...args, '--checkpoint', `${cp.seq}:${cp.hash}`], x)).toBe(
+          0,
+        );
+        expect(x.text().out).toMatch(/sealed with the forward-secure key[\s\S]*1 checkpoint\(s\) matched/);
+      }
+      // The newest lines deleted: only the checkpoint can tell.
+      const lines = (await readFile(join(dir, 'audit.log'), 'utf8')).split('\n');
+      await writeFile(join(dir, 'audit.log'), lines.slice(0, 20).join('\n') + '\n');
+      const y = io();
+      expect(await main(['audit', 'verify', dir, '--checkpoint', `${cp.seq}:${cp.hash}`], y)).toBe(1);
+      expect(y.text().out).toMatch(/NOT intact: truncated at .*audit\.log:21 \(seq 21\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,68 +1,12 @@
 #!/usr/bin/env node
+// The `rediver-agent` executable. The commands live in `main.ts`, which the library entry shares: kept apart so
+// that, in the split build, this file stays the process entry (see tsup.config.ts) and runs `main` only as one.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Io } from './commands/common';
-import { EXIT, reportError } from './commands/common';
-import { VERSION } from './version';
+import { EXIT } from './commands/common';
+import { main } from './main';
 
-const HELP = `rediver-agent ${VERSION} — the Rediver sample agent
-
-Usage: rediver-agent <command> [options]
-
-Commands:
-  demo                 start a local ingest server, scan the bundled sample target, deliver, compare counts
-  scan <path>          one scan job: scan, deliver, exit 0 when the server acknowledged everything
-  run                  the daemon: poll the platform for jobs, heartbeat, run until SIGINT/SIGTERM
-  deliver              deliver what earlier runs kept in the data dir, then exit
-  status               pending and dead-lettered reports, storage use, last audit events
-  audit verify [dir]   check the audit log's hash chain
-
-Run "rediver-agent <command> --help" for a command's options (configuration: file, REDIVER_* env, flags).`;
-
-type Command = (args: string[], io: Io) => Promise<number>;
-
-// Loaded on demand: `--version` or `status` should not pay for fastify, undici and SQLite.
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  demo: async () => (await import('./commands/demo')).demoCommand,
-  scan: async () => (await import('./commands/scan')).scanCommand,
-  run: async () => (await import('./commands/run')).runCommand,
-  deliver: async () => (await import('./commands/scan')).deliverCommand,
-  status: async () => (await import('./commands/status')).statusCommand,
-  audit: async () => (await import('./commands/status')).auditCommand,
-};
-
-/** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
-export async function main(argv: string[], io: Io): Promise<number> {
-  // `pnpm run agent -- scan x` passes the `--` through; it separates the runner's options, not ours.
-  const [cmd, ...rest] = argv[0] === '--' ? argv.slice(1) : argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    const topic = cmd === 'help' ? rest[0] : undefined;
-    if (topic !== undefined && COMMANDS[topic] !== undefined)
-      return (await COMMANDS[topic]())(['--help'], io);
-    io.out.write(`${HELP}\n`);
-    return cmd === undefined ? EXIT.usage : EXIT.ok;
-  }
-  if (cmd === '--version' || cmd === '-v') {
-    io.out.write(`${VERSION}\n`);
-    return EXIT.ok;
-  }
-  const load = COMMANDS[cmd];
-  if (load === undefined) {
-    io.err.write(`rediver-agent: unknown command ${cmd}\n\n${HELP}\n`);
-    return EXIT.usage;
-  }
-  // Packages unref their timers (right for a library); the CLI must stay alive while a command waits on them.
-  const keepAlive = setInterval(() => {}, 60_000);
-  try {
-    return await (
-      await load()
-    )(rest, io);
-  } catch (e) {
-    return reportError(io, e);
-  } finally {
-    clearInterval(keepAlive);
-  }
-}
+export { main } from './main';
 
 function isEntry(): boolean {
   const script = process.argv[1];
@@ -74,7 +18,20 @@ function isEntry(): boolean {
   }
 }
 
+/**
+ * A reader that went away (`rediver-agent status | head`) is not an error: what is left to print is dropped and
+ * the command finishes as it would have (a daemon whose log pipe closed keeps running).
+ */
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return;
+    throw e;
+  });
+}
+
 if (isEntry()) {
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   // Run through `pnpm --filter @rediver/agent agent …`, the script starts in apps/agent: relative paths a user
   // types (scan target, --config, --data-dir) mean their own folder, which the package manager gives as INIT_CWD.
   if (process.env.npm_lifecycle_event === 'agent' && process.env.INIT_CWD)

@@ -162,9 +162,173 @@ describe('loadConfig', () => {
     expect(e.field).toBe('scanners[0]');
   });
 
+  it('scanner entries: cwd, maxOutputMB, unique names, did-you-mean for unknown options', async () => {
+    const c = await loadConfig({
+      file: await file(
+        'scanners.yaml',
+        [
+          'scanners:',
+          '  - { name: lint, command: "npx eslint -o {output} {target}", cwd: "{target}", maxOutputMB: 512 }',
+          '  - { command: "npx eslint -c b.mjs -o {output} {target}", cwd: tools }',
+          '',
+        ].join('\n'),
+      ),
+    });
+    expect(c.scanners).toEqual(['lint', 'eslint']);
+    expect(c.scannerDefs.lint).toMatchObject({ cwd: '{target}', maxOutputMB: 512 });
+    expect(c.scannerDefs.eslint!.cwd).toBe(join(process.cwd(), 'tools'));
+    for (const [text, field, msg] of [
+      ['scanners: [{ command: "x {target}", cwdd: a }]\n', 'scanners[0].cwdd', /did you mean cwd/],
+      ['scanners: [{ command: "x {target}", cwd: "" }]\n', 'scanners[0].cwd', /folder path/],
+      ['scanners: [{ command: "x {target}", maxOutputMB: 0 }]\n', 'scanners[0].maxOutputMB', /positive/],
+      [
+        'scanners: [{ name: a, command: "x {target}" }, { name: a, command: "y {target}" }]\n',
+        'scanners[1].name',
+        /already the name/,
+      ],
+    ] as const) {
+      const e = await configError(loadConfig({ file: await file('bad-scanner.yaml', text) }));
+      expect(e.field).toBe(field);
+      expect(e.message).toMatch(msg);
+    }
+  });
+
   it('rejects --set without a value separator', async () => {
     const e = await configError(loadConfig({ sets: ['pipeline.workers'] }));
     expect(e.message).toMatch(/path=value/);
+  });
+});
+
+describe('loadConfig: bounds, secrets, names (issue 18)', () => {
+  it.each([
+    ['pollIntervalMs', 99_999_999_999],
+    ['heartbeatIntervalMs', 3_600_001],
+    ['scanTimeoutMs', 2 ** 31],
+    ['deliveryTimeoutMs', 7 * 24 * 3_600_000 + 1],
+    ['shutdownTimeoutMs', 3_600_001],
+  ])('refuses %s=%d (beyond its upper bound) instead of overflowing a timer', async (key, value) => {
+    const e = await configError(loadConfig({ sets: [`${key}=${value}`] }));
+    expect(e.field).toBe(key);
+    expect(e.message).toMatch(/from \d+ to \d+/);
+    // The bound itself is accepted.
+    const max = {
+      pollIntervalMs: 3_600_000,
+      heartbeatIntervalMs: 3_600_000,
+      scanTimeoutMs: 604_800_000,
+      deliveryTimeoutMs: 604_800_000,
+      shutdownTimeoutMs: 3_600_000,
+    }[key]!;
+    const c = await loadConfig({ sets: [`${key}=${max}`] });
+    expect(c[key as 'pollIntervalMs']).toBe(max);
+  });
+
+  it("refuses a package's duration option past Node's timer limit, and a scanner timeout past 7 days", async () => {
+    const e = await configError(loadConfig({ sets: ['resource.sampleIntervalMs=99999999999'] }));
+    expect(e.field).toBe('resource.sampleIntervalMs');
+    expect(e.message).toMatch(/2147483647/);
+    const e2 = await configError(loadConfig({ sets: ['chunk.cleanupIntervalMinutes=40000'] }));
+    expect(e2.field).toBe('chunk.cleanupIntervalMinutes');
+    const e3 = await configError(
+      loadConfig({
+        file: await file(
+          't.yaml',
+          'scanners:\n  - { name: slow, command: "x {target}", timeoutMs: 99999999999 }\n',
+        ),
+      }),
+    );
+    expect(e3.field).toBe('scanners.slow.timeoutMs');
+  });
+
+  it.each(['a/b', 'line\nbreak', 'has space', '', 'x'.repeat(129)])(
+    'refuses tenantId %j',
+    async (tenantId) => {
+      const e = await configError(loadConfig({ flags: { tenantId: tenantId === '' ? 5 : tenantId } }));
+      expect(e.field).toBe('tenantId');
+    },
+  );
+
+  it('names the real flag (--api-key, --tenant-id) where a value came from', async () => {
+    const e = await configError(loadConfig({ flags: { apiKey: 12345 } }));
+    expect(e.message).toContain('flag --api-key');
+    expect(e.message).not.toContain('--apiKey');
+    // The value of a secret field is never echoed.
+    expect(e.message).not.toContain('12345');
+    const e2 = await configError(loadConfig({ flags: { tenantId: 'a/b' } }));
+    expect(e2.message).toContain('flag --tenant-id');
+  });
+
+  const KEY = 'rdv_live_9f8e7d6c5b4a3928170f';
+  it.each([
+    ['broken.yaml', `server: https://x\napiKey: ${KEY}\n  bad: [indent\n`],
+    ['quote.yaml', `server: https://x\napiKey: "${KEY}\nagentId: a\n`],
+    ['single.yaml', `apiKey: '${KEY}\n`],
+    ['flow.yaml', `{apiKey: ${KEY}, server: }}\n`],
+    ['broken.json', `{"server": "https://x", "apiKey": "${KEY}" "agentId": "a"}`],
+    ['token.json', `{"apiKey": ${KEY}}`],
+    ['unterminated.json', `{"apiKey": "${KEY}`],
+  ])('a syntax error in %s never echoes the line holding the key', async (name, text) => {
+    const e = await configError(loadConfig({ file: await file(name, text) }));
+    expect(e.message).toMatch(/is not valid (YAML|JSON)/);
+    expect(e.message).not.toContain(KEY);
+    expect(e.message).not.toContain(KEY.slice(0, 12));
+    expect(e.cause).toBeUndefined();
+    expect(JSON.stringify(e)).not.toContain(KEY.slice(0, 12));
+  });
+
+  it('says where the syntax error is', async () => {
+    const e = await configError(
+      loadConfig({ file: await file('where.yaml', 'server: https://x\napiKey: "abc\n') }),
+    );
+    expect(e.message).toMatch(/line \d+, column \d+/);
+    const e2 = await configError(loadConfig({ file: await file('where.json', '{\n  "a": 1,\n  "b": x\n}') }));
+    expect(e2.message).toMatch(/line 3, column/);
+  });
+
+  it('reads scanner caps and passEnv beside the list, from the file, the environment and --set', async () => {
+    const f = await file(
+      'caps.yaml',
+      'scanners:\n  list: [secretlint, code-patterns]\n  maxMemoryMB: 512\n  passEnv: [SEMGREP_APP_TOKEN, JAVA_*]\n',
+    );
+    const c = await loadConfig({ file: f, env: { REDIVER_SCANNERS__MAX_CPU_PERCENT: '40' } });
+    expect(c.scanners).toEqual(['secretlint', 'code-patterns']);
+    expect(c.scannerLimits).toEqual({
+      maxCpuPercent: 40,
+      maxMemoryMB: 512,
+      passEnv: ['SEMGREP_APP_TOKEN', 'JAVA_*'],
+    });
+    // A bare list (file or --scanner) is the list; caps set elsewhere stay.
+    const c2 = await loadConfig({
+      file: await file('list.yaml', 'scanners: [code-patterns]\n'),
+      sets: ['scanners.maxMemoryMB=256'],
+      flags: { scanners: ['secretlint'] },
+    });
+    expect(c2.scanners).toEqual(['secretlint']);
+    expect(c2.scannerLimits.maxMemoryMB).toBe(256);
+    expect((await loadConfig({})).scannerLimits).toEqual({
+      maxCpuPercent: undefined,
+      maxMemoryMB: undefined,
+      passEnv: [],
+    });
+  });
+
+  it.each([
+    ['scanners.maxCpuPercent=0', 'scanners.maxCpuPercent'],
+    ['scanners.maxCpuPercent=101', 'scanners.maxCpuPercent'],
+    ['scanners.maxMemoryMB=8', 'scanners.maxMemoryMB'],
+    ['scanners.passEnv=[REDIVER_API_KEY]', 'scanners.passEnv'],
+    ['scanners.passEnv=[rediver_*]', 'scanners.passEnv'],
+    ['scanners.maxMemMB=5', 'scanners.maxMemMB'],
+  ])('refuses --set %s', async (set, field) => {
+    const e = await configError(loadConfig({ sets: [set] }));
+    expect(e.field).toBe(field);
+  });
+
+  it('metrics port and host', async () => {
+    const c = await loadConfig({ flags: { metricsPort: 9464 } });
+    expect(c).toMatchObject({ metricsPort: 9464, metricsHost: '127.0.0.1' });
+    expect((await loadConfig({})).metricsPort).toBeUndefined();
+    const e = await configError(loadConfig({ sets: ['metricsPort=70000'] }));
+    expect(e.field).toBe('metricsPort');
   });
 });
 

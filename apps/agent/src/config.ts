@@ -33,6 +33,27 @@ export interface ScannerConfig {
   findings?: number;
   /** `synthetic`: assets to spread the findings over. */
   assets?: number;
+  /**
+   * Folder the scanner runs in (`{target}` allowed). Default: the agent's working directory, so that relative
+   * paths in the command resolve where the agent was started; the built-in secretlint runs in the target.
+   */
+  cwd?: string;
+  /** Largest SARIF output accepted (`{output}`, `{outputDir}` or stdout), MiB. Default 1024 (it is on disk, never in memory). */
+  maxOutputMB?: number;
+}
+
+/**
+ * Caps of every scanner process group (`scanners.maxCpuPercent`, `scanners.maxMemoryMB`) and the environment
+ * variables a scanner gets besides the fixed allow-list (`scanners.passEnv`). Undefined caps are derived at start
+ * from the resource thresholds (see `internal/containment.ts`).
+ */
+export interface ScannerLimitsConfig {
+  /** CPU a scanner's process group may use, percent of the effective CPUs (100 = all of them). */
+  maxCpuPercent: number | undefined;
+  /** Memory a scanner's process group may use, MiB. */
+  maxMemoryMB: number | undefined;
+  /** Extra variable names (or `PREFIX_*`) passed to scanners; `REDIVER_*` never is. */
+  passEnv: string[];
 }
 
 /** Options of a package, passed through to its constructor as they are. */
@@ -72,6 +93,12 @@ export interface AgentConfig {
   deliveryTimeoutMs: number;
   /** Progress display. */
   progress: ProgressMode;
+  /** How scanner processes are contained and what they inherit (`scanners.*` besides the list). */
+  scannerLimits: ScannerLimitsConfig;
+  /** `run --metrics-port`: port of the OpenMetrics and health endpoints; undefined = off. */
+  metricsPort: number | undefined;
+  /** Address the metrics endpoint listens on (default loopback). */
+  metricsHost: string;
   /** `@rediver/audit` options (`logFile` defaults to `<dataDir>/audit/audit.log`). */
   audit: PackageSection;
   /** `@rediver/resource` options. */
@@ -88,6 +115,27 @@ export interface AgentConfig {
 export const PACKAGE_SECTIONS = ['audit', 'resource', 'pipeline', 'chunk', 'client'] as const;
 /** A package section name. */
 export type PackageSectionName = (typeof PACKAGE_SECTIONS)[number];
+
+/** Longest delay Node's timers honour (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Bounds of the agent's duration options, ms: `[min, max]`. A value outside is refused (never clamped): a poll
+ * interval of 99999999999 would overflow Node's timer to 1 ms and poll thousands of times a second.
+ */
+export const DURATION_BOUNDS = Object.freeze({
+  scanTimeoutMs: [1, 7 * 24 * 3_600_000],
+  pollIntervalMs: [1, 3_600_000],
+  heartbeatIntervalMs: [1, 3_600_000],
+  shutdownTimeoutMs: [0, 3_600_000],
+  deliveryTimeoutMs: [1, 7 * 24 * 3_600_000],
+} as const satisfies Record<string, readonly [number, number]>);
+
+/** A tenant id: 1..128 letters, digits, `_ . : -` (no slash, space or control character). */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Keys of the `scanners` mapping (`scanners.list` is the list of scanners a job runs when it names none). */
+export const SCANNERS_KEYS = ['list', 'maxCpuPercent', 'maxMemoryMB', 'passEnv'] as const;
 
 /** Defaults of the agent's own fields. */
 export const DEFAULT_AGENT_CONFIG = Object.freeze({
@@ -117,6 +165,8 @@ const TOP_LEVEL_KEYS = [
   'shutdownTimeoutMs',
   'deliveryTimeoutMs',
   'progress',
+  'metricsPort',
+  'metricsHost',
   ...PACKAGE_SECTIONS,
 ] as const;
 
@@ -160,6 +210,8 @@ function parseScalar(raw: string): unknown {
 }
 
 function setPath(layer: Layer, path: string, value: unknown, origin: string): void {
+  // `scanners` is a mapping (caps, passEnv) whose `list` holds the scanners; a bare list is that `list`.
+  if (path === 'scanners' && Array.isArray(value)) path = 'scanners.list';
   const parts = path.split('.');
   let node = layer.values;
   for (const part of parts.slice(0, -1)) {
@@ -202,7 +254,31 @@ const STRING_KEYS = new Set([
   'region',
   'dataDir',
   'progress',
+  'metricsHost',
 ]);
+
+/** The command-line flag that sets a top-level field, for messages (`apiKey` is `--api-key`). */
+const FLAG_NAMES: Readonly<Record<string, string>> = {
+  apiKey: '--api-key',
+  dataDir: '--data-dir',
+  agentId: '--agent-id',
+  tenantId: '--tenant-id',
+  'scanners.list': '--scanner',
+  metricsPort: '--metrics-port',
+  metricsHost: '--metrics-host',
+};
+
+/** The flag for a config path: its own flag when it has one, else the `--set` form. */
+function flagName(path: string): string {
+  return FLAG_NAMES[path] ?? `--${path}`;
+}
+
+function splitList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
 
 function envLayer(env: Readonly<Record<string, string | undefined>>): Layer {
   const layer: Layer = { values: {}, origin: new Map() };
@@ -212,8 +288,21 @@ function envLayer(env: Readonly<Record<string, string | undefined>>): Layer {
     const origin = `environment variable ${name}`;
     const sep = rest.indexOf('__');
     if (sep > 0) {
-      const section = matchKey(PACKAGE_SECTIONS, rest.slice(0, sep));
       const optionEnv = rest.slice(sep + 2);
+      if (squash(rest.slice(0, sep)) === 'scanners') {
+        const option = matchKey(SCANNERS_KEYS, optionEnv);
+        if (option === undefined) {
+          throw configError(
+            `scanners.${camel(optionEnv)}`,
+            `is not an option of scanners (options: ${SCANNERS_KEYS.join(', ')})`,
+            origin,
+          );
+        }
+        const list = option === 'list' || option === 'passEnv';
+        setPath(layer, `scanners.${option}`, list ? splitList(raw) : parseScalar(raw), origin);
+        continue;
+      }
+      const section = matchKey(PACKAGE_SECTIONS, rest.slice(0, sep));
       if (section === undefined) {
         throw configError(rest.slice(0, sep).toLowerCase(), 'is not a configuration section', origin);
       }
@@ -227,18 +316,70 @@ function envLayer(env: Readonly<Record<string, string | undefined>>): Layer {
     }
     const key = matchKey(TOP_LEVEL_KEYS, rest);
     if (key === undefined || (PACKAGE_SECTIONS as readonly string[]).includes(key)) continue;
-    const value =
-      key === 'scanners'
-        ? raw
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : STRING_KEYS.has(key)
-          ? raw
-          : parseScalar(raw);
+    const value = key === 'scanners' ? splitList(raw) : STRING_KEYS.has(key) ? raw : parseScalar(raw);
     setPath(layer, key, value, origin);
   }
   return layer;
+}
+
+/** Line and column (1-based) of character offset `pos` in `text`. */
+function lineColumn(text: string, pos: number): string {
+  const before = text.slice(0, Math.max(0, Math.min(pos, text.length)));
+  const line = before.split('\n').length;
+  return `line ${line}, column ${pos - before.lastIndexOf('\n')}`;
+}
+
+/**
+ * A parse error described without any of the file's text: the parser's wording up to the first quote or colon
+ * (what is wrong, never what was there) and where it is.
+ */
+export function syntaxProblem(error: unknown, text: string, json: boolean): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.split('\n')[0] ?? '';
+  const what =
+    firstLine
+      .replace(/ at line \d+, column \d+.*$/, '')
+      .replace(/ in JSON.*$/, '')
+      .split(/[:,'"`]/)[0]
+      ?.trim() || 'syntax error';
+  if (!json) {
+    const e = error as { code?: unknown; linePos?: { line: number; col: number }[] };
+    const at = e.linePos?.[0];
+    const code = typeof e.code === 'string' ? ` (${e.code})` : '';
+    return `${what}${code}${at === undefined ? '' : ` at line ${at.line}, column ${at.col}`}`;
+  }
+  const pos = /at position (\d+)/.exec(message);
+  if (pos !== null) return `${what} at ${lineColumn(text, Number(pos[1]))}`;
+  if (/end of JSON input/.test(message)) return `${what} (the file ends too early)`;
+  const at = jsonErrorOffset(text);
+  return at === undefined ? what : `${what} at ${lineColumn(text, at)}`;
+}
+
+/**
+ * Where JSON.parse fails when its message has no position (Node 20's "Unexpected token" quotes the text
+ * instead): the shortest prefix whose error is not "end of input" ends just after the bad character.
+ */
+function jsonErrorOffset(text: string): number | undefined {
+  const broken = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return false;
+    } catch (e) {
+      // A prefix cut inside valid text fails at its very end ("end of input", or "… at position <length>").
+      const m = (e as Error).message;
+      const at = /at position (\d+)/.exec(m);
+      return at === null ? !/end of JSON input/.test(m) : Number(at[1]) < length;
+    }
+  };
+  if (!broken(text.length)) return undefined;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (broken(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo - 1;
 }
 
 async function fileLayer(file: string): Promise<Layer> {
@@ -253,14 +394,17 @@ async function fileLayer(file: string): Promise<Layer> {
     });
   }
   let parsed: unknown;
+  const json = extname(file).toLowerCase() === '.json';
   try {
     // YAML is a superset of JSON; parse JSON files strictly so their errors point at JSON syntax.
-    parsed = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (cause) {
+    parsed = json ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    // Never the parser's own message: YAML's carries a code frame and JSON's a quote of the text around the
+    // error, and the line there may hold the API key. The location is enough to find it. No `cause` either.
     throw new AgentError(
       'CONFIG_INVALID',
-      `invalid configuration: ${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(cause as Error).message}`,
-      { cause, field: 'config' },
+      `invalid configuration: ${file} is not valid ${json ? 'JSON' : 'YAML'}: ${syntaxProblem(error, text, json)}`,
+      { field: 'config' },
     );
   }
   if (parsed === null || parsed === undefined) parsed = {};
@@ -275,7 +419,13 @@ async function fileLayer(file: string): Promise<Layer> {
 function flagLayer(flags: Readonly<Record<string, unknown>>, sets: readonly string[]): Layer {
   const layer: Layer = { values: {}, origin: new Map() };
   for (const [path, value] of Object.entries(flags)) {
-    if (value !== undefined) setPath(layer, path, value, `flag --${path}`);
+    if (value !== undefined)
+      setPath(
+        layer,
+        path === 'scanners' ? 'scanners.list' : path,
+        value,
+        `flag ${flagName(path === 'scanners' ? 'scanners.list' : path)}`,
+      );
   }
   for (const s of sets) {
     const eq = s.indexOf('=');
@@ -381,18 +531,41 @@ class Validator {
   string(values: Record<string, unknown>, key: string, path = key): string | undefined {
     const v = values[key];
     if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v !== 'string') this.fail(path, `must be a string (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'string') this.fail(path, `must be a string (got ${shown(path, v)})`);
     return v;
   }
 
-  int(values: Record<string, unknown>, key: string, min: number, dflt: number): number {
+  int(
+    values: Record<string, unknown>,
+    key: string,
+    min: number,
+    dflt: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): number {
     const v = values[key];
     if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      this.fail(key, `must be an integer >= ${min} (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+      this.fail(key, `must be an integer ${range} (got ${shown(key, v)})`);
     }
     return v;
   }
+
+  /** A duration option within its `DURATION_BOUNDS`. */
+  duration(values: Record<string, unknown>, key: keyof typeof DURATION_BOUNDS, dflt: number): number {
+    const [min, max] = DURATION_BOUNDS[key];
+    return this.int(values, key, min, dflt, max);
+  }
+}
+
+/** Names of fields whose values are never echoed in a message (they may hold a credential). */
+const SECRET_FIELD = /key|token|secret|passw|auth|header|credential/i;
+
+/** A value as a message may show it: as JSON, or `<redacted>` for a secret-looking field; at most 80 characters. */
+function shown(path: string, value: unknown): string {
+  if (SECRET_FIELD.test(path)) return '<redacted>';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function validateScannerDef(
@@ -404,8 +577,25 @@ function validateScannerDef(
 ): ScannerConfig {
   if (typeof raw === 'string') raw = { command: raw };
   if (!isPlainObject(raw)) v.fail(path, 'must be a command string or a mapping');
-  const known = ['name', 'kind', 'command', 'timeoutMs', 'okExitCodes', 'findingType', 'findings', 'assets'];
-  for (const k of Object.keys(raw)) if (!known.includes(k)) v.fail(`${path}.${k}`, 'is not a scanner option');
+  const known = [
+    'name',
+    'kind',
+    'command',
+    'cwd',
+    'timeoutMs',
+    'maxOutputMB',
+    'okExitCodes',
+    'findingType',
+    'findings',
+    'assets',
+  ];
+  for (const k of Object.keys(raw)) {
+    if (known.includes(k)) continue;
+    const hint = suggestName(k, known);
+    v.fail(`${path}.${k}`, `is not a scanner option${hint === undefined ? '' : ` (did you mean ${hint}?)`}`);
+  }
+  if (raw.cwd !== undefined && (typeof raw.cwd !== 'string' || raw.cwd === ''))
+    v.fail(`${path}.cwd`, 'must be a folder path (`{target}` allowed)');
   let command: string[] | undefined;
   if (typeof raw.command === 'string') {
     try {
@@ -443,6 +633,10 @@ function validateScannerDef(
   }
   const def: ScannerConfig = { name, kind: kind as ScannerKind, timeoutMs: posInt('timeoutMs') ?? dflt };
   if (command !== undefined) def.command = command;
+  // Relative to where the agent runs; `{target}` stays a placeholder.
+  if (typeof raw.cwd === 'string') def.cwd = raw.cwd.startsWith('{target}') ? raw.cwd : resolve(raw.cwd);
+  const maxOutputMB = posInt('maxOutputMB');
+  if (maxOutputMB !== undefined) def.maxOutputMB = maxOutputMB;
   if (okExitCodes !== undefined) def.okExitCodes = okExitCodes as number[];
   if (typeof raw.findingType === 'string') def.findingType = raw.findingType;
   const findings = posInt('findings');
@@ -450,6 +644,47 @@ function validateScannerDef(
   if (findings !== undefined) def.findings = findings;
   if (assets !== undefined) def.assets = assets;
   return def;
+}
+
+// Launchers whose first real argument names the scanner (`npx eslint …` is `eslint`).
+const LAUNCHERS = new Set([
+  'npx',
+  'pnpx',
+  'bunx',
+  'uvx',
+  'pipx',
+  'node',
+  'python',
+  'python3',
+  'env',
+  'sh',
+  'bash',
+  'exec',
+  'npm',
+  'pnpm',
+  'yarn',
+  'run',
+  'dlx',
+]);
+
+/** A scanner name from its command: the program (past launchers like `npx`), without folders or extension. */
+export function commandName(command: readonly string[] | undefined, i: number): string {
+  for (const arg of command ?? []) {
+    if (arg.startsWith('-') || /[{}=]/.test(arg)) continue;
+    const base = arg
+      .split(/[\\/]/)
+      .pop()!
+      .replace(/\.(?:c|m)?[jt]s$|\.py$|\.sh$|\.exe$/i, '');
+    if (base === '' || LAUNCHERS.has(base.toLowerCase())) continue;
+    const slug = base.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '');
+    if (slug !== '') return slug.slice(0, 48);
+  }
+  return `scanner${i}`;
+}
+
+function uniqueName(base: string, taken: (n: string) => boolean): string {
+  if (!taken(base)) return base;
+  for (let k = 2; ; k++) if (!taken(`${base}-${k}`)) return `${base}-${k}`;
 }
 
 /**
@@ -488,15 +723,85 @@ function resolveScanners(
       return;
     }
     const def = validateScannerDef(v, '', item, path, timeoutMs);
-    const name =
+    const given =
       typeof item === 'object' && item !== null && typeof (item as { name?: unknown }).name === 'string'
         ? (item as { name: string }).name
-        : (def.command?.[0]?.split('/').pop() ?? `scanner${i}`);
+        : undefined;
+    if (given !== undefined && (names.includes(given) || defs[given] !== undefined)) {
+      v.fail(`${path}.name`, `${JSON.stringify(given)} is already the name of another scanner`);
+    }
+    // Every entry is its own scanner: an inline command gets a name of its own, never another entry's.
+    const name =
+      given ?? uniqueName(commandName(def.command, i), (n) => names.includes(n) || defs[n] !== undefined);
     def.name = name;
     defs[name] = def;
     names.push(name);
   });
   return names;
+}
+
+/** Units of package duration options by name suffix, in ms. */
+const DURATION_SUFFIXES: readonly (readonly [RegExp, number])[] = [
+  [/Ms$/, 1],
+  [/Seconds$/, 1000],
+  [/Minutes$/, 60_000],
+];
+
+/**
+ * A package's duration option (`*Ms`, `*Seconds`, `*Minutes`) must fit Node's timers: past 2^31 - 1 ms a
+ * `setTimeout` fires after 1 ms, turning a long interval into a busy loop. The package judges everything else.
+ */
+function checkTimerBound(v: Validator, path: string, key: string, value: unknown): void {
+  if (typeof value !== 'number') return;
+  for (const [suffix, unitMs] of DURATION_SUFFIXES) {
+    if (suffix.test(key) && value * unitMs > MAX_TIMER_MS) {
+      v.fail(
+        path,
+        `must be at most ${Math.floor(MAX_TIMER_MS / unitMs)} (Node's timers stop at 2^31 - 1 ms, about 24.8 days)`,
+      );
+    }
+  }
+}
+
+/** Names a scanner may never inherit, whatever `passEnv` says: the agent's own configuration and key. */
+const NEVER_PASSED = /^REDIVER_/i;
+
+function validateScannerLimits(v: Validator, raw: Record<string, unknown>): ScannerLimitsConfig {
+  const limits: ScannerLimitsConfig = { maxCpuPercent: undefined, maxMemoryMB: undefined, passEnv: [] };
+  const cpu = raw.maxCpuPercent;
+  if (cpu !== undefined) {
+    if (typeof cpu !== 'number' || !(cpu > 0 && cpu <= 100))
+      v.fail(
+        'scanners.maxCpuPercent',
+        `must be a number above 0 and at most 100 (percent of the effective CPUs; got ${shown('', cpu)})`,
+      );
+    limits.maxCpuPercent = cpu;
+  }
+  const mem = raw.maxMemoryMB;
+  if (mem !== undefined) {
+    if (typeof mem !== 'number' || !Number.isInteger(mem) || mem < 16 || mem > 16 * 1024 * 1024)
+      v.fail(
+        'scanners.maxMemoryMB',
+        `must be an integer from 16 to ${16 * 1024 * 1024} (MiB; got ${shown('', mem)})`,
+      );
+    limits.maxMemoryMB = mem;
+  }
+  const pass = raw.passEnv;
+  if (pass !== undefined) {
+    if (
+      !Array.isArray(pass) ||
+      !pass.every((n) => typeof n === 'string' && /^[A-Za-z_][A-Za-z0-9_]*\*?$/.test(n))
+    )
+      v.fail('scanners.passEnv', 'must be a list of variable names (a trailing * passes a prefix)');
+    const refused = (pass as string[]).find((n) => NEVER_PASSED.test(n) || n === '*');
+    if (refused !== undefined)
+      v.fail(
+        'scanners.passEnv',
+        `may not pass ${refused}: the agent's REDIVER_* variables (its API key among them) never reach a scanner`,
+      );
+    limits.passEnv = [...(pass as string[])];
+  }
+  return limits;
 }
 
 /** Validates a merged layer into an `AgentConfig`; throws `CONFIG_INVALID` naming the first bad field. */
@@ -528,8 +833,11 @@ function validate(merged: Layer): AgentConfig {
     v.fail('agentId', 'must be 1..128 characters of letters, digits, _ . : -');
   }
   const tenantId = v.string(values, 'tenantId') ?? 'default';
+  if (!TENANT_ID_PATTERN.test(tenantId)) {
+    v.fail('tenantId', 'must be 1..128 characters of letters, digits, _ . : - (no slash, space or newline)');
+  }
   const dataDir = expandHome(v.string(values, 'dataDir') ?? '~/.rediver');
-  const scanTimeoutMs = v.int(values, 'scanTimeoutMs', 1, DEFAULT_AGENT_CONFIG.scanTimeoutMs);
+  const scanTimeoutMs = v.duration(values, 'scanTimeoutMs', DEFAULT_AGENT_CONFIG.scanTimeoutMs);
   const progress = values.progress ?? DEFAULT_AGENT_CONFIG.progress;
   if (!(PROGRESS_MODES as readonly unknown[]).includes(progress)) {
     v.fail('progress', `must be one of ${PROGRESS_MODES.join(', ')} (got ${JSON.stringify(progress)})`);
@@ -550,11 +858,37 @@ function validate(merged: Layer): AgentConfig {
         }
       }
     }
+    for (const [key, value] of Object.entries(raw)) checkTimerBound(v, `${section}.${key}`, key, value);
     sections[section] = { ...raw };
   }
+  const scannersValue = values.scanners ?? {};
+  if (!isPlainObject(scannersValue))
+    v.fail(
+      'scanners',
+      'must be a list of scanners (or a mapping with list, maxCpuPercent, maxMemoryMB, passEnv)',
+    );
+  const scannersRaw = scannersValue as Record<string, unknown>;
+  for (const key of Object.keys(scannersRaw)) {
+    if (!(SCANNERS_KEYS as readonly string[]).includes(key)) {
+      const hint = suggestName(key, SCANNERS_KEYS);
+      v.fail(
+        `scanners.${key}`,
+        `is not an option of scanners${hint === undefined ? ` (options: ${SCANNERS_KEYS.join(', ')})` : ` (did you mean ${hint}?)`}`,
+      );
+    }
+  }
+  const scannerLimits = validateScannerLimits(v, scannersRaw);
   const defs = builtinScanners();
   for (const d of Object.values(defs)) d.timeoutMs = scanTimeoutMs;
-  const scanners = resolveScanners(v, values.scanners, defs, scanTimeoutMs);
+  const scanners = resolveScanners(v, scannersRaw.list, defs, scanTimeoutMs);
+  for (const [name, def] of Object.entries(defs)) {
+    if (def.timeoutMs !== undefined && def.timeoutMs > DURATION_BOUNDS.scanTimeoutMs[1]) {
+      v.fail(`scanners.${name}.timeoutMs`, `must be at most ${DURATION_BOUNDS.scanTimeoutMs[1]} (7 days)`);
+    }
+  }
+  const metricsPort =
+    values.metricsPort === undefined ? undefined : v.int(values, 'metricsPort', 0, 0, 65_535);
+  const metricsHost = v.string(values, 'metricsHost') ?? '127.0.0.1';
   return {
     server: server?.replace(/\/+$/, ''),
     apiKey,
@@ -566,12 +900,15 @@ function validate(merged: Layer): AgentConfig {
     scanners,
     scannerDefs: defs,
     scanTimeoutMs,
-    pollIntervalMs: v.int(values, 'pollIntervalMs', 1, DEFAULT_AGENT_CONFIG.pollIntervalMs),
-    maxQueuedJobs: v.int(values, 'maxQueuedJobs', 1, DEFAULT_AGENT_CONFIG.maxQueuedJobs),
-    heartbeatIntervalMs: v.int(values, 'heartbeatIntervalMs', 1, DEFAULT_AGENT_CONFIG.heartbeatIntervalMs),
-    shutdownTimeoutMs: v.int(values, 'shutdownTimeoutMs', 0, DEFAULT_AGENT_CONFIG.shutdownTimeoutMs),
-    deliveryTimeoutMs: v.int(values, 'deliveryTimeoutMs', 1, DEFAULT_AGENT_CONFIG.deliveryTimeoutMs),
+    pollIntervalMs: v.duration(values, 'pollIntervalMs', DEFAULT_AGENT_CONFIG.pollIntervalMs),
+    maxQueuedJobs: v.int(values, 'maxQueuedJobs', 1, DEFAULT_AGENT_CONFIG.maxQueuedJobs, 10_000),
+    heartbeatIntervalMs: v.duration(values, 'heartbeatIntervalMs', DEFAULT_AGENT_CONFIG.heartbeatIntervalMs),
+    shutdownTimeoutMs: v.duration(values, 'shutdownTimeoutMs', DEFAULT_AGENT_CONFIG.shutdownTimeoutMs),
+    deliveryTimeoutMs: v.duration(values, 'deliveryTimeoutMs', DEFAULT_AGENT_CONFIG.deliveryTimeoutMs),
     progress: progress as ProgressMode,
+    scannerLimits,
+    metricsPort,
+    metricsHost,
     ...sections,
   };
 }

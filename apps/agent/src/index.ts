@@ -45,10 +45,33 @@ export type { ProgressDisplay } from './progress';
 export { newReportId } from './reportId';
 export { branchInfo, describeRepository, repositoryAsset, stripCredentials } from './repository';
 export type { RepositoryInfo } from './repository';
-export { maskSecret, regionReader, sarifToReport, severityFromLevel, severityFromScore } from './sarif';
-export type { SarifConversionOptions, SarifLog } from './sarif';
-export { runScanner, scannerArgv, SECRETLINT_CONFIG, secretlintPaths } from './scanners';
-export type { ScanOptions, ScanOutcome } from './scanners';
+export {
+  maskSecret,
+  openSarifReport,
+  regionReader,
+  sarifToReport,
+  SecretMasker,
+  severityFromLevel,
+  severityFromScore,
+} from './sarif';
+export type {
+  OpenSarifReportOptions,
+  ReportHeader,
+  SarifConversionOptions,
+  SarifLog,
+  SarifReportStream,
+  SarifSummary,
+} from './sarif';
+export {
+  DEFAULT_MAX_OUTPUT_MB,
+  runScanJob,
+  runScanner,
+  scannerArgv,
+  ScanSession,
+  SECRETLINT_CONFIG,
+  secretlintPaths,
+} from './scanners';
+export type { ScanJobHooks, ScannerRun, ScanOptions, ScanOutcome } from './scanners';
 export { generateLargeReport } from './synthetic';
 export type { SyntheticReportOptions } from './synthetic';
 export {
@@ -61,4 +84,4 @@ export {
   heartbeatMetrics,
   platformPort,
 } from './wiring';
-export { main } from './cli';
+export { main } from './main';

@@ -44,21 +44,32 @@ export function attachProgress(
   if (!live) {
     let last = '';
     const onLine = (t: string): void => void stream.write(`${t}\n`);
-    // Plain mode: a status line when something changed, at most every 2 s.
-    const timer = setInterval(() => {
+    // Plain mode: a status line when something changed, at most every 2 s. Driven by changes, not a timer: an
+    // idle daemon is never woken for it.
+    let lastAt = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const emit = (): void => {
+      timer = undefined;
+      lastAt = Date.now();
       const s = statusLine(agent);
       if (s !== last) {
         last = s;
         stream.write(`[progress] ${s}\n`);
       }
-    }, 2000);
-    timer.unref();
+    };
+    const onChange = (): void => {
+      if (timer !== undefined) return;
+      timer = setTimeout(emit, Math.max(0, lastAt + 2000 - Date.now()));
+      timer.unref();
+    };
     agent.on('line', onLine);
+    agent.on('change', onChange);
     return {
       line: onLine,
       stop: () => {
-        clearInterval(timer);
+        if (timer !== undefined) clearTimeout(timer);
         agent.off('line', onLine);
+        agent.off('change', onChange);
         const s = statusLine(agent);
         if (s !== last) stream.write(`[progress] ${s}\n`);
       },

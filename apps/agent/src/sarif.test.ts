@@ -1,15 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isValidReportId } from '@rediver/core';
 import { builtinScanners } from './config';
 import { maskSecret, sarifToReport, severityFromLevel, severityFromScore } from './sarif';
 import type { SarifLog } from './sarif';
 import { runScanner } from './scanners';
-import { repositoryAsset, stripCredentials } from './repository';
+import { describeRepository, repositoryAsset, stripCredentials } from './repository';
 
 const target = resolve(import.meta.dirname, '../sample-target');
 const defs = builtinScanners();
+/** Paths are relative to the repository root: the sample target's own folder inside it, when in a git work tree. */
+async function prefix(): Promise<string> {
+  const { gitRoot } = await describeRepository(target);
+  return gitRoot === undefined ? '' : `${relative(gitRoot, target).split(sep).join('/')}/`;
+}
 
 describe('secretlint on the sample target (real scanner output)', () => {
   it('finds every planted secret, typed secret, masked, on the repository asset', async () => {
@@ -37,10 +42,12 @@ describe('secretlint on the sample target (real scanner output)', () => {
       expect(rules).toContain(`@secretlint/secretlint-rule-${rule}`);
     }
     const planted = readFileSync(resolve(target, 'src/github.js'), 'utf8').match(/ghp_\w+/)![0];
+    const root = await prefix();
     for (const f of findings) {
       expect(f.type).toBe('secret');
       expect(f.asset_ref).toBe(asset.id);
-      expect(f.location?.path).toMatch(/^(config|src|deploy)\//);
+      expect(f.location?.path?.startsWith(root)).toBe(true);
+      expect(f.location?.path?.slice(root.length)).toMatch(/^(config|src|deploy)\//);
       expect(f.location?.start_line).toBeGreaterThan(0);
       expect(f.secret?.masked_value).toMatch(/\*{4}/);
       expect(JSON.stringify(f)).not.toContain(planted);
@@ -66,7 +73,10 @@ describe('secretlint on the sample target (real scanner output)', () => {
       readFileSync(resolve(target, 'src/github.js'), 'utf8')
         .split('\n')
         .findIndex((l) => l.includes('eval(input)')) + 1;
-    expect(byRule.get('js-eval')?.location).toMatchObject({ path: 'src/github.js', start_line: evalLine });
+    expect(byRule.get('js-eval')?.location).toMatchObject({
+      path: `${await prefix()}src/github.js`,
+      start_line: evalLine,
+    });
     expect(byRule.get('js-eval')?.location?.snippet).toContain('eval(input)');
     expect(report.findings!.every((f) => f.type === 'code')).toBe(true);
   }, 30_000);

@@ -44,6 +44,8 @@ const SECTION_KEYS: Record<PackageSectionName, readonly string[]> = {
     'transport',
     'redact',
     'hashChain',
+    // For unattended installs: the operator secret a new sealing key is derived from (pass it only at set-up).
+    'sealSecret',
     'verbose',
     'compress',
     'maxFiles',
@@ -100,6 +102,8 @@ export async function createAudit(
     ...extra,
   };
   const logger = construct('audit', config.audit, () => new AuditLogger(options));
+  let newKey: AuditPort['newKey'];
+  logger.once('key', (e) => (newKey = e));
   await logger.start();
   return {
     logger,
@@ -107,6 +111,8 @@ export async function createAudit(
     log: (entry) => logger.log(entry),
     flush: () => logger.flush(),
     close: () => logger.close(),
+    latestCheckpoint: () => logger.latestCheckpoint(),
+    ...(newKey === undefined ? {} : { newKey }),
   };
 }
 
@@ -115,7 +121,13 @@ export function createResource(config: AgentConfig): ResourcePort & { controller
   const { metrics, ...rest } = config.resource as ResourceControllerOptions & {
     metrics?: SystemMetricsSourceOptions;
   };
-  const metricsSource = construct('resource', config.resource, () => new SystemMetricsSource(metrics ?? {}));
+  // The event-loop delay histogram wakes the process every 10 ms (a third of the idle daemon's CPU): measured only
+  // when a threshold reads it, unless asked for (`resource.metrics.eventLoopMonitoring`).
+  const sourceOptions: SystemMetricsSourceOptions = {
+    eventLoopMonitoring: rest.eventLoopDelayThresholdMs !== undefined,
+    ...(metrics ?? {}),
+  };
+  const metricsSource = construct('resource', config.resource, () => new SystemMetricsSource(sourceOptions));
   const controller = construct(
     'resource',
     config.resource,
@@ -365,6 +377,14 @@ export function platformPort(client: RediverClient): PlatformPort {
   };
 }
 
+/** The packages themselves behind the ports (for their stats: metrics, status). */
+export interface PackageHandles {
+  audit: AuditLogger;
+  resource: ResourceController;
+  pipeline: UploadPipeline;
+  chunks: ChunkManager;
+}
+
 /**
  * Builds everything the agent composes, audit logger first. On a failure half-way, what was opened
  * is closed again.
@@ -373,7 +393,7 @@ export async function createAgentDeps(
   config: AgentConfig,
   server: string,
   apiKey: string,
-): Promise<AgentDeps & { client: RediverClient }> {
+): Promise<AgentDeps & { client: RediverClient; handles: PackageHandles }> {
   const audit = await createAudit(config);
   const opened: (() => Promise<void>)[] = [() => audit.close()];
   try {
@@ -384,7 +404,20 @@ export async function createAgentDeps(
     const chunks = createChunks(config, client);
     opened.push(() => chunks.close());
     const pipeline = createPipeline(config, client);
-    return { audit, resource, pipeline, chunks, platform: platformPort(client), client };
+    return {
+      audit,
+      resource,
+      pipeline,
+      chunks,
+      platform: platformPort(client),
+      client,
+      handles: {
+        audit: audit.logger,
+        resource: resource.controller,
+        pipeline: pipeline.pipeline,
+        chunks: chunks.manager,
+      },
+    };
   } catch (e) {
     for (const close of opened.reverse()) await close().catch(() => {});
     throw e;

@@ -307,7 +307,7 @@ describe('file', () => {
       maxSizeMB: 100,
       maxAgeDays: 30,
       bufferSize: 100,
-      flushIntervalMs: 5000,
+      flushIntervalMs: 1000,
     });
     expect(Object.isFrozen(DEFAULT_AUDIT_LOGGER_OPTIONS)).toBe(true);
   });
@@ -330,11 +330,11 @@ describe('buffering', () => {
     await logger.start();
     const flushed: number[] = [];
     logger.on('flushed', (e) => flushed.push(e.lines));
-    logger.info('scan_started', '1');
-    logger.info('scan_started', '2');
+    logger.info('upload_started', '1');
+    logger.info('upload_started', '2');
     await new Promise((r) => setTimeout(r, 20));
     expect(flushed).toEqual([]);
-    logger.info('scan_started', '3');
+    logger.info('upload_started', '3');
     await new Promise<void>((resolve) => logger.once('flushed', () => resolve()));
     expect(flushed).toEqual([3]);
   });
@@ -344,7 +344,7 @@ describe('buffering', () => {
     const seen = new Promise<{ lines: number; synced: boolean }>((resolve) =>
       logger.once('flushed', resolve),
     );
-    logger.info('scan_started', 'before');
+    logger.info('upload_started', 'before');
     logger.error('scan_failed', 'now');
     expect(await seen).toEqual({ lines: 2, bytes: expect.any(Number) as number, synced: true });
     const types = (await readLines(join(dir, 'audit.log'))).map((l) => JSON.parse(l).message as string);
@@ -356,7 +356,7 @@ describe('buffering', () => {
     const logger = make({ bufferSize: 1000, flushIntervalMs: 5000 });
     await logger.start();
     const flushed = new Promise<{ synced: boolean }>((resolve) => logger.once('flushed', resolve));
-    logger.info('scan_started', 'x');
+    logger.info('upload_started', 'x');
     vi.advanceTimersByTime(4999);
     expect(logger.stats().written).toBe(0);
     vi.advanceTimersByTime(1);

@@ -4,9 +4,16 @@ import { EventEmitter } from 'eventemitter3';
 import { pino } from 'pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AuditError } from './auditError';
-import type { AuditDroppedEvent, AuditLoggerEvents, AuditOperation, AuditStats } from './events';
+import type {
+  AuditCheckpoint,
+  AuditDroppedEvent,
+  AuditLoggerEvents,
+  AuditOperation,
+  AuditStats,
+} from './events';
 import { toErrorField } from './internal/errorField';
 import { FileSink } from './internal/fileSink';
+import type { SinkCheckpoint, SinkRecord } from './internal/fileSink';
 import { RemoteShipper } from './internal/remoteShipper';
 import { resolveAuditOptions } from './internal/resolveOptions';
 import type { ResolvedAuditOptions } from './internal/resolveOptions';
@@ -42,7 +49,7 @@ export interface AuditEntry {
 type Flush = 'none' | 'write' | 'sync';
 
 const T = AUDIT_EVENT_TYPES;
-const ERROR_LEVEL_FLUSH: Record<AuditSeverity, boolean> = {
+const ALWAYS_DURABLE: Record<AuditSeverity, boolean> = {
   DEBUG: false,
   INFO: false,
   WARN: false,
@@ -52,7 +59,85 @@ const ERROR_LEVEL_FLUSH: Record<AuditSeverity, boolean> = {
 /** Run the retention check at least this often while idle (rotations also trigger it). */
 const RETENTION_CHECK_MS = 3_600_000;
 
+/** Types of the lines the logger writes about its own log (outside core's event types, which describe the agent). */
+export const AUDIT_LOG_RECORD_TYPES = Object.freeze({
+  /** Opens each rotated-to file: names the previous file's last `seq` and `hash`. */
+  rotated: 'audit_rotated',
+  /** Retention removed a rotated file: its name and last `seq`/`hash`, written before it is deleted. */
+  removed: 'audit_removed',
+  /** A new sealing key was created (its id, never the key). */
+  key: 'audit_key',
+  /** A checkpoint, as sent to the remote endpoint (never written to the local file). */
+  checkpoint: 'audit_checkpoint',
+} as const);
+
 function noop(): void {}
+
+/** A line about the log itself, in the event's shape. */
+interface RecordEntry {
+  type: string;
+  severity: AuditSeverity;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+function recordEntry(r: SinkRecord): RecordEntry {
+  const R = AUDIT_LOG_RECORD_TYPES;
+  switch (r.kind) {
+    case 'rotated':
+      return {
+        type: R.rotated,
+        severity: 'INFO',
+        message: `Audit log continues from ${r.file}`,
+        details: { previous_file: r.file, last_seq: r.lastSeq, last_hash: r.lastHash },
+      };
+    case 'removed':
+      return {
+        type: R.removed,
+        severity: 'INFO',
+        message: `Audit log retention removed ${r.file} (${r.reason})`,
+        details: {
+          file: r.file,
+          reason: r.reason,
+          last_seq: r.lastSeq,
+          last_hash: r.lastHash,
+          epoch: r.epoch,
+          key_id: r.keyId,
+        },
+      };
+    case 'key':
+      return {
+        type: R.key,
+        severity: r.replaced ? 'WARN' : 'INFO',
+        message: r.replaced
+          ? `Audit log sealing key replaced (new key id ${r.keyId}): the key file was missing or unreadable; later lines verify with the new key`
+          : `Audit log sealing key created (key id ${r.keyId})`,
+        details: { key_id: r.keyId, derived: r.derived },
+      };
+    case 'truncated':
+      return {
+        type: T.agentError,
+        severity: 'CRITICAL',
+        message: `Audit log truncated: it ends at seq ${r.lastSeq} but seq ${r.checkpointSeq} was checkpointed`,
+        details: { checkpoint_seq: r.checkpointSeq, last_seq: r.lastSeq },
+      };
+    case 'recovered':
+      return {
+        type: T.agentError,
+        severity: 'WARN',
+        message: 'Audit log recovered: a torn last line left by a crash was cut',
+        details: { file: r.file, truncated_bytes: r.truncatedBytes },
+      };
+  }
+}
+
+function toCheckpoint(cp: SinkCheckpoint): AuditCheckpoint {
+  const c: AuditCheckpoint = { seq: cp.seq, hash: cp.hash };
+  if (cp.epoch !== undefined) c.epoch = cp.epoch;
+  if (cp.keyId !== undefined) c.keyId = cp.keyId;
+  if (cp.atMs > 0) c.at = new Date(cp.atMs).toISOString();
+  return c;
+}
 
 /** State shared by a logger and its context views. */
 class AuditCore extends EventEmitter<AuditLoggerEvents> {
@@ -61,7 +146,8 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   readonly pino: PinoLogger;
   readonly shipper: RemoteShipper | undefined;
   readonly transport:
-    (NodeJS.WritableStream & { on(ev: string, fn: (...a: unknown[]) => void): unknown }) | undefined;
+    | (NodeJS.WritableStream & { on(ev: string, fn: (...a: unknown[]) => void): unknown; ref?(): void })
+    | undefined;
   readonly stats: AuditStats = {
     logged: 0,
     written: 0,
@@ -77,6 +163,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   closed = false;
   closing: Promise<void> | undefined;
   starting: Promise<void> | undefined;
+  private drainScheduled = false;
   private readonly timer: NodeJS.Timeout;
   private lastRetentionMs: number;
 
@@ -92,9 +179,13 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       maxFiles: o.maxFiles,
       compress: o.compress,
       hashChain: o.hashChain,
+      seal: o.seal,
+      checkpointEveryLines: o.checkpointEveryLines,
+      checkpointIntervalMs: o.checkpointIntervalMs,
       clock: o.clock,
       hooks: {
-        flushed: (text, lines, bytes, synced) => this.onFlushed(text, lines, bytes, synced),
+        written: (text, lines, bytes) => this.onWritten(text, lines, bytes),
+        flushed: (lines, bytes, synced) => this.emit('flushed', { lines, bytes, synced }),
         rotated: (from, to) => {
           this.stats.rotations++;
           log.info({ from, to }, 'audit log rotated');
@@ -108,12 +199,12 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
         recovered: (file, truncatedBytes) => {
           log.warn({ file, truncatedBytes }, 'audit log: cut a torn last line left by a crash');
           this.emit('recovered', { file, truncatedBytes });
-          this.write({
-            type: T.agentError,
-            severity: 'WARN',
-            message: 'Audit log recovered: a torn last line left by a crash was cut',
-            details: { file, truncated_bytes: truncatedBytes },
-          });
+        },
+        record: (record) => this.writeRecord(recordEntry(record)),
+        checkpoint: (cp) => this.onCheckpoint(toCheckpoint(cp)),
+        newKey: (verificationKey, keyFile, derived, replaced) => {
+          log.warn({ keyFile, derived, replaced }, 'audit log: a new sealing key was created');
+          this.emit('key', { verificationKey, keyFile, derived, replaced });
         },
         failed: (operation, error) => this.fail(operation, error),
       },
@@ -175,6 +266,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       destination,
     );
     this.lastRetentionMs = o.clock.now();
+    // An idle background timer: nothing a caller awaits depends on it.
     this.timer = setInterval(() => this.tick(), o.flushIntervalMs);
     this.timer.unref();
   }
@@ -188,7 +280,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
     }
   }
 
-  private onFlushed(text: string, lines: number, bytes: number, synced: boolean): void {
+  private onWritten(text: string, lines: number, bytes: number): void {
     this.stats.written += lines;
     this.stats.bytesWritten += bytes;
     this.stats.seq = this.sink.chainState.seq;
@@ -200,7 +292,23 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
         this.fail('transport', toAuditError(err, 'transport'));
       }
     }
-    this.emit('flushed', { lines, bytes, synced });
+  }
+
+  private onCheckpoint(cp: AuditCheckpoint): void {
+    this.emit('checkpoint', cp);
+    if (this.shipper && !this.shipper.closingStarted) {
+      const o = this.options;
+      const line = JSON.stringify({
+        timestamp: new Date(o.clock.now()).toISOString(),
+        type: AUDIT_LOG_RECORD_TYPES.checkpoint,
+        severity: 'INFO',
+        agent_id: o.agentId,
+        tenant_id: o.tenantId,
+        message: `Audit log checkpoint at seq ${cp.seq}`,
+        details: { seq: cp.seq, hash: cp.hash, epoch: cp.epoch, key_id: cp.keyId, file: o.logFile },
+      });
+      this.shipper.enqueue(line + '\n', 1);
+    }
   }
 
   private reportRemoteDrops(dropped: number): void {
@@ -219,10 +327,34 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
     this.emit('error', { operation, error });
   }
 
-  /** Serialises one event into the sink and triggers a flush if due; `force` writes even while closing. */
+  /** A line about the log itself: serialised like an event, written with the next batch. */
+  private writeRecord(entry: RecordEntry): void {
+    this.stats.logged++;
+    const o = this.options;
+    this.pino.info({
+      type: entry.type,
+      severity: entry.severity,
+      agent_id: o.agentId,
+      tenant_id: o.tenantId,
+      message: entry.message,
+      details: entry.details,
+    });
+  }
+
+  /** Serialises one event into the sink; durable events are written and fsync'd before this returns. */
   write(entry: AuditEntry, context?: AuditContext): void {
     this.stats.logged++;
     const o = this.options;
+    if (typeof entry.type === 'string' && entry.type.startsWith('audit_')) {
+      // The log's own records (rotation, retention, key) must not be forgeable through the logging API.
+      const error = new AuditError(
+        'VALIDATION_FAILED',
+        `audit: event type ${entry.type} is reserved for the log's own records`,
+      );
+      this.fail('write', error);
+      this.emit('dropped', { reason: 'reserved_type', count: 1, type: entry.type, error });
+      return;
+    }
     const error = entry.error === undefined ? undefined : toErrorField(entry.error);
     const duration = entry.durationMs;
     try {
@@ -246,8 +378,27 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       this.emit('dropped', { reason: 'unserialisable', count: 1, type: entry.type });
       return;
     }
-    if (ERROR_LEVEL_FLUSH[entry.severity]) this.flushInBackground('sync');
-    else if (this.sink.pendingCount >= o.bufferSize) this.flushInBackground('write');
+    if (ALWAYS_DURABLE[entry.severity] || o.durableTypes.has(entry.type)) this.writeDurable();
+    else if (this.sink.pendingCount >= o.bufferSize) this.scheduleDrain();
+  }
+
+  /** On disk and fsync'd before returning; a failure is reported (`'error'`), never thrown into the caller. */
+  private writeDurable(): void {
+    try {
+      this.sink.writeDurable();
+    } catch {
+      // reported by the sink through 'error'; the lines stay pending for the next attempt
+    }
+  }
+
+  /** A full buffer is written right after the current synchronous work (batching what it logs). */
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => {
+      this.drainScheduled = false;
+      if (!this.closed || this.sink.pendingCount > 0) this.flushInBackground('write');
+    });
   }
 
   dropAfterClose(type: AuditEventType): void {
@@ -263,8 +414,21 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   }
 
   start(): Promise<void> {
-    this.starting ??= this.sink.open();
+    this.starting ??= new Promise<void>((resolve) => {
+      this.sink.openSync();
+      // Lines logged before start and the open's own records (recovery, new key) are written at once.
+      if (this.sink.pendingCount > 0) this.flushInBackground('sync');
+      resolve();
+    }).catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
     return this.starting;
+  }
+
+  latestCheckpoint(): AuditCheckpoint | undefined {
+    const cp = this.sink.checkpoint;
+    return cp === undefined ? undefined : toCheckpoint(cp);
   }
 
   close(): Promise<void> {
@@ -279,6 +443,8 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
     await this.sink.flush(true).catch((err: unknown) => {
       failure ??= toAuditError(err, 'final flush');
     });
+    // The final checkpoint goes out with the remote backlog.
+    this.sink.checkpointNow();
     if (this.shipper) {
       await this.shipper.close(this.options.remote!.closeTimeoutMs);
       this.reportRemoteDrops(this.shipper.takeUnreportedDrops());
@@ -297,10 +463,14 @@ function toAuditError(err: unknown, what: string): AuditError {
   return new AuditError('INTERNAL', `audit ${what} failed: ${String(err)}`, { cause: err });
 }
 
+/**
+ * Ends the transport's worker and waits for it to close, at most `timeoutMs`. Both the worker and the timer stay
+ * referenced: `close()` depends on them, so the process must not exit under it.
+ */
 function endTransport(stream: NonNullable<AuditCore['transport']>, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
-    timer.unref();
+    stream.ref?.();
     stream.on('close', () => {
       clearTimeout(timer);
       resolve();
@@ -540,6 +710,15 @@ export class AuditLogger {
     // After close() there is nothing left to write: resolve when close has written everything.
     if (this.core.closed) return this.core.close();
     return this.core.sink.flush(true);
+  }
+
+  /**
+   * The last checkpoint (`seq`, `hash`, sealing `epoch`): the head of the chain as last made durable, or the one
+   * recorded at the previous run until this run takes one. Put it where the operator keeps evidence (the agent
+   * sends it in its heartbeat); `verifyAuditLog(dir, { checkpoints: [cp] })` then detects truncation up to it.
+   */
+  latestCheckpoint(): AuditCheckpoint | undefined {
+    return this.core.latestCheckpoint();
   }
 
   /** Counters (a snapshot). */

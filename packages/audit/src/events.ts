@@ -11,6 +11,8 @@ export type AuditDropReason =
   | 'remote_rejected'
   /** The event could not be serialised (e.g. a getter in `details` threw): never written. */
   | 'unserialisable'
+  /** The event's type is one of the log's own record types (`audit_*`), which callers cannot write. */
+  | 'reserved_type'
   /** `close()` gave up delivering the remote backlog at its deadline (they are in the local file). */
   | 'remote_closed';
 
@@ -25,7 +27,39 @@ export interface AuditDroppedEvent {
 }
 
 /** Background operations that can fail without failing a logging call. */
-export type AuditOperation = 'open' | 'write' | 'rotate' | 'compress' | 'retention' | 'transport';
+export type AuditOperation = 'open' | 'write' | 'rotate' | 'compress' | 'retention' | 'transport' | 'seal';
+
+/**
+ * The head of the hash chain at a moment, durable on disk: keep it off the host (remote endpoint, heartbeat)
+ * and `verifyAuditLog(dir, { checkpoints })` proves nothing up to it was deleted or rewritten.
+ */
+export interface AuditCheckpoint {
+  /** `seq` of the line. */
+  seq: number;
+  /** Its `hash`. */
+  hash: string;
+  /** Its sealing epoch (sealed chains). */
+  epoch?: number;
+  /** Id of the sealing key (sealed chains). */
+  keyId?: string;
+  /** When the checkpoint was taken (RFC 3339; absent for one recovered from the key file at start). */
+  at?: string;
+}
+
+/** Payload of `'key'`: a new sealing key was created. */
+export interface AuditKeyEvent {
+  /**
+   * `audit-key-v1:<key id>:<hex>`: what `verifyAuditLog(dir, { keys })` and `rediver-audit verify --key` need.
+   * Shown only now: keep it off the host (a secret-derived key can be re-derived from the secret instead).
+   */
+  verificationKey: string;
+  /** Where the evolving key is kept on the host. */
+  keyFile: string;
+  /** Derived from `sealSecret`. */
+  derived: boolean;
+  /** The log already had lines (the key file was missing or unreadable, or this is an upgrade). */
+  replaced: boolean;
+}
 
 /** Typed event map of `AuditLogger` (eventemitter3). */
 export interface AuditLoggerEvents {
@@ -47,6 +81,10 @@ export interface AuditLoggerEvents {
   'remote:retry': (event: { attempt: number; delayMs: number; error: AuditError }) => void;
   /** A background operation failed (the logging call that caused it did not throw). */
   error: (event: { operation: AuditOperation; error: AuditError }) => void;
+  /** A checkpoint was taken (its line is fsync'd); it is also sent to the remote endpoint. */
+  checkpoint: (event: AuditCheckpoint) => void;
+  /** A new sealing key was created (at the first start, or when the key file was lost). */
+  key: (event: AuditKeyEvent) => void;
 }
 
 /** Counters of an `AuditLogger` (shared by its context views). */

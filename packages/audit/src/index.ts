@@ -1,20 +1,26 @@
 /**
  * @rediver/audit — the agent's audit log on pino: JSON lines in the spec's format, buffered and fsync'd,
- * rotated and retained, shipped to an HTTP endpoint or a pino transport, optionally hash-chained and verifiable.
+ * rotated and retained, shipped to an HTTP endpoint or a pino transport, optionally hash-chained, sealed with a
+ * forward-secure key, checkpointed and verifiable.
  */
-export { AuditLogger, createAuditLogger } from './auditLogger';
+export { AUDIT_LOG_RECORD_TYPES, AuditLogger, createAuditLogger } from './auditLogger';
 export type { AuditContext, AuditDetails, AuditEntry } from './auditLogger';
 export { AuditError } from './auditError';
-export { DEFAULT_AUDIT_LOGGER_OPTIONS } from './options';
+// What a user needs to handle this package's errors, from one import: check by code, never by class.
+export { ERROR_CODES, isRediverError } from '@rediver/core';
+export type { ErrorCode } from '@rediver/core';
+export { AUDIT_LOGGER_OPTION_KEYS, DEFAULT_AUDIT_LOGGER_OPTIONS } from './options';
 export type { AuditLoggerOptions, AuditRedactOptions, AuditTransportOptions } from './options';
 export type {
+  AuditCheckpoint,
   AuditDroppedEvent,
   AuditDropReason,
+  AuditKeyEvent,
   AuditLoggerEvents,
   AuditOperation,
   AuditStats,
 } from './events';
-export { verifyAuditLog } from './verifyAuditLog';
+export { formatCheckpoint, parseCheckpoints, verifyAuditLog } from './verifyAuditLog';
 export type {
   AuditVerifyOptions,
   AuditVerifyProblem,

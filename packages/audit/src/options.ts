@@ -1,4 +1,4 @@
-import type { Clock, Logger } from '@rediver/core';
+import type { AuditEventType, Clock, Logger } from '@rediver/core';
 import type { LoggerOptions } from 'pino';
 
 /** Where to send written lines besides the file: a pino transport target (worker thread), e.g. `pino-loki`. */
@@ -25,8 +25,13 @@ export interface AuditLoggerOptions {
   compress?: boolean;
   /** Write when this many events are buffered (1: every event at once). */
   bufferSize?: number;
-  /** Write (and fsync) buffered events at least this often. */
+  /** Write (and fsync) buffered events at least this often: what a SIGKILL can lose of non-durable events. */
   flushIntervalMs?: number;
+  /**
+   * Event types written and fsync'd before the logging call returns (ERROR and CRITICAL events always are):
+   * the agent, job and scan lifecycles and security events by default. `[]`: only ERROR/CRITICAL.
+   */
+  durableTypes?: readonly AuditEventType[];
   /** HTTP(S) URL receiving batches of written lines by POST; empty: no remote shipping. */
   remoteEndpoint?: string;
   /** Body of a remote batch: a JSON array of events, or NDJSON. */
@@ -51,6 +56,23 @@ export interface AuditLoggerOptions {
   redact?: AuditRedactOptions;
   /** Add `seq` and `hash` to every line (tamper evidence, see `verifyAuditLog`). */
   hashChain?: boolean;
+  /**
+   * With `hashChain`: seal every batch with a forward-secure key (an HMAC whose key evolves at each checkpoint,
+   * the old key overwritten), so that whoever takes the host cannot rewrite what was written before.
+   * `false`: a plain SHA-256 chain only.
+   */
+  seal?: boolean;
+  /** Where the current sealing key is kept (default `<logFile>.key`, mode 0600). */
+  sealKeyFile?: string;
+  /**
+   * Derive a new sealing key from this operator secret (at least 16 characters) instead of a random one, so the
+   * verification key can be re-derived off the host. Only read when a key is created: pass it once, at set-up.
+   */
+  sealSecret?: string;
+  /** Take a checkpoint (and evolve the sealing key) after this many lines... */
+  checkpointEveryLines?: number;
+  /** ...or this long after the previous one, whichever comes first (only when lines were written). */
+  checkpointIntervalMs?: number;
   /** Also print a human-readable line per event to `verboseStream`. */
   verbose?: boolean;
   /** Where verbose output goes (default `process.stderr`). */
@@ -73,7 +95,22 @@ export const DEFAULT_AUDIT_LOGGER_OPTIONS = Object.freeze({
   maxFiles: Number.POSITIVE_INFINITY,
   compress: false,
   bufferSize: 100,
-  flushIntervalMs: 5000,
+  flushIntervalMs: 1000,
+  durableTypes: Object.freeze([
+    'agent_start',
+    'agent_stop',
+    'agent_error',
+    'job_received',
+    'job_started',
+    'job_completed',
+    'job_failed',
+    'job_timeout',
+    'scan_started',
+    'scan_completed',
+    'scan_failed',
+    'auth_failed',
+    'validation_error',
+  ] as const satisfies readonly AuditEventType[]),
   remoteEndpoint: '',
   remoteFormat: 'json',
   remoteBatchSize: 100,
@@ -83,5 +120,49 @@ export const DEFAULT_AUDIT_LOGGER_OPTIONS = Object.freeze({
   remoteRetryMaxMs: 30_000,
   remoteCloseTimeoutMs: 5000,
   hashChain: false,
+  seal: true,
+  checkpointEveryLines: 1000,
+  checkpointIntervalMs: 60_000,
   verbose: false,
 } as const);
+
+/** Every option name of `AuditLoggerOptions` (unknown keys are refused with a did-you-mean). */
+export const AUDIT_LOGGER_OPTION_KEYS = Object.freeze([
+  'agentId',
+  'tenantId',
+  'logFile',
+  'maxSizeMB',
+  'maxAgeDays',
+  'maxFiles',
+  'compress',
+  'bufferSize',
+  'flushIntervalMs',
+  'durableTypes',
+  'remoteEndpoint',
+  'remoteFormat',
+  'remoteHeaders',
+  'remoteBatchSize',
+  'remoteMaxBacklog',
+  'remoteTimeoutMs',
+  'remoteRetryBaseMs',
+  'remoteRetryMaxMs',
+  'remoteCloseTimeoutMs',
+  'transport',
+  'redact',
+  'hashChain',
+  'seal',
+  'sealKeyFile',
+  'sealSecret',
+  'checkpointEveryLines',
+  'checkpointIntervalMs',
+  'verbose',
+  'verboseStream',
+  'logger',
+  'clock',
+  'random',
+] as const satisfies readonly (keyof AuditLoggerOptions)[]);
+
+// Compile-time check that the list above names every option.
+type MissingKeys = Exclude<keyof AuditLoggerOptions, (typeof AUDIT_LOGGER_OPTION_KEYS)[number]>;
+const _allKeysListed: MissingKeys extends never ? true : MissingKeys = true;
+void _allKeysListed;

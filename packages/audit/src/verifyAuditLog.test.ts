@@ -19,7 +19,7 @@ afterEach(async () => {
 
 async function writeChained(
   count: number,
-  options: { maxSizeMB?: number; compress?: boolean } = {},
+  options: { maxSizeMB?: number; compress?: boolean; seal?: boolean } = {},
 ): Promise<void> {
   const logger = new AuditLogger({
     logFile: join(dir, 'audit.log'),
@@ -51,7 +51,9 @@ describe('verifyAuditLog', () => {
     const r = await verifyAuditLog(dir);
     expect(r.files.length).toBeGreaterThan(3);
     expect(r.files.some((f) => f.endsWith('.log.gz'))).toBe(true);
-    expect(r).toMatchObject({ ok: true, lines: 60, firstSeq: 1, lastSeq: 60 });
+    // Each rotation opens the next file with a record naming the previous file's last seq and hash.
+    const rotations = r.files.length - 1;
+    expect(r).toMatchObject({ ok: true, lines: 60 + rotations, firstSeq: 1, lastSeq: 60 + rotations });
   });
 
   it('recovers the chain from the newest rotated file (gzipped) when the active file is empty', async () => {
@@ -61,7 +63,16 @@ describe('verifyAuditLog', () => {
     await writeFile(join(dir, 'audit.20260115T103000000Z.log.gz'), gzipSync(text));
     await writeFile(join(dir, 'audit.log'), '');
     await writeChained(2);
-    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, lines: 5, firstSeq: 1, lastSeq: 5 });
+    // The restart opens the empty active file with the rotation record the crash did not write.
+    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, lines: 6, firstSeq: 1, lastSeq: 6 });
+    const first = JSON.parse((await readLines(join(dir, 'audit.log')))[0]!) as {
+      type: string;
+      details: unknown;
+    };
+    expect(first).toMatchObject({
+      type: 'audit_rotated',
+      details: { previous_file: 'audit.20260115T103000000Z.log.gz', last_seq: 3 },
+    });
   });
 
   it('catches an edited line', async () => {
@@ -120,11 +131,13 @@ describe('verifyAuditLog', () => {
     expect((await verifyAuditLog(file)).problem).toMatchObject({ kind: 'torn', line: 4 });
   });
 
-  it('shows a cut head as firstSeq > 1, and catches an inserted unchained or malformed line', async () => {
-    await writeChained(3);
+  it('shows a cut head of a plain chain as firstSeq > 1, and catches an inserted unchained or malformed line', async () => {
+    await writeChained(3, { seal: false });
     await editLines((l) => l.slice(1));
-    // Retention removes whole old files, so a chain may start above 1: that is visible, not an error.
-    expect(await verifyAuditLog(dir)).toMatchObject({ ok: true, firstSeq: 2, lines: 2 });
+    // A plain single-file chain cannot tell a cut head from the previous version's retention: visible, and said.
+    const r = await verifyAuditLog(dir);
+    expect(r).toMatchObject({ ok: true, firstSeq: 2, lines: 2 });
+    expect(r.guarantees.join(' ')).toContain('not anchored');
     await editLines((l) => [l[0]!, '{"type":"agent_start"}', l[1]!]);
     expect((await verifyAuditLog(dir)).problem).toMatchObject({ kind: 'unchained', line: 2 });
     await editLines((l) => [l[0]!, 'not json', l[2]!]);
@@ -156,8 +169,10 @@ describe('rediver-audit verify', () => {
     const a = io();
     expect(await runCli(['verify', dir], a.io)).toBe(0);
     expect(a.out.join('')).toMatch(
-      /^OK: chain intact: 4 lines in 1 files, seq 1\.\.4, last hash [0-9a-f]{64}\n$/,
+      /^OK: chain intact: 4 lines in 1 files, seq 1\.\.4, last hash [0-9a-f]{64}\n( {2}- [^\n]+\n)+$/,
     );
+    // Which guarantees hold without a key or checkpoint is said, not implied.
+    expect(a.out.join('')).toContain('no key was given');
 
     await editLines((l) => [l[0]!, l[2]!, l[1]!, l[3]!]);
     const b = io();

@@ -86,6 +86,7 @@ async function throughput(
       uploader: createBenchUploader(url, CONCURRENCY),
       uploadDelayMs: 0,
       maxConcurrentUploads: CONCURRENCY,
+      adaptive: false, // the same number in flight as the bare loop
       maxStorageMB: 4096,
       cleanupIntervalMinutes: 0,
     });
@@ -96,14 +97,17 @@ async function throughput(
       // The bare client's bodies: exactly what the engine will send for this report.
       const bodies: Array<{ body: string; key: string }> = [];
       const rows = manager.store.sqlite
-        .prepare(`SELECT chunk_index, data, checksum FROM chunks WHERE report_id = ? ORDER BY chunk_index`)
-        .all(reportId) as Array<{ chunk_index: number; data: Buffer; checksum: string }>;
+        .prepare(
+          `SELECT c.chunk_index, b.data, c.tail, c.checksum FROM chunks c JOIN chunk_blobs b ON b.chunk_id = c.id
+           WHERE c.report_id = ? ORDER BY c.chunk_index`,
+        )
+        .all(reportId) as Array<{ chunk_index: number; data: Buffer; tail: Buffer | null; checksum: string }>;
       for (const row of rows) {
         const req = buildChunkUploadRequest({
           reportId,
           chunkIndex: row.chunk_index,
           totalChunks: stored.totalChunks,
-          data: row.data,
+          data: row.tail === null ? row.data : Buffer.concat([row.data, row.tail]),
           checksum: row.checksum,
         }) as ChunkUploadRequest;
         const key = chunkIdempotencyKey({

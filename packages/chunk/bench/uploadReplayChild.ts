@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Finding, Report } from '@rediver/core';
 import { ChunkManager } from '../src/chunkManager';
+import { copyStoredReport } from '../test/helpers/backlog';
 import { createBenchUploader } from './httpUploader';
 
 const MiB = 1024 * 1024;
@@ -36,24 +37,10 @@ if (mode === 'build') {
   };
   const first = await manager.submitReport(report, { tenantId: 'bench' });
   findings.length = 0;
-  const db = manager.store.sqlite;
-  const copyReport = db.prepare(`
-    INSERT INTO reports (tenant_id, report_id, status, priority, total_chunks, content_hash, original_bytes,
-                         compressed_bytes, created_at, updated_at, completed_at, last_error)
-    SELECT tenant_id, ?, status, priority, total_chunks, content_hash, original_bytes, compressed_bytes,
-           created_at, updated_at, completed_at, last_error FROM reports WHERE report_id = 'backlog-0'`);
-  const copyChunks = db.prepare(`
-    INSERT INTO chunks (tenant_id, report_id, chunk_index, status, data, checksum, original_bytes, compressed_bytes, frame_checksum,
-                        attempts, next_attempt_at, last_error, created_at, uploaded_at)
-    SELECT tenant_id, ?, chunk_index, status, data, checksum, original_bytes, compressed_bytes, frame_checksum, attempts,
-           next_attempt_at, last_error, created_at, uploaded_at FROM chunks WHERE report_id = 'backlog-0'`);
   let stored = first.compressedBytes;
   let chunks = first.totalChunks;
   for (let k = 1; stored < targetBytes; k++) {
-    db.transaction(() => {
-      copyReport.run(`backlog-${k}`);
-      copyChunks.run(`backlog-${k}`);
-    })();
+    copyStoredReport(manager.store.sqlite, 'bench', 'backlog-0', `backlog-${k}`);
     stored += first.compressedBytes;
     chunks += first.totalChunks;
   }
@@ -63,6 +50,7 @@ if (mode === 'build') {
   const manager = new ChunkManager({
     databasePath,
     uploader: createBenchUploader(arg, 2), // the default maxConcurrentUploads
+    adaptive: false, // the figure is for the default 2 in flight
     uploadDelayMs: 0,
     maxStorageMB: 1 << 20,
     cleanupIntervalMinutes: 0,

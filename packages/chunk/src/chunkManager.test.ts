@@ -75,6 +75,50 @@ describe('ChunkManager options', () => {
     expect(m).toBeInstanceOf(ChunkManager);
   });
 
+  it('refuses an unknown key with a did-you-mean, a bad ceiling, adaptive not boolean, and readOnly', () => {
+    expect(() => openManager(dir.path, { uploader: memoryUploader(), maxRetrys: 5 } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTION',
+        details: { option: 'maxRetrys' },
+        message: expect.stringMatching(/did you mean maxRetries\?/),
+      }),
+    );
+    for (const bad of [
+      { maxConcurrentUploadsCeiling: 0 },
+      { maxConcurrentUploadsCeiling: 257 },
+      { maxConcurrentUploads: 8, maxConcurrentUploadsCeiling: 4 },
+      { adaptive: 'yes' },
+      { readOnly: true },
+    ]) {
+      expect(() => openManager(dir.path, { uploader: memoryUploader(), ...(bad as object) })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTION' }),
+      );
+    }
+    expect(DEFAULT_CHUNK_MANAGER_OPTIONS).toMatchObject({ adaptive: true, maxConcurrentUploadsCeiling: 32 });
+  });
+
+  it('honours a Retry-After beyond the timer range without overflowing setTimeout', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const u = memoryUploader((_call, n) => {
+        if (n === 1) throw new RediverError('RATE_LIMITED', 'later', { retryAfterMs: 40 * 24 * 3_600_000 });
+      });
+      const m = open({ uploader: u, maxConcurrentUploads: 1 });
+      const delays: number[] = [];
+      m.on('chunk:retry', (e) => delays.push(e.delayMs));
+      await m.submitReport(makeReport('far', 3), { tenantId: 't1' });
+      m.start();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(delays).toEqual([2 ** 31 - 1]);
+      expect(u.calls).toHaveLength(1); // not retried at once, not spinning
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('refuses retryMaxDelayMs below retryBaseDelayMs and a missing uploader', () => {
     expect(() =>
       openManager(dir.path, { uploader: memoryUploader(), retryBaseDelayMs: 10, retryMaxDelayMs: 9 }),
@@ -231,11 +275,17 @@ describe('ChunkManager dead letters', () => {
     const m = open({ uploader: u, maxConcurrentUploads: 1 });
     const r = await m.submitReport(makeReport('torn', 30), { tenantId: 't1' });
     const other = m.store.sqlite
-      .prepare(`SELECT data FROM chunks WHERE report_id = 'torn' AND chunk_index = 0`)
+      .prepare(
+        `SELECT b.data FROM chunks c JOIN chunk_blobs b ON b.chunk_id = c.id
+         WHERE c.report_id = 'torn' AND c.chunk_index = 0`,
+      )
       .get() as { data: Buffer };
     // A valid zstd frame of other content: decompresses fine, fails the checksum.
     m.store.sqlite
-      .prepare(`UPDATE chunks SET data = ? WHERE report_id = 'torn' AND chunk_index = 1`)
+      .prepare(
+        `UPDATE chunk_blobs SET data = ?
+         WHERE chunk_id = (SELECT id FROM chunks WHERE report_id = 'torn' AND chunk_index = 1)`,
+      )
       .run(other.data);
     const failed: string[] = [];
     const corrupt: number[] = [];

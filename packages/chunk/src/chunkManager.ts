@@ -1,12 +1,19 @@
-import { ERROR_CODES } from '@rediver/core';
+import { ERROR_CODES, findUnknownOption, unknownOptionMessage } from '@rediver/core';
 import type { ChunkUploader, Report } from '@rediver/core';
 import type { EventEmitter } from 'eventemitter3';
 import { ChunkStore } from './chunkStore';
-import type { ChunkStoreStats, SubmitReportOptions, SubmitReportResult } from './chunkStore';
+import type {
+  ChunkStoreStats,
+  ListReportsOptions,
+  StoredReportSummary,
+  SubmitReportOptions,
+  SubmitReportResult,
+} from './chunkStore';
 import { ChunkError } from './internal/errors';
 import type { ChunkEventMap } from './internal/events';
 import { DEFAULT_CHUNK_STORE_OPTIONS } from './internal/options';
 import type { ChunkStoreOptions } from './internal/options';
+import type { BeginReportOptions, ReportWriter } from './reportWriter';
 import { reportFailure, UploadEngine } from './internal/uploadEngine';
 import type { UploadCallbacks, UploadCounters } from './internal/uploadEngine';
 import { UploadQueue } from './internal/uploadQueue';
@@ -27,6 +34,17 @@ export interface ChunkManagerOptions extends ChunkStoreOptions, UploadCallbacks 
   uploadTimeoutMs?: number;
   /** How long `close()` waits for in-flight uploads before aborting them (they go back to pending), ms. Default 10000. */
   closeTimeoutMs?: number;
+  /**
+   * Adapt the number of uploads in flight to the platform (AIMD, after Vector's adaptive request concurrency):
+   * start at `maxConcurrentUploads`, add one while answers come back quickly and cleanly, shrink ×0.9 on
+   * 429/503/timeouts or when the round trip rises clearly above its moving baseline (a refused chunk itself
+   * waits at least its `Retry-After`). `uploadDelayMs` stays each slot's pause between two uploads. False: exactly
+   * `maxConcurrentUploads` workers, each pausing `uploadDelayMs` (the fixed pacing of earlier versions).
+   * Default true.
+   */
+  adaptive?: boolean;
+  /** Ceiling of the adaptive limit (>= maxConcurrentUploads, at most 256). Default 32. */
+  maxConcurrentUploadsCeiling?: number;
 }
 
 /** Defaults of `ChunkManager` (everything but the uploader and callbacks). */
@@ -36,7 +54,18 @@ export const DEFAULT_CHUNK_MANAGER_OPTIONS = Object.freeze({
   retryMaxDelayMs: 60_000,
   uploadTimeoutMs: 120_000,
   closeTimeoutMs: 10_000,
+  adaptive: true,
+  maxConcurrentUploadsCeiling: 32,
 });
+
+/** Every key `ChunkManager` takes (store options included): anything else is refused with a hint. */
+const CHUNK_MANAGER_KEYS: readonly string[] = Object.freeze([
+  ...Object.keys(DEFAULT_CHUNK_MANAGER_OPTIONS),
+  'uploader',
+  'onProgress',
+  'onComplete',
+  'onError',
+]);
 
 /** Options of `waitForReport` and `drain`. */
 export interface WaitOptions {
@@ -53,6 +82,8 @@ export interface ChunkManagerStats extends ChunkStoreStats {
     running: boolean;
     /** Chunks found `uploading` at open (left by a crash) and put back to pending. */
     recoveredAtOpen: number;
+    /** Uploads allowed at once now (the adaptive limit, or `maxConcurrentUploads`). */
+    concurrencyLimit: number;
   };
 }
 
@@ -81,11 +112,28 @@ export class ChunkManager {
       retryMaxDelayMs = DEFAULT_CHUNK_MANAGER_OPTIONS.retryMaxDelayMs,
       uploadTimeoutMs = DEFAULT_CHUNK_MANAGER_OPTIONS.uploadTimeoutMs,
       closeTimeoutMs = DEFAULT_CHUNK_MANAGER_OPTIONS.closeTimeoutMs,
+      adaptive = DEFAULT_CHUNK_MANAGER_OPTIONS.adaptive,
+      maxConcurrentUploadsCeiling = DEFAULT_CHUNK_MANAGER_OPTIONS.maxConcurrentUploadsCeiling,
       onProgress,
       onComplete,
       onError,
       ...storeOptions
     } = options ?? ({} as ChunkManagerOptions);
+    const unknown = findUnknownOption(options ?? {}, CHUNK_MANAGER_KEYS);
+    if (unknown !== undefined) {
+      throw new ChunkError(
+        ERROR_CODES.INVALID_OPTION,
+        unknownOptionMessage('ChunkManager', unknown, CHUNK_MANAGER_KEYS),
+        { details: { option: unknown.key } },
+      );
+    }
+    if (storeOptions.readOnly === true) {
+      invalid(
+        'readOnly',
+        true,
+        'false for a ChunkManager (open a ChunkStore with readOnly: true to inspect)',
+      );
+    }
     const uploaderFor = resolveUploader(uploader);
     nonNegativeInt('retryBaseDelayMs', retryBaseDelayMs);
     nonNegativeInt('retryMaxDelayMs', retryMaxDelayMs);
@@ -94,14 +142,27 @@ export class ChunkManager {
     }
     positiveInt('uploadTimeoutMs', uploadTimeoutMs);
     nonNegativeInt('closeTimeoutMs', closeTimeoutMs);
+    if (typeof adaptive !== 'boolean') invalid('adaptive', adaptive, 'a boolean');
+    if (
+      !Number.isSafeInteger(maxConcurrentUploadsCeiling) ||
+      maxConcurrentUploadsCeiling < 1 ||
+      maxConcurrentUploadsCeiling > 256
+    ) {
+      invalid('maxConcurrentUploadsCeiling', maxConcurrentUploadsCeiling, 'an integer in 1..256');
+    }
     for (const [name, fn] of Object.entries({ onProgress, onComplete, onError })) {
       if (fn !== undefined && typeof fn !== 'function') invalid(name, fn, 'a function');
     }
     this.#closeTimeoutMs = closeTimeoutMs;
 
     this.store = new ChunkStore(storeOptions);
+    const ceiling = Math.max(maxConcurrentUploadsCeiling, this.store.options.maxConcurrentUploads);
+    if (options.maxConcurrentUploadsCeiling !== undefined && ceiling !== maxConcurrentUploadsCeiling) {
+      void this.store.close();
+      invalid('maxConcurrentUploadsCeiling', maxConcurrentUploadsCeiling, '>= maxConcurrentUploads');
+    }
     try {
-      this.#queue = new UploadQueue(this.store.sqlite);
+      this.#queue = new UploadQueue(this.store.sql);
       // A crash leaves chunks `uploading`; nobody is sending them now. With the idempotency key a re-send of one
       // that did land is applied once.
       this.#recovered = this.#queue.resetInterrupted();
@@ -116,6 +177,8 @@ export class ChunkManager {
     this.#engine = new UploadEngine(
       {
         maxConcurrentUploads: o.maxConcurrentUploads,
+        adaptive,
+        maxConcurrentUploadsCeiling: ceiling,
         uploadDelayMs: o.uploadDelayMs,
         maxRetries: o.maxRetries,
         retryBaseDelayMs,
@@ -197,6 +260,28 @@ export class ChunkManager {
     return result;
   }
 
+  /**
+   * Starts a streamed report (see `ChunkStore.beginReport`): add findings, then `commit()` — which also wakes the
+   * upload workers — or `abort()`.
+   */
+  async beginReport(options: BeginReportOptions): Promise<ReportWriter> {
+    this.#assertOpen();
+    const writer = await this.store.beginReport(options);
+    const commit = writer.commit.bind(writer);
+    writer.commit = async () => {
+      const result = await commit();
+      if (this.#closePromise === undefined) this.#engine.wake();
+      return result;
+    };
+    return writer;
+  }
+
+  /** The tenant's committed reports with their delivery figures, oldest first (no chunk is read). */
+  async listReports(tenantId: string, options: ListReportsOptions = {}): Promise<StoredReportSummary[]> {
+    this.#assertOpen();
+    return this.store.listReports(tenantId, options);
+  }
+
   /** Starts uploading (pending chunks, then whatever is submitted). Idempotent. */
   start(): this {
     this.#assertOpen();
@@ -238,9 +323,10 @@ export class ChunkManager {
     return this.#waitUntil(
       options.signal,
       (): { value: ReportProgress } | { error: ChunkError } | undefined => {
-        // Re-checked after every acknowledged chunk: only a settled report needs its full progress.
+        // Re-checked after every acknowledged chunk: only a settled report needs its full progress. A streamed
+        // report not committed yet is waited for too.
         const status = this.#queue.status(tenantId, reportId);
-        if (status === 'pending' || status === 'uploading') return undefined;
+        if (status === 'pending' || status === 'uploading' || status === 'staging') return undefined;
         const progress = this.#queue.progress(tenantId, reportId);
         if (progress === undefined) {
           return {
@@ -294,6 +380,7 @@ export class ChunkManager {
         inFlight: this.#engine.inFlight,
         running: this.#engine.running,
         recoveredAtOpen: this.#recovered,
+        concurrencyLimit: this.#engine.concurrencyLimit,
       },
     };
   }
@@ -343,7 +430,11 @@ export class ChunkManager {
         'chunk:cleanup',
       ] as const;
       const timers: { poll?: ReturnType<typeof setInterval> } = {};
+      // While this wait is pending, the engine's timers (retry due, pacing) keep the process alive: a program whose
+      // only work is this wait must not exit in the middle of it.
+      const release = this.#engine.hold();
       const finish = (): void => {
+        release();
         for (const e of events) this.store.off(e, recheck);
         clearInterval(timers.poll);
         signal?.removeEventListener('abort', onAbort);

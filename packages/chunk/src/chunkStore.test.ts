@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { base64Length, ChunkStore } from './chunkStore';
 import type { ChunkStoreOptions } from './internal/options';
 import { sha256Hex } from './internal/checksum';
+import { MIGRATIONS } from './internal/migrations';
 import { planSplit, reassembleChunks } from './internal/split';
 import type { StoredChunkData } from './internal/split';
 
@@ -66,6 +67,11 @@ function makeReport(id: string, n: number, noise = 0, assets = 3): Report {
   };
 }
 
+/** A chunk row with its blob (migration 3 keeps blobs in `chunk_blobs`). */
+const WITH_DATA =
+  'SELECT id, data, frame_checksum FROM (SELECT c.*, b.data FROM chunks c JOIN chunk_blobs b ON b.chunk_id = c.id)';
+const SET_DATA = 'UPDATE chunk_blobs SET data = ? WHERE chunk_id = ?';
+
 async function caught(p: Promise<unknown>): Promise<unknown> {
   try {
     await p;
@@ -111,21 +117,41 @@ describe('ChunkStore: opening', () => {
     expect(again.sqlite.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([
       { version: 1 },
       { version: 2 },
+      { version: 3 },
     ]);
     expect((await again.getStats()).reports.pending).toBe(1);
   });
 
   it('upgrades a version-1 database to the current schema at open, keeping its data', async () => {
     const path = join(dir, 'v1.db');
-    const v1 = open({ databasePath: path });
-    await v1.submitReport(makeReport('legacy', 2), { tenantId: 't' });
-    v1.sqlite.exec(
-      'ALTER TABLE chunks DROP COLUMN frame_checksum; DELETE FROM schema_migrations WHERE version > 1',
+    // A real version-1 file: migration 1's schema, a report whose chunk holds its whole JSON in `data`.
+    const source = open({ databasePath: join(dir, 'source.db') });
+    await source.submitReport(makeReport('legacy', 2), { tenantId: 't' });
+    const blob = (await source.readChunkBlob('t', 'legacy', 0))!;
+    const row = source.sqlite.prepare('SELECT * FROM reports').get() as Record<string, unknown>;
+    const raw = new Database(path);
+    raw.pragma('journal_mode = WAL');
+    raw.exec(MIGRATIONS[0]!.sql);
+    raw.exec(
+      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
     );
-    await v1.close();
+    raw.prepare("INSERT INTO schema_migrations VALUES (1, 'reports and chunks', 0)").run();
+    raw
+      .prepare(
+        `INSERT INTO reports (tenant_id, report_id, status, priority, total_chunks, content_hash, original_bytes,
+                              compressed_bytes, created_at, updated_at) VALUES ('t', 'legacy', 'pending', 0, 1, ?, ?, ?, 1, 1)`,
+      )
+      .run(row.content_hash, blob.originalBytes, blob.compressedBytes);
+    raw
+      .prepare(
+        `INSERT INTO chunks (tenant_id, report_id, chunk_index, status, data, checksum, original_bytes,
+                             compressed_bytes, created_at) VALUES ('t', 'legacy', 0, 'pending', ?, ?, ?, ?, 1)`,
+      )
+      .run(Buffer.from(blob.data), blob.checksum, blob.originalBytes, blob.compressedBytes);
+    raw.close();
     const upgraded = open({ databasePath: path });
     expect(upgraded.sqlite.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({
-      v: 2,
+      v: 3,
     });
     expect(upgraded.sqlite.prepare('SELECT frame_checksum FROM chunks').get()).toEqual({
       frame_checksum: null,
@@ -223,12 +249,12 @@ describe('ChunkStore: submitReport', () => {
     const again = await store.submitReport(structuredClone(report), { tenantId: 't' });
     expect(again).toEqual({ ...first, created: false });
     expect(rowCounts(store)).toEqual({ reports: 1, chunks: first.totalChunks });
-    const before = store.sqlite.prepare('SELECT data FROM chunks ORDER BY id').all();
+    const before = store.sqlite.prepare('SELECT data FROM chunk_blobs ORDER BY chunk_id').all();
     const changed = structuredClone(report);
     changed.findings![3]!.title = 'changed';
     const err = await caught(store.submitReport(changed, { tenantId: 't' }));
     expect(isRediverError(err, 'REPORT_CONFLICT')).toBe(true);
-    expect(store.sqlite.prepare('SELECT data FROM chunks ORDER BY id').all()).toEqual(before);
+    expect(store.sqlite.prepare('SELECT data FROM chunk_blobs ORDER BY chunk_id').all()).toEqual(before);
   });
 
   it('stores all or nothing', async () => {
@@ -350,11 +376,11 @@ describe('ChunkStore: reading', () => {
   ])('quarantines %s as corrupt instead of returning it', async (_name, damage) => {
     const store = open({ maxFindingsPerChunk: 3 });
     await store.submitReport(makeReport('c', 9, 64), { tenantId: 't' });
-    const row = store.sqlite.prepare('SELECT id, data FROM chunks WHERE chunk_index = 1').get() as {
+    const row = store.sqlite.prepare(`${WITH_DATA} WHERE chunk_index = 1`).get() as {
       id: number;
       data: Buffer;
     };
-    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(damage(row.data), row.id);
+    store.sqlite.prepare(SET_DATA).run(damage(row.data), row.id);
     const corrupt = vi.fn();
     store.on('chunk:corrupt', corrupt);
     const err = await caught(store.readChunkBlob('t', 'c', 1));
@@ -377,9 +403,7 @@ describe('ChunkStore: reading', () => {
     await store.submitReport(makeReport('fr', 9, 64), { tenantId: 't' });
     expect(await store.readChunkFrame('t', 'fr', 1)).toEqual(await store.readChunkBlob('t', 'fr', 1));
     expect(await store.readChunkFrame('B', 'fr', 1)).toBeUndefined();
-    const row = store.sqlite
-      .prepare('SELECT id, data, frame_checksum FROM chunks WHERE chunk_index = 2')
-      .get() as {
+    const row = store.sqlite.prepare(`${WITH_DATA} WHERE chunk_index = 2`).get() as {
       id: number;
       data: Buffer;
       frame_checksum: string;
@@ -387,7 +411,7 @@ describe('ChunkStore: reading', () => {
     expect(row.frame_checksum).toBe(sha256Hex(row.data));
     const damaged = Buffer.from(row.data);
     damaged[10]! ^= 1;
-    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(damaged, row.id);
+    store.sqlite.prepare(SET_DATA).run(damaged, row.id);
     const corrupt = vi.fn();
     store.on('chunk:corrupt', corrupt);
     expect(isRediverError(await caught(store.readChunkFrame('t', 'fr', 2)), 'CHECKSUM_MISMATCH')).toBe(true);
@@ -402,22 +426,22 @@ describe('ChunkStore: reading', () => {
     await store.submitReport(makeReport('old', 6, 64), { tenantId: 't' });
     store.sqlite.prepare('UPDATE chunks SET frame_checksum = NULL').run();
     expect((await store.readChunkFrame('t', 'old', 0))?.chunkIndex).toBe(0);
-    const rows = store.sqlite.prepare('SELECT id, data FROM chunks ORDER BY chunk_index').all() as {
+    const rows = store.sqlite.prepare(`${WITH_DATA} ORDER BY chunk_index`).all() as {
       id: number;
       data: Buffer;
     }[];
-    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(rows[0]!.data, rows[1]!.id);
+    store.sqlite.prepare(SET_DATA).run(rows[0]!.data, rows[1]!.id);
     expect(isRediverError(await caught(store.readChunkFrame('t', 'old', 1)), 'CHECKSUM_MISMATCH')).toBe(true);
   });
 
   it('quarantines a valid frame holding the wrong content (CHECKSUM_MISMATCH)', async () => {
     const store = open({ maxFindingsPerChunk: 3 });
     await store.submitReport(makeReport('swap', 6, 8), { tenantId: 't' });
-    const rows = store.sqlite.prepare('SELECT id, data FROM chunks ORDER BY chunk_index').all() as {
+    const rows = store.sqlite.prepare(`${WITH_DATA} ORDER BY chunk_index`).all() as {
       id: number;
       data: Buffer;
     }[];
-    store.sqlite.prepare('UPDATE chunks SET data = ? WHERE id = ?').run(rows[0]!.data, rows[1]!.id);
+    store.sqlite.prepare(SET_DATA).run(rows[0]!.data, rows[1]!.id);
     expect(isRediverError(await caught(store.readChunkBlob('t', 'swap', 1)), 'CHECKSUM_MISMATCH')).toBe(true);
   });
 });
@@ -464,7 +488,11 @@ describe('ChunkStore: cleanup', () => {
     expect(freed).toBeGreaterThan(0);
     expect(await store.deleteChunkData('t', id)).toBe(0);
     expect(
-      store.sqlite.prepare('SELECT data, checksum, status FROM chunks WHERE id = ?').get(id),
+      store.sqlite
+        .prepare(
+          'SELECT (SELECT data FROM chunk_blobs WHERE chunk_id = id) AS data, checksum, status FROM chunks WHERE id = ?',
+        )
+        .get(id),
     ).toMatchObject({ data: null, status: 'uploaded' });
     expect(cleanup).toHaveBeenCalledWith(
       expect.objectContaining({ reason: 'upload', blobsFreed: 1, bytesFreed: freed, undelivered: false }),

@@ -6,10 +6,18 @@ export type {
   ChunkBlob,
   ChunkRef,
   ChunkStoreStats,
+  ListReportsOptions,
+  StoredReportSummary,
   SubmitReportOptions,
   SubmitReportResult,
 } from './chunkStore';
+export { ReportWriter } from './reportWriter';
+export type { BeginReportOptions, ReportHeader } from './reportWriter';
+export type { SetAsideFile } from './internal/db';
 export { ChunkError } from './internal/errors';
+// Re-exported from @rediver/core so one import handles this package's errors.
+export { ERROR_CODES, isRediverError, isRetryableError } from '@rediver/core';
+export type { ErrorCode, RediverError } from '@rediver/core';
 export { reassembleChunks } from './internal/split';
 export type { StoredChunkData } from './internal/split';
 export { DEFAULT_CHUNK_STORE_OPTIONS, WHEN_FULL_POLICIES } from './internal/options';
@@ -25,6 +33,8 @@ export type {
   ReportDroppedEvent,
   ReportStoredEvent,
   StorageFullEvent,
+  StoreCorruptEvent,
+  StoreSetAsideEvent,
 } from './internal/events';
 
 // ---- upload half (issue 7) ----
@@ -38,7 +48,9 @@ export type {
   ChunkRetryEvent,
   ChunkUploadedEvent,
   ReportFailedEvent,
+  UploadBacklogEvent,
   UploadErrorEvent,
+  UploadLimitEvent,
 } from './internal/events';
 export { chunkIdempotencyKey } from './internal/uploadIdempotency';
 export type { ChunkIdentity } from './internal/uploadIdempotency';

@@ -19,8 +19,18 @@ export const ERROR_CODES = Object.freeze({
   NOT_FOUND: 'NOT_FOUND',
   /** The upload queue is full; nothing was accepted. */
   QUEUE_FULL: 'QUEUE_FULL',
-  /** Local storage is over its quota; nothing was stored. */
+  /**
+   * Local storage is over its quota (a limit the caller configured); nothing was stored. Not retryable as
+   * is: it succeeds only after deliveries free space, the quota is raised, or `whenFull` drops old data.
+   */
   STORAGE_QUOTA: 'STORAGE_QUOTA',
+  /**
+   * The disk (file system) holding local storage is full (ENOSPC, SQLITE_FULL); nothing was written and
+   * what was stored before is intact. Not retryable as is: it succeeds only once disk space is freed.
+   */
+  DISK_FULL: 'DISK_FULL',
+  /** The component was opened read-only (for inspection) and refuses writes. */
+  READ_ONLY: 'READ_ONLY',
   /** Stored data failed its checksum. */
   CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
   /** Decompression would exceed a size or ratio limit. */
@@ -49,6 +59,10 @@ export const ERROR_CODES = Object.freeze({
   INVALID_RESPONSE: 'INVALID_RESPONSE',
   /** A scanner failed to run or produced unreadable output. */
   SCANNER_FAILED: 'SCANNER_FAILED',
+  /** A scanner went over its CPU or memory cap and was stopped (`details`: resource, used, cap, unit). */
+  SCANNER_OVER_BUDGET: 'SCANNER_OVER_BUDGET',
+  /** Something another live process holds (e.g. an agent's data folder); `details` names the holder. */
+  LOCKED: 'LOCKED',
   /** An unexpected internal failure (a bug); reported, never swallowed. */
   INTERNAL: 'INTERNAL',
 } as const);

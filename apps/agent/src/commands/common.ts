@@ -29,6 +29,7 @@ export const COMMON_OPTIONS = {
   scanner: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
   progress: { type: 'string' },
+  'wait-lock': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -46,6 +47,7 @@ Configuration (defaults < config file < environment < flags):
       --set <path=value>  any option, e.g. --set pipeline.workers=5 --set resource.cpuThreshold=70
                           (env: REDIVER_PIPELINE__WORKERS=5)
       --progress <mode>   auto | tty | plain | quiet
+      --wait-lock         wait while another agent uses the data dir (default: say which process and exit 1)
   -h, --help              this help`;
 
 /** Parses argv for a command; unknown flags are a usage error naming the flag. */
@@ -67,6 +69,11 @@ export function sourcesFrom(values: Record<string, unknown>, env: NodeJS.Process
   if (typeof values['tenant-id'] === 'string') flags.tenantId = values['tenant-id'];
   if (typeof values.progress === 'string') flags.progress = values.progress;
   if (Array.isArray(values.scanner) && values.scanner.length > 0) flags.scanners = values.scanner;
+  if (typeof values['metrics-port'] === 'string') {
+    const port = values['metrics-port'];
+    flags.metricsPort = /^\d+$/.test(port) ? Number(port) : port;
+  }
+  if (typeof values['metrics-host'] === 'string') flags.metricsHost = values['metrics-host'];
   const sources: ConfigSources = {
     env,
     flags,

@@ -86,7 +86,10 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     ];
     const config = await loadConfig(sources);
     config.deliveryTimeoutMs = Math.min(config.deliveryTimeoutMs, 45_000);
-    const session = await openSession(config, io, { url: server.url, apiKey });
+    const session = await openSession(config, io, {
+      server: { url: server.url, apiKey },
+      command: 'rediver-agent demo',
+    });
     const { agent } = session;
     const say = (t: string): void => session.progress.line(t);
     say(

@@ -34,7 +34,10 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
   }
   const config = await configFrom(values, io.env);
   const target = resolve(positionals[0]!);
-  const session = await openSession(config, io);
+  const session = await openSession(config, io, {
+    command: 'rediver-agent scan',
+    waitLock: values['wait-lock'] === true,
+  });
   const { agent } = session;
   let code: number = EXIT.ok;
   try {
@@ -86,7 +89,10 @@ export async function deliverCommand(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const config = await configFrom(values, io.env);
-  const session = await openSession(config, io);
+  const session = await openSession(config, io, {
+    command: 'rediver-agent deliver',
+    waitLock: values['wait-lock'] === true,
+  });
   const { agent } = session;
   try {
     const { pending, requeued } = await agent.resumeBacklog();

@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { ChunkStore } from '@rediver/chunk';
-import { verifyAuditLog } from '@rediver/audit';
+import { parseCheckpoints, verifyAuditLog } from '@rediver/audit';
+import type { AuditCheckpoint } from '@rediver/audit';
+import { collectFigures } from '../figures';
+import type { AgentFigures } from '../figures';
+import { holderAlive, lockPath, readLock } from '../internal/dataDirLock';
 import { formatBytes } from '../progress';
 import { dataPaths } from '../paths';
 import type { Io } from './common';
@@ -14,24 +18,46 @@ Shows what the data dir holds: reports pending delivery and dead-lettered ones (
 storage use against the quota, and the last audit events. Does not contact the platform.`;
 
 /** Help of `audit verify`. */
-export const AUDIT_HELP = `Usage: rediver-agent audit verify [<dir>] [--data-dir <dir>]
+export const AUDIT_HELP = `Usage: rediver-agent audit verify [<dir>] [--data-dir <dir>] [--key <key> | --key-file <file>]
+                                 [--checkpoint <seq:hash | file>]
 
-Checks the audit log's hash chain (default folder: <data dir>/audit): reports the first edited, missing,
-reordered or torn line, or that the chain is intact. Exit 0 when intact, 1 otherwise.`;
+Checks the audit log's hash chain and seals (default folder: <data dir>/audit): reports the first break (file:line, seq) and its
+kind (edited, missing, reordered, torn, truncated, forged, unsealed, rewritten...), or that it is intact and
+which guarantees hold. Exit 0 when intact, 1 otherwise.
+  --key         the verification key shown once at the first start (audit-key-v1:...): checks every seal
+  --key-file    a file holding it (preferred: a command line is visible to other users)
+  --secret-file a file holding the audit.sealSecret the key was derived from (unattended installs)
+  --checkpoint  a checkpoint kept off the host (seq:hash, as sent in heartbeats), or a file of them:
+                detects deleted newest lines or files up to it`;
 
-async function lastLines(file: string, n: number): Promise<string[]> {
-  if (!existsSync(file)) return [];
-  const size = (await stat(file)).size;
-  const len = Math.min(size, 256 * 1024);
+/**
+ * The last `n` complete lines of `file`, read backwards in blocks: never the whole file, and never a line cut
+ * where a block starts (the first, partial line of a block is completed by the block before it).
+ */
+export async function lastLines(file: string, n: number): Promise<string[]> {
+  if (n <= 0 || !existsSync(file)) return [];
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(len);
-    await fh.read(buf, 0, len, size - len);
-    return buf
-      .toString('utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .slice(-n);
+    const size = (await fh.stat()).size;
+    const block = 64 * 1024;
+    // Bounded: a log without newlines cannot make `status` read gigabytes.
+    const maxBytes = Math.max(4 * 1024 * 1024, n * 16 * 1024);
+    let pos = size;
+    let tail = Buffer.alloc(0);
+    let lines: string[] = [];
+    while (pos > 0 && size - pos < maxBytes) {
+      const len = Math.min(block, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, pos);
+      tail = Buffer.concat([buf, tail]);
+      const text = tail.toString('utf8');
+      const parts = text.split('\n');
+      // Unless the file's start was reached, the first part may be the end of a longer line: not a line yet.
+      lines = (pos > 0 ? parts.slice(1) : parts).filter((l) => l.trim() !== '');
+      if (lines.length >= n) break;
+    }
+    return lines.slice(-n);
   } finally {
     await fh.close();
   }
@@ -62,6 +88,26 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     created_at: number;
     last_error: string | null;
   }[] = [];
+  let figures: AgentFigures | undefined;
+  // A live agent on this data dir (its lock) serving metrics gives its own figures; else what the data dir holds.
+  const holder = existsSync(lockPath(config.dataDir)) ? readLock(lockPath(config.dataDir)) : 'missing';
+  if (typeof holder === 'object') {
+    const live = holderAlive(holder);
+    out.agent = {
+      running: live,
+      pid: holder.pid,
+      command: holder.command,
+      since: new Date(holder.startedAt).toISOString(),
+      metrics: holder.metrics ?? null,
+    };
+    if (live && holder.metrics !== undefined) {
+      figures = await fetch(`${holder.metrics}/figures`, { signal: AbortSignal.timeout(2000) })
+        .then((r) => (r.ok ? (r.json() as Promise<AgentFigures>) : undefined))
+        .catch(() => undefined);
+    }
+  } else {
+    out.agent = { running: false };
+  }
   if (existsSync(paths.chunksDb)) {
     // The store alone (no upload engine): status never changes what a running agent is doing.
     const store = new ChunkStore({ ...(config.chunk as object), databasePath: paths.chunksDb });
@@ -83,6 +129,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
         quotaUsed: stats.quotaUsed,
       };
       out.undelivered = reports;
+      figures ??= await collectFigures({ chunkStats: () => Promise.resolve(stats) });
     } finally {
       await store.close();
     }
@@ -96,11 +143,23 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
   });
   out.auditLog = paths.auditLog;
   out.lastEvents = events;
+  if (figures !== undefined) out.figures = figures;
   if (values.json === true) {
     io.out.write(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;
   }
   io.out.write(`data dir: ${config.dataDir} (tenant ${config.tenantId})\n`);
+  const agentInfo = out.agent as {
+    running: boolean;
+    pid?: number;
+    command?: string;
+    since?: string;
+    metrics?: string | null;
+  };
+  if (agentInfo.pid !== undefined)
+    io.out.write(
+      `agent: ${agentInfo.running ? `running, pid ${agentInfo.pid} (${agentInfo.command}, since ${agentInfo.since})${agentInfo.metrics === null ? '' : `, metrics ${agentInfo.metrics}/metrics`}` : `not running (stale lock of pid ${agentInfo.pid})`}\n`,
+    );
   if (out.reports === undefined) {
     io.out.write('chunk store: none yet (nothing was ever kept for delivery)\n');
   } else {
@@ -144,6 +203,10 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     {
       'data-dir': { type: 'string' },
       config: { type: 'string', short: 'c' },
+      key: { type: 'string', multiple: true },
+      'key-file': { type: 'string', multiple: true },
+      'secret-file': { type: 'string', multiple: true },
+      checkpoint: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     true,
@@ -153,16 +216,39 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const dir = positionals[0] ?? dataPaths((await configFrom(values, io.env)).dataDir).auditDir;
-  const result = await verifyAuditLog(dir);
+  const keys = [...(values.key ?? [])];
+  for (const f of values['key-file'] ?? []) {
+    keys.push(
+      ...(await readFile(f, 'utf8'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('audit-key-')),
+    );
+  }
+  const secrets: string[] = [];
+  for (const f of values['secret-file'] ?? []) {
+    secrets.push(
+      ...(await readFile(f, 'utf8'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== ''),
+    );
+  }
+  const checkpoints: (AuditCheckpoint | string)[] = [];
+  for (const c of values.checkpoint ?? []) {
+    checkpoints.push(...(/^\d+:[0-9a-f]{64}/.test(c) ? [c] : parseCheckpoints(await readFile(c, 'utf8'))));
+  }
+  const result = await verifyAuditLog(dir, { keys, secrets, checkpoints });
   if (result.ok) {
     io.out.write(
       `audit log intact: ${result.lines} line(s) in ${result.files.length} file(s)${result.lastSeq === undefined ? '' : `, seq ${result.firstSeq ?? 1}..${result.lastSeq}`}\n`,
     );
+    for (const g of result.guarantees) io.out.write(`  - ${g}\n`);
     return EXIT.ok;
   }
   const p = result.problem;
   io.out.write(
-    `audit log NOT intact: ${p === undefined ? 'unknown problem' : `${p.kind} at ${p.file}:${p.line} — ${p.message}`}\n`,
+    `audit log NOT intact: ${p === undefined ? 'unknown problem' : `${p.kind} at ${p.file}:${p.line}${p.seq === undefined ? '' : ` (seq ${p.seq})`} — ${p.message}`}\n`,
   );
   return EXIT.failed;
 }

@@ -35,6 +35,10 @@ export interface AuditPort {
   close(): Promise<void>;
   /** Where the log is written. */
   readonly location: string;
+  /** The audit log's last checkpoint (`seq`, `hash`, sealing `epoch`), sent in heartbeats. */
+  latestCheckpoint?(): { seq: number; hash: string; epoch?: number; keyId?: string; at?: string } | undefined;
+  /** Set when this start created the sealing key: the verification key to show the operator once. */
+  readonly newKey?: { verificationKey: string; keyFile: string; derived: boolean; replaced: boolean };
 }
 
 /** A held job slot. */

@@ -55,6 +55,15 @@ describe('rediver-agent demo (real processes)', () => {
     const verify = await runCli(['audit', 'verify', s.auditLog.replace(/\/audit\.log$/, '')], env);
     expect(verify.code, verify.stdout).toBe(0);
     expect(verify.stdout).toMatch(/intact/);
+    // The verification key was shown once, at the first start: with it every seal is checked.
+    const key = /audit-key-v1:[0-9a-f]{16}:[0-9a-f]{64}/.exec(r.stderr)?.[0];
+    expect(key, r.stderr).toBeDefined();
+    const keyed = await runCli(
+      ['audit', 'verify', s.auditLog.replace(/\/audit\.log$/, ''), '--key', key!],
+      env,
+    );
+    expect(keyed.code, keyed.stdout).toBe(0);
+    expect(keyed.stdout).toMatch(/sealed with the forward-secure key/);
   });
 
   it('with a forced low CPU threshold, jobs wait for a slot and then run', async () => {

@@ -41,14 +41,14 @@ export async function disposeCli(): Promise<void> {
 export function startCli(
   args: string[],
   env: Record<string, string> = {},
-  options: { tsx?: boolean } = {},
+  options: { tsx?: boolean; cwd?: string } = {},
 ): CliRun {
   const entry =
     bundled !== undefined && options.tsx !== true
       ? [bundled]
       : ['--import', 'tsx', '--conditions=@rediver/source', join(APP, 'src/cli.ts')];
   const child = spawn(process.execPath, [...entry, ...args], {
-    cwd: APP,
+    cwd: options.cwd ?? APP,
     env: { ...process.env, CI: 'true', REDIVER_PROGRESS: 'plain', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,7 +71,7 @@ export async function runCli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 90_000,
-  options: { tsx?: boolean } = {},
+  options: { tsx?: boolean; cwd?: string } = {},
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const run = startCli(args, env, options);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);

@@ -156,9 +156,27 @@ describe('daemon lifecycle (real processes)', () => {
       60_000,
       'the command completing',
     );
+    // The heartbeat carries the audit log's checkpoint (the first run's, recorded when it stopped, or newer).
+    const hb = JSON.parse(heartbeatBody()) as {
+      properties?: { audit_checkpoint?: { seq: number; hash: string } };
+    };
+    expect(hb.properties?.audit_checkpoint?.seq).toBeGreaterThan(0);
+    expect(hb.properties?.audit_checkpoint?.hash).toMatch(/^[0-9a-f]{64}$/);
     run2.child.kill('SIGTERM');
     expect(await run2.exit).toBe(0);
     expect(totals(server).findingsReceived).toBe(7);
+    const verify = await runCli(
+      [
+        'audit',
+        'verify',
+        join(dir.path, 'agent', 'audit'),
+        '--checkpoint',
+        `${hb.properties!.audit_checkpoint!.seq}:${hb.properties!.audit_checkpoint!.hash}`,
+      ],
+      {},
+    );
+    expect(verify.code, verify.stdout).toBe(0);
+    expect(verify.stdout).toMatch(/1 checkpoint\(s\) matched/);
   });
 });
 

@@ -1,25 +1,70 @@
-import { close as closeCb, fsync as fsyncCb, write as writeCb } from 'node:fs';
-import { access, mkdir, open, rename, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  fsync as fsyncCb,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { access, unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Clock } from '@rediver/core';
 import { AuditError } from '../auditError';
-import { chainLine, GENESIS_HASH, parseChainedLine } from './hashChain';
+import { chainLine, GENESIS_HASH, parseChainedLine, sealSuffix } from './hashChain';
 import type { ChainState } from './hashChain';
 import {
   compressFile,
   DIR_MODE,
-  endOfLastCompleteLine,
+  endOfLastCompleteLineSync,
   FILE_MODE,
-  lastLineOf,
+  lastLineOfSync,
   listCompressionLeftovers,
   listRotated,
+  listRotatedSync,
   logFamily,
   readLastLine,
   retentionVictims,
   rotatedPath,
 } from './logFiles';
 import type { LogFamily } from './logFiles';
+import { formatVerificationKey, SealKeyFile, sealMac } from './sealKey';
 import { fileStamp } from './timestamp';
+import { WriteLock } from './writeLock';
+
+/** A checkpoint: the head of the chain at a moment, as it is sent off the host. */
+export interface SinkCheckpoint {
+  seq: number;
+  hash: string;
+  /** Sealing epoch of that line (sealed chains only). */
+  epoch?: number;
+  /** Id of the sealing key (sealed chains only). */
+  keyId?: string;
+  /** When it was taken (epoch ms). */
+  atMs: number;
+}
+
+/** Lines the sink writes about the log itself (rotation, retention, key, recovery). */
+export type SinkRecord =
+  | { kind: 'rotated'; file: string; lastSeq: number; lastHash: string }
+  | {
+      kind: 'removed';
+      file: string;
+      reason: 'age' | 'count';
+      lastSeq?: number;
+      lastHash?: string;
+      epoch?: number;
+      keyId?: string;
+    }
+  | { kind: 'key'; keyId: string; replaced: boolean; derived: boolean }
+  | { kind: 'truncated'; checkpointSeq: number; lastSeq: number }
+  | { kind: 'recovered'; file: string; truncatedBytes: number };
 
 /** What the sink needs to know. */
 export interface FileSinkConfig {
@@ -29,37 +74,60 @@ export interface FileSinkConfig {
   maxFiles: number;
   compress: boolean;
   hashChain: boolean;
+  /** Forward-secure sealing (with `hashChain`): the key file, and an operator secret for a new key. */
+  seal: { keyFile: string; secret: string | undefined } | undefined;
+  checkpointEveryLines: number;
+  checkpointIntervalMs: number;
   clock: Clock;
   hooks: FileSinkHooks;
 }
 
 /** What the sink reports (never throws from background work). */
 export interface FileSinkHooks {
-  /** `text` is the written lines (each ending in a newline), `lines` how many. */
-  flushed(text: string, lines: number, bytes: number, synced: boolean): void;
+  /** Lines reached the file (`text`: each ending in a newline, as written, seals included). */
+  written(text: string, lines: number, bytes: number): void;
+  /** A batch is on disk (`synced`: and fsync'd). */
+  flushed(lines: number, bytes: number, synced: boolean): void;
   rotated(from: string, to: string): void;
   compressed(file: string): void;
   deleted(file: string, reason: 'age' | 'count'): void;
   recovered(file: string, truncatedBytes: number): void;
-  failed(operation: 'open' | 'write' | 'rotate' | 'compress' | 'retention', error: AuditError): void;
+  /** Writes a line about the log itself (synchronously, through the logger's normal path). */
+  record(record: SinkRecord): void;
+  checkpoint(checkpoint: SinkCheckpoint): void;
+  /** A new sealing key was created: its verification key, to be shown once. */
+  newKey(verificationKey: string, keyFile: string, derived: boolean, replaced: boolean): void;
+  failed(operation: 'open' | 'write' | 'rotate' | 'compress' | 'retention' | 'seal', error: AuditError): void;
 }
 
-interface FlushJob {
-  sync: boolean;
-  promise: Promise<void>;
+/** Lines waiting for the file: text for one file, then (`rotateTo`) a rotation. */
+interface Chunk {
+  text: string;
+  lines: number;
+  /** Set once sealed and encoded; what is left of it after a partial write. */
+  buf?: Buffer;
+  /** The sealed text, for forwarding once written. */
+  sealed?: string;
+  /** Chain position of the chunk's last line (chained logs). */
+  lastSeq: number;
+  lastHash: string;
+  /** Rotate to this path after writing the chunk. */
+  rotateTo?: string;
+  /** The key id and epoch it was sealed with. */
+  keyId?: string;
+  epoch?: number;
 }
 
-function fsWrite(fd: number, buf: Buffer, offset: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    writeCb(fd, buf, offset, buf.length - offset, null, (err, n) => (err ? reject(err) : resolve(n)));
-  });
+/** The head of the chain as last written: what a checkpoint names. */
+interface Head {
+  seq: number;
+  hash: string;
+  epoch?: number;
+  keyId?: string;
 }
-function fsFsync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsyncCb(fd, (err) => (err ? reject(err) : resolve())));
-}
-function fsClose(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => closeCb(fd, (err) => (err ? reject(err) : resolve())));
-}
+
+/** Bytes a seal adds to a line (`,"seal":"<16>.<epoch>.<64>"` replacing nothing but extending `}`), at most. */
+const SEAL_RESERVE = 9 + 16 + 1 + 15 + 1 + 64 + 1;
 
 function asAuditError(err: unknown, what: string): AuditError {
   if (err instanceof AuditError) return err;
@@ -70,54 +138,93 @@ function asAuditError(err: unknown, what: string): AuditError {
   });
 }
 
+function fsyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsyncCb(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+function noop(): void {}
+
+/** Sinks with unwritten lines, flushed synchronously when the process exits without `close()`. */
+const live = new Set<FileSink>();
+let exitHooked = false;
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  // 'exit' also runs after an uncaught exception and on process.exit(); 'beforeExit' when the loop empties.
+  process.on('beforeExit', () => {
+    for (const sink of live) sink.flushAtExit(false);
+  });
+  process.on('exit', () => {
+    for (const sink of live) sink.flushAtExit(true);
+  });
+}
+
 /**
- * The local file: takes serialised lines synchronously (`write`, pino's destination), writes them in batches
- * with at most one flush running at a time (so order is the order of `write` calls), rotates by size,
- * compresses and prunes rotated files in the background, and keeps the hash chain.
+ * The local file: takes serialised lines synchronously (`write`, pino's destination) and writes them with
+ * synchronous `write(2)` calls (so order is call order and nothing can interleave), in batches: when the buffer
+ * fills, on the interval, and at once (with `fsync`) for durable events. `fsync` otherwise runs off the main
+ * thread. Rotation is decided as lines arrive (so a rotation record can open the next file); rotated files are
+ * compressed and pruned in the background, one task at a time. With the hash chain, every batch's last line is
+ * sealed with the forward-secure key, and checkpoints evolve the key.
  */
 export class FileSink {
   private readonly family: LogFamily;
-  /** Lines waiting for a flush, concatenated (cheap rope strings, like SonicBoom's buffer). */
-  private pendingText = '';
-  /** Lines logged before the chain position was recovered (hash chain only). */
-  private pendingLines: string[] = [];
-  private chainReady = false;
-  private pending = 0;
-  /** Already-chained lines a failed write did not start, written before anything new. */
-  private retryText = '';
-  /** Lines of failed flushes not yet handed to `flushed` (remote, transport), with their count. */
-  private unforwarded = '';
-  private unforwardedCount = 0;
-  /** The unwritten rest of a line a failed write cut, written first. */
-  private carry: Buffer | null = null;
+  /** Lines logged before the file was opened (chained once the chain position is known). */
+  private early: string[] = [];
+  private ready = false;
+  /** The open chunk (text for the active file). */
+  private text = '';
+  private lines = 0;
+  /** Chunks closed by a rotation point, waiting to be written. */
+  private queue: Chunk[] = [];
   private fd = -1;
+  /** Bytes in the active file. */
   private size = 0;
+  /** Bytes the file receiving the open chunk will hold once everything pending is written. */
+  private projected = 0;
   private dirty = false;
   private lastStampMs = 0;
   private readonly chain: ChainState = { seq: 0, hash: GENESIS_HASH };
-  private opening: Promise<void> | undefined;
-  private running: Promise<void> = Promise.resolve();
-  private queued: FlushJob | undefined;
+  private lock: WriteLock | undefined;
+  private sealer: SealKeyFile | undefined;
+  /** The last line written (what the next fsync makes durable). */
+  private head: Head | undefined;
+  private latest: SinkCheckpoint | undefined;
+  private linesSinceCheckpoint = 0;
+  private lastCheckpointMs = 0;
+  /** Rotated-away descriptors still to be fsync'd and closed. */
+  private readonly retiring = new Set<number>();
+  private retired: Promise<void> = Promise.resolve();
+  private syncChain: Promise<void> = Promise.resolve();
+  private queuedSync: Promise<void> | undefined;
   private background: Promise<void> = Promise.resolve();
+  /** Rotated files already queued for compression. */
+  private readonly compressing = new Set<string>();
   private closed = false;
 
   constructor(private readonly config: FileSinkConfig) {
     this.family = logFamily(config.file);
   }
 
-  /** pino's destination: keeps the line for the next flush. */
+  /** pino's destination: keeps the line for the next write. */
   write(line: string): void {
-    // With the chain, a line is chained as it arrives once the chain position is known (after open);
-    // until then it waits in `pendingLines`.
-    if (!this.config.hashChain) this.pendingText += line;
-    else if (this.chainReady) this.pendingText += chainLine(line, this.chain);
-    else this.pendingLines.push(line);
-    this.pending++;
+    if (!this.ready) {
+      // Kept for the exit flush too: a program may exit before anything opens the file.
+      if (this.early.length === 0 && !this.closed) {
+        live.add(this);
+        hookExit();
+      }
+      this.early.push(line);
+      return;
+    }
+    this.accept(line);
   }
 
-  /** Lines waiting for a flush. */
+  /** Lines waiting to be written. */
   get pendingCount(): number {
-    return this.pending;
+    let n = this.lines + this.early.length;
+    for (const c of this.queue) n += c.lines;
+    return n;
   }
 
   /** Whether bytes were written since the last fsync. */
@@ -125,214 +232,380 @@ export class FileSink {
     return this.dirty;
   }
 
-  /** The chain position after everything written so far. */
+  /** The chain position after everything accepted so far. */
   get chainState(): Readonly<ChainState> {
     return this.chain;
   }
 
-  /** Opens (creating folder and file) and recovers size, torn tail and chain; memoised. */
-  open(): Promise<void> {
-    this.opening ??= this.doOpen();
-    return this.opening;
+  /** The last checkpoint (from this run, or the one the key file recorded at the previous run). */
+  get checkpoint(): SinkCheckpoint | undefined {
+    return this.latest;
   }
 
-  private async doOpen(): Promise<void> {
+  private accept(line: string): void {
+    const cfg = this.config;
+    let bytes = Buffer.byteLength(line);
+    if (cfg.hashChain) bytes += 81 + String(this.chain.seq + 1).length;
+    const reserve = cfg.seal ? SEAL_RESERVE : 0;
+    if (this.projected > 0 && this.projected + bytes + reserve > cfg.maxBytes) {
+      this.rotationPoint();
+      bytes = Buffer.byteLength(line) + (cfg.hashChain ? 81 + String(this.chain.seq + 1).length : 0);
+    }
+    this.text += cfg.hashChain ? chainLine(line, this.chain) : line;
+    this.lines++;
+    this.projected += bytes;
+  }
+
+  /** Closes the open chunk for the current file; the next line starts a new file (after a rotation record). */
+  private rotationPoint(): void {
+    const now = this.config.clock.now();
+    // Strictly increasing stamps keep names unique and sortable even with several rotations per millisecond.
+    const stampMs = Math.max(now, this.lastStampMs + 1);
+    this.lastStampMs = stampMs;
+    const to = rotatedPath(this.family, fileStamp(stampMs));
+    this.queue.push({
+      text: this.text,
+      lines: this.lines,
+      lastSeq: this.chain.seq,
+      lastHash: this.chain.hash,
+      rotateTo: to,
+    });
+    this.text = '';
+    this.lines = 0;
+    this.projected = 0;
+    if (this.config.hashChain && this.chain.seq > 0) {
+      this.writeRecord({
+        kind: 'rotated',
+        file: basename(to),
+        lastSeq: this.chain.seq,
+        lastHash: this.chain.hash,
+      });
+    }
+  }
+
+  private writeRecord(record: SinkRecord): void {
+    this.config.hooks.record(record);
+  }
+
+  /** Opens (creating folder and file), takes the lock, recovers size, torn tail, chain and key; idempotent. */
+  openSync(): void {
+    if (this.fd >= 0) return;
+    if (this.closed) throw new AuditError('CLOSED', 'audit log: the file is closed');
     const { active, dir } = this.family;
+    let fd = -1;
+    const notes: SinkRecord[] = [];
     try {
-      await mkdir(dir, { recursive: true, mode: DIR_MODE });
-      let created = false;
-      try {
-        await access(active);
-      } catch {
-        created = true;
-      }
-      const fh = await open(active, 'a+', FILE_MODE);
-      if (created) await fh.chmod(FILE_MODE);
-      let { size } = await fh.stat();
+      mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+      // The lock comes first: the torn-tail repair below must never cut a line another live writer is writing.
+      // (Not for a device or pipe given as the log file: nothing to repair there, and no folder to lock in.)
+      const existing = statSync(active, { throwIfNoEntry: false });
+      if (existing === undefined || existing.isFile()) this.lock ??= WriteLock.acquire(active);
+      const created = existing === undefined;
+      fd = openSync(active, 'a+', FILE_MODE);
+      if (created) fchmodSync(fd, FILE_MODE);
+      let size = fstatSync(fd).size;
       if (size > 0) {
-        const end = await endOfLastCompleteLine(fh, size);
+        const end = endOfLastCompleteLineSync(fd, size);
         if (end < size) {
           // A crash tore the last line: it was never acknowledged by flush(); cut it and say so.
-          await fh.truncate(end);
-          await fh.sync();
+          ftruncateSync(fd, end);
+          fsyncSync(fd);
           this.config.hooks.recovered(active, size - end);
+          notes.push({ kind: 'recovered', file: active, truncatedBytes: size - end });
           size = end;
         }
       }
-      const rotated = await listRotated(this.family);
+      const rotated = listRotatedSync(this.family);
       const newest = rotated.at(-1);
-      this.lastStampMs = newest?.stampMs ?? 0;
+      this.lastStampMs = Math.max(this.lastStampMs, newest?.stampMs ?? 0);
       if (this.config.hashChain) {
-        await this.recoverChain(fh, size, newest?.path);
-        // Same tick as setting chainReady: earlier lines are chained ahead of any later one.
-        let text = '';
-        for (const line of this.pendingLines) text += chainLine(line, this.chain);
-        this.pendingLines = [];
-        this.pendingText = text + this.pendingText;
-        this.chainReady = true;
+        let last = size > 0 ? lastLineOfSync(fd, size) : undefined;
+        let lastInRotated = false;
+        if (last === undefined && newest !== undefined) {
+          last = lastLineOfText(readNewest(newest.path));
+          lastInRotated = last !== undefined;
+        }
+        const parts = last === undefined ? undefined : parseChainedLine(last);
+        if (parts) {
+          this.chain.seq = parts.seq;
+          this.chain.hash = parts.hash;
+          this.head = parts.seal
+            ? { seq: parts.seq, hash: parts.hash, epoch: parts.seal.epoch, keyId: parts.seal.keyId }
+            : { seq: parts.seq, hash: parts.hash };
+          // A crash right after a rotation left an empty active file: the rotation record opens it now.
+          if (lastInRotated && newest) {
+            notes.push({ kind: 'rotated', file: newest.name, lastSeq: parts.seq, lastHash: parts.hash });
+          }
+        }
+        if (this.config.seal) this.openSealer(notes);
       }
+      this.fd = fd;
       this.size = size;
-      this.fd = fh.fd;
-      // The FileHandle object is dropped on purpose: the fd is used with the callback API (cheaper per write)
-      // and closed explicitly in close().
-      this.keepHandle(fh);
-      this.runBackground(() => this.recoverRotated());
-      this.runBackground(() => this.retention());
+      this.projected = size;
+      this.lastCheckpointMs = this.config.clock.now();
     } catch (err) {
-      // Let the next flush try again; the lines stay pending.
-      this.opening = undefined;
+      if (fd >= 0) closeSync(fd);
+      this.sealer?.close();
+      this.sealer = undefined;
+      this.lock?.release();
+      this.lock = undefined;
       const e = asAuditError(err, `opening ${active}`);
       this.config.hooks.failed('open', e);
       throw e;
     }
+    live.add(this);
+    hookExit();
+    this.ready = true;
+    const early = this.early;
+    this.early = [];
+    // A rotation record opens its file; the other notes follow what was logged before the open.
+    for (const note of notes) if (note.kind === 'rotated') this.writeRecord(note);
+    for (const line of early) this.accept(line);
+    for (const note of notes) if (note.kind !== 'rotated') this.writeRecord(note);
+    this.runBackground(() => this.recoverRotated());
+    this.runBackground(() => this.retention());
   }
 
-  private handle: FileHandle | undefined;
-  private keepHandle(fh: FileHandle): void {
-    this.handle = fh;
-  }
-
-  private async recoverChain(fh: FileHandle, size: number, newestRotated: string | undefined): Promise<void> {
-    let last = size > 0 ? await lastLineOf(fh, size) : undefined;
-    if (last === undefined && newestRotated !== undefined) last = await readLastLine(newestRotated);
-    const parts = last === undefined ? undefined : parseChainedLine(last);
-    if (parts) {
-      this.chain.seq = parts.seq;
-      this.chain.hash = parts.hash;
+  private openSealer(notes: SinkRecord[]): void {
+    const seal = this.config.seal!;
+    const opened = SealKeyFile.open(seal.keyFile, seal.secret);
+    this.sealer = opened.file;
+    const state = opened.file.state;
+    if (opened.created) {
+      const derived = seal.secret !== undefined;
+      const replaced = opened.replaced || this.chain.seq > 0;
+      // A key that takes over an existing log (lost key file, or a log of the previous version) is announced
+      // in the log, so the verifier can tell a new key from seals forged with another one.
+      if (replaced) notes.push({ kind: 'key', keyId: state.keyId, replaced, derived });
+      // K₀ is the key in force until the first checkpoint evolves (and erases) it.
+      this.config.hooks.newKey(
+        formatVerificationKey(state.keyId, opened.k0!),
+        seal.keyFile,
+        derived,
+        replaced,
+      );
+    }
+    const cp = state.checkpoint;
+    if (cp) {
+      this.latest = { seq: cp.seq, hash: cp.hash, epoch: cp.epoch, keyId: state.keyId, atMs: 0 };
+      // The log ends before the last checkpoint this key recorded: lines were deleted behind the logger's back.
+      if (cp.seq > this.chain.seq)
+        notes.push({ kind: 'truncated', checkpointSeq: cp.seq, lastSeq: this.chain.seq });
     }
   }
 
-  /** Requests a flush; resolves when everything written before the call is on disk (and fsync'd if `sync`). */
-  flush(sync: boolean): Promise<void> {
-    if (this.queued) {
-      this.queued.sync ||= sync;
-      return this.queued.promise;
+  /**
+   * Writes every pending line now (synchronous `write(2)`), sealing each batch's last line; rotates where due.
+   * Throws `AuditError` on failure (the unwritten rest is kept for the next call).
+   */
+  drainSync(): { lines: number; bytes: number } {
+    if (this.fd < 0) this.openSync();
+    if (this.lines > 0) {
+      this.queue.push({
+        text: this.text,
+        lines: this.lines,
+        lastSeq: this.chain.seq,
+        lastHash: this.chain.hash,
+      });
+      this.text = '';
+      this.lines = 0;
     }
-    const job: FlushJob = { sync, promise: Promise.resolve() };
-    job.promise = this.running.then(
-      () => this.runJob(job),
-      () => this.runJob(job),
-    );
-    this.queued = job;
-    this.running = job.promise;
-    return job.promise;
-  }
-
-  private async runJob(job: FlushJob): Promise<void> {
-    if (this.queued === job) this.queued = undefined;
-    await this.open();
-    if (this.fd < 0) throw new AuditError('CLOSED', 'audit log: the file is closed');
-    const count = this.pending;
-    // Lines of a failed flush are forwarded with the next successful one, so remote and transport miss nothing.
-    const forwardPrefix = this.unforwarded;
-    const forwardPrefixCount = this.unforwardedCount;
-    let text = this.pendingText;
-    this.pendingText = '';
-    this.pending = 0;
-    if (this.retryText !== '') {
-      text = this.retryText + text;
-      this.retryText = '';
-    }
+    let forward = '';
+    let forwardLines = 0;
     let bytes = 0;
     try {
-      if (this.carry) {
-        const carry = this.carry;
-        this.carry = null;
-        await this.writeBuffer(carry, '');
-      }
-      if (text !== '') bytes = await this.writeText(text);
-      if (job.sync && this.dirty) {
-        await fsFsync(this.fd);
-        this.dirty = false;
+      while (this.queue.length > 0) {
+        const chunk = this.queue[0]!;
+        if (chunk.buf === undefined) this.encode(chunk);
+        const buf = chunk.buf!;
+        let offset = 0;
+        try {
+          while (offset < buf.length) {
+            offset += writeSync(this.fd, buf, offset, buf.length - offset);
+            this.dirty = true;
+          }
+        } finally {
+          this.size += offset;
+          bytes += offset;
+          chunk.buf = buf.subarray(offset);
+        }
+        this.queue.shift();
+        forward += chunk.sealed!;
+        forwardLines += chunk.lines;
+        this.linesSinceCheckpoint += chunk.lines;
+        if (this.config.hashChain && chunk.lines > 0) this.noteHead(chunk);
+        if (chunk.rotateTo !== undefined) this.rotate(chunk.rotateTo);
       }
     } catch (err) {
-      this.unforwarded = forwardPrefix + text;
-      this.unforwardedCount = forwardPrefixCount + count;
       const e = asAuditError(err, 'writing');
       this.config.hooks.failed('write', e);
       throw e;
+    } finally {
+      if (forward !== '') this.config.hooks.written(forward, forwardLines, bytes);
     }
-    this.unforwarded = '';
-    this.unforwardedCount = 0;
-    const forward = forwardPrefix + text;
-    if (forward !== '') this.config.hooks.flushed(forward, forwardPrefixCount + count, bytes, job.sync);
+    return { lines: forwardLines, bytes };
   }
 
-  /** Writes lines, rotating before a line that would push the file over `maxBytes`. */
-  private async writeText(text: string): Promise<number> {
-    const whole = Buffer.from(text, 'utf8');
-    if (this.size + whole.length <= this.config.maxBytes) {
-      await this.writeBuffer(whole, '');
-      return whole.length;
+  /** Seals the chunk's last line and encodes it, in one copy. */
+  private encode(chunk: Chunk): void {
+    const sealer = this.sealer;
+    if (sealer === undefined || chunk.lines === 0) {
+      chunk.sealed = chunk.text;
+      chunk.buf = Buffer.from(chunk.text, 'utf8');
+      return;
     }
-    // Slow path (a rotation is due): find the line boundaries in bytes.
-    let segStart = 0;
-    let pos = 0;
-    while (pos < whole.length) {
-      const nl = whole.indexOf(10, pos);
-      const end = nl < 0 ? whole.length : nl + 1;
-      if (this.size + (end - segStart) > this.config.maxBytes && this.size + (pos - segStart) > 0) {
-        if (pos > segStart)
-          await this.writeBuffer(whole.subarray(segStart, pos), whole.subarray(pos).toString());
-        await this.rotate();
-        segStart = pos;
-      }
-      pos = end;
-    }
-    await this.writeBuffer(whole.subarray(segStart), '');
-    return whole.length;
+    const { keyId, epoch, key } = sealer.state;
+    chunk.keyId = keyId;
+    chunk.epoch = epoch;
+    const suffix = sealSuffix({ keyId, epoch, mac: sealMac(key, chunk.lastHash) });
+    const len = Buffer.byteLength(chunk.text);
+    const buf = Buffer.allocUnsafe(len - 2 + suffix.length);
+    buf.write(chunk.text, 0, 'utf8');
+    buf.write(suffix, len - 2, 'latin1');
+    chunk.buf = buf;
+    chunk.sealed = chunk.text.slice(0, -2) + suffix;
+    if (chunk.rotateTo === undefined) this.projected += suffix.length - 2;
   }
 
-  /** Writes all of `buf`; on failure keeps its unwritten rest and `after` for the next flush. */
-  private async writeBuffer(buf: Buffer, after: string): Promise<void> {
-    let offset = 0;
-    try {
-      while (offset < buf.length) {
-        offset += await fsWrite(this.fd, buf, offset);
-        this.dirty = true;
-      }
-    } catch (err) {
-      if (offset < buf.length) this.carry = buf.subarray(offset);
-      this.retryText = after;
-      this.size += offset;
-      throw err;
-    }
-    this.size += buf.length;
+  private noteHead(chunk: Chunk): void {
+    this.head =
+      chunk.epoch === undefined
+        ? { seq: chunk.lastSeq, hash: chunk.lastHash }
+        : { seq: chunk.lastSeq, hash: chunk.lastHash, epoch: chunk.epoch, keyId: chunk.keyId! };
   }
 
-  private async rotate(): Promise<void> {
+  private rotate(to: string): void {
     const { active } = this.family;
     try {
-      await fsFsync(this.fd);
-      this.dirty = false;
-      const handle = this.handle;
-      this.handle = undefined;
-      this.fd = -1;
-      await handle?.close();
-      const now = this.config.clock.now();
-      // Strictly increasing stamps keep names unique and sortable even with several rotations per millisecond.
-      const stampMs = Math.max(now, this.lastStampMs + 1);
-      this.lastStampMs = stampMs;
-      const to = rotatedPath(this.family, fileStamp(stampMs));
-      await rename(active, to);
-      const fh = await open(active, 'a', FILE_MODE);
-      await fh.chmod(FILE_MODE);
-      this.handle = fh;
-      this.fd = fh.fd;
-      this.size = 0;
-      this.config.hooks.rotated(active, to);
-      if (this.config.compress) this.runBackground(() => this.compress(to));
-      this.runBackground(() => this.retention());
+      renameSync(active, to);
     } catch (err) {
-      const e = asAuditError(err, 'rotating');
-      this.config.hooks.failed('rotate', e);
-      if (this.fd < 0) {
-        // Keep logging into the active file rather than losing lines.
-        const fh = await open(active, 'a', FILE_MODE);
-        this.handle = fh;
-        this.fd = fh.fd;
+      // Keep logging into the active file rather than losing lines.
+      this.config.hooks.failed('rotate', asAuditError(err, 'rotating'));
+      return;
+    }
+    const old = this.fd;
+    try {
+      const fd = openSync(active, 'a', FILE_MODE);
+      fchmodSync(fd, FILE_MODE);
+      this.fd = fd;
+      this.size = 0;
+    } catch (err) {
+      // The old descriptor still points at the renamed file: keep writing there.
+      this.config.hooks.failed('rotate', asAuditError(err, 'opening the new active file'));
+      return;
+    }
+    this.retire(old);
+    this.config.hooks.rotated(active, to);
+    if (this.config.compress) {
+      this.compressing.add(to);
+      this.runBackground(() => this.compress(to));
+    }
+    this.runBackground(() => this.retention());
+  }
+
+  /** fsyncs and closes a rotated-away descriptor off the main thread (compression waits for it). */
+  private retire(fd: number): void {
+    this.retiring.add(fd);
+    const done = (): void => {
+      if (this.retiring.delete(fd)) closeSync(fd);
+    };
+    this.retired = this.retired.then(() => fsyncAsync(fd).then(done, done));
+  }
+
+  /** fsync of everything written so far, on the main thread (durable events, exit). */
+  private fsyncNow(): void {
+    for (const fd of this.retiring) fsyncSync(fd);
+    if (this.fd >= 0 && this.dirty) {
+      fsyncSync(this.fd);
+      this.dirty = false;
+    }
+  }
+
+  /** Durable write: everything pending is written and fsync'd before this returns; a checkpoint may follow. */
+  writeDurable(): void {
+    const { lines, bytes } = this.drainSync();
+    this.fsyncNow();
+    if (lines > 0) this.config.hooks.flushed(lines, bytes, true);
+    this.afterSync(this.head);
+  }
+
+  /** Writes everything pending now and (if `sync`) fsyncs it off the main thread; resolves when done. */
+  async flush(sync: boolean): Promise<void> {
+    const { lines, bytes } = this.drainSync();
+    if (sync) await this.syncAsync();
+    if (lines > 0) this.config.hooks.flushed(lines, bytes, sync);
+  }
+
+  private syncAsync(): Promise<void> {
+    if (this.queuedSync) return this.queuedSync;
+    const run = async (): Promise<void> => {
+      this.queuedSync = undefined;
+      const head = this.head;
+      const fd = this.fd;
+      if (fd >= 0 && this.dirty) {
+        this.dirty = false;
+        try {
+          await fsyncAsync(fd);
+        } catch (err) {
+          this.dirty = true;
+          throw asAuditError(err, 'fsync');
+        }
       }
-      throw e;
+      await this.retired;
+      this.afterSync(head);
+    };
+    const p = this.syncChain.then(run, run);
+    this.queuedSync = p;
+    this.syncChain = p.catch(noop);
+    return p;
+  }
+
+  /** After `head` is durable: takes a checkpoint if one is due (and evolves the sealing key). */
+  private afterSync(head: Head | undefined, force = false): void {
+    if (head === undefined || !this.config.hashChain) return;
+    if (this.latest !== undefined && head.seq <= this.latest.seq) return;
+    const now = this.config.clock.now();
+    const due =
+      force ||
+      this.linesSinceCheckpoint >= this.config.checkpointEveryLines ||
+      now - this.lastCheckpointMs >= this.config.checkpointIntervalMs;
+    if (!due) return;
+    const sealer = this.sealer;
+    if (sealer && head.epoch === sealer.state.epoch && head.keyId === sealer.state.keyId) {
+      try {
+        sealer.evolve({ seq: head.seq, hash: head.hash, epoch: head.epoch });
+      } catch (err) {
+        this.config.hooks.failed('seal', asAuditError(err, 'evolving the sealing key'));
+        return;
+      }
+    }
+    this.linesSinceCheckpoint = 0;
+    this.lastCheckpointMs = now;
+    const cp: SinkCheckpoint = { seq: head.seq, hash: head.hash, atMs: now };
+    if (head.epoch !== undefined) cp.epoch = head.epoch;
+    if (head.keyId !== undefined) cp.keyId = head.keyId;
+    this.latest = cp;
+    this.config.hooks.checkpoint(cp);
+  }
+
+  /** Takes a checkpoint now if lines were written since the last one (at close). */
+  checkpointNow(): void {
+    if (this.fd >= 0 && this.linesSinceCheckpoint > 0 && !this.dirty) this.afterSync(this.head, true);
+  }
+
+  /** The synchronous flush of the exit handlers (never throws: the process is going away). */
+  flushAtExit(exiting: boolean): void {
+    try {
+      if (this.fd < 0 && !this.ready && this.early.length === 0) return;
+      this.drainSync();
+      this.fsyncNow();
+      this.afterSync(this.head);
+    } catch {
+      // reported through 'error' by drainSync; nothing else can be done at exit
+    }
+    if (exiting) {
+      this.sealer?.close();
+      this.lock?.release();
     }
   }
 
@@ -342,10 +615,13 @@ export class FileSink {
 
   private async compress(path: string): Promise<void> {
     try {
+      await this.retired;
       const gz = await compressFile(path);
-      this.config.hooks.compressed(gz);
+      if (gz !== undefined) this.config.hooks.compressed(gz);
     } catch (err) {
       this.config.hooks.failed('compress', asAuditError(err, `compressing ${path}`));
+    } finally {
+      this.compressing.delete(path);
     }
   }
 
@@ -356,7 +632,7 @@ export class FileSink {
     }
     if (!this.config.compress) return;
     for (const file of await listRotated(this.family)) {
-      if (file.gzip) continue;
+      if (file.gzip || this.compressing.has(file.path)) continue;
       const gz = `${file.path}.gz`;
       const done = await access(gz).then(
         () => true,
@@ -367,7 +643,11 @@ export class FileSink {
     }
   }
 
-  /** Deletes rotated files of this family older than `maxAgeMs` or beyond `maxFiles`; nothing else. */
+  /**
+   * Deletes rotated files of this family older than `maxAgeMs` or beyond `maxFiles`; nothing else. Each deletion
+   * is preceded by a durable record naming the file's last `seq` and `hash`, so the verifier can tell retention
+   * from a file deleted by hand.
+   */
   async retention(): Promise<void> {
     try {
       const files = await listRotated(this.family);
@@ -378,6 +658,21 @@ export class FileSink {
         this.config.maxFiles,
       );
       for (const { file, reason } of victims) {
+        if (this.config.hashChain && this.fd >= 0) {
+          const last = await readLastLine(file.path).catch(() => undefined);
+          const parts = last === undefined ? undefined : parseChainedLine(last);
+          const record: SinkRecord = { kind: 'removed', file: file.name, reason };
+          if (parts) {
+            record.lastSeq = parts.seq;
+            record.lastHash = parts.hash;
+            if (parts.seal) {
+              record.epoch = parts.seal.epoch;
+              record.keyId = parts.seal.keyId;
+            }
+          }
+          this.writeRecord(record);
+          this.writeDurable();
+        }
         await unlink(file.path);
         this.config.hooks.deleted(file.path, reason);
       }
@@ -391,23 +686,40 @@ export class FileSink {
     this.runBackground(() => this.retention());
   }
 
-  /** Flushes (fsync'd), waits for background work and closes the file; idempotent. */
+  /** Writes and fsyncs everything, takes a final checkpoint, waits for background work, closes; idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
     let failure: AuditError | undefined;
-    try {
-      await this.flush(true);
-    } catch (err) {
-      failure = asAuditError(err, 'closing');
-    }
+    const attempt = async (step: () => unknown): Promise<void> => {
+      try {
+        await step();
+      } catch (err) {
+        failure ??= asAuditError(err, 'closing');
+      }
+    };
+    await attempt(() => this.flush(true));
     await this.background;
-    const handle = this.handle;
-    this.handle = undefined;
+    if (this.fd >= 0) await attempt(() => this.flush(true));
+    this.closed = true;
+    if (this.fd >= 0) this.afterSync(this.head, this.linesSinceCheckpoint > 0);
+    await this.retired;
+    live.delete(this);
     const fd = this.fd;
     this.fd = -1;
-    if (handle) await handle.close();
-    else if (fd >= 0) await fsClose(fd);
+    if (fd >= 0) await attempt(() => closeSync(fd));
+    this.sealer?.close();
+    this.lock?.release();
     if (failure) throw failure;
   }
+}
+
+function readNewest(path: string): string {
+  const data = readFileSync(path);
+  return (path.endsWith('.gz') ? gunzipSync(data) : data).toString('utf8');
+}
+
+function lastLineOfText(text: string): string | undefined {
+  const end = text.lastIndexOf('\n');
+  if (end <= 0) return undefined;
+  return text.slice(text.lastIndexOf('\n', end - 1) + 1, end);
 }

@@ -1,8 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync, readSync } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, gunzipSync } from 'node:zlib';
+import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import { parseFileStamp } from './timestamp';
 
 /** Mode of every file the logger creates. */
@@ -48,14 +49,8 @@ function rotatedPattern(family: LogFamily): RegExp {
   return new RegExp(`^${escapeRegExp(family.stem)}\\.(\\d{8}T\\d{9}Z)${escapeRegExp(family.ext)}(\\.gz)?$`);
 }
 
-/** Rotated files of the family, oldest first (plain and compressed; a stamp present as both is listed once, plain). */
-export async function listRotated(family: LogFamily): Promise<RotatedFile[]> {
-  let names: string[];
-  try {
-    names = await readdir(family.dir);
-  } catch {
-    return [];
-  }
+/** The family's rotated files among `names`, oldest first (a stamp present plain and gzipped is listed once, plain). */
+function matchRotated(family: LogFamily, names: readonly string[]): RotatedFile[] {
   const pattern = rotatedPattern(family);
   const byStamp = new Map<string, RotatedFile>();
   for (const name of names) {
@@ -70,6 +65,24 @@ export async function listRotated(family: LogFamily): Promise<RotatedFile[]> {
     byStamp.set(stamp, { name, path: join(family.dir, name), stamp, stampMs, gzip });
   }
   return [...byStamp.values()].sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : 0));
+}
+
+/** Rotated files of the family, oldest first (plain and compressed; a stamp present as both is listed once, plain). */
+export async function listRotated(family: LogFamily): Promise<RotatedFile[]> {
+  try {
+    return matchRotated(family, await readdir(family.dir));
+  } catch {
+    return [];
+  }
+}
+
+/** `listRotated`, synchronously (at open). */
+export function listRotatedSync(family: LogFamily): RotatedFile[] {
+  try {
+    return matchRotated(family, readdirSync(family.dir));
+  } catch {
+    return [];
+  }
 }
 
 /** Leftover `*.gz.tmp` files of this family (an interrupted compression). */
@@ -92,13 +105,21 @@ export async function readLogText(path: string): Promise<string> {
   return (path.endsWith('.gz') ? gunzipSync(data) : data).toString('utf8');
 }
 
-/** The last complete line (without newline) of a log file, or `undefined` when it has none. */
+/** The last complete line (without newline) of a log file, or `undefined` when it has none (gzip streamed). */
 export async function readLastLine(path: string): Promise<string | undefined> {
   if (path.endsWith('.gz')) {
-    const text = await readLogText(path);
-    const end = text.lastIndexOf('\n');
-    if (end <= 0) return undefined;
-    return text.slice(text.lastIndexOf('\n', end - 1) + 1, end);
+    let tail = '';
+    let last: string | undefined;
+    const gunzip = createReadStream(path).pipe(createGunzip());
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      tail += chunk.toString('latin1');
+      const end = tail.lastIndexOf('\n');
+      if (end < 0) continue;
+      const start = tail.lastIndexOf('\n', end - 1) + 1;
+      last = tail.slice(start, end);
+      tail = tail.slice(end + 1);
+    }
+    return last === undefined ? undefined : Buffer.from(last, 'latin1').toString('utf8');
   }
   const fh = await open(path, 'r');
   try {
@@ -137,19 +158,67 @@ export async function lastLineOf(fh: ReadableHandle, size: number): Promise<stri
   return buf.toString('utf8');
 }
 
-/** Gzips `path` to `path.gz` (through `.gz.tmp`, renamed when complete), then removes `path`. */
-export async function compressFile(path: string): Promise<string> {
+/** `endOfLastCompleteLine` on a file descriptor, synchronously. */
+export function endOfLastCompleteLineSync(fd: number, size: number): number {
+  const block = Buffer.allocUnsafe(64 * 1024);
+  let pos = size;
+  while (pos > 0) {
+    const start = Math.max(0, pos - block.length);
+    const bytesRead = readSync(fd, block, 0, pos - start, start);
+    const i = block.subarray(0, bytesRead).lastIndexOf(10);
+    if (i >= 0) return start + i + 1;
+    pos = start;
+  }
+  return 0;
+}
+
+/** `lastLineOf` on a file descriptor, synchronously. */
+export function lastLineOfSync(fd: number, size: number): string | undefined {
+  const end = endOfLastCompleteLineSync(fd, size);
+  if (end === 0) return undefined;
+  const start = endOfLastCompleteLineSync(fd, end - 1);
+  const buf = Buffer.allocUnsafe(end - 1 - start);
+  readSync(fd, buf, 0, buf.length, start);
+  return buf.toString('utf8');
+}
+
+function opened(stream: ReadStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+}
+
+/**
+ * Gzips `path` to `path.gz` (through `.gz.tmp`, renamed when complete), then removes `path`. Resolves `undefined`
+ * when `path` is gone (compressed or deleted meanwhile): the temp file is only created once the source is open,
+ * and removed on any failure, so no empty `.gz.tmp` is ever left behind.
+ */
+export async function compressFile(path: string): Promise<string | undefined> {
   const tmp = `${path}.gz.tmp`;
   const target = `${path}.gz`;
-  await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp, { mode: FILE_MODE }));
-  const fh = await open(tmp, 'r+');
+  const source = createReadStream(path);
   try {
-    await fh.chmod(FILE_MODE);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    await opened(source);
+  } catch (err) {
+    source.destroy();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
-  await rename(tmp, target);
+  try {
+    await pipeline(source, createGzip(), createWriteStream(tmp, { mode: FILE_MODE }));
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.chmod(FILE_MODE);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, target);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
   await unlink(path);
   return target;
 }

@@ -26,6 +26,7 @@ export interface RemoteShipperHooks {
   recovered(droppedSinceLastReport: number): void;
 }
 
+/** A backoff wait: idle background work (nothing a caller awaits depends on it until close, which has its own timer). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -65,6 +66,11 @@ export class RemoteShipper {
   private unreportedDrops = 0;
 
   constructor(private readonly config: RemoteShipperConfig) {}
+
+  /** Whether `close()` was called (later lines are dropped). */
+  get closingStarted(): boolean {
+    return this.closing !== undefined;
+  }
 
   /** Lines currently queued for the endpoint. */
   get backlogSize(): number {
@@ -186,8 +192,8 @@ export class RemoteShipper {
   }
 
   private async doClose(deadlineMs: number): Promise<number> {
+    // Referenced: close() awaits this loop, so the deadline must keep the process alive until it fires.
     const timer = setTimeout(() => this.stop.abort(), deadlineMs);
-    timer.unref();
     this.wake.abort();
     if (this.running) await this.running;
     clearTimeout(timer);

@@ -1,9 +1,15 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { silentLogger, systemClock } from '@rediver/core';
-import type { Clock, Logger } from '@rediver/core';
+import {
+  AUDIT_EVENT_TYPES,
+  findUnknownOption,
+  silentLogger,
+  systemClock,
+  unknownOptionMessage,
+} from '@rediver/core';
+import type { AuditEventType, Clock, Logger } from '@rediver/core';
 import { AuditError } from '../auditError';
-import { DEFAULT_AUDIT_LOGGER_OPTIONS } from '../options';
+import { AUDIT_LOGGER_OPTION_KEYS, DEFAULT_AUDIT_LOGGER_OPTIONS } from '../options';
 import type { AuditLoggerOptions, AuditRedactOptions, AuditTransportOptions } from '../options';
 import type { RemoteShipperConfig } from './remoteShipper';
 
@@ -18,11 +24,16 @@ export interface ResolvedAuditOptions {
   compress: boolean;
   bufferSize: number;
   flushIntervalMs: number;
+  durableTypes: ReadonlySet<string>;
   /** The shipper's settings (its runtime hooks and random source are added where it is built) plus the close bound. */
   remote: (Omit<RemoteShipperConfig, 'random' | 'hooks'> & { closeTimeoutMs: number }) | undefined;
   transport: AuditTransportOptions | undefined;
   redact: AuditRedactOptions | undefined;
   hashChain: boolean;
+  /** Sealing settings (hash chain with `seal` only). */
+  seal: { keyFile: string; secret: string | undefined } | undefined;
+  checkpointEveryLines: number;
+  checkpointIntervalMs: number;
   verbose: boolean;
   verboseStream: { write(chunk: string): unknown };
   logger: Logger;
@@ -49,6 +60,23 @@ function positive(name: string, value: number, { integer = false, infinite = fal
   return value;
 }
 
+/** Refuses keys `known` does not list, with a did-you-mean (`INVALID_OPTION`, `details.option` = the key). */
+export function refuseUnknownOptions(component: string, options: object, known: readonly string[]): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new AuditError('INVALID_OPTION', `audit: ${component} options must be an object`, {
+      details: { option: 'options' },
+    });
+  }
+  const unknown = findUnknownOption(options, known);
+  if (unknown) {
+    throw new AuditError('INVALID_OPTION', `audit: ${unknownOptionMessage(component, unknown, known)}`, {
+      details: { option: unknown.key, suggestion: unknown.suggestion },
+    });
+  }
+}
+
+const EVENT_TYPES: ReadonlySet<string> = new Set(Object.values(AUDIT_EVENT_TYPES));
+
 /** `~` and `~/x` expand to the home folder; the result is absolute. */
 export function expandHome(path: string): string {
   if (path === '~') return homedir();
@@ -58,6 +86,7 @@ export function expandHome(path: string): string {
 
 /** Resolves options in one place; throws `AuditError` (`INVALID_OPTION`) for an invalid explicit value. */
 export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditOptions {
+  refuseUnknownOptions('AuditLogger', options, AUDIT_LOGGER_OPTION_KEYS);
   const d = DEFAULT_AUDIT_LOGGER_OPTIONS;
   const logFile = options.logFile ?? d.logFile;
   if (typeof logFile !== 'string' || logFile.trim() === '') throw invalid('logFile', logFile, 'a file path');
@@ -70,6 +99,45 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
   const flushIntervalMs = positive('flushIntervalMs', options.flushIntervalMs ?? d.flushIntervalMs, {
     integer: true,
   });
+  const durable: readonly AuditEventType[] = options.durableTypes ?? d.durableTypes;
+  if (!Array.isArray(durable) || durable.some((t) => !EVENT_TYPES.has(t))) {
+    throw invalid('durableTypes', durable, 'an array of audit event types');
+  }
+  const checkpointEveryLines = positive(
+    'checkpointEveryLines',
+    options.checkpointEveryLines ?? d.checkpointEveryLines,
+    { integer: true },
+  );
+  const checkpointIntervalMs = positive(
+    'checkpointIntervalMs',
+    options.checkpointIntervalMs ?? d.checkpointIntervalMs,
+  );
+  const hashChain = options.hashChain ?? d.hashChain;
+  const sealOn = options.seal ?? d.seal;
+  if (typeof sealOn !== 'boolean') throw invalid('seal', sealOn, 'a boolean');
+  const secret = options.sealSecret;
+  if (secret !== undefined && (typeof secret !== 'string' || secret.length < 16)) {
+    // Never echo the secret itself.
+    throw new AuditError(
+      'INVALID_OPTION',
+      'audit: option sealSecret must be a string of at least 16 characters',
+      {
+        details: { option: 'sealSecret' },
+      },
+    );
+  }
+  const keyFileOption = options.sealKeyFile;
+  if (keyFileOption !== undefined && (typeof keyFileOption !== 'string' || keyFileOption.trim() === '')) {
+    throw invalid('sealKeyFile', keyFileOption, 'a file path');
+  }
+  const resolvedLogFile = expandHome(logFile);
+  const seal =
+    hashChain && sealOn
+      ? {
+          keyFile: keyFileOption === undefined ? `${resolvedLogFile}.key` : expandHome(keyFileOption),
+          secret,
+        }
+      : undefined;
   const endpoint = options.remoteEndpoint ?? d.remoteEndpoint;
   let remote: ResolvedAuditOptions['remote'];
   if (endpoint !== '') {
@@ -107,17 +175,21 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
   return {
     agentId: options.agentId || undefined,
     tenantId: options.tenantId || undefined,
-    logFile: expandHome(logFile),
+    logFile: resolvedLogFile,
     maxBytes,
     maxAgeMs: maxAgeDays * 86_400_000,
     maxFiles,
     compress: options.compress ?? d.compress,
     bufferSize,
     flushIntervalMs,
+    durableTypes: new Set(durable),
     remote,
     transport: options.transport,
     redact: options.redact,
-    hashChain: options.hashChain ?? d.hashChain,
+    hashChain,
+    seal,
+    checkpointEveryLines,
+    checkpointIntervalMs,
     verbose: options.verbose ?? d.verbose,
     verboseStream: options.verboseStream ?? process.stderr,
     logger: options.logger ?? silentLogger,

@@ -55,20 +55,28 @@ describe('chunk compression backends', () => {
     expect(await w.endHash(hw)).toBe(hex);
   });
 
-  it('re-head a frame: the result is the frame of the JSON with its new head', async () => {
+  it('keeps chunk hashes open until the tail is known, then gives the checksums of the whole JSON', async () => {
     const inline = new InlineCompression(3);
     const w = worker();
-    const text =
-      '{"report_id":"r","chunk_index":0,"total_chunks":7' + ',"findings":[{"a":1}],"is_final":false}';
-    const headBytes = '{"report_id":"r","chunk_index":0,"total_chunks":7'.length;
-    const head = Buffer.from('{"report_id":"r","chunk_index":0,"total_chunks":12');
-    const want = head.toString() + text.slice(headBytes);
+    const body = (i: number): string => `{"report_id":"r","chunk_index":${i},"findings":[{"a":${i}}]`;
+    const tail = Buffer.from(',"total_chunks":3,"is_final":false}');
+    const lastTail = Buffer.from(',"total_chunks":3,"is_final":true}');
     for (const b of [inline, w]) {
-      const first = await b.compress(own(text), true);
-      const again = await b.rehead(first.data, headBytes, head);
-      expect(Buffer.from(decompress(again.data)).toString()).toBe(want);
-      expect(again.checksum).toBe(sha256Hex(want));
-      expect(again.originalBytes).toBe(want.length);
+      const hash = b.beginHash(Buffer.from('p'));
+      for (let i = 0; i < 3; i++) {
+        const text = body(i);
+        const c = await b.compress(own(text), true, { hash, at: 0, end: 0, index: i });
+        expect(c.checksum).toBe('');
+        expect(Buffer.from(decompress(c.data)).toString()).toBe(text);
+        expect(c.frameChecksum).toBe(sha256Hex(c.data));
+      }
+      expect(await b.finishChunks(hash, tail, lastTail, 2)).toEqual([
+        sha256Hex(body(0) + tail.toString()),
+        sha256Hex(body(1) + tail.toString()),
+        sha256Hex(body(2) + lastTail.toString()),
+      ]);
+      // Forgotten once finished.
+      await expect(b.finishChunks(hash, tail, lastTail, 0)).rejects.toThrow(/no open hash for chunk 0/);
     }
   });
 

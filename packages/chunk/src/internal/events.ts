@@ -78,6 +78,31 @@ export interface ReportDroppedEvent {
   bytes: number;
 }
 
+/**
+ * The database file was damaged (truncated, garbage, a torn WAL) at open: it was moved aside (kept, with its
+ * -wal/-shm, for forensics) and a fresh store started. `ChunkStore.setAside` and `ChunkStore.listSetAside` say it
+ * too. Reports that were only in the damaged file are not delivered.
+ */
+export interface StoreSetAsideEvent {
+  /** Where the store was (a fresh one is there now). */
+  path: string;
+  /** Where the damaged file is now. */
+  movedTo: string;
+  /** Epoch ms. */
+  at: number;
+  /** SQLite's error. */
+  reason: string;
+}
+
+/**
+ * SQLite reported the open file damaged (SQLITE_CORRUPT, SQLITE_NOTADB) while running. Once per open store. The next
+ * open checks the file and sets it aside (`store:set-aside`): close and reopen the store (or restart the agent).
+ */
+export interface StoreCorruptEvent {
+  path: string;
+  reason: string;
+}
+
 /** A background maintenance run (retention/quota sweep) failed; it is retried on the next tick. */
 export interface MaintenanceErrorEvent {
   error: unknown;
@@ -96,6 +121,8 @@ export interface ChunkEventMap {
   'report:dropped': (event: ReportDroppedEvent) => void;
   'storage:full': (event: StorageFullEvent) => void;
   'maintenance:error': (event: MaintenanceErrorEvent) => void;
+  'store:set-aside': (event: StoreSetAsideEvent) => void;
+  'store:corrupt': (event: StoreCorruptEvent) => void;
   // ---- upload engine events (owned by the upload half; add below this line) ----
   'chunk:uploaded': (event: ChunkUploadedEvent) => void;
   'chunk:retry': (event: ChunkRetryEvent) => void;
@@ -104,6 +131,8 @@ export interface ChunkEventMap {
   'report:completed': (event: ReportProgress) => void;
   'report:failed': (event: ReportFailedEvent) => void;
   'upload:error': (event: UploadErrorEvent) => void;
+  'upload:limit': (event: UploadLimitEvent) => void;
+  'upload:backlog': (event: UploadBacklogEvent) => void;
 }
 
 // ---- upload engine event payloads ----
@@ -122,14 +151,20 @@ export interface ChunkUploadedEvent {
   response: ChunkUploadResponse;
 }
 
-/** An upload attempt failed with a retryable error; the chunk is due again after `delayMs`. */
+/**
+ * An upload attempt failed with a transient error (network, timeout, 408, 429, 5xx); the chunk is due again
+ * after `delayMs`. Transient failures never dead-letter: past `maxRetries` the retries go on, `escalated`.
+ */
 export interface ChunkRetryEvent {
   tenantId: string;
   reportId: string;
   chunkIndex: number;
-  /** Retry number about to happen (1 = first retry), at most `maxRetries`. */
+  /** Retry number about to happen (1 = first retry); it may exceed `maxRetries`. */
   retry: number;
+  /** The `maxRetries` option: retries at the normal level before each further one is a warning. */
   maxRetries: number;
+  /** True once `retry` > `maxRetries`: the chunk keeps failing (logged as a warning; still retried). */
+  escalated: boolean;
   /** Delay the engine chose: backoff with jitter, never less than the server's `Retry-After`. */
   delayMs: number;
   /** The server's `Retry-After`, ms, when it sent one. */
@@ -137,7 +172,10 @@ export interface ChunkRetryEvent {
   error: RediverError;
 }
 
-/** Why a chunk was dead-lettered. */
+/**
+ * Why a chunk was dead-lettered: only permanent causes. (`retries-exhausted` is no longer produced: transient
+ * failures are retried without limit; it stays in the type for code written against earlier versions.)
+ */
 export type ChunkFailReason = 'rejected' | 'retries-exhausted' | 'corrupt' | 'too-large' | 'data-missing';
 
 /** A chunk was dead-lettered (status `failed`, or `corrupt` when quarantined); other chunks go on. */
@@ -162,4 +200,30 @@ export interface UploadErrorEvent {
   tenantId?: string;
   reportId?: string;
   chunkIndex?: number;
+}
+
+/** The adaptive concurrency limit changed (`adaptive: true`). */
+export interface UploadLimitEvent {
+  previous: number;
+  limit: number;
+  /** `increase`: quick clean answers at the limit; `back-pressure`: 429/503/timeouts; `rtt`: RTT above its baseline. */
+  reason: 'increase' | 'back-pressure' | 'rtt';
+  /** Mean RTT of the window that decided, ms. */
+  rttMs: number | undefined;
+  /** Moving RTT baseline, ms. */
+  baselineRttMs: number;
+}
+
+/** Delivery figures after each settled or retried chunk: what a progress line needs, no polling. */
+export interface UploadBacklogEvent {
+  /** Committed chunks not delivered yet (pending, waiting for a retry, or in flight), all tenants. */
+  outstandingChunks: number;
+  inFlight: number;
+  /** Uploads allowed at once now. */
+  concurrencyLimit: number;
+  /** Since start: chunks and compressed bytes acknowledged, dead letters, retries. */
+  uploaded: number;
+  bytesUploaded: number;
+  deadLettered: number;
+  retries: number;
 }

@@ -73,4 +73,24 @@ describe('chunk store options', () => {
     expect(o.whenFull).toBe('drop-oldest');
     expect(o.retentionHours).toBe(24);
   });
+
+  it('refuses an unknown key with a did-you-mean, and accepts the manager-only keys (ignored by a store)', () => {
+    let err: unknown;
+    try {
+      resolveChunkStoreOptions({ maxStorageMb: 10 } as unknown as ChunkStoreOptions);
+    } catch (e) {
+      err = e;
+    }
+    expect(isRediverError(err, 'INVALID_OPTION')).toBe(true);
+    expect((err as { details: { option: string } }).details.option).toBe('maxStorageMb');
+    expect((err as Error).message).toMatch(/did you mean maxStorageMB\?/);
+    const o = resolveChunkStoreOptions({
+      retryBaseDelayMs: 5,
+      adaptive: true,
+    } as unknown as ChunkStoreOptions);
+    expect(o).not.toHaveProperty('retryBaseDelayMs');
+    expect(() => resolveChunkStoreOptions({ readOnly: 'yes' } as unknown as ChunkStoreOptions)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION', details: { option: 'readOnly' } }),
+    );
+  });
 });

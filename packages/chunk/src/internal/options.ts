@@ -1,4 +1,11 @@
-import { DEFAULT_DECOMPRESSION_LIMITS, ERROR_CODES, silentLogger, systemClock } from '@rediver/core';
+import {
+  DEFAULT_DECOMPRESSION_LIMITS,
+  ERROR_CODES,
+  findUnknownOption,
+  silentLogger,
+  systemClock,
+  unknownOptionMessage,
+} from '@rediver/core';
 import type { Clock, DecompressionLimits, Logger } from '@rediver/core';
 import { ChunkError } from './errors';
 
@@ -58,6 +65,12 @@ export interface ChunkStoreOptions {
   logger?: Logger;
   /** Time source. Default the system clock. */
   clock?: Clock;
+  /**
+   * Inspection only (e.g. an agent's `status`): opens the file read-only — no pragma that writes, no
+   * migration of the file (an older file is upgraded in a private temporary copy), no cleanup timer, no
+   * worker; works on a read-only file or folder. Every write throws `READ_ONLY`. Default false.
+   */
+  readOnly?: boolean;
 }
 
 /** `ChunkStoreOptions` with every value present. */
@@ -89,7 +102,25 @@ export const DEFAULT_CHUNK_STORE_OPTIONS: ResolvedChunkStoreOptions = Object.fre
   decompressionLimits: DEFAULT_DECOMPRESSION_LIMITS,
   logger: silentLogger,
   clock: systemClock,
+  readOnly: false,
 });
+
+/**
+ * Keys of `ChunkManager`'s own options: a store accepts (and ignores) them, so one options object (an
+ * agent's `chunk` section) configures a manager and a store opened on the same file for inspection.
+ */
+export const CHUNK_MANAGER_ONLY_KEYS: readonly string[] = Object.freeze([
+  'uploader',
+  'retryBaseDelayMs',
+  'retryMaxDelayMs',
+  'uploadTimeoutMs',
+  'closeTimeoutMs',
+  'adaptive',
+  'maxConcurrentUploadsCeiling',
+  'onProgress',
+  'onComplete',
+  'onError',
+]);
 
 /** Largest chunk JSON we accept as `maxChunkSizeBytes`: our own reads must be able to decompress it. */
 export const MAX_CHUNK_SIZE_BYTES_LIMIT = DEFAULT_DECOMPRESSION_LIMITS.maxDecompressedBytes;
@@ -120,9 +151,16 @@ function bool(name: string, value: boolean): boolean {
 
 /** Resolves options against the defaults; an invalid explicit value throws `INVALID_OPTION` (never clamped). */
 export function resolveChunkStoreOptions(options: ChunkStoreOptions = {}): ResolvedChunkStoreOptions {
+  const known = [...Object.keys(DEFAULT_CHUNK_STORE_OPTIONS), ...CHUNK_MANAGER_ONLY_KEYS];
+  const unknown = findUnknownOption(options ?? {}, known);
+  if (unknown !== undefined) {
+    throw new ChunkError(ERROR_CODES.INVALID_OPTION, unknownOptionMessage('ChunkStore', unknown, known), {
+      details: { option: unknown.key },
+    });
+  }
   const o = { ...DEFAULT_CHUNK_STORE_OPTIONS };
-  for (const [k, v] of Object.entries(options)) {
-    if (v !== undefined) (o as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(options ?? {})) {
+    if (v !== undefined && !CHUNK_MANAGER_ONLY_KEYS.includes(k)) (o as Record<string, unknown>)[k] = v;
   }
   int('minFindingsForChunking', o.minFindingsForChunking, 1);
   int('minAssetsForChunking', o.minAssetsForChunking, 1);
@@ -150,6 +188,7 @@ export function resolveChunkStoreOptions(options: ChunkStoreOptions = {}): Resol
     invalid('cleanupIntervalMinutes', o.cleanupIntervalMinutes, 'a number >= 0 (0 disables the timer)');
   }
   bool('aggressiveCleanup', o.aggressiveCleanup);
+  bool('readOnly', o.readOnly);
   if (!(WHEN_FULL_POLICIES as readonly string[]).includes(o.whenFull)) {
     invalid('whenFull', o.whenFull, `one of ${WHEN_FULL_POLICIES.join(', ')}`);
   }

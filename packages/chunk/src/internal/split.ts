@@ -36,9 +36,19 @@ export interface SplitterTuning {
    * cut chunk's findings (`findingsAt..findingsEnd`) followed by a comma, in order.
    */
   readonly hash?: boolean;
+  /**
+   * Findings arrive later through `push()` until `end()` (a streaming submit); the report's own `findings`
+   * must then be absent. Default false: the report's findings are all there is.
+   */
+  readonly streaming?: boolean;
 }
 
-/** One chunk as cut, before its head (which carries `total_chunks`) is written. */
+/**
+ * One chunk as cut: its JSON up to its tail. The tail (`,"total_chunks":N,"is_final":b}`) is the only part
+ * that depends on how many chunks there are, which a streaming submit learns only at its end: it comes
+ * last in the JSON (JSON objects are unordered; the platform reads fields by name) and travels as a zstd
+ * frame of its own, concatenated to the body's.
+ */
 export interface CutChunk {
   readonly index: number;
   /** True for the report's last chunk (`is_final`). */
@@ -47,12 +57,10 @@ export interface CutChunk {
   readonly assets: number;
   /** A single finding (or asset group, or chunk 0's head) bigger than `maxChunkSizeBytes` alone. */
   readonly oversize: boolean;
-  /** Room for the head, then the members after it (`,"assets":[…]`, `,"findings":[…]`), then the tail. */
+  /** The head (`{"report_id":…,"chunk_index":i`, chunk 0's extras), then the members, nothing else. */
   readonly buffer: Buffer;
-  /** Where the members start in `buffer` (the head is written right before). */
+  /** Where the members start in `buffer`. */
   readonly bodyAt: number;
-  /** Where the members end in `buffer` (the tail is written right after). */
-  readonly bodyEnd: number;
   /** The findings in `buffer`, joined by commas, without brackets (empty range when none). */
   readonly findingsAt: number;
   readonly findingsEnd: number;
@@ -92,8 +100,6 @@ const digits = (n: number): number => String(n).length;
 const TOTAL_DIGITS = digits(MAX_TOTAL_CHUNKS);
 const ASSETS_OPEN = ',"assets":[';
 const FINDINGS_KEY = ',"findings":';
-/** `,"is_final":false}`, the longer tail. */
-const TAIL_ROOM = enc(',"is_final":false}');
 const COMMA = 0x2c;
 const COMMA_BYTE = Buffer.from(',');
 const NEWLINE_BYTE = Buffer.from('\n');
@@ -160,13 +166,24 @@ export class ChunkSplitter {
   readonly #limits: SplitLimits;
   readonly #batch: boolean;
   readonly #allocate: (bytes: number) => Buffer;
-  readonly #findings: readonly Finding[];
+  /** Findings not consumed yet: `#window[i]` is finding `#base + i` (consumed ones are trimmed away). */
+  #window: unknown[] = [];
+  /** Asset group of each finding in `#window`. */
+  #windowGroups: (number[] | undefined)[] = [];
+  #base = 0;
+  /** No more findings will be pushed. */
+  #ended = false;
+  /** The chunk being filled, kept across `next()` calls while a stream waits for findings. */
+  #open: OpenChunk | undefined;
+  readonly #groupOf = new Map<string, number[]>();
+  readonly #referenced = new Set<number[]>();
   readonly #arena = new PieceArena();
   readonly #assetBytes: number[] = [];
-  readonly #findingGroup: (number[] | undefined)[];
   readonly #groupBytes = new Map<number[], number>();
-  /** Asset groups no finding references, in report order. */
-  readonly #loose: number[][] = [];
+  /** Every asset group, in report order (the ones no finding referenced go last, once each). */
+  readonly #groups: number[][] = [];
+  /** Asset groups no finding references, in report order (known once the findings ended). */
+  #loose: number[][] = [];
   readonly #idJson: string;
   readonly #extras: string;
   readonly #extrasBytes: number;
@@ -219,15 +236,17 @@ export class ChunkSplitter {
     const findings: readonly Finding[] = report.findings ?? [];
     if (!Array.isArray(assets)) refuse('VALIDATION_FAILED', 'report.assets must be an array');
     if (!Array.isArray(findings)) refuse('VALIDATION_FAILED', 'report.findings must be an array');
-    this.#findings = findings;
+    if (tuning.streaming === true && findings.length > 0) {
+      refuse('VALIDATION_FAILED', 'a streamed report takes its findings through addFinding, not its header');
+    }
 
     for (let i = 0; i < assets.length; i++) {
       checkItem('assets', assets[i], i);
       this.#assetBytes.push(this.#arena.bytes(this.#arena.add(stringify('assets', assets[i], i))));
     }
     // Asset groups: every asset with the same id travels together; an asset without an id is its own group.
-    const groupOf = new Map<string, number[]>();
-    const groups: number[][] = [];
+    const groupOf = this.#groupOf;
+    const groups = this.#groups;
     for (let i = 0; i < assets.length; i++) {
       const id = assets[i]!.id;
       if (typeof id === 'string') {
@@ -240,18 +259,9 @@ export class ChunkSplitter {
         }
       } else groups.push([i]);
     }
-    const referenced = new Set<number[]>();
-    this.#findingGroup = new Array<number[] | undefined>(findings.length);
-    for (let f = 0; f < findings.length; f++) {
-      const ref = (findings[f] as Finding | null | undefined)?.asset_ref;
-      const g = typeof ref === 'string' ? groupOf.get(ref) : undefined;
-      if (g) referenced.add(g);
-      this.#findingGroup[f] = g;
-    }
     for (const g of groups) {
       // groupBytes counts one comma per asset; the list's key accounts for one less.
       this.#groupBytes.set(g, g.reduce((s, i) => s + this.#assetBytes[i]!, 0) + g.length);
-      if (!referenced.has(g)) this.#loose.push(g);
     }
 
     this.#idJson = JSON.stringify(this.reportId);
@@ -267,6 +277,52 @@ export class ChunkSplitter {
     prefix.push(NEWLINE_BYTE);
     this.#prefix = Buffer.concat(prefix);
     this.#hash = tuning.hash === false ? undefined : sha256Stream().update(this.#prefix);
+    if (tuning.streaming !== true) {
+      this.push(findings);
+      this.end();
+    }
+  }
+
+  /** Appends findings (a streamed report; the whole-report form pushes its own at construction). */
+  push(findings: readonly unknown[]): void {
+    if (this.#ended) throw new ChunkError(ERROR_CODES.INTERNAL, 'findings pushed after the end');
+    for (const f of findings) {
+      const ref = (f as Finding | null | undefined)?.asset_ref;
+      const g = typeof ref === 'string' ? this.#groupOf.get(ref) : undefined;
+      if (g) this.#referenced.add(g);
+      this.#window.push(f);
+      this.#windowGroups.push(g);
+    }
+  }
+
+  /** No more findings: the next `next()` calls cut what is left and the loose assets. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#loose = this.#groups.filter((g) => !this.#referenced.has(g));
+  }
+
+  /** Findings pushed so far. */
+  get findingsSeen(): number {
+    return this.#base + this.#window.length;
+  }
+
+  /** Finding `f` (absolute index), still in the window. */
+  #finding(f: number): unknown {
+    return this.#window[f - this.#base];
+  }
+
+  #group(f: number): number[] | undefined {
+    return this.#windowGroups[f - this.#base];
+  }
+
+  /** Forgets the findings already serialised (the window never holds more than the unconsumed ones, about). */
+  #trim(): void {
+    const consumed = this.#next - this.#base;
+    if (consumed < 256 && consumed * 2 < this.#window.length) return;
+    this.#window = this.#window.slice(consumed);
+    this.#windowGroups = this.#windowGroups.slice(consumed);
+    this.#base = this.#next;
   }
 
   /** Chunks cut so far (the final count once `next()` returned the last one). */
@@ -286,7 +342,7 @@ export class ChunkSplitter {
   estimateTotal(): number {
     if (this.#done) return this.#count;
     const l = this.#limits;
-    const left = this.#findings.length - this.#next;
+    const left = this.findingsSeen - this.#next;
     const perChunk = this.#next > 0 && this.#count > 0 ? this.#next / this.#count : l.maxFindingsPerChunk;
     let loose = 0;
     let looseAssets = 0;
@@ -299,49 +355,50 @@ export class ChunkSplitter {
     return Math.min(MAX_TOTAL_CHUNKS, this.#count + Math.max(1, Math.ceil(left / perChunk) + tail));
   }
 
-  /** Cuts the next chunk, or `undefined` after the last. */
+  /**
+   * Cuts the next chunk, or `undefined` after the last — or, for a streamed report before `end()`, when the
+   * open chunk could still take findings not pushed yet (push more, then call again).
+   */
   next(): CutChunk | undefined {
     if (this.#done) return undefined;
     const index = this.#count;
-    if (index >= MAX_TOTAL_CHUNKS) {
-      refuse('REPORT_TOO_LARGE', `report splits into more than the platform's ${MAX_TOTAL_CHUNKS} chunks`, {
-        maxTotalChunks: MAX_TOTAL_CHUNKS,
-      });
+    if (this.#open === undefined) {
+      if (index >= MAX_TOTAL_CHUNKS) {
+        refuse('REPORT_TOO_LARGE', `report splits into more than the platform's ${MAX_TOTAL_CHUNKS} chunks`, {
+          maxTotalChunks: MAX_TOTAL_CHUNKS,
+        });
+      }
+      const bytes = this.#fixedBytes + digits(index) + (index === 0 ? this.#extrasBytes : 0);
+      this.#open = {
+        index,
+        bytes,
+        assets: [],
+        carried: new Set(),
+        findingStart: this.#next,
+        findingEnd: this.#next,
+        // Chunk 0's tool and metadata alone may exceed the bound: it still travels, flagged like a big finding.
+        oversize: bytes > this.#limits.maxChunkSizeBytes,
+      };
+      this.#scratchEnd = 0;
     }
-    const bytes = this.#fixedBytes + digits(index) + (index === 0 ? this.#extrasBytes : 0);
-    const c: OpenChunk = {
-      index,
-      bytes,
-      assets: [],
-      carried: new Set(),
-      findingStart: this.#next,
-      findingEnd: this.#next,
-      // Chunk 0's tool and metadata alone may exceed the bound: it still travels, flagged like a big finding.
-      oversize: bytes > this.#limits.maxChunkSizeBytes,
-    };
-    this.#scratchEnd = 0;
+    const c = this.#open;
     let closed = this.#fillFindings(c);
+    if (!closed && !this.#ended) {
+      this.#trim();
+      return undefined; // wait for more findings
+    }
     if (!closed) closed = this.#fillLoose(c);
+    this.#open = undefined;
     this.#count += 1;
     if (!closed) this.#done = true;
-    return this.#cut(c, !closed);
+    const cut = this.#cut(c, !closed);
+    this.#trim();
+    return cut;
   }
 
-  /** Renders a cut chunk with `totalChunks` (writes its head and tail in place; returns a view). */
+  /** Renders a cut chunk with `totalChunks`: a copy of its JSON, head to tail. */
   render(cut: CutChunk, totalChunks: number): Buffer {
-    const head = this.head(cut.index, totalChunks);
-    const headBytes = enc(head);
-    const at = cut.bodyAt - headBytes;
-    if (at < 0) throw new ChunkError(ERROR_CODES.INTERNAL, `chunk ${cut.index}: no room for its head`);
-    cut.buffer.write(head, at, 'utf8');
-    const end = cut.bodyEnd + cut.buffer.write(`,"is_final":${cut.last}}`, cut.bodyEnd, 'latin1');
-    return cut.buffer.subarray(at, end);
-  }
-
-  /** The head of chunk `index`: everything before its assets and findings. */
-  head(index: number, totalChunks: number): string {
-    const h = `{"report_id":${this.#idJson},"chunk_index":${index},"total_chunks":${totalChunks}`;
-    return index === 0 ? h + this.#extras : h;
+    return Buffer.concat([cut.buffer, Buffer.from(chunkTail(totalChunks, cut.last), 'latin1')]);
   }
 
   /**
@@ -379,7 +436,7 @@ export class ChunkSplitter {
    * chunk is closed (a finding did not fit), false when the findings ran out.
    */
   #fillFindings(c: OpenChunk): boolean {
-    const n = this.#findings.length;
+    const n = this.findingsSeen;
     while (this.#next < n) {
       if (this.#batch && this.#addRun(c)) continue;
       if (!this.#addOne(c)) return true;
@@ -396,7 +453,7 @@ export class ChunkSplitter {
     const count = c.findingEnd - c.findingStart;
     const avg = this.#seenFindingBytes / this.#seenFindings;
     const want = Math.max(1, Math.floor(BATCH_TARGET_BYTES / (avg + 1)));
-    const maxK = Math.min(want, l.maxFindingsPerChunk - count, this.#findings.length - f0);
+    const maxK = Math.min(want, l.maxFindingsPerChunk - count, this.findingsSeen - f0);
     // Groups the run would bring in, up to the first finding whose assets would not fit. (An empty
     // chunk takes a first finding whose group alone is over the bound; then nothing else fits.)
     let k = 0;
@@ -405,7 +462,7 @@ export class ChunkSplitter {
     let groupBytes = 0;
     const groups: number[][] = [];
     for (; k < maxK; k++) {
-      const g = this.#findingGroup[f0 + k];
+      const g = this.#group(f0 + k);
       if (g !== undefined && !c.carried.has(g) && !groups.includes(g)) {
         if (assetCount + g.length > l.maxAssetsPerChunk) break;
         groups.push(g);
@@ -423,7 +480,7 @@ export class ChunkSplitter {
     // In an array, `JSON.stringify` would write a non-object or a `toJSON()` giving undefined as null, and
     // would pass `toJSON` the index as its key: such findings go one by one (refused, or serialised alone).
     for (let i = f0; i < f0 + k; i++) {
-      const item: unknown = this.#findings[i];
+      const item: unknown = this.#finding(i);
       if (!isItem(item) || typeof (item as { toJSON?: unknown }).toJSON === 'function') {
         this.#singleUntil = i + 1;
         return false;
@@ -431,7 +488,7 @@ export class ChunkSplitter {
     }
     let json: string;
     try {
-      json = JSON.stringify(this.#findings.slice(f0, f0 + k));
+      json = JSON.stringify(this.#window.slice(f0 - this.#base, f0 - this.#base + k));
     } catch {
       // A cycle or a BigInt somewhere in the run: one by one, so the error names the finding.
       this.#singleUntil = f0 + k;
@@ -467,15 +524,15 @@ export class ChunkSplitter {
       json = this.#carry.json;
       this.#carry = undefined;
     } else {
-      checkItem('findings', this.#findings[f], f);
-      json = stringify('findings', this.#findings[f], f);
+      checkItem('findings', this.#finding(f), f);
+      json = stringify('findings', this.#finding(f), f);
     }
     const count = c.findingEnd - c.findingStart;
     // "[" + json + "]" for the first, else "," + json + "]" where the "]" was.
     const at = count === 0 ? 0 : this.#scratchEnd - 1;
     this.#ensure(at + 2 + json.length * 3);
     const bytes = this.#encoder.encodeInto(json, this.#scratch.subarray(at + 1)).written;
-    const g = this.#findingGroup[f];
+    const g = this.#group(f);
     const needG = g !== undefined && !c.carried.has(g);
     const cost = (count === 0 ? this.#findingsKeyBytes : 1) + bytes + (needG ? this.#groupCost(c, g) : 0);
     const fits =
@@ -532,11 +589,13 @@ export class ChunkSplitter {
     return false;
   }
 
-  /** Writes the chunk's members into a buffer with room for its head and tail; hashes its findings. */
+  /** Writes the chunk's head and members into a buffer of their exact size; hashes its findings. */
   #cut(c: OpenChunk, last: boolean): CutChunk {
-    const headRoom = enc(this.head(c.index, MAX_TOTAL_CHUNKS)); // the widest head of this chunk
+    const head = `{"report_id":${this.#idJson},"chunk_index":${c.index}${c.index === 0 ? this.#extras : ''}`;
+    const headRoom = enc(head);
     const bodyBytes = c.bytes - this.#fixedBytes - digits(c.index) - (c.index === 0 ? this.#extrasBytes : 0);
-    const buffer = this.#allocate(headRoom + bodyBytes + TAIL_ROOM);
+    const buffer = this.#allocate(headRoom + bodyBytes);
+    buffer.write(head, 0, 'utf8');
     let p = headRoom;
     if (c.assets.length > 0) {
       p += buffer.write(ASSETS_OPEN, p, 'latin1');
@@ -573,7 +632,6 @@ export class ChunkSplitter {
       oversize: c.oversize,
       buffer,
       bodyAt: headRoom,
-      bodyEnd: p,
       findingsAt,
       findingsEnd,
     };
@@ -603,6 +661,11 @@ export function planSplit(report: Report, limits: SplitLimits, tuning?: Splitter
     },
     contentHash: () => splitter.contentHash(),
   };
+}
+
+/** The last bytes of a chunk's JSON: the only ones that depend on the chunk count. */
+export function chunkTail(totalChunks: number, last: boolean): string {
+  return `,"total_chunks":${totalChunks},"is_final":${last}}`;
 }
 
 /** Chunk 0's extra members, each `,"key":value`, in a fixed order. */

@@ -2,8 +2,9 @@ import { ERROR_CODES, isRediverError } from '@rediver/core';
 import type { ChunkUploader, Clock, Logger, RediverError } from '@rediver/core';
 import type { EventEmitter } from 'eventemitter3';
 import { ChunkError } from './errors';
+import { AdaptiveLimit } from './adaptiveLimit';
 import type { ChunkEventMap, ChunkFailReason, ReportFailedEvent } from './events';
-import { retryDelayMs } from './uploadBackoff';
+import { MAX_TIMER_MS, retryDelayMs } from './uploadBackoff';
 import { chunkIdempotencyKey } from './uploadIdempotency';
 import { buildChunkUploadRequest } from './uploadPayload';
 import type { ClaimedChunk, ReportProgress, SettleResult, UploadQueue } from './uploadQueue';
@@ -12,7 +13,12 @@ import { FairScheduler } from './uploadScheduler';
 /** The engine's resolved settings. */
 export interface UploadEngineSettings {
   readonly maxConcurrentUploads: number;
+  /** Adapt concurrency to the platform (AIMD); false: `maxConcurrentUploads` fixed workers. */
+  readonly adaptive: boolean;
+  /** Ceiling of the adaptive limit. */
+  readonly maxConcurrentUploadsCeiling: number;
   readonly uploadDelayMs: number;
+  /** Retries of one chunk at the normal log level; past it every retry is a warning (`escalated`). */
   readonly maxRetries: number;
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
@@ -81,6 +87,8 @@ export interface UploadCounters {
   released: number;
   /** Unexpected engine errors. */
   errors: number;
+  /** Requests answered with back pressure (429, 503, timeouts, dropped connections). */
+  backPressure: number;
 }
 
 const CORRUPT_CODES = new Set<string>([
@@ -107,8 +115,16 @@ export class UploadEngine {
     reportsFailed: 0,
     released: 0,
     errors: 0,
+    backPressure: 0,
   };
   readonly #s: UploadEngineSettings;
+  /** The adaptive concurrency limit (undefined with `adaptive: false`). */
+  readonly #limiter: AdaptiveLimit | undefined;
+  /** Workers above the limit wait here for it to grow. */
+  #parked = new Set<() => void>();
+  /** Timers a caller may be waiting on (retry due, pacing, pause): ref'd while anyone waits. */
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #holders = 0;
   readonly #d: UploadEngineDeps;
   readonly #scheduler = new FairScheduler();
   readonly #inFlight = new Set<AbortController>();
@@ -123,6 +139,68 @@ export class UploadEngine {
   constructor(settings: UploadEngineSettings, deps: UploadEngineDeps) {
     this.#s = settings;
     this.#d = deps;
+    this.#limiter = settings.adaptive
+      ? new AdaptiveLimit({
+          initial: settings.maxConcurrentUploads,
+          max: settings.maxConcurrentUploadsCeiling,
+        })
+      : undefined;
+  }
+
+  /** Uploads allowed at once now: the adaptive limit, or `maxConcurrentUploads`. */
+  get concurrencyLimit(): number {
+    return this.#limiter?.limit ?? this.#s.maxConcurrentUploads;
+  }
+
+  /**
+   * Someone awaits the engine's work (`waitForReport`, `drain`): its timers keep the process alive until
+   * `release()`. Without a holder they are unref'd, so a program that stops caring can still exit.
+   */
+  hold(): () => void {
+    this.#holders += 1;
+    if (this.#holders === 1) for (const t of this.#timers) t.ref();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holders -= 1;
+      if (this.#holders === 0) for (const t of this.#timers) t.unref();
+    };
+  }
+
+  /** A timer that keeps the process alive only while someone holds the engine (see `hold`). */
+  #timer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const t = setTimeout(
+      () => {
+        this.#timers.delete(t);
+        fn();
+      },
+      Math.min(Math.max(0, ms), MAX_TIMER_MS),
+    );
+    if (this.#holders === 0) t.unref();
+    this.#timers.add(t);
+    return t;
+  }
+
+  #clearTimer(t: ReturnType<typeof setTimeout> | undefined): void {
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.#timers.delete(t);
+  }
+
+  /** Resolves after `ms`, or at once when the engine stops. */
+  #sleep(ms: number): Promise<void> {
+    const signal = this.#stop.signal;
+    if (signal.aborted || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#clearTimer(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = this.#timer(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** True once `start()` ran (and until stopped). */
@@ -138,7 +216,9 @@ export class UploadEngine {
   /** Starts the workers. Idempotent. */
   start(): void {
     if (this.#workers.length > 0 || this.#stop.signal.aborted) return;
-    for (let i = 0; i < this.#s.maxConcurrentUploads; i++) this.#workers.push(this.#worker());
+    const workers =
+      this.#limiter === undefined ? this.#s.maxConcurrentUploads : this.#s.maxConcurrentUploadsCeiling;
+    for (let i = 0; i < workers; i++) this.#workers.push(this.#worker(i));
   }
 
   /** New or re-queued work: idle workers look again. */
@@ -157,8 +237,9 @@ export class UploadEngine {
   stop(graceMs: number): Promise<void> {
     this.#stopPromise ??= (async () => {
       this.#stop.abort(SHUTDOWN);
-      if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
+      this.#clearTimer(this.#dueTimer);
       this.wake();
+      this.#unpark();
       const all = Promise.all(this.#workers).then(() => true);
       if (!(await raceTimeout(all, graceMs))) {
         for (const ac of this.#inFlight) ac.abort(SHUTDOWN);
@@ -170,9 +251,22 @@ export class UploadEngine {
     return this.#stopPromise;
   }
 
-  async #worker(): Promise<void> {
+  /** Wakes the workers parked above the limit (it grew, or the engine stops). */
+  #unpark(): void {
+    const parked = [...this.#parked];
+    this.#parked.clear();
+    for (const p of parked) p();
+  }
+
+  async #worker(slot: number): Promise<void> {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
+      if (this.#limiter !== undefined) {
+        if (slot >= this.#limiter.limit) {
+          await new Promise<void>((resolve) => this.#parked.add(resolve));
+          continue;
+        }
+      }
       const generation = this.#generation;
       let chunk: ClaimedChunk | undefined;
       await this.#dbReady();
@@ -184,7 +278,7 @@ export class UploadEngine {
         );
       } catch (err) {
         this.#internalError(err, {});
-        await sleep(Math.max(this.#s.retryBaseDelayMs, 10), stop);
+        await this.#sleep(Math.max(this.#s.retryBaseDelayMs, 10));
         continue;
       }
       if (chunk === undefined) {
@@ -192,7 +286,7 @@ export class UploadEngine {
         continue;
       }
       await this.#process(chunk);
-      if (this.#s.uploadDelayMs > 0) await sleep(this.#s.uploadDelayMs, stop);
+      if (this.#s.uploadDelayMs > 0) await this.#sleep(this.#s.uploadDelayMs);
     }
   }
 
@@ -217,18 +311,19 @@ export class UploadEngine {
     if (due === undefined || this.#stop.signal.aborted) return;
     if (this.#dueTimer !== undefined) {
       if (this.#dueAt <= due) return;
-      clearTimeout(this.#dueTimer);
+      this.#clearTimer(this.#dueTimer);
     }
-    // At least 1 ms: a due chunk nobody could claim (a race with cleanup) must not spin the loop.
+    // At least 1 ms: a due chunk nobody could claim (a race with cleanup) must not spin the loop. At most the
+    // timer's range (~24.8 days): a longer wait simply wakes, finds nothing due and re-arms.
     const delay = Math.max(1, due - this.#d.clock.now());
     this.#dueAt = due;
-    this.#dueTimer = setTimeout(() => {
+    this.#dueTimer = this.#timer(() => {
       this.#dueTimer = undefined;
       this.wake();
     }, delay);
-    this.#dueTimer.unref?.();
   }
 
+  /** Read → send → record one claimed chunk. A failed chunk is re-queued with its due time; the slot goes on. */
   async #process(chunk: ClaimedChunk): Promise<void> {
     const ctx = { tenantId: chunk.tenantId, reportId: chunk.reportId, chunkIndex: chunk.chunkIndex };
     let frame: ChunkFrame | undefined;
@@ -293,11 +388,14 @@ export class UploadEngine {
     );
     timer.unref?.();
     const attempt = chunk.attempts + 1;
+    const startedAt = this.#d.clock.now();
+    this.#limiter?.start();
     try {
       const response = await this.#d
         .uploaderFor(chunk.tenantId)
         .uploadChunk(request, { signal: ac.signal, idempotencyKey });
       clearTimeout(timer);
+      this.#adapt({ rttMs: this.#d.clock.now() - startedAt, backPressure: false });
       await this.#dbReady();
       this.#guard(ctx, () => {
         const res = this.#d.queue.markUploaded(chunk, this.#now(), {
@@ -329,10 +427,12 @@ export class UploadEngine {
         }
         this.#afterSettle(chunk, res);
       });
+      return;
     } catch (err) {
       clearTimeout(timer);
-      await this.#dbReady();
       if (ac.signal.reason === SHUTDOWN) {
+        this.#limiter?.done({ backPressure: false }, this.#d.clock.now());
+        await this.#dbReady();
         this.counters.released += 1;
         this.#guard(ctx, () => this.#d.queue.release(chunk));
         return;
@@ -340,8 +440,13 @@ export class UploadEngine {
       const error = toRediverError(
         ac.signal.aborted && isRediverError(ac.signal.reason) ? ac.signal.reason : err,
       );
+      if (error.retryable) this.counters.backPressure += 1;
+      this.#adapt({ backPressure: error.retryable });
+      await this.#dbReady();
       this.#guard(ctx, () => {
-        if (error.retryable && attempt <= this.#s.maxRetries) {
+        if (error.retryable) {
+          // A transient failure is never a dead letter: it waits (capped, jittered backoff, never sooner than a
+          // Retry-After) as long as it takes. Past maxRetries each retry is a warning, not a give-up.
           const delayMs = retryDelayMs(
             attempt,
             { baseDelayMs: this.#s.retryBaseDelayMs, maxDelayMs: this.#s.retryMaxDelayMs },
@@ -350,23 +455,25 @@ export class UploadEngine {
           );
           if (!this.#d.queue.markRetry(chunk, attempt, this.#now() + delayMs, describe(error))) return;
           this.counters.retries += 1;
-          this.#d.logger.debug(
-            { ...ctx, retry: attempt, delayMs, code: error.code },
-            'chunk upload will be retried',
-          );
+          const escalated = attempt > this.#s.maxRetries;
+          const log = { ...ctx, retry: attempt, delayMs, code: error.code };
+          if (escalated)
+            this.#d.logger.warn(log, 'chunk upload still failing; retrying (transient errors never give up)');
+          else this.#d.logger.debug(log, 'chunk upload will be retried');
           this.#emit('chunk:retry', {
             ...ctx,
             retry: attempt,
             maxRetries: this.#s.maxRetries,
+            escalated,
             delayMs,
             retryAfterMs: error.retryAfterMs,
             error,
           });
+          this.#emitBacklog();
           return;
         }
         const res = this.#d.queue.markFailed(chunk, attempt, describe(error), this.#now());
-        if (res.changed)
-          this.#deadLettered(chunk, attempt, error.retryable ? 'retries-exhausted' : 'rejected', error, res);
+        if (res.changed) this.#deadLettered(chunk, attempt, 'rejected', error, res);
       });
     } finally {
       clearTimeout(timer);
@@ -389,7 +496,31 @@ export class UploadEngine {
     this.#afterSettle(chunk, res);
   }
 
+  /** Feeds one outcome to the adaptive limit; a change is an event and wakes (or parks) workers. */
+  #adapt(outcome: { rttMs?: number; backPressure: boolean }): void {
+    const change = this.#limiter?.done(outcome, this.#d.clock.now());
+    if (change === undefined) return;
+    this.#d.logger.debug({ ...change }, 'upload concurrency limit changed');
+    this.#emit('upload:limit', { ...change });
+    if (change.limit > change.previous) this.#unpark();
+  }
+
+  /** The backlog's figures after a change (an O(tenants) read of the counter rows). */
+  #emitBacklog(): void {
+    if (this.#d.emitter.listenerCount('upload:backlog') === 0) return;
+    this.#emit('upload:backlog', {
+      outstandingChunks: this.#d.queue.outstanding(),
+      inFlight: this.#inFlight.size,
+      concurrencyLimit: this.concurrencyLimit,
+      uploaded: this.counters.uploaded,
+      bytesUploaded: this.counters.bytesUploaded,
+      deadLettered: this.counters.deadLettered,
+      retries: this.counters.retries,
+    });
+  }
+
   #afterSettle(chunk: ClaimedChunk, res: SettleResult): void {
+    this.#emitBacklog();
     if (res.progress === undefined) return;
     const progress = res.progress;
     this.#emit('report:progress', progress);
@@ -513,21 +644,6 @@ function toRediverError(err: unknown): RediverError {
   return new ChunkError(ERROR_CODES.INTERNAL, `uploader threw a non-Rediver error: ${String(err)}`, {
     cause: err,
     retryable: false,
-  });
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    timer.unref?.();
-    signal.addEventListener('abort', done, { once: true });
   });
 }
 

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Sql } from './sql';
 import type { ChunkStatus, ReportStatus } from '@rediver/core';
 
 /** A report that has chunks waiting to be sent. */
@@ -84,16 +85,15 @@ export interface SettleResult {
 interface ReportRow {
   tenant_id: string;
   report_id: string;
-  status: ReportStatus;
+  status: ReportStatus | 'staging';
   priority: number;
   total_chunks: number;
   compressed_bytes: number;
   last_error: string | null;
-}
-
-interface CountRow {
-  status: ChunkStatus;
-  n: number;
+  chunks_pending: number;
+  chunks_uploaded: number;
+  chunks_failed: number;
+  bytes_uploaded: number;
 }
 
 interface ChunkPickRow {
@@ -118,73 +118,68 @@ interface DeadLetterRow {
   has_data: number;
 }
 
-function prepareStatements(sqlite: BetterSqlite3.Database, synchronous: number) {
-  const p = (sql: string): BetterSqlite3.Statement => sqlite.prepare(sql);
-  return {
-    resetInterrupted: p(`UPDATE chunks SET status = 'pending' WHERE status = 'uploading'`),
-    activeReports: p(`
-      SELECT r.tenant_id, r.report_id, r.priority, r.created_at FROM reports r
-      WHERE EXISTS (SELECT 1 FROM chunks c
-                    WHERE c.tenant_id = r.tenant_id AND c.report_id = r.report_id AND c.status = 'pending')`),
-    // `+next_attempt_at` keeps that term off the (status, next_attempt_at) index: the planner then walks
-    // (tenant_id, report_id, status, chunk_index) in index order and stops at the first due row, instead of
-    // collecting every pending chunk of the database and sorting them (measured: a temp B-tree per claim).
-    pickOfReport: p(`
+/**
+ * Every statement on a per-chunk path (claim, ack, retry, dead letter, progress, settle, drain) reads narrow rows
+ * by key — the chunk's own row, its report's counter row, the tenants' counter rows — never a blob page and
+ * never all chunks of a report (migration 3 keeps the counters with triggers; `queryPlans.test.ts` checks the
+ * plans). Deleting a completed report's chunks is once per report.
+ */
+export const QUEUE_SQL = Object.freeze({
+  resetInterrupted: `UPDATE chunks SET status = 'pending' WHERE status = 'uploading'`,
+  activeReports: `
+      SELECT tenant_id, report_id, priority, created_at FROM reports
+      WHERE chunks_pending > 0 AND status IN ('pending', 'uploading')`,
+  // `+next_attempt_at` keeps that term off the (status, next_attempt_at) index: the planner then walks
+  // (tenant_id, report_id, status, chunk_index) in index order and stops at the first due row, instead of
+  // collecting every pending chunk of the database and sorting them (measured: a temp B-tree per claim).
+  pickOfReport: `
       SELECT id, chunk_index, checksum, attempts, original_bytes, compressed_bytes FROM chunks
       WHERE tenant_id = ? AND report_id = ? AND status = 'pending' AND +next_attempt_at <= ?
-      ORDER BY chunk_index LIMIT ?`),
-    reportUploading: p(`
+      ORDER BY chunk_index LIMIT ?`,
+  reportUploading: `
       UPDATE reports SET status = 'uploading', updated_at = ?
-      WHERE tenant_id = ? AND report_id = ? AND status = 'pending'`),
-    nextDue: p(`
-      SELECT id, next_attempt_at AS due FROM chunks WHERE status = 'pending' ORDER BY next_attempt_at LIMIT ?`),
-    outstanding: p(`SELECT COUNT(*) AS n FROM chunks WHERE status IN ('pending', 'uploading')`),
-    blobBytes: p(`SELECT length(data) AS bytes FROM chunks WHERE id = ?`),
-    uploaded: p(`
-      UPDATE chunks SET status = 'uploaded', uploaded_at = ?, last_error = NULL,
-                        data = CASE WHEN ? = 1 THEN NULL ELSE data END
-      WHERE id = ? AND status IN ('pending', 'uploading')`),
-    retry: p(`
+      WHERE tenant_id = ? AND report_id = ? AND status = 'pending'`,
+  nextDue: `
+      SELECT id, next_attempt_at AS due FROM chunks WHERE status = 'pending' ORDER BY next_attempt_at LIMIT ?`,
+  outstanding: `SELECT coalesce(sum(chunks_pending + chunks_uploading), 0) AS n FROM tenant_stats`,
+  blobBytes: `SELECT has_data * compressed_bytes AS bytes FROM chunks WHERE id = ?`,
+  uploaded: `
+      UPDATE chunks SET status = 'uploaded', uploaded_at = ?, last_error = NULL
+      WHERE id = ? AND status IN ('pending', 'uploading')`,
+  dropBlob: `DELETE FROM chunk_blobs WHERE chunk_id = ?`,
+  retry: `
       UPDATE chunks SET status = 'pending', attempts = ?, next_attempt_at = ?, last_error = ?
-      WHERE id = ? AND status IN ('pending', 'uploading')`),
-    failed: p(`
+      WHERE id = ? AND status IN ('pending', 'uploading')`,
+  failed: `
       UPDATE chunks SET status = 'failed', attempts = ?, last_error = ?
-      WHERE id = ? AND status IN ('pending', 'uploading')`),
-    report: p(`
-      SELECT tenant_id, report_id, status, priority, total_chunks, compressed_bytes, last_error FROM reports
-      WHERE tenant_id = ? AND report_id = ?`),
-    // Progress is computed after every settled chunk, so it must not touch the chunk rows themselves: `data` comes
-    // before the other columns in a row, and reading a column after a large blob walks the blob's overflow pages
-    // (measured: the former `SUM(compressed_bytes) ... GROUP BY status` over every row of the report was 40% of
-    // the engine's event-loop time on a 200-chunk report). The counts are covered by chunks_report_status_index;
-    // the bytes sum reads only `uploaded` rows, whose blob `autoCleanupOnUpload` already dropped.
-    counts: p(`
-      SELECT status, COUNT(*) AS n FROM chunks
-      WHERE tenant_id = ? AND report_id = ? GROUP BY status`),
-    uploadedBytes: p(`
-      SELECT SUM(compressed_bytes) AS bytes FROM chunks
-      WHERE tenant_id = ? AND report_id = ? AND status = 'uploaded'`),
-    reportStatus: p(`SELECT status FROM reports WHERE tenant_id = ? AND report_id = ?`),
-    syncNormal: p(`PRAGMA synchronous = NORMAL`),
-    syncRestore: p(`PRAGMA synchronous = ${Math.trunc(synchronous)}`),
-    lastChunkError: p(`
+      WHERE id = ? AND status IN ('pending', 'uploading')`,
+  report: `
+      SELECT tenant_id, report_id, status, priority, total_chunks, compressed_bytes, last_error,
+             chunks_pending, chunks_uploaded, chunks_failed, bytes_uploaded
+      FROM reports WHERE tenant_id = ? AND report_id = ?`,
+  reportStatus: `SELECT status FROM reports WHERE tenant_id = ? AND report_id = ?`,
+  lastChunkError: `
       SELECT last_error FROM chunks
       WHERE tenant_id = ? AND report_id = ? AND status IN ('failed', 'corrupt') AND last_error IS NOT NULL
-      ORDER BY chunk_index LIMIT 1`),
-    settleReport: p(`
+      ORDER BY chunk_index LIMIT 1`,
+  settleReport: `
       UPDATE reports SET status = ?, updated_at = ?, completed_at = ?, last_error = ?
-      WHERE tenant_id = ? AND report_id = ?`),
-    deleteChunks: p(`DELETE FROM chunks WHERE tenant_id = ? AND report_id = ?`),
-    requeueFailed: p(`
+      WHERE tenant_id = ? AND report_id = ?`,
+  deleteChunks: `DELETE FROM chunks WHERE tenant_id = ? AND report_id = ?`,
+  requeueFailed: `
       UPDATE chunks SET status = 'pending', attempts = 0, next_attempt_at = 0, last_error = NULL
-      WHERE tenant_id = ? AND report_id = ? AND status = 'failed' AND data IS NOT NULL`),
-    reopenReport: p(`
+      WHERE tenant_id = ? AND report_id = ? AND status = 'failed' AND has_data = 1`,
+  reopenReport: `
       UPDATE reports SET status = 'uploading', updated_at = ?, completed_at = NULL, last_error = NULL
-      WHERE tenant_id = ? AND report_id = ?`),
-  };
-}
+      WHERE tenant_id = ? AND report_id = ?`,
+});
 
-type Statements = ReturnType<typeof prepareStatements>;
+type Statements = { readonly [K in keyof typeof QUEUE_SQL]: BetterSqlite3.Statement };
+
+/** The queue's statements, prepared once on `sql`'s connection. */
+export function prepareStatements(sql: Sql): Statements {
+  return Object.fromEntries(Object.entries(QUEUE_SQL).map(([k, text]) => [k, sql.q(text)])) as Statements;
+}
 
 /**
  * The upload engine's view of the chunk database: small synchronous prepared statements (better-sqlite3), each
@@ -192,42 +187,23 @@ type Statements = ReturnType<typeof prepareStatements>;
  * time, as they are sent, never a report at once.
  */
 export class UploadQueue {
-  readonly #sqlite: BetterSqlite3.Database;
+  readonly #sql: Sql;
   readonly #stmt: Statements;
-
-  readonly #synchronous: number;
   /**
    * Chunks claimed by this process (id → tenant): in flight, or between their claim and their record. The claim
-   * lives here, not in the row: the row stays `pending` until its outcome is recorded. Rewriting the row to
-   * `uploading` rewrote its whole blob (a different record size makes SQLite copy every overflow page: ~1 ms of
-   * blocked event loop per 64 KB chunk, a quarter of the engine's time), and a crash resets `uploading` to
-   * `pending` at open anyway — a row left `pending` by a crash is the same state. One manager per file (README).
+   * lives here, not in the row: the row stays `pending` until its outcome is recorded, so a crash leaves exactly
+   * the state a restart wants, at no write per claim. One manager per file (README).
    */
   readonly #claimed = new Map<number, string>();
 
-  constructor(sqlite: BetterSqlite3.Database) {
-    this.#sqlite = sqlite;
-    this.#synchronous = sqlite.pragma('synchronous', { simple: true }) as number;
-    this.#stmt = prepareStatements(sqlite, this.#synchronous);
+  constructor(sql: Sql) {
+    this.#sql = sql;
+    this.#stmt = prepareStatements(sql);
   }
 
-  /**
-   * Runs one write transaction WITHOUT an fsync (`synchronous = NORMAL` for its commit, the connection's level
-   * restored after). The store fsyncs every commit because a stored chunk is the only copy of scan results; the
-   * engine's writes do not need it: a claim lost at power loss is the same as one reset at open, and a lost ack
-   * only means the chunk is sent again — its idempotency key makes that harmless. Measured: an fsynced commit
-   * costs ~6 ms of blocked event loop here, two per chunk, which capped delivery at ~80 chunks/s. In WAL mode a
-   * later fsynced commit still persists these frames in order. Callers run it outside any other transaction.
-   */
+  /** One write transaction of the engine: not fsynced (see `Sql.write`). */
   #write<T>(fn: () => T): T {
-    if (this.#sqlite.inTransaction) return this.#sqlite.transaction(fn).immediate();
-    // Prepared once: `pragma()` prepares a statement per call, four per chunk.
-    this.#stmt.syncNormal.run();
-    try {
-      return this.#sqlite.transaction(fn).immediate();
-    } finally {
-      this.#stmt.syncRestore.run();
-    }
+    return this.#sql.write(fn, false);
   }
 
   /** Chunks left `uploading` by a crash go back to `pending`. Returns how many. */
@@ -259,7 +235,7 @@ export class UploadQueue {
     const row = rows.find((c) => !this.#claimed.has(c.id));
     if (row === undefined) return undefined;
     const r = this.#stmt.report.get(report.tenantId, report.reportId) as ReportRow | undefined;
-    if (r === undefined) return undefined;
+    if (r === undefined || r.status === 'staging') return undefined;
     if (r.status === 'pending') {
       this.#write(() => this.#stmt.reportUploading.run(now, report.tenantId, report.reportId));
     }
@@ -307,7 +283,8 @@ export class UploadQueue {
       const before = cleanup.dropBlob
         ? ((this.#stmt.blobBytes.get(chunk.id) as { bytes: number | null } | undefined)?.bytes ?? 0)
         : 0;
-      if (this.#stmt.uploaded.run(now, cleanup.dropBlob ? 1 : 0, chunk.id).changes !== 1) return unchanged();
+      if (this.#stmt.uploaded.run(now, chunk.id).changes !== 1) return unchanged();
+      if (cleanup.dropBlob && before > 0) this.#stmt.dropBlob.run(chunk.id);
       return { ...this.#settle(chunk, now, cleanup.deleteOnComplete), changed: true, blobBytesFreed: before };
     });
   }
@@ -347,11 +324,14 @@ export class UploadQueue {
   /** Progress of one report, or `undefined` when the tenant has no such report. */
   progress(tenantId: string, reportId: string): ReportProgress | undefined {
     const report = this.#stmt.report.get(tenantId, reportId) as ReportRow | undefined;
-    return report === undefined ? undefined : this.#progressOf(report);
+    return report === undefined || report.status === 'staging' ? undefined : this.#progressOf(report);
   }
 
-  /** The report's status, or `undefined` when the tenant has no such report (one primary-key lookup). */
-  status(tenantId: string, reportId: string): ReportStatus | undefined {
+  /**
+   * The report's status (`staging` while a streamed report is not committed), or `undefined` when the tenant has
+   * no such report (one primary-key lookup).
+   */
+  status(tenantId: string, reportId: string): ReportStatus | 'staging' | undefined {
     return (this.#stmt.reportStatus.get(tenantId, reportId) as { status: ReportStatus } | undefined)?.status;
   }
 
@@ -377,10 +357,10 @@ export class UploadQueue {
       args.push(filter.reportId);
     }
     args.push(filter.limit ?? 1000);
-    const rows = this.#sqlite
+    const rows = this.#sql.sqlite
       .prepare(
         `SELECT c.tenant_id, c.report_id, c.chunk_index, r.total_chunks, c.status, c.attempts, c.last_error,
-                c.checksum, c.compressed_bytes, (c.data IS NOT NULL) AS has_data
+                c.checksum, c.compressed_bytes, c.has_data
          FROM chunks c JOIN reports r ON r.tenant_id = c.tenant_id AND r.report_id = c.report_id
          WHERE ${where.join(' AND ')}
          ORDER BY c.tenant_id, c.report_id, c.chunk_index LIMIT ?`,
@@ -429,11 +409,12 @@ export class UploadQueue {
     return { chunksDeleted, outcome, progress: { ...progress, status: outcome, lastError } };
   }
 
+  /** A report's progress from its counter row (no chunk row is read). */
   #progressOf(report: ReportRow): ReportProgress {
     const base = {
       tenantId: report.tenant_id,
       reportId: report.report_id,
-      status: report.status,
+      status: report.status as ReportStatus,
       priority: report.priority,
       totalChunks: report.total_chunks,
       totalBytes: report.compressed_bytes,
@@ -448,30 +429,13 @@ export class UploadQueue {
         uploadedBytes: report.compressed_bytes,
       };
     }
-    let uploadedChunks = 0;
-    let failedChunks = 0;
-    let pendingChunks = 0;
-    for (const row of this.#stmt.counts.all(report.tenant_id, report.report_id) as CountRow[]) {
-      switch (row.status) {
-        case 'uploaded':
-          uploadedChunks += row.n;
-          break;
-        case 'failed':
-        case 'corrupt':
-          failedChunks += row.n;
-          break;
-        case 'pending':
-        case 'uploading':
-          pendingChunks += row.n;
-          break;
-      }
-    }
-    const uploadedBytes =
-      uploadedChunks === 0
-        ? 0
-        : ((this.#stmt.uploadedBytes.get(report.tenant_id, report.report_id) as { bytes: number | null })
-            .bytes ?? 0);
-    return { ...base, uploadedChunks, uploadedBytes, failedChunks, pendingChunks };
+    return {
+      ...base,
+      uploadedChunks: report.chunks_uploaded,
+      uploadedBytes: report.bytes_uploaded,
+      failedChunks: report.chunks_failed,
+      pendingChunks: report.chunks_pending,
+    };
   }
 }
 

@@ -21,12 +21,21 @@ export function copyStoredReport(
       .run(to, tenantId, from);
     sqlite
       .prepare(
-        `INSERT INTO chunks (tenant_id, report_id, chunk_index, status, data, checksum, original_bytes,
+        `INSERT INTO chunks (tenant_id, report_id, chunk_index, status, has_data, tail, checksum, original_bytes,
                              compressed_bytes, frame_checksum, attempts, next_attempt_at, last_error, created_at, uploaded_at)
-         SELECT tenant_id, ?, chunk_index, status, data, checksum, original_bytes, compressed_bytes, frame_checksum, attempts,
-                next_attempt_at, last_error, created_at, uploaded_at
+         SELECT tenant_id, ?, chunk_index, status, has_data, tail, checksum, original_bytes, compressed_bytes,
+                frame_checksum, attempts, next_attempt_at, last_error, created_at, uploaded_at
          FROM chunks WHERE tenant_id = ? AND report_id = ?`,
       )
       .run(to, tenantId, from);
+    sqlite
+      .prepare(
+        `INSERT INTO chunk_blobs (chunk_id, data)
+         SELECT n.id, b.data FROM chunks n
+         JOIN chunks o ON o.tenant_id = n.tenant_id AND o.report_id = ? AND o.chunk_index = n.chunk_index
+         JOIN chunk_blobs b ON b.chunk_id = o.id
+         WHERE n.tenant_id = ? AND n.report_id = ?`,
+      )
+      .run(from, tenantId, to);
   })();
 }

@@ -36,6 +36,8 @@ export interface IngestServerOptions extends IngestFaults {
   verifyData?: boolean;
   /** Only drain the body and answer 201 (the bench's "server that just acknowledges"). */
   ackOnly?: boolean;
+  /** Port to listen on (default: any free one); a restarted server takes its predecessor's. */
+  port?: number;
 }
 
 /** A chunk the server applied. */
@@ -308,7 +310,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   return {

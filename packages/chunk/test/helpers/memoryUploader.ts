@@ -50,17 +50,7 @@ export function memoryUploader(behave: Behaviour = () => undefined): MemoryUploa
       try {
         await u.behave(call, u.calls.length);
         if (options.signal?.aborted) throw new RediverError('ABORTED', 'aborted');
-        return {
-          chunk_id: String(u.calls.length),
-          report_id: request.report_id,
-          chunk_index: request.chunk_index,
-          status: 'processed',
-          assets_created: 0,
-          assets_updated: 0,
-          findings_created: 0,
-          findings_updated: 0,
-          findings_skipped: 0,
-        };
+        return ackResponse(request, String(u.calls.length));
       } finally {
         u.inFlight -= 1;
       }
@@ -74,4 +64,22 @@ export function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   return new Promise((_, reject) => {
     signal?.addEventListener('abort', () => reject(new RediverError('ABORTED', 'aborted')), { once: true });
   });
+}
+
+/** The platform's answer to an applied chunk (nothing created: tests and benches only count). */
+export function ackResponse(
+  chunk: Pick<ChunkUploadRequest, 'report_id' | 'chunk_index'>,
+  chunkId = '1',
+): ChunkUploadResponse {
+  return {
+    chunk_id: chunkId,
+    report_id: chunk.report_id,
+    chunk_index: chunk.chunk_index,
+    status: 'processed',
+    assets_created: 0,
+    assets_updated: 0,
+    findings_created: 0,
+    findings_updated: 0,
+    findings_skipped: 0,
+  };
 }
