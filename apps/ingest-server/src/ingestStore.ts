@@ -14,6 +14,7 @@ import type {
 import { IngestServerError } from './ingestServerError';
 import type { PreparedChunk, PreparedReport } from './internal/bodyJobs';
 import { MAX_ASSETS_PER_CHUNKED_REPORT, MAX_FINDINGS_PER_CHUNKED_REPORT } from './internal/contentLimits';
+import { FindingIndex } from './internal/findingIndex';
 import { prepareAssets, prepareFindings, sha256 } from './internal/prepare';
 import type { PreparedAsset, PreparedFinding } from './internal/prepare';
 
@@ -146,7 +147,8 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE TABLE IF NOT EXISTS findings (
   tenant_id TEXT NOT NULL, fingerprint TEXT NOT NULL, report_id TEXT NOT NULL, type TEXT NOT NULL,
   severity TEXT NOT NULL, title TEXT NOT NULL, content_hash TEXT NOT NULL, data TEXT NOT NULL,
-  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (tenant_id, fingerprint));
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS findings_tenant ON findings (tenant_id);
 CREATE TABLE IF NOT EXISTS assets (
   tenant_id TEXT NOT NULL, asset_key TEXT NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL,
   report_id TEXT NOT NULL, content_hash TEXT NOT NULL, data TEXT NOT NULL, first_seen INTEGER NOT NULL,
@@ -216,6 +218,8 @@ export class IngestStore {
   private readonly now: () => number;
   private closed = false;
   private readonly st: ReturnType<IngestStore['prepare']>;
+  /** Where each finding is (see `FindingIndex`); the findings table has no unique index of its own. */
+  private readonly findingIndex = new FindingIndex();
 
   constructor(databasePath: string, options: { now?: () => number } = {}) {
     this.db = new Database(databasePath);
@@ -230,6 +234,11 @@ export class IngestStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.st = this.prepare();
+    for (const row of this.db
+      .prepare('SELECT rowid AS id, tenant_id, fingerprint FROM findings')
+      .iterate() as IterableIterator<{ id: number; tenant_id: string; fingerprint: string }>) {
+      this.findingIndex.add(row.tenant_id, row.fingerprint, row.id);
+    }
   }
 
   private prepare() {
@@ -260,17 +269,20 @@ export class IngestStore {
            WHEN chunks_received + ? >= total_chunks THEN 1 ELSE 0 END
          WHERE tenant_id = ? AND report_id = ?`,
       ),
-      getFinding: db.prepare<[string, string], { content_hash: string }>(
-        'SELECT content_hash FROM findings WHERE tenant_id = ? AND fingerprint = ?',
+      findingAt: db.prepare<[number], { tenant_id: string; fingerprint: string }>(
+        'SELECT tenant_id, fingerprint FROM findings WHERE rowid = ?',
       ),
-      // New findings (the common case at scale) cost one statement; known ones fall through to a compare.
+      findingHash: db.prepare<[number], { content_hash: string }>(
+        'SELECT content_hash FROM findings WHERE rowid = ?',
+      ),
+      // An append: the finding index says it is new (the table has no unique index to check on every insert).
       insertFinding: db.prepare(
-        'INSERT INTO findings (tenant_id, fingerprint, report_id, type, severity, title, content_hash, data, first_seen, last_seen) VALUES (@tenant, @fingerprint, @report, @type, @severity, @title, @hash, @data, @at, @at) ON CONFLICT DO NOTHING',
+        'INSERT INTO findings (tenant_id, fingerprint, report_id, type, severity, title, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       updateFinding: db.prepare(
-        'UPDATE findings SET report_id = @report, type = @type, severity = @severity, title = @title, content_hash = @hash, data = @data, last_seen = @at WHERE tenant_id = @tenant AND fingerprint = @fingerprint',
+        'UPDATE findings SET report_id = @report, type = @type, severity = @severity, title = @title, content_hash = @hash, data = @data, last_seen = @at WHERE rowid = @rowid',
       ),
-      touchFinding: db.prepare('UPDATE findings SET last_seen = ? WHERE tenant_id = ? AND fingerprint = ?'),
+      touchFinding: db.prepare('UPDATE findings SET last_seen = ? WHERE rowid = ?'),
       getAsset: db.prepare<[string, string], { content_hash: string }>(
         'SELECT content_hash FROM assets WHERE tenant_id = ? AND asset_key = ?',
       ),
@@ -308,12 +320,32 @@ export class IngestStore {
     if (this.closed) throw new IngestServerError('CLOSED', 'the ingest store is closed', { status: 503 });
   }
 
+  /** The rowid of a tenant's finding, or undefined. */
+  private findFinding(tenantId: string, fingerprint: string): number | undefined {
+    return this.findingIndex.find(tenantId, fingerprint, (rowid) => this.st.findingAt.get(rowid));
+  }
+
+  /**
+   * Runs `apply` in a transaction; the findings it added to the index are taken out again when it rolls back.
+   * `apply` gets the list to record them in.
+   */
+  private inTransaction<T>(tenantId: string, apply: (added: Array<[string, number]>) => T): T {
+    const added: Array<[string, number]> = [];
+    try {
+      return this.db.transaction(() => apply(added))();
+    } catch (error) {
+      for (const [fingerprint, rowid] of added) this.findingIndex.remove(tenantId, fingerprint, rowid);
+      throw error;
+    }
+  }
+
   private upsert(
     tenantId: string,
     reportId: string,
     assets: readonly PreparedAsset[],
     findings: readonly PreparedFinding[],
     at: number,
+    added: Array<[string, number]>,
   ): ApplyCounts {
     const counts: ApplyCounts = {
       assets_created: 0,
@@ -336,14 +368,30 @@ export class IngestStore {
       }
     }
     for (const f of findings) {
-      const row = { ...f, tenant: tenantId, report: reportId, at };
-      if (this.st.insertFinding.run(row).changes === 1) {
+      const rowid = this.findFinding(tenantId, f.fingerprint);
+      if (rowid === undefined) {
+        const id = Number(
+          this.st.insertFinding.run(
+            tenantId,
+            f.fingerprint,
+            reportId,
+            f.type,
+            f.severity,
+            f.title,
+            f.hash,
+            f.data,
+            at,
+            at,
+          ).lastInsertRowid,
+        );
+        this.findingIndex.add(tenantId, f.fingerprint, id);
+        added.push([f.fingerprint, id]);
         counts.findings_created++;
-      } else if (this.st.getFinding.get(tenantId, f.fingerprint)!.content_hash !== f.hash) {
-        this.st.updateFinding.run(row);
+      } else if (this.st.findingHash.get(rowid)!.content_hash !== f.hash) {
+        this.st.updateFinding.run({ ...f, tenant: tenantId, report: reportId, at, rowid });
         counts.findings_updated++;
       } else {
-        this.st.touchFinding.run(at, tenantId, f.fingerprint);
+        this.st.touchFinding.run(at, rowid);
         counts.findings_skipped++;
       }
     }
@@ -392,7 +440,7 @@ export class IngestStore {
     const requestHash = sha256(
       `chunk\u0000${chunk.reportId}\u0000${chunk.chunkIndex}\u0000${chunk.checksum}`,
     );
-    return this.db.transaction((): StoredAnswer<ChunkUploadResponse> => {
+    return this.inTransaction(tenantId, (added): StoredAnswer<ChunkUploadResponse> => {
       const at = this.now();
       const byKey = this.replay<ChunkUploadResponse>(tenantId, chunk.idempotencyKey, requestHash);
       if (byKey) return byKey;
@@ -432,7 +480,7 @@ export class IngestStore {
           { status: 413 },
         );
       }
-      const counts = this.upsert(tenantId, chunk.reportId, chunk.assets, chunk.findings, at);
+      const counts = this.upsert(tenantId, chunk.reportId, chunk.assets, chunk.findings, at, added);
       this.st.bumpReport.run(
         1,
         chunk.findings.length,
@@ -468,7 +516,7 @@ export class IngestStore {
         this.st.putIdem.run(tenantId, chunk.idempotencyKey, requestHash, 201, response, at);
       }
       return { statusCode: 201, body, replayed: false };
-    })();
+    });
   }
 
   /**
@@ -504,7 +552,7 @@ export class IngestStore {
     this.assertOpen();
     const { report } = input;
     const requestHash = sha256(`ingest\u0000${report.bodyHash}`);
-    return this.db.transaction((): StoredAnswer<IngestResponse> => {
+    return this.inTransaction(tenantId, (added): StoredAnswer<IngestResponse> => {
       const at = this.now();
       const byKey = this.replay<IngestResponse>(tenantId, input.idempotencyKey, requestHash);
       if (byKey) return byKey;
@@ -516,7 +564,7 @@ export class IngestStore {
           status: 409,
         });
       }
-      const counts = this.upsert(tenantId, reportId, report.assets, report.findings, at);
+      const counts = this.upsert(tenantId, reportId, report.assets, report.findings, at, added);
       this.st.bumpReport.run(
         0,
         report.findings.length,
@@ -533,7 +581,7 @@ export class IngestStore {
         this.st.putIdem.run(tenantId, input.idempotencyKey, requestHash, 200, JSON.stringify(body), at);
       }
       return { statusCode: 200, body, replayed: false };
-    })();
+    });
   }
 
   /** Splits fingerprints into those the tenant has and those it has not. */
@@ -544,7 +592,8 @@ export class IngestStore {
     this.assertOpen();
     const existing: string[] = [];
     const missing: string[] = [];
-    for (const fp of fingerprints) (this.st.getFinding.get(tenantId, fp) ? existing : missing).push(fp);
+    for (const fp of fingerprints)
+      (this.findFinding(tenantId, fp) !== undefined ? existing : missing).push(fp);
     return { existing, missing };
   }
 
