@@ -7,23 +7,43 @@
  *   rediver-ingest-server stats --db file [--tenant t] [--json]
  *   rediver-ingest-server enqueue --db file --tenant t --type scan [--payload '{"target":"."}'] [--priority 5] [--agent id]
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isRediverError } from '@rediver/core';
 import type { Logger } from '@rediver/core';
 import { startIngestServer } from './ingestServer';
 import { IngestServerError } from './ingestServerError';
+import { isLoopbackHost } from './ingestServerOptions';
 import type { FaultOptions, IngestServerOptions } from './ingestServerOptions';
 import { openIngestStore } from './ingestStore';
 import type { IngestStats } from './ingestStore';
+import { readConfigFile } from './internal/configFile';
 
+const SERVE_USAGE = `usage: rediver-ingest-server serve [--host H] [--port N] [--db FILE] [--key rdv_x=tenant]... [--config FILE]
+                                   [--admin-key K] [--error-rate R] [--latency-ms MS] [--rate-limit-rate R]
+                                   [--retry-after-seconds S] [--reset-rate R] [--verbose]
+  Starts the server (127.0.0.1:8080, in-memory database by default). On a host other than loopback it needs
+  --admin-key (else /_admin/* would be open to the network) and at least one --key.`;
+const STATS_USAGE = `usage: rediver-ingest-server stats --db FILE [--tenant T] [--json]
+  Prints what the server stored, per tenant and report.`;
+const ENQUEUE_USAGE = `usage: rediver-ingest-server enqueue --db FILE --tenant T --type TYPE [--payload JSON] [--priority N] [--agent ID]
+  Queues a command for a tenant's agents.`;
 const USAGE = `usage:
   rediver-ingest-server serve [--host H] [--port N] [--db FILE] [--key rdv_x=tenant]... [--config FILE]
                               [--admin-key K] [--error-rate R] [--latency-ms MS] [--rate-limit-rate R]
                               [--retry-after-seconds S] [--reset-rate R] [--verbose]
   rediver-ingest-server stats --db FILE [--tenant T] [--json]
   rediver-ingest-server enqueue --db FILE --tenant T --type TYPE [--payload JSON] [--priority N] [--agent ID]
+  rediver-ingest-server <command> --help
 `;
+
+/** Exit codes (as the README says). */
+export const EXIT = Object.freeze({
+  ok: 0,
+  /** Something failed at run time (the database, the port…). */
+  failed: 1,
+  /** Bad usage or configuration: flags, config file, option values. */
+  usage: 2,
+});
 
 /** The dev key `serve` uses when no key is configured, so one command gives a usable server. */
 export const DEV_API_KEY = 'rdv_dev_key';
@@ -35,6 +55,7 @@ interface Io {
   err: (line: string) => void;
 }
 
+/** A usage or configuration error: exit code 2. */
 function configError(message: string): IngestServerError {
   return new IngestServerError('CONFIG_INVALID', message);
 }
@@ -54,32 +75,8 @@ function parseNumber(name: string, value: string | undefined): number | undefine
   if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n))
-    throw configError(`--${name} must be a number, got ${JSON.stringify(value)}`);
+    throw configError(`--${name} must be a number, got ${JSON.stringify(value.slice(0, 40))}`);
   return n;
-}
-
-interface ConfigFile {
-  host?: string;
-  port?: number;
-  db?: string;
-  databasePath?: string;
-  apiKeys?: Record<string, string>;
-  adminKey?: string;
-  faults?: Partial<FaultOptions>;
-}
-
-function readConfig(path: string): ConfigFile {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new IngestServerError('CONFIG_INVALID', `cannot read config ${path}: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw configError(`config ${path} must be a JSON object`);
-  return parsed;
 }
 
 function consoleLogger(io: Io, verbose: boolean): Logger {
@@ -138,13 +135,37 @@ async function serve(args: string[], io: Io): Promise<number> {
       'retry-after-seconds': { type: 'string' },
       'reset-rate': { type: 'string' },
       verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  const config = values.config ? readConfig(values.config) : {};
+  if (values.help === true) {
+    io.out(SERVE_USAGE);
+    return EXIT.ok;
+  }
+  const config = values.config !== undefined ? readConfigFile(values.config) : {};
+  const host = values.host ?? config.host ?? '127.0.0.1';
+  const adminKey = values['admin-key'] ?? config.adminKey;
   const apiKeys = { ...(config.apiKeys ?? {}), ...parseKeys(values.key) };
+  const loopback = isLoopbackHost(host);
+  if (!loopback && adminKey === undefined) {
+    throw configError(
+      `--host ${host} is reachable from other machines: give --admin-key (or adminKey in the config), or ` +
+        '/_admin/* (stats of every tenant, faults, commands) would be open to anyone who can connect. ' +
+        'On one machine, keep the default --host 127.0.0.1.',
+    );
+  }
   if (Object.keys(apiKeys).length === 0) {
+    if (!loopback) {
+      throw configError(
+        `--host ${host} is reachable from other machines: give at least one --key rdv_x=tenant ` +
+          `(the built-in ${DEV_API_KEY} is public and only served on loopback)`,
+      );
+    }
     apiKeys[DEV_API_KEY] = DEV_TENANT;
     io.err(`no API key configured: accepting ${DEV_API_KEY} for tenant ${DEV_TENANT}`);
+  }
+  if (!loopback) {
+    io.err(`warning: listening on ${host}, reachable from other machines, over plain HTTP (no TLS)`);
   }
   const faults: Partial<FaultOptions> = { ...(config.faults ?? {}) };
   const flagFaults: Array<[keyof FaultOptions, string]> = [
@@ -159,13 +180,13 @@ async function serve(args: string[], io: Io): Promise<number> {
     if (v !== undefined) faults[field] = v;
   }
   const options: IngestServerOptions = {
-    host: values.host ?? config.host ?? '127.0.0.1',
+    host,
     port: parseNumber('port', values.port) ?? config.port ?? 8080,
     databasePath: values.db ?? config.db ?? config.databasePath ?? ':memory:',
     apiKeys,
     faults,
     logger: consoleLogger(io, values.verbose === true),
-    ...((values['admin-key'] ?? config.adminKey) ? { adminKey: values['admin-key'] ?? config.adminKey } : {}),
+    ...(adminKey === undefined ? {} : { adminKey }),
   };
   const server = await startIngestServer(options);
   io.out(`rediver-ingest-server listening on ${server.url} (db ${options.databasePath})`);
@@ -186,8 +207,17 @@ async function serve(args: string[], io: Io): Promise<number> {
 function stats(args: string[], io: Io): number {
   const { values } = parseArgs({
     args,
-    options: { db: { type: 'string' }, tenant: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      db: { type: 'string' },
+      tenant: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
+  if (values.help === true) {
+    io.out(STATS_USAGE);
+    return EXIT.ok;
+  }
   if (!values.db) throw configError('stats needs --db FILE (the database the server writes)');
   const store = openIngestStore(values.db);
   try {
@@ -209,8 +239,13 @@ function enqueue(args: string[], io: Io): number {
       payload: { type: 'string' },
       priority: { type: 'string' },
       agent: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help === true) {
+    io.out(ENQUEUE_USAGE);
+    return EXIT.ok;
+  }
   if (!values.db || !values.tenant || !values.type)
     throw configError('enqueue needs --db FILE --tenant T --type TYPE');
   let payload: Record<string, unknown> | undefined;
@@ -238,7 +273,14 @@ function enqueue(args: string[], io: Io): number {
   return 0;
 }
 
-/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+/** True for errors of usage or configuration (exit code 2), as opposed to failures at run time. */
+function isUsageError(error: unknown): boolean {
+  if (isRediverError(error, 'CONFIG_INVALID', 'INVALID_OPTION', 'VALIDATION_FAILED')) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code (`EXIT`). */
 export async function runCli(
   argv: string[],
   io: Io = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') },
@@ -258,19 +300,22 @@ export async function runCli(
       case '--help':
       case 'help':
         io.out(USAGE.trimEnd());
-        return command === undefined ? 2 : 0;
+        return command === undefined ? EXIT.usage : EXIT.ok;
       default:
-        io.err(`unknown command ${command}\n${USAGE}`);
-        return 2;
+        io.err(`unknown command ${JSON.stringify(command.slice(0, 40))}\n${USAGE}`);
+        return EXIT.usage;
     }
   } catch (error) {
+    const usage = isUsageError(error);
     const message = isRediverError(error)
       ? `${error.code}: ${error.message}`
       : error instanceof Error
         ? error.message
         : String(error);
-    io.err(`rediver-ingest-server: ${message}`);
-    return 1;
+    io.err(
+      `rediver-ingest-server: ${message}${usage ? ` (see rediver-ingest-server ${command} --help)` : ''}`,
+    );
+    return usage ? EXIT.usage : EXIT.failed;
   }
 }
 

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import Fastify from 'fastify';
@@ -19,19 +20,25 @@ import { IngestStore as Store } from './ingestStore';
 import { IngestServerError } from './ingestServerError';
 import { resolveFaults, resolveIngestServerOptions } from './ingestServerOptions';
 import type { FaultOptions, IngestServerOptions, ResolvedIngestServerOptions } from './ingestServerOptions';
-import { decodeBuffer, parseContentEncoding, readBoundedBody } from './internal/boundedDecoder';
+import { BodyPool } from './internal/bodyPool';
+import { parseContentEncoding, readBoundedBody } from './internal/boundedDecoder';
 import type { BodyEncoding } from './internal/boundedDecoder';
+import {
+  CHUNK_ENVELOPE_CONTENT_LIMITS,
+  REPORT_CONTENT_LIMITS,
+  SMALL_BODY_CONTENT_LIMITS,
+} from './internal/contentLimits';
+import type { ContentLimits } from './internal/contentLimits';
 import { decideFault } from './internal/faults';
 import type { FaultCounts } from './internal/faults';
+import { JsonScanner } from './internal/jsonScanner';
 import {
+  agentIdFromHeader,
   isObject,
   isValidAgentId,
   parseJsonBody,
-  validateChunkData,
-  validateChunkEnvelope,
   validateFingerprintCheck,
   validateHeartbeat,
-  validateReport,
 } from './internal/validation';
 
 /** Request counters of a running server. */
@@ -42,6 +49,8 @@ export interface IngestServerMetrics {
   byStatus: Record<string, number>;
   /** Faults injected. */
   faults: FaultCounts;
+  /** Chunk and report bodies decoded on the main thread (small ones) and on body workers (big ones). */
+  bodies: { inline: number; worker: number };
 }
 
 /** A running ingest server. */
@@ -89,13 +98,48 @@ const REFUSED = Symbol('refused');
 const RAW_BODY = Symbol('rawBody');
 /** Requests whose refused body was not drained: their connection closes after the answer. */
 const closeAfterAnswer = new WeakSet<IncomingMessage>();
+/** Requests whose body the server started to read (the body parser ran). */
+const bodyRead = new WeakSet<IncomingMessage>();
+/** Requests of a known tenant: a body they send is worth draining to keep their connection alive. */
+const authenticated = new WeakSet<IncomingMessage>();
 const MAX_COMMAND_LIMIT = 100;
-/** Most bytes of a body refused before reading that are read and discarded to keep the connection alive. */
+/** Most bytes of a tenant's body refused before reading that are read and discarded to keep the connection alive. */
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+/**
+ * Most bytes of a body read and discarded after an answer given before reading it to a caller without a valid
+ * key, or for an unknown route: more and the connection is closed instead. Nobody unauthenticated gets the
+ * server to read megabytes.
+ */
+const MAX_ANONYMOUS_DRAIN_BYTES = 64 * 1024;
 const DEFAULT_COMMAND_LIMIT = 10;
+/** Longest path parameter (a command id): longer ones are answered 414 `VALIDATION_FAILED`. */
+const MAX_PATH_PARAM_LENGTH = 100;
+/** Longest part of a request's path echoed in a message. */
+const MAX_ECHOED_PATH = 200;
+/**
+ * Heap of one body worker, MiB: a safety net far above what any body within the content bounds needs (about 5x
+ * its decoded size, at most a few hundred MiB), and far above its largest single allocation, so that a worker
+ * that does run out is stopped cleanly (413) instead of taking the process down.
+ */
+const BODY_WORKER_HEAP_MB = 1024;
+/** Bodies one tenant may have waiting for a body worker before it gets 429s. */
+const MAX_QUEUED_BODIES_PER_TENANT = 64;
+/**
+ * Bodies (and decoded chunk data) up to this size are decoded and validated on the main thread when the machine
+ * has fewer than 4 cores: about 10 ms of work, less than a trip to a worker costs when the workers would only take
+ * CPU from the main thread anyway. An agent's chunk (500 findings, about 0.5 MiB) then stays on the main thread;
+ * anything bigger goes to a worker, so no body holds the event loop for long. With 4 cores or more every chunk and
+ * report body goes to a worker (they run in parallel with the main thread's SQLite writes).
+ */
+const INLINE_BODY_BYTES = availableParallelism() >= 4 ? 0 : 1024 * 1024;
 
 interface RefusedBody {
   [REFUSED]: unknown;
+}
+
+/** A chunk or report body read and scanned on the main thread; the pool does the rest. */
+interface RawBody {
+  [RAW_BODY]: Buffer;
 }
 
 function statusText(status: number): string {
@@ -106,6 +150,7 @@ function statusText(status: number): string {
     404: 'Not Found',
     409: 'Conflict',
     413: 'Payload Too Large',
+    414: 'URI Too Long',
     415: 'Unsupported Media Type',
     429: 'Too Many Requests',
     500: 'Internal Server Error',
@@ -155,6 +200,29 @@ function bodyOf(request: FastifyRequest): unknown {
   return request.body;
 }
 
+/** The raw bytes of a chunk or report body (scanned, not parsed). */
+function rawBodyOf(request: FastifyRequest): Buffer {
+  const body = request.body as Partial<RawBody> | undefined;
+  const raw = typeof body === 'object' && body !== null ? body[RAW_BODY] : undefined;
+  if (raw === undefined)
+    throw new IngestServerError('VALIDATION_FAILED', 'a JSON body is required', { status: 400 });
+  return raw;
+}
+
+function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split('?')[0]!;
+  const shown = path.length > MAX_ECHOED_PATH ? `${path.slice(0, MAX_ECHOED_PATH)}…` : path;
+  return sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${shown}`);
+}
+
+/** Compares secrets in constant time (over their SHA-256, so lengths leak nothing either). */
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
 class Server implements IngestServer {
   url = '';
   port = 0;
@@ -163,18 +231,27 @@ class Server implements IngestServer {
   readonly db: Database.Database;
   private faults: FaultOptions;
   private readonly apiKeys: Map<string, string>;
-  private readonly counters: IngestServerMetrics = {
+  private readonly counters: Omit<IngestServerMetrics, 'bodies'> = {
     requests: 0,
     byStatus: {},
     faults: { latency: 0, reset: 0, rateLimited: 0, error: 0 },
   };
   private closing: Promise<void> | undefined;
+  /** Decodes, scans, parses and validates chunk and report bodies off the main thread. */
+  readonly pool: BodyPool;
 
   constructor(
     private readonly app: FastifyInstance,
     private readonly options: ResolvedIngestServerOptions,
     store: IngestStore,
   ) {
+    this.pool = new BodyPool({
+      workers: options.bodyWorkers,
+      maxWorkerHeapMb: BODY_WORKER_HEAP_MB,
+      maxQueuedPerTenant: MAX_QUEUED_BODIES_PER_TENANT,
+      inlineBytes: INLINE_BODY_BYTES,
+      logger: options.logger,
+    });
     this.store = store;
     this.db = store.db;
     this.faults = { ...options.faults };
@@ -246,11 +323,15 @@ class Server implements IngestServer {
       requests: this.counters.requests,
       byStatus: { ...this.counters.byStatus },
       faults: { ...this.counters.faults },
+      bodies: this.pool.counts,
     };
   }
 
   close(): Promise<void> {
-    this.closing ??= this.app.close().finally(() => this.store.close());
+    this.closing ??= this.app
+      .close()
+      .finally(() => this.pool.close())
+      .finally(() => this.store.close());
     return this.closing;
   }
 
@@ -264,6 +345,13 @@ function limitsFor(
   path: string,
 ): ResolvedIngestServerOptions['ingestLimits'] {
   return path.startsWith(API_PATHS.ingest) ? options.ingestLimits : options.defaultLimits;
+}
+
+/** What a route's body may contain, and whether the body pool (not the main thread) parses it. */
+function contentFor(path: string): { limits: ContentLimits; pooled: boolean } {
+  if (path === API_PATHS.ingestChunk) return { limits: CHUNK_ENVELOPE_CONTENT_LIMITS, pooled: true };
+  if (path === API_PATHS.ingest) return { limits: REPORT_CONTENT_LIMITS, pooled: true };
+  return { limits: SMALL_BODY_CONTENT_LIMITS, pooled: false };
 }
 
 function isJsonContentType(header: string | undefined): boolean {
@@ -283,6 +371,20 @@ function drainOrClose(request: FastifyRequest, payload: IncomingMessage): void {
   else closeAfterAnswer.add(request.raw);
 }
 
+/**
+ * True when an answer given before the body was read must close the connection: the body is unbounded
+ * (chunked), or longer than what the server reads and discards for this caller.
+ */
+function mustCloseUnread(request: FastifyRequest): boolean {
+  if (bodyRead.has(request.raw)) return false;
+  const lengthHeader = headerValue(request.headers['content-length']);
+  const chunked = request.headers['transfer-encoding'] !== undefined;
+  if (lengthHeader === undefined && !chunked) return false;
+  const declared = Number(lengthHeader);
+  if (chunked || !Number.isFinite(declared)) return true;
+  return declared > (authenticated.has(request.raw) ? MAX_DRAIN_BYTES : MAX_ANONYMOUS_DRAIN_BYTES);
+}
+
 function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerOptions): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -292,6 +394,7 @@ function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerO
       payload: IncomingMessage,
       done: (err: Error | null, body?: unknown) => void,
     ) => {
+      bodyRead.add(request.raw);
       const refuse = (error: unknown): void => done(null, { [REFUSED]: error } satisfies RefusedBody);
       let encoding: BodyEncoding;
       try {
@@ -309,10 +412,14 @@ function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerO
       const lengthHeader = headerValue(request.headers['content-length']);
       const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
       const path = routeOf(request);
+      const content = contentFor(path);
+      // What the body contains is bounded while it streams in, before anything is parsed.
+      const scanner = new JsonScanner(content.limits);
       void readBoundedBody(payload, {
         encoding,
         limits: limitsFor(options, path),
         declaredLength: declared !== undefined && Number.isFinite(declared) ? declared : undefined,
+        observe: (part) => scanner.write(part),
       }).then((outcome) => {
         if (!outcome.ok) {
           // The rest of an unbounded body is not read: answer, then close the connection.
@@ -320,10 +427,12 @@ function registerBodyParser(app: FastifyInstance, options: ResolvedIngestServerO
           refuse(outcome.failure.error);
           return;
         }
+        if (content.pooled && outcome.body.length > 0) {
+          done(null, { [RAW_BODY]: outcome.body } satisfies RawBody);
+          return;
+        }
         try {
-          const body = parseJsonBody(outcome.body);
-          (request as unknown as Record<symbol, unknown>)[RAW_BODY] = outcome.body;
-          done(null, body);
+          done(null, parseJsonBody(outcome.body, { limits: content.limits, scanned: true }));
         } catch (error) {
           refuse(error);
         }
@@ -337,20 +446,19 @@ function routeOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? '';
 }
 
-function rawBodyOf(request: FastifyRequest): Buffer | undefined {
-  return (request as unknown as Record<symbol, Buffer | undefined>)[RAW_BODY];
-}
-
 function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIngestServerOptions): void {
   app.decorateRequest('tenantId', '');
 
   app.addHook('onRequest', async (request, reply) => {
+    // Routing and authentication come before any byte of the body is read.
     // Classify by the matched route, not the raw URL: the router decodes `%61gent`, a prefix check on the URL does not.
     const path = routeOf(request);
+    if (path === '') return notFound(request, reply);
     if (path.startsWith(ADMIN_PREFIX)) {
-      if (options.adminKey !== undefined && apiKeyOf(request) !== options.adminKey) {
+      if (options.adminKey !== undefined && !sameSecret(apiKeyOf(request), options.adminKey)) {
         return sendError(reply, 401, 'AUTH_FAILED', 'admin routes need Authorization: Bearer <adminKey>');
       }
+      authenticated.add(request.raw);
       return;
     }
     if (!path.startsWith(AGENT_PREFIX)) return;
@@ -364,6 +472,7 @@ function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIn
       );
     }
     request.tenantId = tenant;
+    authenticated.add(request.raw);
     if (path === STATS_PATH) return;
     const faults = server.currentFaults();
     if (faults.latencyMs > 0) {
@@ -395,7 +504,7 @@ function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIn
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    if (closeAfterAnswer.has(request.raw)) reply.header('connection', 'close');
+    if (closeAfterAnswer.has(request.raw) || mustCloseUnread(request)) reply.header('connection', 'close');
     return payload;
   });
 
@@ -439,9 +548,7 @@ function registerHooks(app: FastifyInstance, server: Server, options: ResolvedIn
     return sendError(reply, 500, 'INTERNAL', 'internal error');
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler(notFound);
 }
 
 /** The caller's tenant; the onRequest hook set it. Defence in depth: no tenant, no access. */
@@ -454,13 +561,7 @@ function tenantOf(request: FastifyRequest): string {
 
 function agentIdOf(request: FastifyRequest): string | undefined {
   const id = headerValue(request.headers['x-agent-id']);
-  if (id === undefined) return undefined;
-  if (!isValidAgentId(id)) {
-    throw new IngestServerError('VALIDATION_FAILED', 'X-Agent-ID must be 1..256 printable characters', {
-      status: 400,
-    });
-  }
-  return id;
+  return id === undefined ? undefined : agentIdFromHeader(id);
 }
 
 function registerAgentRoutes(
@@ -469,60 +570,28 @@ function registerAgentRoutes(
   options: ResolvedIngestServerOptions,
 ): void {
   app.post(API_PATHS.ingest, async (request, reply) => {
+    const tenant = tenantOf(request);
     const idempotencyKey = idempotencyKeyOf(request);
-    const report = validateReport(bodyOf(request));
-    const raw = rawBodyOf(request) ?? Buffer.alloc(0);
-    const answer = server.store.applyReport(tenantOf(request), {
-      report,
-      idempotencyKey,
-      bodyHash: createHash('sha256').update(raw).digest('hex'),
-    });
+    const job = await server.pool.run(tenant, { kind: 'report', body: rawBodyOf(request), scanned: true });
+    if (job.kind !== 'report') throw new IngestServerError('INTERNAL', 'body worker answered another job');
+    const answer = server.store.applyPreparedReport(tenant, { report: job.report, idempotencyKey });
     return reply.status(answer.statusCode).send(answer.body);
   });
 
   app.post(API_PATHS.ingestChunk, async (request, reply) => {
+    const tenant = tenantOf(request);
     const idempotencyKey = idempotencyKeyOf(request);
-    const envelope = validateChunkEnvelope(bodyOf(request));
-    const compressed = Buffer.from(envelope.data, 'base64');
-    const encoding: BodyEncoding = envelope.compression === 'none' ? 'identity' : envelope.compression;
-    const decoded = await decodeBuffer(compressed, encoding, options.chunkDataLimits);
-    const checksum = createHash('sha256').update(decoded).digest('hex');
-    if (envelope.checksum !== undefined && envelope.checksum !== checksum) {
-      throw new IngestServerError(
-        'CHECKSUM_MISMATCH',
-        'checksum does not match the SHA-256 of the decoded chunk data',
-        {
-          status: 400,
-        },
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = parseJsonBody(decoded);
-    } catch (error) {
-      throw new IngestServerError(
-        'VALIDATION_FAILED',
-        `chunk data is not valid JSON: ${(error as Error).message}`,
-        { status: 400 },
-      );
-    }
-    const data = validateChunkData(parsed, envelope);
-    const answer = server.store.applyChunk(tenantOf(request), {
-      reportId: envelope.report_id,
-      chunkIndex: envelope.chunk_index,
-      totalChunks: envelope.total_chunks,
-      checksum,
-      idempotencyKey,
-      tool: data.tool,
-      metadata: data.metadata,
-      assets: data.assets,
-      findings: data.findings,
-      compressedBytes: compressed.length,
-      decodedBytes: decoded.length,
+    const job = await server.pool.run(tenant, {
+      kind: 'chunk',
+      body: rawBodyOf(request),
+      scanned: true,
+      chunkDataLimits: options.chunkDataLimits,
     });
+    if (job.kind !== 'chunk') throw new IngestServerError('INTERNAL', 'body worker answered another job');
+    const answer = server.store.applyPreparedChunk(tenant, { ...job.chunk, idempotencyKey });
     if (answer.replayed)
       server.logger.debug(
-        { reportId: envelope.report_id, index: envelope.chunk_index },
+        { reportId: job.chunk.reportId, index: job.chunk.chunkIndex },
         'ingest-server: duplicate chunk answered from store',
       );
     return reply.status(answer.statusCode).send(answer.body);
@@ -664,6 +733,21 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     forceCloseConnections: true,
     return503OnClosing: true,
     requestTimeout: 120_000,
+    // The router's own refusals (before any route or hook runs) in our error format, with our codes.
+    frameworkErrors: (error, request, reply) => {
+      if (mustCloseUnread(request)) reply.header('connection', 'close');
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        void sendError(
+          reply,
+          414,
+          'VALIDATION_FAILED',
+          `a path segment is longer than ${MAX_PATH_PARAM_LENGTH} characters (command ids are UUIDs)`,
+        );
+        return;
+      }
+      void sendError(reply, 400, 'VALIDATION_FAILED', 'the URL is not valid (bad percent-encoding)');
+    },
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
   });
   const server = new Server(app, resolved, store);
   try {

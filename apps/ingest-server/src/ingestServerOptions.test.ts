@@ -3,6 +3,7 @@ import { INGEST_DECOMPRESSION_LIMITS } from '@rediver/core';
 import {
   DEFAULT_FAULT_OPTIONS,
   DEFAULT_INGEST_SERVER_OPTIONS,
+  isLoopbackHost,
   resolveFaults,
   resolveIngestServerOptions,
 } from './ingestServerOptions';
@@ -49,5 +50,47 @@ describe('resolveIngestServerOptions', () => {
       errorRate: 1,
       retryAfterSeconds: 0,
     });
+  });
+});
+
+describe('unknown options, body workers and the admin key off loopback (issue 20)', () => {
+  function refusal(fn: () => unknown): { code: string; message: string; details?: { option?: string } } {
+    try {
+      fn();
+    } catch (e) {
+      return e as never;
+    }
+    throw new Error('expected INVALID_OPTION');
+  }
+
+  it('refuses an unknown option with a did-you-mean and details.option', () => {
+    const e = refusal(() => resolveIngestServerOptions({ adminkey: 'x' } as never));
+    expect(e).toMatchObject({ code: 'INVALID_OPTION', details: { option: 'adminkey' } });
+    expect(e.message).toContain('did you mean adminKey?');
+    const f = refusal(() => resolveFaults(DEFAULT_FAULT_OPTIONS, { errorRat: 1 }));
+    expect(f.message).toContain('did you mean errorRate?');
+    expect(f.details?.option).toBe('faults.errorRat');
+  });
+
+  it('sets details.option on invalid values', () => {
+    expect(refusal(() => resolveIngestServerOptions({ port: -1 })).details?.option).toBe('port');
+    expect(refusal(() => resolveIngestServerOptions({ bodyWorkers: 1.5 })).details?.option).toBe(
+      'bodyWorkers',
+    );
+    expect(refusal(() => resolveIngestServerOptions({ bodyWorkers: 17 })).details?.option).toBe(
+      'bodyWorkers',
+    );
+    expect(resolveIngestServerOptions({ bodyWorkers: 0 }).bodyWorkers).toBe(0);
+  });
+
+  it('needs adminKey on a host other machines can reach', () => {
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com']) {
+      expect(refusal(() => resolveIngestServerOptions({ host })).details?.option, host).toBe('adminKey');
+      expect(resolveIngestServerOptions({ host, adminKey: 'k' }).host).toBe(host);
+    }
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+      expect(resolveIngestServerOptions({ host }).adminKey).toBeUndefined();
+    }
   });
 });

@@ -1,4 +1,10 @@
-import { DEFAULT_DECOMPRESSION_LIMITS, INGEST_DECOMPRESSION_LIMITS, silentLogger } from '@rediver/core';
+import {
+  DEFAULT_DECOMPRESSION_LIMITS,
+  findUnknownOption,
+  INGEST_DECOMPRESSION_LIMITS,
+  silentLogger,
+  unknownOptionMessage,
+} from '@rediver/core';
 import type { DecompressionLimits, Logger } from '@rediver/core';
 import { IngestServerError } from './ingestServerError';
 
@@ -35,7 +41,10 @@ export interface IngestServerOptions {
   databasePath?: string;
   /** API key → tenant id. Requests with any other key get 401. */
   apiKeys?: Readonly<Record<string, string>>;
-  /** When set, `/_admin/*` requires `Authorization: Bearer <adminKey>`; when unset `/_admin/*` is open. */
+  /**
+   * When set, `/_admin/*` requires `Authorization: Bearer <adminKey>`. Unset, `/_admin/*` is open, which is
+   * allowed only on a loopback `host`: anywhere else the key is required (INVALID_OPTION without it).
+   */
   adminKey?: string;
   /** Initial faults (change them later with `setFaults` or `PUT /_admin/faults`). */
   faults?: Partial<FaultOptions>;
@@ -45,6 +54,11 @@ export interface IngestServerOptions {
   defaultLimits?: DecompressionLimits;
   /** Limits applied to a chunk's inner `data` once base64-decoded. */
   chunkDataLimits?: DecompressionLimits;
+  /**
+   * Worker threads that decode, scan, parse and validate chunk and report bodies, so that no body holds the
+   * event loop; 0 does that work on the main thread. Started on first use.
+   */
+  bodyWorkers?: number;
   /** Random source of fault injection (tests make it deterministic). */
   random?: () => number;
   /** pino-compatible logger; silent by default. */
@@ -62,6 +76,7 @@ export interface ResolvedIngestServerOptions {
   ingestLimits: DecompressionLimits;
   defaultLimits: DecompressionLimits;
   chunkDataLimits: DecompressionLimits;
+  bodyWorkers: number;
   random: () => number;
   logger: Logger;
 }
@@ -77,17 +92,35 @@ export const DEFAULT_INGEST_SERVER_OPTIONS = Object.freeze({
   ingestLimits: INGEST_DECOMPRESSION_LIMITS,
   defaultLimits: DEFAULT_DECOMPRESSION_LIMITS,
   chunkDataLimits: DEFAULT_DECOMPRESSION_LIMITS,
+  bodyWorkers: 2,
   random: Math.random,
   logger: silentLogger,
 });
 
-function invalid(message: string): IngestServerError {
-  return new IngestServerError('INVALID_OPTION', message, { status: 400 });
+/** Most body worker threads one server may run. */
+export const MAX_BODY_WORKERS = 16;
+
+function invalid(message: string, option?: string): IngestServerError {
+  return new IngestServerError('INVALID_OPTION', message, {
+    status: 400,
+    ...(option === undefined ? {} : { details: { option } }),
+  });
+}
+
+/** True for hosts only this machine can reach: 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
 function checkRate(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw invalid(`faults.${name} must be a number between 0 and 1, got ${String(value)}`);
+    throw invalid(`faults.${name} must be a number between 0 and 1, got ${String(value)}`, `faults.${name}`);
   }
   return value;
 }
@@ -96,17 +129,19 @@ function checkRate(name: string, value: unknown): number {
 export function resolveFaults(base: FaultOptions, patch: unknown): FaultOptions {
   if (patch === undefined) return { ...base };
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw invalid('faults must be an object');
+    throw invalid('faults must be an object', 'faults');
   }
-  const known = new Set(Object.keys(DEFAULT_FAULT_OPTIONS));
-  for (const key of Object.keys(patch)) {
-    if (!known.has(key)) throw invalid(`unknown fault option ${JSON.stringify(key)}`);
+  const known = Object.keys(DEFAULT_FAULT_OPTIONS);
+  const unknown = findUnknownOption(patch, known);
+  if (unknown !== undefined) {
+    throw invalid(unknownOptionMessage('faults', unknown, known), `faults.${unknown.key}`);
   }
   const p = patch as Partial<Record<keyof FaultOptions, unknown>>;
   const latencyMs = p.latencyMs ?? base.latencyMs;
   if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > 600_000) {
     throw invalid(
       `faults.latencyMs must be a number of ms between 0 and 600000, got ${JSON.stringify(latencyMs)}`,
+      'faults.latencyMs',
     );
   }
   const retryAfterSeconds = p.retryAfterSeconds ?? base.retryAfterSeconds;
@@ -117,6 +152,7 @@ export function resolveFaults(base: FaultOptions, patch: unknown): FaultOptions 
   ) {
     throw invalid(
       `faults.retryAfterSeconds must be a non-negative integer, got ${JSON.stringify(retryAfterSeconds)}`,
+      'faults.retryAfterSeconds',
     );
   }
   return {
@@ -132,7 +168,7 @@ function checkLimits(name: string, value: DecompressionLimits): DecompressionLim
   for (const key of ['maxCompressedBytes', 'maxDecompressedBytes', 'maxRatio'] as const) {
     const v = value[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      throw invalid(`${name}.${key} must be a positive number, got ${String(v)}`);
+      throw invalid(`${name}.${key} must be a positive number, got ${String(v)}`, `${name}.${key}`);
     }
   }
   return Object.freeze({ ...value });
@@ -141,20 +177,26 @@ function checkLimits(name: string, value: DecompressionLimits): DecompressionLim
 /** Applies defaults and validates; throws `IngestServerError` INVALID_OPTION on an invalid explicit value. */
 export function resolveIngestServerOptions(options: IngestServerOptions = {}): ResolvedIngestServerOptions {
   const d = DEFAULT_INGEST_SERVER_OPTIONS;
+  const known = [...Object.keys(DEFAULT_INGEST_SERVER_OPTIONS)];
+  const unknown = findUnknownOption(options, known);
+  if (unknown !== undefined) {
+    throw invalid(unknownOptionMessage('startIngestServer', unknown, known), unknown.key);
+  }
   const port = options.port ?? d.port;
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw invalid(`port must be 0..65535, got ${port}`);
+    throw invalid(`port must be 0..65535, got ${port}`, 'port');
   const host = options.host ?? d.host;
-  if (typeof host !== 'string' || host.length === 0) throw invalid('host must be a non-empty string');
+  if (typeof host !== 'string' || host.length === 0) throw invalid('host must be a non-empty string', 'host');
   const databasePath = options.databasePath ?? d.databasePath;
   if (typeof databasePath !== 'string' || databasePath.length === 0) {
-    throw invalid('databasePath must be a non-empty string');
+    throw invalid('databasePath must be a non-empty string', 'databasePath');
   }
   const apiKeys: Record<string, string> = {};
   for (const [key, tenant] of Object.entries(options.apiKeys ?? d.apiKeys)) {
-    if (key.length === 0 || /\s/.test(key)) throw invalid('API keys must be non-empty and contain no spaces');
+    if (key.length === 0 || /\s/.test(key))
+      throw invalid('API keys must be non-empty and contain no spaces', 'apiKeys');
     if (typeof tenant !== 'string' || tenant.length === 0 || tenant.length > 256) {
-      throw invalid('every API key must map to a tenant id of 1..256 characters');
+      throw invalid('every API key must map to a tenant id of 1..256 characters', 'apiKeys');
     }
     apiKeys[key] = tenant;
   }
@@ -162,10 +204,24 @@ export function resolveIngestServerOptions(options: IngestServerOptions = {}): R
     options.adminKey !== undefined &&
     (typeof options.adminKey !== 'string' || options.adminKey.length === 0)
   ) {
-    throw invalid('adminKey must be a non-empty string when set');
+    throw invalid('adminKey must be a non-empty string when set', 'adminKey');
+  }
+  if (options.adminKey === undefined && !isLoopbackHost(host)) {
+    throw invalid(
+      `host ${host} is reachable from other machines: set adminKey, or /_admin/* (stats, faults, commands) ` +
+        'would be open to anyone who can reach it',
+      'adminKey',
+    );
+  }
+  const bodyWorkers = options.bodyWorkers ?? d.bodyWorkers;
+  if (!Number.isInteger(bodyWorkers) || bodyWorkers < 0 || bodyWorkers > MAX_BODY_WORKERS) {
+    throw invalid(
+      `bodyWorkers must be an integer from 0 to ${MAX_BODY_WORKERS}, got ${String(bodyWorkers)}`,
+      'bodyWorkers',
+    );
   }
   if (options.random !== undefined && typeof options.random !== 'function')
-    throw invalid('random must be a function');
+    throw invalid('random must be a function', 'random');
   return {
     host,
     port,
@@ -176,6 +232,7 @@ export function resolveIngestServerOptions(options: IngestServerOptions = {}): R
     ingestLimits: checkLimits('ingestLimits', options.ingestLimits ?? d.ingestLimits),
     defaultLimits: checkLimits('defaultLimits', options.defaultLimits ?? d.defaultLimits),
     chunkDataLimits: checkLimits('chunkDataLimits', options.chunkDataLimits ?? d.chunkDataLimits),
+    bodyWorkers,
     random: options.random ?? d.random,
     logger: options.logger ?? d.logger,
   };

@@ -225,3 +225,50 @@ describe('IngestStore on a file', () => {
     }
   });
 });
+
+describe('IngestStore finding index (a million findings without a unique SQLite index)', () => {
+  it('a reopened database knows its findings: the same findings again are skipped, not created', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ingest-store-index-'));
+    try {
+      const path = join(dir, 'ingest.db');
+      const first = new IngestStore(path);
+      expect(first.applyChunk('t1', chunk()).body.findings_created).toBe(2);
+      first.close();
+      const again = open(path);
+      const answer = again.applyChunk('t1', chunk({ reportId: 'r2', checksum: 'other' }));
+      expect(answer.body).toMatchObject({ findings_created: 0, findings_skipped: 2 });
+      expect(again.checkFingerprints('t1', ['fp-1', 'fp-3'])).toEqual({
+        existing: ['fp-1'],
+        missing: ['fp-3'],
+      });
+      expect(again.db.prepare('SELECT COUNT(*) AS n FROM findings').get()).toEqual({ n: 2 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a finding repeated inside one chunk is stored once', () => {
+    const s = open();
+    const answer = s.applyChunk(
+      't1',
+      chunk({ findings: [finding(7), finding(7), finding(7, { title: 'changed' })] }),
+    );
+    expect(answer.body).toMatchObject({ findings_created: 1, findings_skipped: 1, findings_updated: 1 });
+    expect(s.db.prepare('SELECT title FROM findings').all()).toEqual([{ title: 'changed' }]);
+  });
+
+  it('a chunk refused after the findings were written leaves no trace in the index', () => {
+    const s = open();
+    s.applyChunk('t1', chunk({ reportId: 'whole-first', totalChunks: 1 }));
+    // The chunks table refuses a second row for (t1, r9, 0) only after the findings were inserted.
+    s.db.exec(
+      "CREATE TRIGGER refuse_chunk BEFORE INSERT ON chunks WHEN NEW.report_id = 'r9' BEGIN SELECT RAISE(ABORT, 'no'); END",
+    );
+    expect(() => s.applyChunk('t1', chunk({ reportId: 'r9', findings: [finding(90)] }))).toThrow('no');
+    expect(s.checkFingerprints('t1', ['fp-90'])).toEqual({ existing: [], missing: ['fp-90'] });
+    s.db.exec('DROP TRIGGER refuse_chunk');
+    expect(s.applyChunk('t1', chunk({ reportId: 'r9', findings: [finding(90)] })).body.findings_created).toBe(
+      1,
+    );
+  });
+});

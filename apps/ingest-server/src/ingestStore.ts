@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { COMMAND_STATUSES } from '@rediver/core';
 import type {
@@ -12,6 +12,13 @@ import type {
   ToolInfo,
 } from '@rediver/core';
 import { IngestServerError } from './ingestServerError';
+import type { PreparedChunk, PreparedReport } from './internal/bodyJobs';
+import { MAX_ASSETS_PER_CHUNKED_REPORT, MAX_FINDINGS_PER_CHUNKED_REPORT } from './internal/contentLimits';
+import { FindingIndex } from './internal/findingIndex';
+import { prepareAssets, prepareFindings, sha256 } from './internal/prepare';
+import type { PreparedAsset, PreparedFinding } from './internal/prepare';
+
+export { findingFingerprint } from './internal/prepare';
 
 /** What one report (whole or chunked) delivered so far, per tenant. */
 export interface ReportStats {
@@ -140,7 +147,8 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE TABLE IF NOT EXISTS findings (
   tenant_id TEXT NOT NULL, fingerprint TEXT NOT NULL, report_id TEXT NOT NULL, type TEXT NOT NULL,
   severity TEXT NOT NULL, title TEXT NOT NULL, content_hash TEXT NOT NULL, data TEXT NOT NULL,
-  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (tenant_id, fingerprint));
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS findings_tenant ON findings (tenant_id);
 CREATE TABLE IF NOT EXISTS assets (
   tenant_id TEXT NOT NULL, asset_key TEXT NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL,
   report_id TEXT NOT NULL, content_hash TEXT NOT NULL, data TEXT NOT NULL, first_seen INTEGER NOT NULL,
@@ -161,27 +169,6 @@ CREATE TABLE IF NOT EXISTS heartbeats (
   tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL, data TEXT NOT NULL, received_at INTEGER NOT NULL,
   count INTEGER NOT NULL, PRIMARY KEY (tenant_id, agent_id));
 `;
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** The fingerprint a finding is upserted by: its own, or one derived from what identifies it. */
-export function findingFingerprint(finding: Finding): string {
-  if (typeof finding.fingerprint === 'string' && finding.fingerprint.length > 0) return finding.fingerprint;
-  return sha256(
-    JSON.stringify([
-      finding.type,
-      finding.rule_id ?? null,
-      finding.title,
-      finding.asset_ref ?? null,
-      finding.asset_value ?? null,
-      finding.location?.path ?? null,
-      finding.location?.start_line ?? null,
-      finding.location?.start_column ?? null,
-    ]),
-  );
-}
 
 interface CommandRow {
   id: string;
@@ -231,15 +218,27 @@ export class IngestStore {
   private readonly now: () => number;
   private closed = false;
   private readonly st: ReturnType<IngestStore['prepare']>;
+  /** Where each finding is (see `FindingIndex`); the findings table has no unique index of its own. */
+  private readonly findingIndex = new FindingIndex();
 
   constructor(databasePath: string, options: { now?: () => number } = {}) {
     this.db = new Database(databasePath);
     this.now = options.now ?? Date.now;
+    // Findings are keyed by random fingerprints, so every insert lands at a random place of their index. Bigger
+    // pages and a cache that holds the index of a million findings (about 100 MiB) make that 30% cheaper at
+    // 500,000 findings (bench/). The page size applies to new databases only.
+    this.db.pragma('page_size = 16384');
+    this.db.pragma('cache_size = -262144');
     if (databasePath !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.st = this.prepare();
+    for (const row of this.db
+      .prepare('SELECT rowid AS id, tenant_id, fingerprint FROM findings')
+      .iterate() as IterableIterator<{ id: number; tenant_id: string; fingerprint: string }>) {
+      this.findingIndex.add(row.tenant_id, row.fingerprint, row.id);
+    }
   }
 
   private prepare() {
@@ -270,21 +269,25 @@ export class IngestStore {
            WHEN chunks_received + ? >= total_chunks THEN 1 ELSE 0 END
          WHERE tenant_id = ? AND report_id = ?`,
       ),
-      getFinding: db.prepare<[string, string], { content_hash: string }>(
-        'SELECT content_hash FROM findings WHERE tenant_id = ? AND fingerprint = ?',
+      findingAt: db.prepare<[number], { tenant_id: string; fingerprint: string }>(
+        'SELECT tenant_id, fingerprint FROM findings WHERE rowid = ?',
       ),
+      findingHash: db.prepare<[number], { content_hash: string }>(
+        'SELECT content_hash FROM findings WHERE rowid = ?',
+      ),
+      // An append: the finding index says it is new (the table has no unique index to check on every insert).
       insertFinding: db.prepare(
         'INSERT INTO findings (tenant_id, fingerprint, report_id, type, severity, title, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       updateFinding: db.prepare(
-        'UPDATE findings SET report_id = ?, type = ?, severity = ?, title = ?, content_hash = ?, data = ?, last_seen = ? WHERE tenant_id = ? AND fingerprint = ?',
+        'UPDATE findings SET report_id = @report, type = @type, severity = @severity, title = @title, content_hash = @hash, data = @data, last_seen = @at WHERE rowid = @rowid',
       ),
-      touchFinding: db.prepare('UPDATE findings SET last_seen = ? WHERE tenant_id = ? AND fingerprint = ?'),
+      touchFinding: db.prepare('UPDATE findings SET last_seen = ? WHERE rowid = ?'),
       getAsset: db.prepare<[string, string], { content_hash: string }>(
         'SELECT content_hash FROM assets WHERE tenant_id = ? AND asset_key = ?',
       ),
       insertAsset: db.prepare(
-        'INSERT INTO assets (tenant_id, asset_key, type, value, report_id, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO assets (tenant_id, asset_key, type, value, report_id, content_hash, data, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
       updateAsset: db.prepare(
         'UPDATE assets SET report_id = ?, content_hash = ?, data = ?, last_seen = ? WHERE tenant_id = ? AND asset_key = ?',
@@ -317,12 +320,32 @@ export class IngestStore {
     if (this.closed) throw new IngestServerError('CLOSED', 'the ingest store is closed', { status: 503 });
   }
 
+  /** The rowid of a tenant's finding, or undefined. */
+  private findFinding(tenantId: string, fingerprint: string): number | undefined {
+    return this.findingIndex.find(tenantId, fingerprint, (rowid) => this.st.findingAt.get(rowid));
+  }
+
+  /**
+   * Runs `apply` in a transaction; the findings it added to the index are taken out again when it rolls back.
+   * `apply` gets the list to record them in.
+   */
+  private inTransaction<T>(tenantId: string, apply: (added: Array<[string, number]>) => T): T {
+    const added: Array<[string, number]> = [];
+    try {
+      return this.db.transaction(() => apply(added))();
+    } catch (error) {
+      for (const [fingerprint, rowid] of added) this.findingIndex.remove(tenantId, fingerprint, rowid);
+      throw error;
+    }
+  }
+
   private upsert(
     tenantId: string,
     reportId: string,
-    assets: Asset[],
-    findings: Finding[],
+    assets: readonly PreparedAsset[],
+    findings: readonly PreparedFinding[],
     at: number,
+    added: Array<[string, number]>,
   ): ApplyCounts {
     const counts: ApplyCounts = {
       assets_created: 0,
@@ -331,55 +354,44 @@ export class IngestStore {
       findings_updated: 0,
       findings_skipped: 0,
     };
-    for (const asset of assets) {
-      const key = `${asset.type}\u0000${asset.value}`;
-      const data = JSON.stringify(asset);
-      const hash = sha256(data);
-      const existing = this.st.getAsset.get(tenantId, key);
-      if (!existing) {
-        this.st.insertAsset.run(tenantId, key, asset.type, asset.value, reportId, hash, data, at, at);
+    for (const a of assets) {
+      if (
+        this.st.insertAsset.run(tenantId, a.key, a.type, a.value, reportId, a.hash, a.data, at, at)
+          .changes === 1
+      ) {
         counts.assets_created++;
-      } else if (existing.content_hash !== hash) {
-        this.st.updateAsset.run(reportId, hash, data, at, tenantId, key);
+      } else if (this.st.getAsset.get(tenantId, a.key)!.content_hash !== a.hash) {
+        this.st.updateAsset.run(reportId, a.hash, a.data, at, tenantId, a.key);
         counts.assets_updated++;
       } else {
-        this.st.touchAsset.run(at, tenantId, key);
+        this.st.touchAsset.run(at, tenantId, a.key);
       }
     }
-    for (const finding of findings) {
-      const fingerprint = findingFingerprint(finding);
-      const data = JSON.stringify(finding);
-      const hash = sha256(data);
-      const existing = this.st.getFinding.get(tenantId, fingerprint);
-      if (!existing) {
-        this.st.insertFinding.run(
-          tenantId,
-          fingerprint,
-          reportId,
-          finding.type,
-          finding.severity,
-          finding.title,
-          hash,
-          data,
-          at,
-          at,
+    for (const f of findings) {
+      const rowid = this.findFinding(tenantId, f.fingerprint);
+      if (rowid === undefined) {
+        const id = Number(
+          this.st.insertFinding.run(
+            tenantId,
+            f.fingerprint,
+            reportId,
+            f.type,
+            f.severity,
+            f.title,
+            f.hash,
+            f.data,
+            at,
+            at,
+          ).lastInsertRowid,
         );
+        this.findingIndex.add(tenantId, f.fingerprint, id);
+        added.push([f.fingerprint, id]);
         counts.findings_created++;
-      } else if (existing.content_hash !== hash) {
-        this.st.updateFinding.run(
-          reportId,
-          finding.type,
-          finding.severity,
-          finding.title,
-          hash,
-          data,
-          at,
-          tenantId,
-          fingerprint,
-        );
+      } else if (this.st.findingHash.get(rowid)!.content_hash !== f.hash) {
+        this.st.updateFinding.run({ ...f, tenant: tenantId, report: reportId, at, rowid });
         counts.findings_updated++;
       } else {
-        this.st.touchFinding.run(at, tenantId, fingerprint);
+        this.st.touchFinding.run(at, rowid);
         counts.findings_skipped++;
       }
     }
@@ -412,11 +424,23 @@ export class IngestStore {
    * returns the first answer and changes nothing. Same report id and index with other content → 409.
    */
   applyChunk(tenantId: string, chunk: ChunkToApply): StoredAnswer<ChunkUploadResponse> {
+    return this.applyPreparedChunk(tenantId, {
+      ...chunk,
+      assets: prepareAssets(chunk.assets),
+      findings: prepareFindings(chunk.findings),
+    });
+  }
+
+  /** `applyChunk` for a chunk a body worker already decoded, validated and serialised. */
+  applyPreparedChunk(
+    tenantId: string,
+    chunk: PreparedChunk & { idempotencyKey: string | undefined },
+  ): StoredAnswer<ChunkUploadResponse> {
     this.assertOpen();
     const requestHash = sha256(
       `chunk\u0000${chunk.reportId}\u0000${chunk.chunkIndex}\u0000${chunk.checksum}`,
     );
-    return this.db.transaction((): StoredAnswer<ChunkUploadResponse> => {
+    return this.inTransaction(tenantId, (added): StoredAnswer<ChunkUploadResponse> => {
       const at = this.now();
       const byKey = this.replay<ChunkUploadResponse>(tenantId, chunk.idempotencyKey, requestHash);
       if (byKey) return byKey;
@@ -445,8 +469,18 @@ export class IngestStore {
             : `report ${chunk.reportId} was already ingested whole`,
           { status: 409 },
         );
+      } else if (
+        report.findings_received + chunk.findings.length > MAX_FINDINGS_PER_CHUNKED_REPORT ||
+        report.assets_received + chunk.assets.length > MAX_ASSETS_PER_CHUNKED_REPORT
+      ) {
+        throw new IngestServerError(
+          'REPORT_TOO_LARGE',
+          `report ${chunk.reportId} would hold more than ${MAX_FINDINGS_PER_CHUNKED_REPORT} findings or ` +
+            `${MAX_ASSETS_PER_CHUNKED_REPORT} assets (a bound of this server)`,
+          { status: 413 },
+        );
       }
-      const counts = this.upsert(tenantId, chunk.reportId, chunk.assets, chunk.findings, at);
+      const counts = this.upsert(tenantId, chunk.reportId, chunk.assets, chunk.findings, at, added);
       this.st.bumpReport.run(
         1,
         chunk.findings.length,
@@ -482,7 +516,7 @@ export class IngestStore {
         this.st.putIdem.run(tenantId, chunk.idempotencyKey, requestHash, 201, response, at);
       }
       return { statusCode: 201, body, replayed: false };
-    })();
+    });
   }
 
   /**
@@ -497,10 +531,28 @@ export class IngestStore {
       bodyHash: string;
     },
   ): StoredAnswer<IngestResponse> {
+    const { report } = input;
+    return this.applyPreparedReport(tenantId, {
+      idempotencyKey: input.idempotencyKey,
+      report: {
+        metadata: report.metadata,
+        tool: report.tool,
+        assets: prepareAssets(report.assets ?? []),
+        findings: prepareFindings(report.findings ?? []),
+        bodyHash: input.bodyHash,
+      },
+    });
+  }
+
+  /** `applyReport` for a report a body worker already validated and serialised. */
+  applyPreparedReport(
+    tenantId: string,
+    input: { report: PreparedReport; idempotencyKey: string | undefined },
+  ): StoredAnswer<IngestResponse> {
     this.assertOpen();
     const { report } = input;
-    const requestHash = sha256(`ingest\u0000${input.bodyHash}`);
-    return this.db.transaction((): StoredAnswer<IngestResponse> => {
+    const requestHash = sha256(`ingest\u0000${report.bodyHash}`);
+    return this.inTransaction(tenantId, (added): StoredAnswer<IngestResponse> => {
       const at = this.now();
       const byKey = this.replay<IngestResponse>(tenantId, input.idempotencyKey, requestHash);
       if (byKey) return byKey;
@@ -512,13 +564,11 @@ export class IngestStore {
           status: 409,
         });
       }
-      const assets = report.assets ?? [];
-      const findings = report.findings ?? [];
-      const counts = this.upsert(tenantId, reportId, assets, findings, at);
+      const counts = this.upsert(tenantId, reportId, report.assets, report.findings, at, added);
       this.st.bumpReport.run(
         0,
-        findings.length,
-        assets.length,
+        report.findings.length,
+        report.assets.length,
         report.tool?.name ?? null,
         JSON.stringify(report.metadata),
         at,
@@ -531,7 +581,7 @@ export class IngestStore {
         this.st.putIdem.run(tenantId, input.idempotencyKey, requestHash, 200, JSON.stringify(body), at);
       }
       return { statusCode: 200, body, replayed: false };
-    })();
+    });
   }
 
   /** Splits fingerprints into those the tenant has and those it has not. */
@@ -542,7 +592,8 @@ export class IngestStore {
     this.assertOpen();
     const existing: string[] = [];
     const missing: string[] = [];
-    for (const fp of fingerprints) (this.st.getFinding.get(tenantId, fp) ? existing : missing).push(fp);
+    for (const fp of fingerprints)
+      (this.findFinding(tenantId, fp) !== undefined ? existing : missing).push(fp);
     return { existing, missing };
   }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,19 +118,85 @@ describe('rediver-ingest-server CLI', () => {
     WAIT_MS,
   );
 
-  it('reports usage errors with a non-zero exit code and a message', async () => {
+  it('reports usage errors with exit code 2 (as the README says) and a message', async () => {
     const lines: string[] = [];
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
-    expect(await runCli(['stats'], io)).toBe(1);
-    expect(await runCli(['enqueue', '--db', db], io)).toBe(1);
-    expect(await runCli(['serve', '--key', 'novalue'], io)).toBe(1);
+    expect(await runCli(['stats'], io)).toBe(2);
+    expect(await runCli(['enqueue', '--db', db], io)).toBe(2);
+    expect(await runCli(['serve', '--key', 'novalue'], io)).toBe(2);
     expect(await runCli(['nope'], io)).toBe(2);
     // `pnpm start -- <flags>` passes a leading `--` through.
-    expect(await runCli(['--', 'stats'], io)).toBe(1);
+    expect(await runCli(['--', 'stats'], io)).toBe(2);
     expect(lines.join('\n')).toContain('stats needs --db FILE');
-    expect(await runCli(['serve', '--bogus'], io)).toBe(1);
+    expect(await runCli(['serve', '--bogus'], io)).toBe(2);
     expect(lines.join('\n')).toContain('--key must look like rdv_xxx=tenant');
     expect(lines.join('\n')).not.toContain('novalue');
+  });
+
+  it('serve --help, stats --help and enqueue --help print their usage and exit 0', async () => {
+    for (const command of ['serve', 'stats', 'enqueue']) {
+      const r = await cli([command, '--help']);
+      expect(r.status, command).toBe(0);
+      expect(r.stdout).toContain(`usage: rediver-ingest-server ${command}`);
+    }
+    expect((await cli(['serve', '-h'])).status).toBe(0);
+  });
+
+  it('refuses an unknown config key with a did-you-mean (exit 2)', async () => {
+    const file = join(dir, 'typo.json');
+    writeFileSync(file, JSON.stringify({ apiKey: { rdv_typo_secret: 't' } }));
+    const r = await cli(['serve', '--config', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('"apiKey" is not an option of the config file (did you mean apiKeys?)');
+    expect(r.stderr).not.toContain('rdv_typo_secret');
+    writeFileSync(file, JSON.stringify({ faults: { errorRat: 1 } }));
+    const f = await cli(['serve', '--config', file, '--port', '0']);
+    expect(f.status).toBe(2);
+    expect(f.stderr).toContain('did you mean errorRate?');
+  });
+
+  it('never prints part of a key when the config is not valid JSON', async () => {
+    const file = join(dir, 'broken.json');
+    const secrets = [
+      '{"apiKeys": {"rdv_leaky_secret": "t",}}',
+      '{"adminKey": rdv_bare_secret}',
+      '{"adminKey": "rdv_cut',
+    ];
+    for (const text of secrets) {
+      writeFileSync(file, text);
+      const r = await cli(['serve', '--config', file]);
+      expect(r.status, text).toBe(2);
+      expect(r.stderr).toContain('is not valid JSON');
+      expect(r.stderr).not.toMatch(/rdv_|leaky|bare|secret|cut/);
+    }
+  });
+
+  it('refuses a config that is not a small regular file at once: devices, FIFOs, directories, huge files', async () => {
+    const fifo = join(dir, 'config.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, `{"host":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+    for (const [file, text] of [
+      ['/dev/urandom', 'not a regular file'],
+      ['/dev/zero', 'not a regular file'],
+      [fifo, 'not a regular file'],
+      [dir, 'not a regular file'],
+      [huge, 'a config file is at most'],
+      [join(dir, 'missing.json'), 'ENOENT'],
+    ] as const) {
+      const r = await cli(['serve', '--config', file]);
+      expect(r.status, file).toBe(2);
+      expect(r.stderr, file).toContain(text);
+    }
+  });
+
+  it('refuses to serve beyond loopback without an admin key or with only the public dev key', async () => {
+    const noAdmin = await cli(['serve', '--host', '0.0.0.0', '--port', '0', '--key', 'rdv_k=t']);
+    expect(noAdmin.status).toBe(2);
+    expect(noAdmin.stderr).toContain('--admin-key');
+    const devKey = await cli(['serve', '--host', '0.0.0.0', '--port', '0', '--admin-key', 'adm']);
+    expect(devKey.status).toBe(2);
+    expect(devKey.stderr).toContain('--key');
   });
 
   it('formatStats says so when there is no data', () => {

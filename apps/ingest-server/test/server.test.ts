@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_PATHS } from '@rediver/core';
@@ -325,6 +326,49 @@ describe('POST /api/v1/agent/ingest/chunk', () => {
       const res = await post(url(API_PATHS.ingestChunk), { ...good, ...patch }, { key: KEYS.a });
       expect(res.status, JSON.stringify(patch).slice(0, 80)).toBe(status);
       expect(res.json.message).toContain(text);
+    }
+  });
+});
+
+describe('big bodies go to body workers (issue 20: no body holds the event loop)', () => {
+  // About 500 bytes that compress like prose (a few :1), so the data is big without being a bomb.
+  const text = (i: number) =>
+    `${randomBytes(100).toString('hex')} ${i} ${'lorem ipsum dolor sit amet '.repeat(10)}`;
+
+  it('a chunk whose data decodes past 1 MiB is applied once, from a worker', async () => {
+    const s = await startIngestServer({ apiKeys: API_KEYS });
+    try {
+      const findings = Array.from({ length: 3000 }, (_, i) => finding(50_000 + i, { description: text(i) }));
+      const c = makeChunk('big-chunk', 0, 1, findings);
+      const first = await post(s.url + API_PATHS.ingestChunk, c, { key: KEYS.a });
+      expect(first).toMatchObject({ status: 201, json: { findings_created: 3000, status: 'completed' } });
+      expect(s.metrics().bodies.worker).toBe(1);
+      const again = await post(s.url + API_PATHS.ingestChunk, c, { key: KEYS.a });
+      expect(again.json).toEqual(first.json);
+      const report = {
+        ...makeReport('big-whole', 0),
+        findings: findings.map((f) => ({ ...f, fingerprint: `w-${f.fingerprint}` })),
+      };
+      const whole = await post(s.url + API_PATHS.ingest, report, { key: KEYS.a });
+      expect(whole).toMatchObject({ status: 200, json: { findings_created: 3000 } });
+      expect(s.metrics().bodies.worker).toBe(3);
+      expect(s.stats('tenant-a').tenants[0]!.totals.findings).toBe(6000);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('with bodyWorkers 0 everything is decoded on the main thread, with the same answers', async () => {
+    const s = await startIngestServer({ apiKeys: API_KEYS, bodyWorkers: 0 });
+    try {
+      const findings = Array.from({ length: 3000 }, (_, i) => finding(60_000 + i, { description: text(i) }));
+      const res = await post(s.url + API_PATHS.ingestChunk, makeChunk('big-inline', 0, 1, findings), {
+        key: KEYS.a,
+      });
+      expect(res).toMatchObject({ status: 201, json: { findings_created: 3000 } });
+      expect(s.metrics().bodies).toEqual({ inline: 1, worker: 0 });
+    } finally {
+      await s.close();
     }
   });
 });

@@ -19,9 +19,36 @@ export type BodyEncoding = 'identity' | 'gzip' | 'zstd';
  * the decoder allocate 128 MiB; compression levels 1..19 never need more than 2^23.
  */
 const ZSTD_WINDOW_LOG_MAX = 24;
-const ZSTD_OUT_BYTES = 128 * 1024;
+const ZSTD_OUT_BYTES = 256 * 1024;
 /** Input is fed to decoders in slices this big, so limits are checked between small steps. */
 const SLICE_BYTES = 64 * 1024;
+/**
+ * A zstd decoder yields to the event loop after this much output from one input slice: a slice of highly
+ * compressible data (up to `maxRatio` x 64 KiB of output) then never holds the loop for more than a few ms.
+ */
+const YIELD_AFTER_BYTES = 1024 * 1024;
+
+/** Sees every decoded part, in order, before it is kept (e.g. a `JsonScanner` that refuses early). */
+export type OutputObserver = (part: Buffer) => void;
+
+/**
+ * Thrown when decoded data would pass a caller's budget while still within the limits: not a refusal of the
+ * data, a sign that the work belongs elsewhere (the main thread hands such a body to a worker).
+ */
+export class OverBudget extends Error {
+  constructor(readonly budgetBytes: number) {
+    super(`decoded data exceeds the budget of ${budgetBytes} bytes`);
+    this.name = 'OverBudget';
+  }
+}
+
+/** Options of `decodeBuffer`. */
+export interface DecodeOptions {
+  /** Sees every decoded part before it is kept; throwing refuses the data. */
+  observe?: OutputObserver;
+  /** Most decoded bytes this call may produce before it gives up with `OverBudget` (default: no budget). */
+  budgetBytes?: number;
+}
 
 /** Maps a `Content-Encoding` header to a supported encoding; throws 415 for anything else. */
 export function parseContentEncoding(header: string | undefined): BodyEncoding {
@@ -57,6 +84,8 @@ class BoundedSink {
   constructor(
     private readonly limits: DecompressionLimits,
     private readonly encoding: BodyEncoding,
+    private readonly observe: OutputObserver | undefined,
+    private readonly budgetBytes = Number.POSITIVE_INFINITY,
   ) {}
 
   input(bytes: number): void {
@@ -78,11 +107,18 @@ class BoundedSink {
         throw limitError(`decompression ratio exceeds ${this.limits.maxRatio}:1`);
       }
     }
+    if (this.decodedBytes > this.budgetBytes) throw new OverBudget(this.budgetBytes);
+    this.observe?.(part);
     this.parts.push(part);
   }
 
+  /** The decoded bytes in memory of their own (never Buffer's shared pool), so they can move to a worker. */
   result(): Buffer {
-    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.decodedBytes);
+    const out = Buffer.allocUnsafeSlow(this.decodedBytes);
+    let at = 0;
+    for (const part of this.parts) at += part.copy(out, at);
+    this.parts.length = 0;
+    return out;
   }
 }
 
@@ -105,31 +141,48 @@ class IdentityDecoder implements StepDecoder {
 class ZstdDecoder implements StepDecoder {
   private readonly dctx = new zstd.DCtx();
   private inFrame = false;
+  /** Output memory, filled call after call; each call's output is a view of it (no copy). */
+  private out = Buffer.allocUnsafeSlow(ZSTD_OUT_BYTES);
+  private outAt = 0;
 
   constructor(private readonly sink: BoundedSink) {
     this.dctx.setParameter(zstd.DParameter.windowLogMax, ZSTD_WINDOW_LOG_MAX);
   }
 
-  write(input: Buffer): void {
+  write(input: Buffer): void | Promise<void> {
     let src: Buffer = input;
+    let sinceYield = 0;
     // Each native call produces at most ZSTD_OUT_BYTES; the sink checks the limits between calls.
-    for (;;) {
-      const dst = Buffer.allocUnsafe(ZSTD_OUT_BYTES);
-      let ret: number;
-      let produced: number;
-      let consumed: number;
-      try {
-        [ret, produced, consumed] = this.dctx.decompressStream(dst, src);
-      } catch (cause) {
-        throw brokenError('zstd', cause);
+    const step = (): void | Promise<void> => {
+      for (;;) {
+        if (this.outAt === this.out.length) {
+          this.out = Buffer.allocUnsafeSlow(ZSTD_OUT_BYTES);
+          this.outAt = 0;
+        }
+        const dst = this.out.subarray(this.outAt);
+        let ret: number;
+        let produced: number;
+        let consumed: number;
+        try {
+          [ret, produced, consumed] = this.dctx.decompressStream(dst, src);
+        } catch (cause) {
+          throw brokenError('zstd', cause);
+        }
+        this.outAt += produced;
+        if (produced > 0) this.sink.output(dst.subarray(0, produced));
+        src = src.subarray(consumed);
+        if (src.length === 0 && produced < dst.length) {
+          this.inFrame = ret !== 0;
+          return;
+        }
+        sinceYield += produced;
+        if (sinceYield >= YIELD_AFTER_BYTES) {
+          sinceYield = 0;
+          return new Promise<void>((resolve) => setImmediate(resolve)).then(step);
+        }
       }
-      if (produced > 0) this.sink.output(Buffer.from(dst.subarray(0, produced)));
-      src = src.subarray(consumed);
-      if (src.length === 0 && produced < dst.length) {
-        this.inFrame = ret !== 0;
-        return;
-      }
-    }
+    };
+    return step();
   }
 
   end(): void {
@@ -210,11 +263,20 @@ export async function decodeBuffer(
   input: Buffer,
   encoding: BodyEncoding,
   limits: DecompressionLimits,
+  options: DecodeOptions = {},
 ): Promise<Buffer> {
+  const { observe, budgetBytes } = options;
   if (input.length > limits.maxCompressedBytes) {
     throw limitError(`compressed data of ${input.length} bytes exceeds ${limits.maxCompressedBytes} bytes`);
   }
-  const sink = new BoundedSink(limits, encoding);
+  if (encoding === 'zstd') {
+    const whole = decodeZstdFrameAtOnce(input, limits, budgetBytes);
+    if (whole !== undefined) {
+      observe?.(whole);
+      return whole;
+    }
+  }
+  const sink = new BoundedSink(limits, encoding, observe, budgetBytes);
   const decoder = createDecoder(encoding, sink);
   try {
     for (let offset = 0; offset < input.length; offset += SLICE_BYTES) {
@@ -229,12 +291,57 @@ export async function decodeBuffer(
   }
 }
 
+/** Largest declared frame decoded in one call instead of step by step. */
+const ONE_SHOT_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A single zstd frame that declares its content size: refused at once (413) when that size breaks `limits` (the
+ * ratio against the whole input), and decoded in one call straight into a buffer of that size when it is at most
+ * `ONE_SHOT_MAX_BYTES` (what the agent sends: one frame per chunk, with its size; one native call, no copy).
+ * `undefined` for anything else (several frames, no declared size, bigger): the caller decodes it step by step.
+ * A frame that holds more than it declares fails (400).
+ */
+function decodeZstdFrameAtOnce(
+  input: Buffer,
+  limits: DecompressionLimits,
+  budgetBytes = Number.POSITIVE_INFINITY,
+): Buffer | undefined {
+  let size: number | null;
+  try {
+    if (zstd.findFrameCompressedSize(input) !== input.length) return undefined;
+    size = zstd.getFrameContentSize(input);
+  } catch {
+    return undefined; // broken: the streaming decoder says how
+  }
+  if (size === null) return undefined;
+  // A frame that declares more than the limits allow would pass them: refused before any decoding.
+  if (size > limits.maxDecompressedBytes) {
+    throw limitError(`decompressed data would exceed ${limits.maxDecompressedBytes} bytes`);
+  }
+  if (size > limits.maxRatio * input.length) {
+    throw limitError(`decompression ratio exceeds ${limits.maxRatio}:1`);
+  }
+  if (size > budgetBytes) throw new OverBudget(budgetBytes);
+  if (size > ONE_SHOT_MAX_BYTES) return undefined;
+  const out = Buffer.allocUnsafeSlow(size);
+  let written: number;
+  try {
+    written = zstd.decompress(out, input);
+  } catch (cause) {
+    throw brokenError('zstd', cause);
+  }
+  if (written !== size) throw brokenError('zstd', new Error('the frame holds less than its header declares'));
+  return out;
+}
+
 /** Options of `readBoundedBody`. */
 export interface ReadBodyOptions {
   encoding: BodyEncoding;
   limits: DecompressionLimits;
   /** `Content-Length`, when the client declared one. */
   declaredLength: number | undefined;
+  /** Sees every decoded part before it is kept; throwing refuses the body. */
+  observe?: OutputObserver;
 }
 
 /** A refused body, with whether the rest of the request can be drained so the connection stays usable. */
@@ -257,7 +364,7 @@ export function readBoundedBody(
   options: ReadBodyOptions,
 ): Promise<{ ok: true; body: Buffer } | { ok: false; failure: BodyReadFailure }> {
   const { encoding, limits, declaredLength } = options;
-  const sink = new BoundedSink(limits, encoding);
+  const sink = new BoundedSink(limits, encoding, options.observe);
   const decoder = createDecoder(encoding, sink);
   return new Promise((resolve) => {
     let settled = false;

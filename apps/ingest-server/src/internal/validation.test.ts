@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_CHUNK_DATA_BYTES, MAX_TOTAL_CHUNKS } from '@rediver/core';
 import {
+  agentIdFromHeader,
   checkJsonDepth,
   MAX_FINGERPRINTS_PER_CHECK,
   MAX_JSON_DEPTH,
@@ -176,9 +177,11 @@ describe('validateChunkEnvelope', () => {
 
 describe('validateChunkData', () => {
   const env = validateChunkEnvelope(envelope());
+  // Chunk 0 carries the report's tool and metadata (issue 20: the real platform requires them).
+  const head = { tool: { name: 'gitleaks' }, metadata: { id: 'scan-1', timestamp: '2026-01-15T10:00:00Z' } };
   it('accepts data consistent with its envelope', () => {
     const data = validateChunkData(
-      { report_id: 'scan-1', chunk_index: 0, total_chunks: 2, is_final: false, findings: [] },
+      { report_id: 'scan-1', chunk_index: 0, total_chunks: 2, is_final: false, findings: [], ...head },
       env,
     );
     expect(data.findings).toEqual([]);
@@ -236,5 +239,96 @@ describe('other bodies', () => {
     expect(() => checkJsonDepth(JSON.parse(oneOver))).toThrow(/deeper than/);
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     expect(problem(() => parseJsonBody(Buffer.from(deep))).status).toBe(400);
+  });
+});
+
+describe('platform rules (issue 20: at least as strict as the real platform)', () => {
+  const head = { tool: { name: 'gitleaks' }, metadata: { id: 'scan-1', timestamp: '2026-01-15T10:00:00Z' } };
+  const data = (patch: Record<string, unknown>, index = 0) => ({
+    report_id: 'scan-1',
+    chunk_index: index,
+    total_chunks: 2,
+    is_final: index === 1,
+    ...patch,
+  });
+  const env0 = validateChunkEnvelope(envelope());
+  const env1 = validateChunkEnvelope(envelope({ chunk_index: 1, is_final: true }));
+
+  it('chunk 0 must carry tool and metadata; later chunks need not', () => {
+    expect(problem(() => validateChunkData(data({ tool: head.tool }), env0)).message).toContain(
+      'data.metadata is required',
+    );
+    expect(problem(() => validateChunkData(data({ metadata: head.metadata }), env0)).message).toContain(
+      'data.tool is required',
+    );
+    expect(validateChunkData(data(head), env0).tool).toEqual(head.tool);
+    expect(validateChunkData(data({}, 1), env1).metadata).toBeUndefined();
+  });
+
+  it("chunk metadata.id must equal the envelope's report_id", () => {
+    const other = { ...head, metadata: { id: 'scan-2', timestamp: '2026-01-15T10:00:00Z' } };
+    expect(problem(() => validateChunkData(data(other), env0)).message).toContain(
+      'data.metadata.id must equal',
+    );
+    expect(problem(() => validateChunkData(data({ metadata: other.metadata }, 1), env1)).status).toBe(400);
+  });
+
+  it("a finding's asset_ref must name an asset of its chunk (or of its whole report)", () => {
+    const f = { type: 'secret', title: 't', severity: 'low', asset_ref: 'repo' };
+    const asset = { id: 'repo', type: 'repository', value: 'github.com/x/y' };
+    expect(problem(() => validateChunkData(data({ ...head, findings: [f] }), env0)).message).toContain(
+      'data.findings[0].asset_ref names no asset of its chunk',
+    );
+    expect(validateChunkData(data({ ...head, assets: [asset], findings: [f] }), env0).findings).toHaveLength(
+      1,
+    );
+    expect(problem(() => validateReport(report({ assets: [], findings: [f] }))).message).toContain(
+      'findings[0].asset_ref names no asset of its report',
+    );
+    expect(validateReport(report({ assets: [asset], findings: [f] })).findings).toHaveLength(1);
+  });
+
+  it('timestamps must be real calendar days', () => {
+    const at = (timestamp: string) => report({ metadata: { id: 'x', timestamp } });
+    expect(problem(() => validateReport(at('2024-02-30T10:00:00Z'))).message).toContain('metadata.timestamp');
+    expect(validateReport(at('2024-02-29T10:00:00Z')).metadata.timestamp).toBe('2024-02-29T10:00:00Z');
+  });
+
+  it('lines and columns are positive safe integers; other counts non-negative safe integers', () => {
+    const at = (location: Record<string, unknown>) =>
+      report({ findings: [{ type: 'code', title: 't', severity: 'low', location }] });
+    for (const bad of [1e300, 2 ** 53, 1.5, 0, -1, Number.NaN]) {
+      expect(problem(() => validateReport(at({ start_line: bad }))).status, String(bad)).toBe(400);
+    }
+    expect(
+      validateReport(at({ start_line: 1, end_line: 2 ** 53 - 1, start_column: 1 })).findings,
+    ).toHaveLength(1);
+    expect(
+      problem(() =>
+        validateReport(
+          report({ metadata: { id: 'x', timestamp: '2026-01-15T10:00:00Z', duration_ms: 1e300 } }),
+        ),
+      ).status,
+    ).toBe(400);
+    expect(problem(() => validateHeartbeat({ uptime_seconds: 1e300 })).status).toBe(400);
+    expect(problem(() => validateHeartbeat({ cpu_percent: 101 })).status).toBe(400);
+    expect(validateHeartbeat({ cpu_percent: 100, memory_percent: 0 })).toMatchObject({ cpu_percent: 100 });
+  });
+
+  it('bodies must be UTF-8: invalid bytes are refused, never turned into U+FFFD', () => {
+    const bad = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    expect(problem(() => parseJsonBody(bad)).message).toContain('not valid UTF-8');
+    expect(parseJsonBody(Buffer.from('{"name":"é😀"}'))).toEqual({ name: 'é😀' });
+  });
+
+  it('X-Agent-ID is read as UTF-8 (as sent), and refused when it is not UTF-8 or holds controls', () => {
+    const sent = (id: string) => Buffer.from(id, 'utf8').toString('latin1'); // how Node hands header bytes over
+    expect(agentIdFromHeader(sent('agent-é-😀'))).toBe('agent-é-😀');
+    expect(agentIdFromHeader('plain-agent')).toBe('plain-agent');
+    expect(problem(() => agentIdFromHeader(Buffer.from([0x61, 0xff]).toString('latin1'))).message).toContain(
+      'UTF-8',
+    );
+    expect(problem(() => agentIdFromHeader(sent('a\u0085b'))).status).toBe(400);
+    expect(problem(() => agentIdFromHeader('')).status).toBe(400);
   });
 });
