@@ -14,6 +14,8 @@ export const EXIT = Object.freeze({
   usage: 2,
   /** Delivery could not finish: the reports are kept in the data dir for the next start. */
   pending: 3,
+  /** Results were not kept: a report could be neither stored in the data dir (e.g. a full disk) nor delivered. */
+  notKept: 4,
   /** Second signal: exit at once. */
   interrupted: 130,
 });
