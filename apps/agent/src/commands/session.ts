@@ -11,6 +11,7 @@ import { defaultScannerCaps } from '../internal/containment';
 import type { ScannerCaps } from '../internal/containment';
 import { DataDirLock } from '../internal/dataDirLock';
 import { registryDir, sweepLeftScanners } from '../internal/scannerRegistry';
+import { announceSetAside, watchAuditWrites, watchStoreDamage } from '../internal/storeNotices';
 import { attachProgress } from '../progress';
 import type { ProgressDisplay } from '../progress';
 import { createAgentDeps } from '../wiring';
@@ -105,11 +106,12 @@ export async function openSession(
     throw e;
   }
   showNewAuditKey(deps.audit.newKey, io);
-  announceSetAside(deps, io);
+  announceSetAside(deps.handles.chunks.store, deps.audit, (text) => io.err.write(`rediver-agent: ${text}\n`));
   const agent = new Agent(config, deps);
   const progress = attachProgress(agent, config.progress, io.err);
-  watchStoreDamage(deps, (text) => agent.emit('line', text));
-  watchAuditWrites(deps, (text) => agent.emit('line', text));
+  const say = (text: string): void => void agent.emit('line', text);
+  watchStoreDamage(deps.handles.chunks.events, deps.audit, say);
+  watchAuditWrites(deps.handles.audit, deps.audit.location, say);
   agent.start();
   await deps.resource.ready?.();
   // The lock is ours: any scanner still recorded was left by an agent killed before it could stop it.
@@ -168,64 +170,6 @@ export async function openSession(
       }
     },
   };
-}
-
-/**
- * A damaged chunk store found at open was set aside by the store (kept as `<file>.corrupt-<time>`) and a fresh one
- * started: one line naming both files, and an audit line. Reports only in the damaged file are not delivered.
- */
-function announceSetAside(deps: Awaited<ReturnType<typeof createAgentDeps>>, io: Io): void {
-  for (const f of deps.handles.chunks.store.setAside) {
-    const message =
-      `the chunk store ${f.path} was damaged (${f.reason}): moved aside to ${f.movedTo} (kept for forensics) ` +
-      'and a fresh store started; reports only in the damaged file will not be delivered';
-    deps.audit.log({
-      type: T.agentError,
-      severity: 'ERROR',
-      message,
-      details: {
-        store: f.path,
-        moved_to: f.movedTo,
-        reason: f.reason,
-        set_aside_at: new Date(f.at).toISOString(),
-      },
-    });
-    io.err.write(`rediver-agent: ${message}\n`);
-  }
-}
-
-/** SQLite found the open store damaged while running (the package says it once): audited and said once. */
-function watchStoreDamage(
-  deps: Awaited<ReturnType<typeof createAgentDeps>>,
-  say: (text: string) => void,
-): void {
-  deps.handles.chunks.events.once('store:corrupt', (e) => {
-    const message =
-      `the chunk store ${e.path} is damaged (${e.reason}): reports stored in it may not be delivered; ` +
-      'new reports are held in memory; the next start sets the file aside and starts a fresh store';
-    deps.audit.log({
-      type: T.agentError,
-      severity: 'CRITICAL',
-      message,
-      details: { store: e.path, reason: e.reason },
-    });
-    say(message);
-  });
-}
-
-/** The audit log cannot be written (a full disk): said once; the logger keeps the lines and retries. */
-function watchAuditWrites(
-  deps: Awaited<ReturnType<typeof createAgentDeps>>,
-  say: (text: string) => void,
-): void {
-  const onError = (e: { operation: string; error: { code: string; message: string } }): void => {
-    if (e.error.code !== 'DISK_FULL') return;
-    deps.handles.audit.off('error', onError);
-    say(
-      `the audit log ${deps.audit.location} cannot be written (DISK_FULL): its lines are kept in memory and retried; free disk space`,
-    );
-  };
-  deps.handles.audit.on('error', onError);
 }
 
 /** The caps of every scanner (config, else derived from the resource thresholds) and where their cgroups go. */

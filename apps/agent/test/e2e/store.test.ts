@@ -191,6 +191,26 @@ describe('a full disk: the data dir on a small tmpfs (real processes)', () => {
     expect(critical[0]!.message).toContain('DISK_FULL');
   });
 
+  it('everything on the full disk, audit log included: the scan is delivered, exit 0; the audit log said once', async (ctx) => {
+    if (!mounted) {
+      console.warn(`skipped: ${why}`);
+      ctx.skip();
+      return;
+    }
+    const { dir, dataDir } = await setup();
+    const server = await startServer(dir);
+    cleanups.push(() => server.close());
+    const r = await runCli(['scan', SAMPLE, ...agentArgs(server, dataDir), '--scanner', 'synthetic:12000']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expectNoRawFailure(r.stdout + r.stderr);
+    expect(totals(server).findingsReceived).toBe(12000);
+    expect(r.stderr).toMatch(/NOT STORED: report \S+ \(12000 findings\): DISK_FULL/);
+    // Whether the audit log still had room for its last lines depends on who filled the disk first: said at most once.
+    expect(
+      r.stderr.split('\n').filter((l) => l.includes('cannot be written (DISK_FULL)')).length,
+    ).toBeLessThanOrEqual(1);
+  });
+
   it('unreachable platform: the report is said LOST with exit 4; status works on the full disk and read-only', async (ctx) => {
     if (!mounted) {
       console.warn(`skipped: ${why}`);
