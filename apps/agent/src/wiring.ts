@@ -11,13 +11,13 @@ import type { ResourceControllerOptions, SystemMetricsSourceOptions } from '@red
 import { DEFAULT_UPLOAD_PIPELINE_OPTIONS, UploadPipeline } from '@rediver/pipeline';
 import type { UploadPipelineOptions } from '@rediver/pipeline';
 import { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from '@rediver/chunk';
-import type { ChunkManagerOptions, StoredReportSummary } from '@rediver/chunk';
+import type { ChunkManagerOptions } from '@rediver/chunk';
 import { createClient, DEFAULT_CLIENT_OPTIONS } from '@rediver/client';
 import type { ClientOptions, RediverClient } from '@rediver/client';
 import type { AgentDeps } from './agent';
 import type { AgentConfig, PackageSectionName } from './config';
 import { registerSectionKeys } from './config';
-import { AgentError, configError } from './errors';
+import { AgentError, configError, withCode } from './errors';
 import type {
   AuditPort,
   ChunkPort,
@@ -27,10 +27,11 @@ import type {
   ResourcePort,
   StoredReportInfo,
 } from './internal/ports';
-import { dataPaths } from './paths';
+import { chunkStorePath, dataPaths } from './paths';
+import { storedReportInfo, UNDELIVERED_STATUSES } from './internal/storedReports';
 import { VERSION } from './version';
 
-export { dataPaths } from './paths';
+export { auditLogPath, chunkStorePath, dataPaths } from './paths';
 
 /*
  * Option names of each package, as reachable from the config file (`audit.maxSizeMB`), the environment
@@ -206,41 +207,6 @@ export function createPipeline(
   };
 }
 
-/** Where the chunk store is: `chunk.databasePath` if configured, else `<dataDir>/chunks.db`. */
-export function chunkStorePath(config: AgentConfig): string {
-  const configured = (config.chunk as { databasePath?: unknown }).databasePath;
-  return typeof configured === 'string' ? configured : dataPaths(config.dataDir).chunksDb;
-}
-
-/** Where the audit log is: `audit.logFile` if configured, else `<dataDir>/audit/audit.log`. */
-export function auditLogPath(config: AgentConfig): string {
-  const configured = (config.audit as { logFile?: unknown }).logFile;
-  return typeof configured === 'string' ? configured : dataPaths(config.dataDir).auditLog;
-}
-
-/** Report states that are not delivered yet: what `deliver`, `status` and the backlog list. */
-export const UNDELIVERED_STATUSES: readonly ReportStatus[] = Object.freeze([
-  'pending',
-  'uploading',
-  'failed',
-  'partial',
-]);
-
-/** A stored report as the agent lists it. */
-export function storedReportInfo(r: StoredReportSummary): StoredReportInfo {
-  const info: StoredReportInfo = {
-    reportId: r.reportId,
-    status: r.status,
-    totalChunks: r.totalChunks,
-    uploadedChunks: r.uploadedChunks,
-    failedChunks: r.failedChunks,
-    bytes: r.totalBytes,
-    createdAt: r.createdAt,
-  };
-  if (r.lastError !== null) info.lastError = r.lastError;
-  return info;
-}
-
 /**
  * Opens the chunk store with `open`. A damaged file is set aside by the package itself (see `announceSetAside`);
  * what is left is a store that cannot be opened at all (a full disk, a data dir the agent may not write, a damaged
@@ -255,7 +221,7 @@ export function openStore<T>(databasePath: string, open: () => T): T {
       throw new AgentError('DISK_FULL', `chunk store ${databasePath}: ${e.message}`, { cause: e });
     }
     const code = (e as { code?: unknown }).code;
-    const what = `${typeof code === 'string' ? `${code}: ` : ''}${(e as Error).message}`;
+    const what = withCode(e);
     const readOnly = ['SQLITE_READONLY', 'SQLITE_CANTOPEN', 'EROFS', 'EACCES', 'EPERM'].some(
       (c) => typeof code === 'string' && code.startsWith(c),
     );

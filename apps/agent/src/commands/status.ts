@@ -7,9 +7,11 @@ import type { AuditCheckpoint } from '@rediver/audit';
 import { collectFigures } from '../figures';
 import type { AgentFigures } from '../figures';
 import { holderAlive, lockPath, readLock } from '../internal/dataDirLock';
+import { withCode } from '../errors';
 import { formatBytes } from '../progress';
 import type { StoredReportInfo } from '../internal/ports';
-import { auditLogPath, chunkStorePath, storedReportInfo, UNDELIVERED_STATUSES } from '../wiring';
+import { storedReportInfo, UNDELIVERED_STATUSES } from '../internal/storedReports';
+import { auditLogPath, chunkStorePath } from '../paths';
 import type { Io } from './common';
 import { configFrom, EXIT, parse } from './common';
 
@@ -89,11 +91,6 @@ function storeProblem(e: unknown): 'damaged' | 'unreadable' {
   return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' ? 'damaged' : 'unreadable';
 }
 
-function errorText(e: unknown): string {
-  const code = (e as { code?: unknown }).code;
-  return `${typeof code === 'string' ? `${code}: ` : ''}${e instanceof Error ? e.message : String(e)}`;
-}
-
 /** `rediver-agent status`. */
 export async function statusCommand(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, {
@@ -166,7 +163,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
       }
     } catch (e) {
       // A damaged (or unreadable) store is a finding of status, not its failure.
-      out.chunkStore = { path: storePath, state: storeProblem(e), problem: errorText(e) };
+      out.chunkStore = { path: storePath, state: storeProblem(e), problem: withCode(e) };
       reports = [];
     }
   }
