@@ -25,7 +25,6 @@ import type {
   PipelinePort,
   PlatformPort,
   ResourcePort,
-  StoredReportInfo,
 } from './internal/ports';
 import { chunkStorePath, dataPaths } from './paths';
 import { storedReportInfo, UNDELIVERED_STATUSES } from './internal/storedReports';

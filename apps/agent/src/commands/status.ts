@@ -87,7 +87,8 @@ function diskSpace(dir: string): { freeBytes: number; totalBytes: number } | nul
 
 /** `damaged` when SQLite says the file is not a sound database, else `unreadable` (permissions, I/O). */
 function storeProblem(e: unknown): 'damaged' | 'unreadable' {
-  const code = String((e as { code?: unknown }).code ?? '');
+  const raw = (e as { code?: unknown } | null)?.code;
+  const code = typeof raw === 'string' ? raw : '';
   return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' ? 'damaged' : 'unreadable';
 }
 
