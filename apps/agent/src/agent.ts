@@ -977,10 +977,12 @@ export class Agent extends EventEmitter<AgentEvents> {
       error,
       details: { held_in_memory: true, sent_directly: sent, findings: d.findings },
     });
-    this.#say(
-      `NOT STORED: report ${d.reportId} (${d.findings} findings): ${cause} — held in memory` +
-        (sent ? ', sent to the platform directly' : ' until the agent stops'),
-    );
+    // Handed back by the pipeline as the agent stops: the stop says what became of it (stored, or lost).
+    if (!(again && this.stopping))
+      this.#say(
+        `NOT STORED: report ${d.reportId} (${d.findings} findings): ${cause} — held in memory` +
+          (sent ? ', sent to the platform directly' : ' until the agent stops'),
+      );
     this.#changed();
     return true;
   }
