@@ -151,6 +151,14 @@ describe('a full disk: the data dir on a small tmpfs (real processes)', () => {
     mounted = false;
   });
 
+  /** Skips the test, saying why, where no tmpfs could be mounted. */
+  function skipped(ctx: { skip: () => void }): boolean {
+    if (mounted) return false;
+    console.warn(`skipped: ${why}`);
+    ctx.skip();
+    return true;
+  }
+
   /** The agent's flags: the data dir on the tmpfs, the audit log on the ordinary disk (so it can be read). */
   async function setup(): Promise<{ dir: string; dataDir: string; auditLog: string }> {
     const tmp = await tempDir('agent-e2e-full-');
@@ -159,11 +167,7 @@ describe('a full disk: the data dir on a small tmpfs (real processes)', () => {
   }
 
   it('a report that cannot be stored is sent directly when the platform is reachable; said, audited, exit 0', async (ctx) => {
-    if (!mounted) {
-      console.warn(`skipped: ${why}`);
-      ctx.skip();
-      return;
-    }
+    if (skipped(ctx)) return;
     const { dir, dataDir, auditLog } = await setup();
     const server = await startServer(dir);
     cleanups.push(() => server.close());
@@ -192,11 +196,7 @@ describe('a full disk: the data dir on a small tmpfs (real processes)', () => {
   });
 
   it('everything on the full disk, audit log included: the scan is delivered, exit 0; the audit log said once', async (ctx) => {
-    if (!mounted) {
-      console.warn(`skipped: ${why}`);
-      ctx.skip();
-      return;
-    }
+    if (skipped(ctx)) return;
     const { dir, dataDir } = await setup();
     const server = await startServer(dir);
     cleanups.push(() => server.close());
@@ -212,11 +212,7 @@ describe('a full disk: the data dir on a small tmpfs (real processes)', () => {
   });
 
   it('unreachable platform: the report is said LOST with exit 4; status works on the full disk and read-only', async (ctx) => {
-    if (!mounted) {
-      console.warn(`skipped: ${why}`);
-      ctx.skip();
-      return;
-    }
+    if (skipped(ctx)) return;
     const { dataDir, auditLog } = await setup();
     const r = await runCli([
       'scan',
