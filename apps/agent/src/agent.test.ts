@@ -158,8 +158,11 @@ class FakeChunks implements ChunkPort {
   needsChunking(r: Report): boolean {
     return (r.findings?.length ?? 0) >= 2000;
   }
+  /** Makes `submitReport` fail with it (a full disk, a damaged store), until cleared. */
+  refuse: Error | undefined;
   submitReport(r: Report): Promise<{ totalChunks: number }> {
     if (this.closed) return Promise.reject(new RediverError('CLOSED', 'closed'));
+    if (this.refuse !== undefined) return Promise.reject(this.refuse);
     this.stored.set(r.metadata.id, r);
     this.listener?.({
       kind: 'report-stored',
@@ -399,5 +402,61 @@ describe('Agent jobs', () => {
     } finally {
       await a2.close('test');
     }
+  });
+});
+
+describe('a report the chunk store cannot keep (issue 18.6)', () => {
+  const diskFull = (): RediverError =>
+    new RediverError('DISK_FULL', 'storing report: the disk holding the chunk store is full');
+
+  it('is held in memory and sent through the pipeline at once, whatever its size; delivered, nothing lost', async () => {
+    chunks.refuse = diskFull();
+    await agent.deliver(report('big', 2500));
+    await agent.settled();
+    expect(pipeline.queue.map((i) => i.report.metadata.id)).toEqual(['big']);
+    expect(agent.deliveries.get('big')).toMatchObject({ state: 'pipeline', heldInMemory: true });
+    const critical = audit.entries.filter((e) => e.severity === 'CRITICAL');
+    expect(critical).toHaveLength(1);
+    expect(critical[0]).toMatchObject({
+      type: 'upload_failed',
+      details: { held_in_memory: true, sent_directly: true, findings: 2500 },
+    });
+    expect(critical[0]!.message).toContain('DISK_FULL');
+    pipeline.deliverAll();
+    await agent.close('test');
+    expect(agent.deliveries.get('big')?.state).toBe('delivered');
+    expect(agent.reportsNotKept).toBe(0);
+  });
+
+  it('not delivered by the stop: stored then if the disk has room again, else said lost', async () => {
+    pipeline.capacity = 0;
+    chunks.refuse = diskFull();
+    await agent.deliver(report('later', 2500));
+    await agent.deliver(report('lost', 2500));
+    await agent.settled();
+    expect(agent.deliveries.get('later')?.state).toBe('failed');
+    // Room again for one of them by the time the agent stops.
+    const submit = chunks.submitReport.bind(chunks);
+    chunks.submitReport = (r: Report) => {
+      chunks.refuse = r.metadata.id === 'later' ? undefined : diskFull();
+      return submit(r);
+    };
+    await agent.close('test');
+    expect(agent.deliveries.get('later')).toMatchObject({ state: 'chunks', stored: true });
+    expect(chunks.stored.has('later')).toBe(true);
+    expect(agent.deliveries.get('lost')).toMatchObject({ state: 'failed', notKept: true });
+    expect(agent.reportsNotKept).toBe(1);
+    expect(audit.entries.filter((e) => e.details?.not_kept === true).map((e) => e.reportId)).toEqual([
+      'lost',
+    ]);
+  });
+
+  it('a report refused as such (too large for the platform) is failed, not held', async () => {
+    chunks.refuse = new RediverError('REPORT_TOO_LARGE', 'over 10,000 chunks');
+    await agent.deliver(report('huge', 2500));
+    await agent.settled();
+    expect(agent.deliveries.get('huge')).toMatchObject({ state: 'failed' });
+    expect(agent.deliveries.get('huge')?.heldInMemory).toBeUndefined();
+    expect(pipeline.queue).toHaveLength(0);
   });
 });

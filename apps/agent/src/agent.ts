@@ -42,6 +42,12 @@ export interface Delivery {
   /** True once it is in the chunk store on disk (survives a crash from then on). */
   stored?: boolean;
   error?: string;
+  /**
+   * The chunk store could not keep it (full disk, damaged store): held in memory while this process runs and sent
+   * through the pipeline; `notKept` once the agent stopped with it neither stored nor delivered (lost).
+   */
+  heldInMemory?: boolean;
+  notKept?: boolean;
 }
 
 /** Counters for the progress display and the summary. */
@@ -441,6 +447,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         });
       })
       .catch((error: unknown) => {
+        if (this.#holdInMemory(report, d, jobId, error)) return;
         d.state = 'failed';
         d.error = errInfo(error).message;
         this.counters.reportsFailed++;
@@ -873,6 +880,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       void this.#persist(report, d?.jobId, 'stopping');
     }
     await Promise.allSettled([...this.#persisting]);
+    await this.#storeHeldOrGiveUp();
     await this.deps.chunks.close();
     await this.deps.resource.close();
     for (const step of this.#shutdownSteps) {
@@ -898,5 +906,132 @@ export class Agent extends EventEmitter<AgentEvents> {
       },
     });
     await this.deps.audit.close();
+  }
+
+  // ---- Reports the chunk store could not keep (issue 18.6: full disk, damaged store) ----
+  // Kept apart from the delivery code above: `#persist` hands such a report here, and `close()` calls
+  // `#storeHeldOrGiveUp` once the pipeline has stopped.
+
+  /** Reports held in memory because the chunk store refused them for a reason of its own (not the report's). */
+  readonly #held = new Map<string, { report: Report; jobId: string | undefined; error: unknown }>();
+  #notKept = 0;
+
+  /** Reports that were neither stored nor delivered when the agent stopped (lost: said, audited, exit code). */
+  get reportsNotKept(): number {
+    return this.#notKept;
+  }
+
+  /**
+   * The store failed to keep `report` for a reason of the host (`DISK_FULL`, `STORAGE_QUOTA`, a damaged or
+   * read-only store), not of the report: hold it in memory and send it through the pipeline now (the platform may
+   * be reachable even though the disk is full). Returns false for anything else (the caller fails the report).
+   */
+  #holdInMemory(report: Report, d: Delivery, jobId: string | undefined, error: unknown): boolean {
+    const refusedAsSuch = isRediverError(
+      error,
+      'VALIDATION_FAILED',
+      'REPORT_ID_INVALID',
+      'REPORT_TOO_LARGE',
+      'REPORT_CONFLICT',
+      'INVALID_OPTION',
+    );
+    if (refusedAsSuch) return false;
+    // Delivered ones are let go (a daemon on a full disk must not keep every report it ever held).
+    for (const id of this.#held.keys())
+      if (this.deliveries.get(id)?.state === 'delivered') this.#held.delete(id);
+    const info = errInfo(error);
+    const cause = `${info.code ?? 'error'}: ${info.message}`;
+    const again = this.#held.has(d.reportId);
+    this.#held.set(d.reportId, { report, jobId, error });
+    d.heldInMemory = true;
+    d.stored = false;
+    d.error = `not stored (${info.code ?? 'store error'})`;
+    this.#errors++;
+    if (!again && !this.stopping) {
+      try {
+        const options: Parameters<PipelinePort['submit']>[1] = {
+          tenantId: this.config.tenantId,
+          priority: 5,
+        };
+        if (jobId !== undefined) options.jobId = jobId;
+        this.deps.pipeline.submit(report, options);
+        d.state = 'pipeline';
+        d.route = 'pipeline';
+      } catch {
+        d.state = 'failed';
+      }
+    } else {
+      d.state = 'failed';
+    }
+    const sent = d.state === 'pipeline';
+    this.#audit({
+      type: T.uploadFailed,
+      severity: 'CRITICAL',
+      message:
+        `report ${d.reportId} (${d.findings} findings) could not be stored for delivery (${cause}): held in memory ` +
+        (sent
+          ? 'and sent to the platform directly; lost if the agent stops before the platform acknowledges it'
+          : 'until the agent stops, then stored if the disk has room again, else lost'),
+      ...(jobId === undefined ? {} : { jobId }),
+      reportId: d.reportId,
+      error,
+      details: { held_in_memory: true, sent_directly: sent, findings: d.findings },
+    });
+    // Handed back by the pipeline as the agent stops: the stop says what became of it (stored, or lost).
+    if (!(again && this.stopping))
+      this.#say(
+        `NOT STORED: report ${d.reportId} (${d.findings} findings): ${cause} — held in memory` +
+          (sent ? ', sent to the platform directly' : ' until the agent stops'),
+      );
+    this.#changed();
+    return true;
+  }
+
+  /** At stop: each held report not delivered is stored once more (the disk may have room now), else lost. */
+  async #storeHeldOrGiveUp(): Promise<void> {
+    for (const [id, h] of this.#held) {
+      this.#held.delete(id);
+      const d = this.deliveries.get(id);
+      if (d === undefined || d.state === 'delivered' || d.stored === true) continue;
+      try {
+        const { totalChunks } = await this.deps.chunks.submitReport(h.report, {
+          tenantId: this.config.tenantId,
+          priority: 5,
+        });
+        d.state = 'chunks';
+        d.route = 'chunks';
+        d.stored = true;
+        d.totalChunks = totalChunks;
+        delete d.error;
+        this.#audit({
+          type: T.uploadStarted,
+          severity: 'WARN',
+          message: `report ${id} held in memory is stored now (${totalChunks} chunk(s)): delivered at the next start`,
+          ...(h.jobId === undefined ? {} : { jobId: h.jobId }),
+          reportId: id,
+          details: { route: 'chunks', reason: 'held-in-memory', total_chunks: totalChunks },
+        });
+      } catch (error) {
+        const info = errInfo(error);
+        d.state = 'failed';
+        d.notKept = true;
+        d.error = `NOT KEPT: neither stored (${info.code ?? 'store error'}: ${info.message}) nor delivered`;
+        this.#notKept++;
+        this.counters.reportsFailed++;
+        this.#audit({
+          type: T.uploadFailed,
+          severity: 'CRITICAL',
+          message: `report ${id} (${d.findings} findings) was neither stored nor delivered and is lost: ${info.code ?? 'error'}: ${info.message}`,
+          ...(h.jobId === undefined ? {} : { jobId: h.jobId }),
+          reportId: id,
+          error,
+          details: { not_kept: true, findings: d.findings, first_error: errInfo(h.error) },
+        });
+        this.#say(
+          `LOST: report ${id} (${d.findings} findings) was neither stored nor delivered (${info.code ?? info.message})`,
+        );
+      }
+    }
+    this.#changed();
   }
 }

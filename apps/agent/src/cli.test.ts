@@ -103,3 +103,67 @@ describe('rediver-agent audit verify', () => {
     }
   });
 });
+
+describe('storage failures are one clear line, never a stack (issue 18)', () => {
+  it('a chunk store that cannot be opened names the file and the cause; exit 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agent-cli-store-'));
+    try {
+      // The store's folder is a regular file: the store cannot be created there.
+      await writeFile(join(dir, 'not-a-dir'), 'x');
+      const db = join(dir, 'not-a-dir', 'chunks.db');
+      const x = io();
+      const code = await main(
+        [
+          'deliver',
+          '--server',
+          'http://127.0.0.1:9',
+          '--api-key',
+          'rdv_cli_test_0123456789',
+          '--data-dir',
+          join(dir, 'data'),
+          '--progress',
+          'quiet',
+          '--set',
+          `chunk.databasePath=${db}`,
+        ],
+        x,
+      );
+      expect(code).toBe(1);
+      const err = x.text().err.trim().split('\n');
+      expect(err).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^rediver-agent: INTERNAL: the chunk store ${db} cannot be opened \\((EEXIST|ENOTDIR): [a-z]`,
+          ),
+        ),
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reportError: a real SqliteError is its code and message; a bug keeps its stack', async () => {
+    const { ChunkStore } = await import('@rediver/chunk');
+    const { reportError } = await import('./commands/common');
+    const dir = await mkdtemp(join(tmpdir(), 'agent-cli-sqlite-'));
+    try {
+      await writeFile(join(dir, 'chunks.db'), Buffer.alloc(64 * 1024, 0x5a));
+      let sqliteError: unknown;
+      try {
+        const store = new ChunkStore({ databasePath: join(dir, 'chunks.db'), readOnly: true });
+        await store.getStats().finally(() => store.close());
+      } catch (e) {
+        sqliteError = e;
+      }
+      expect((sqliteError as Error).name).toBe('SqliteError');
+      const x = io();
+      expect(reportError(x, sqliteError)).toBe(1);
+      expect(x.text().err).toBe('rediver-agent: SQLITE_NOTADB: file is not a database\n');
+      const y = io();
+      reportError(y, new TypeError('x is undefined'));
+      expect(y.text().err).toMatch(/TypeError: x is undefined\n\s+at /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -18,3 +18,10 @@ export function configError(field: string, problem: string, source?: string): Ag
   const where = source === undefined ? '' : ` (from ${source})`;
   return new AgentError('CONFIG_INVALID', `invalid configuration: ${field} ${problem}${where}`, { field });
 }
+
+/** `CODE: message` of a system or SQLite error (Node's own messages already start with their code: not twice). */
+export function withCode(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  return typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
+}

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { AgentConfig } from './config';
 
 /** Paths inside the data folder: the audit log folder and file, and the chunk store. */
 export function dataPaths(dataDir: string): { auditLog: string; auditDir: string; chunksDb: string } {
@@ -8,6 +9,18 @@ export function dataPaths(dataDir: string): { auditLog: string; auditDir: string
     auditLog: join(dataDir, 'audit', 'audit.log'),
     chunksDb: join(dataDir, 'chunks.db'),
   };
+}
+
+/** Where the chunk store is: `chunk.databasePath` if configured, else `<dataDir>/chunks.db`. */
+export function chunkStorePath(config: Pick<AgentConfig, 'chunk' | 'dataDir'>): string {
+  const configured = (config.chunk as { databasePath?: unknown }).databasePath;
+  return typeof configured === 'string' ? configured : dataPaths(config.dataDir).chunksDb;
+}
+
+/** Where the audit log is: `audit.logFile` if configured, else `<dataDir>/audit/audit.log`. */
+export function auditLogPath(config: Pick<AgentConfig, 'audit' | 'dataDir'>): string {
+  const configured = (config.audit as { logFile?: unknown }).logFile;
+  return typeof configured === 'string' ? configured : dataPaths(config.dataDir).auditLog;
 }
 
 let root: string | undefined;

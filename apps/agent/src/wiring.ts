@@ -17,7 +17,7 @@ import type { ClientOptions, RediverClient } from '@rediver/client';
 import type { AgentDeps } from './agent';
 import type { AgentConfig, PackageSectionName } from './config';
 import { registerSectionKeys } from './config';
-import { configError } from './errors';
+import { AgentError, configError, withCode } from './errors';
 import type {
   AuditPort,
   ChunkPort,
@@ -25,12 +25,12 @@ import type {
   PipelinePort,
   PlatformPort,
   ResourcePort,
-  StoredReportInfo,
 } from './internal/ports';
-import { dataPaths } from './paths';
+import { chunkStorePath, dataPaths } from './paths';
+import { storedReportInfo, UNDELIVERED_STATUSES } from './internal/storedReports';
 import { VERSION } from './version';
 
-export { dataPaths } from './paths';
+export { auditLogPath, chunkStorePath, dataPaths } from './paths';
 
 /*
  * Option names of each package, as reachable from the config file (`audit.maxSizeMB`), the environment
@@ -206,21 +206,49 @@ export function createPipeline(
   };
 }
 
+/**
+ * Opens the chunk store with `open`. A damaged file is set aside by the package itself (see `announceSetAside`);
+ * what is left is a store that cannot be opened at all (a full disk, a data dir the agent may not write, a damaged
+ * file that could not be moved): one clear `RediverError` naming the file, never a raw SQLite stack.
+ */
+export function openStore<T>(databasePath: string, open: () => T): T {
+  try {
+    return open();
+  } catch (e) {
+    if (isRediverError(e)) {
+      if (e.code !== 'DISK_FULL') throw e;
+      throw new AgentError('DISK_FULL', `chunk store ${databasePath}: ${e.message}`, { cause: e });
+    }
+    const code = (e as { code?: unknown }).code;
+    const what = withCode(e);
+    const readOnly = ['SQLITE_READONLY', 'SQLITE_CANTOPEN', 'EROFS', 'EACCES', 'EPERM'].some(
+      (c) => typeof code === 'string' && code.startsWith(c),
+    );
+    throw new AgentError(
+      readOnly ? 'READ_ONLY' : 'INTERNAL',
+      `the chunk store ${databasePath} cannot be opened (${what})${readOnly ? ': the data dir must be writable by the agent (only `status` works on a read-only data dir)' : ''}`,
+      { cause: e },
+    );
+  }
+}
+
 /** The chunk store and upload engine, in `<dataDir>/chunks.db`. */
 export function createChunks(
   config: AgentConfig,
   uploader: ChunkManagerOptions['uploader'],
 ): ChunkPort & { manager: ChunkManager } {
   const tenantId = config.tenantId;
-  const manager = construct(
-    'chunk',
-    config.chunk,
-    () =>
-      new ChunkManager({
-        databasePath: dataPaths(config.dataDir).chunksDb,
-        ...(config.chunk as Partial<ChunkManagerOptions>),
-        uploader,
-      }),
+  const databasePath = chunkStorePath(config);
+  const manager = construct('chunk', config.chunk, () =>
+    openStore(
+      databasePath,
+      () =>
+        new ChunkManager({
+          databasePath,
+          ...(config.chunk as Partial<ChunkManagerOptions>),
+          uploader,
+        }),
+    ),
   );
   const listeners: ((e: ChunkPortEvent) => void)[] = [];
   const emit = (e: ChunkPortEvent): void => {
@@ -314,33 +342,11 @@ export function createChunks(
     start: () => void manager.start(),
     onEvent: (fn) => void listeners.push(fn),
     reportCounts: async () => (await manager.getStats(tenantId)).reports,
-    listReports: async () => {
-      const rows = await manager.store.db
-        .selectFrom('reports')
-        .select(['report_id', 'created_at'])
-        .where('tenant_id', '=', tenantId)
-        .where('status', '!=', 'completed')
-        .orderBy('created_at')
-        .limit(200)
-        .execute();
-      const out: StoredReportInfo[] = [];
-      for (const row of rows) {
-        const p = await manager.getProgress(tenantId, row.report_id);
-        if (p === undefined) continue;
-        const info: StoredReportInfo = {
-          reportId: p.reportId,
-          status: p.status,
-          totalChunks: p.totalChunks,
-          uploadedChunks: p.uploadedChunks,
-          failedChunks: p.failedChunks,
-          bytes: p.totalBytes,
-          createdAt: row.created_at,
-        };
-        if (p.lastError !== null) info.lastError = p.lastError;
-        out.push(info);
-      }
-      return out;
-    },
+    listReports: async () =>
+      // Committed reports only (a streamed report being written is `staging` and invisible here).
+      (await manager.listReports(tenantId, { statuses: UNDELIVERED_STATUSES, limit: 200 })).map(
+        storedReportInfo,
+      ),
     retryFailed: (reportId) => manager.retryFailed(tenantId, reportId),
     storage: async () => {
       const s = await manager.getStats();

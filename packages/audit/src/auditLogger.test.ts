@@ -445,17 +445,17 @@ describe('verbose', () => {
 describe('write failures', () => {
   // /dev/full accepts opens and fails every write with ENOSPC: a real full disk without mocks.
   it.runIf(process.platform === 'linux')(
-    'reports a full disk as STORAGE_QUOTA, keeps the lines and never throws into callers',
+    'reports a full disk as DISK_FULL (never STORAGE_QUOTA), keeps the lines and never throws into callers',
     async () => {
       const logger = make({ logFile: '/dev/full', bufferSize: 1 });
       const errors: { operation: string; code: string }[] = [];
       logger.on('error', (e) => errors.push({ operation: e.operation, code: e.error.code }));
       logger.agentStart();
-      await expect(logger.flush()).rejects.toMatchObject({ name: 'AuditError', code: 'STORAGE_QUOTA' });
+      await expect(logger.flush()).rejects.toMatchObject({ name: 'AuditError', code: 'DISK_FULL' });
       expect(() => logger.agentStop()).not.toThrow();
-      await expect(logger.close()).rejects.toMatchObject({ code: 'STORAGE_QUOTA' });
+      await expect(logger.close()).rejects.toMatchObject({ code: 'DISK_FULL' });
       expect(errors.length).toBeGreaterThanOrEqual(2);
-      expect(errors.every((e) => e.operation === 'write' && e.code === 'STORAGE_QUOTA')).toBe(true);
+      expect(errors.every((e) => e.operation === 'write' && e.code === 'DISK_FULL')).toBe(true);
       expect(logger.stats()).toMatchObject({ logged: 2, written: 0 });
     },
   );

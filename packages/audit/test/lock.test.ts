@@ -28,7 +28,8 @@ it('refuses a second logger on the same file in this process, naming the pid; fr
   await a.start();
   const b = make();
   const err: unknown = await b.start().catch((e: unknown) => e);
-  expect(isRediverError(err, 'INVALID_OPTION')).toBe(true);
+  expect(isRediverError(err, 'LOCKED')).toBe(true);
+  expect(isRediverError(err, 'INVALID_OPTION')).toBe(false);
   expect(err).toMatchObject({ details: { option: 'logFile', holderPid: process.pid } });
   expect((err as Error).message).toContain(`pid ${process.pid}`);
   a.agentStart();
@@ -48,7 +49,7 @@ it('never cuts a line another live process is writing; takes the lock over once 
   const recovered: number[] = [];
   second.on('recovered', (e) => recovered.push(e.truncatedBytes));
   await expect(second.start()).rejects.toMatchObject({
-    code: 'INVALID_OPTION',
+    code: 'LOCKED',
     details: { holderPid: child.pid },
   });
   expect(await readFile(file(), 'utf8')).toBe(before);

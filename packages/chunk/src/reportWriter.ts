@@ -239,7 +239,12 @@ export class ReportWriter {
       if (isStagingHere(this.#s.sql.sqlite.name, this.tenantId, this.reportId)) this.#conflictInProgress();
       if (!mine && existing.staged_by !== null && processAlive(existing.staged_by))
         this.#conflictInProgress();
-      this.#deleteStaging();
+      try {
+        this.#deleteStaging();
+      } catch (err) {
+        // A full disk left it (deleting needs WAL space too) and still refuses: DISK_FULL, not a raw SqliteError.
+        throw storageError(err, `starting report ${this.reportId}`);
+      }
     }
     const now = this.#s.options.clock.now();
     try {

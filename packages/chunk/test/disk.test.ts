@@ -182,6 +182,14 @@ describe('a full disk', () => {
       expect(accepted.length).toBeGreaterThan(0);
       expect(isRediverError(err, 'DISK_FULL')).toBe(true);
       expect((err as Error).message).not.toMatch(/cannot rollback/);
+      // Submitting the same report again (the agent does, when it stops): still DISK_FULL, never a raw SqliteError
+      // (its staging row may be left behind: deleting it needs disk space too).
+      for (let i = 0; i < 2; i++) {
+        const again = await caught(
+          store.submitReport(makeReport(`r-${accepted.length}`, 60, { noiseBytes: 2000 }), { tenantId: 't' }),
+        );
+        expect(isRediverError(again, 'DISK_FULL')).toBe(true);
+      }
       for (const id of accepted) expect((await store.decompressChunk('t', id, 2))?.report_id).toBe(id);
       expect((await store.getStats('t')).reports.pending).toBe(accepted.length);
       // The read-only inspection works on the full disk, and on a read-only mount.

@@ -1,4 +1,5 @@
 /** Wire types of the platform's agent API (`/api/v1/agent/...`). */
+import type { Properties } from './report';
 
 /** Answer to `POST /api/v1/agent/ingest`; success means `errors` is empty. */
 export interface IngestResponse {
@@ -43,6 +44,11 @@ export interface HeartbeatRequest {
   memory_percent: number;
   active_jobs: number;
   region?: string;
+  /**
+   * Our extension (the platform ignores unknown fields): extra facts, e.g. the audit log's checkpoint
+   * (`audit_checkpoint`) kept off the host.
+   */
+  properties?: Properties;
 }
 
 /** Answer to a heartbeat. */

@@ -3,6 +3,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { isRediverError } from '@rediver/core';
 import type { AgentConfig, ConfigSources } from '../config';
 import { loadConfig } from '../config';
+import { withCode } from '../errors';
 import { killAllChildren } from '../internal/childProcess';
 
 /** Exit codes of `rediver-agent`. */
@@ -14,6 +15,8 @@ export const EXIT = Object.freeze({
   usage: 2,
   /** Delivery could not finish: the reports are kept in the data dir for the next start. */
   pending: 3,
+  /** Results were not kept: a report could be neither stored in the data dir (e.g. a full disk) nor delivered. */
+  notKept: 4,
   /** Second signal: exit at once. */
   interrupted: 130,
 });
@@ -109,8 +112,12 @@ export function reportError(io: Io, e: unknown): number {
     io.err.write(`rediver-agent: ${e.message} (see --help)\n`);
     return EXIT.usage;
   }
+  // A storage or system failure (SQLite's SQLITE_*, the OS's ENOSPC, EACCES...) is the host's condition, not a bug:
+  // its code and message, never a stack (issue 18). A stack is kept for what really is unexpected.
+  const code = (e as { code?: unknown } | null)?.code;
+  const hostFailure = typeof code === 'string' && /^(SQLITE_[A-Z_]+|E[A-Z]+)$/.test(code);
   io.err.write(
-    `rediver-agent: ${isRediverError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    `rediver-agent: ${isRediverError(e) ? `${e.code}: ${e.message}` : hostFailure ? withCode(e) : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
   );
   return EXIT.failed;
 }

@@ -86,7 +86,7 @@ export async function daemonLoop(
     // The audit log's head, kept off the host: `audit verify --checkpoint` proves nothing up to it was cut.
     const checkpoint = agent.deps.audit.latestCheckpoint?.();
     try {
-      const body: HeartbeatRequest & { properties?: Record<string, unknown> } = {
+      const body: HeartbeatRequest = {
         name: config.agentName,
         status:
           override !== undefined || agent.stopping

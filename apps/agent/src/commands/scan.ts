@@ -11,7 +11,9 @@ export const SCAN_HELP = `Usage: rediver-agent scan <path> --server <url> --api-
 Runs one scan job on <path> (through the resource controller), delivers the reports (small ones
 through the upload pipeline, large ones in chunks), and waits until the server acknowledged everything.
 Exit 0: everything acknowledged. Exit 3: delivery could not finish in time — the reports are kept in the
-data dir and delivered at the next start (scan, deliver or run). Exit 1: the scan failed. Exit 2: usage.
+data dir and delivered at the next start (scan, deliver or run). Exit 4: results were NOT kept — a report
+could be neither stored in the data dir (full disk, damaged store) nor delivered; see the audit log.
+Exit 1: the scan failed. Exit 2: usage.
 ${COMMON_HELP}`;
 
 /** Help of `deliver`. */
@@ -58,7 +60,9 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
     else if ((await agent.settled()).failed > 0) code = EXIT.pending;
     await session.close('scan finished');
     const c = agent.counters;
-    const kept = [...agent.deliveries.values()].filter((d) => d.state !== 'delivered');
+    // Issue 18.6: a report neither stored nor delivered is lost, not "kept": its own exit code and lines.
+    if (agent.reportsNotKept > 0) code = EXIT.notKept;
+    const kept = [...agent.deliveries.values()].filter((d) => d.state !== 'delivered' && d.notKept !== true);
     io.out.write(
       `scan ${result.outcome}: ${result.findingsCount} finding(s) in ${agent.deliveries.size} report(s); ` +
         `${c.reportsDelivered} delivered (${c.findingsDelivered} findings, ${c.chunksUploaded} chunk(s), ${formatBytes(c.bytesUploaded)})` +
@@ -72,6 +76,9 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
       for (const d of kept)
         io.out.write(`  ${d.reportId} (${d.state}${d.error === undefined ? '' : `: ${d.error}`})\n`);
     }
+    for (const d of agent.deliveries.values())
+      if (d.notKept === true)
+        io.out.write(`  ${d.reportId}: ${d.error ?? 'NOT KEPT'} (${d.findings} findings lost)\n`);
     if (result.error !== undefined) io.err.write(`rediver-agent scan: ${result.error.message}\n`);
     io.out.write(`audit log: ${agent.deps.audit.location}\n`);
     return code;

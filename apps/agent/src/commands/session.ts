@@ -1,4 +1,4 @@
-import { AUDIT_EVENT_TYPES as T } from '@rediver/core';
+import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
 import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from '@rediver/resource';
 import { Agent } from '../agent';
 import type { AgentConfig } from '../config';
@@ -11,6 +11,7 @@ import { defaultScannerCaps } from '../internal/containment';
 import type { ScannerCaps } from '../internal/containment';
 import { DataDirLock } from '../internal/dataDirLock';
 import { registryDir, sweepLeftScanners } from '../internal/scannerRegistry';
+import { announceSetAside, watchAuditWrites, watchStoreDamage } from '../internal/storeNotices';
 import { attachProgress } from '../progress';
 import type { ProgressDisplay } from '../progress';
 import { createAgentDeps } from '../wiring';
@@ -105,8 +106,12 @@ export async function openSession(
     throw e;
   }
   showNewAuditKey(deps.audit.newKey, io);
+  announceSetAside(deps.handles.chunks.store, deps.audit, (text) => io.err.write(`rediver-agent: ${text}\n`));
   const agent = new Agent(config, deps);
   const progress = attachProgress(agent, config.progress, io.err);
+  const say = (text: string): void => void agent.emit('line', text);
+  watchStoreDamage(deps.handles.chunks.events, deps.audit, say);
+  watchAuditWrites(deps.handles.audit, deps.audit.location, say);
   agent.start();
   await deps.resource.ready?.();
   // The lock is ours: any scanner still recorded was left by an agent killed before it could stop it.
@@ -150,6 +155,14 @@ export async function openSession(
     close: async (reason) => {
       try {
         await agent.close(got === undefined ? reason : `${got}`);
+      } catch (e) {
+        // Everything else is closed by then: the audit log's last lines could not reach a full disk. Said, not thrown
+        // (the command's own exit code says what happened to the results).
+        if (!isRediverError(e, 'DISK_FULL')) throw e;
+        const st = deps.handles.audit.stats();
+        io.err.write(
+          `rediver-agent: ${Math.max(0, st.logged - st.written)} audit line(s) could not be written to ${deps.audit.location} and are lost: ${e.message}\n`,
+        );
       } finally {
         progress.stop();
         detach();

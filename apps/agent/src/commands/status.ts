@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { open, readFile } from 'node:fs/promises';
 import { ChunkStore } from '@rediver/chunk';
 import { parseCheckpoints, verifyAuditLog } from '@rediver/audit';
@@ -6,16 +7,21 @@ import type { AuditCheckpoint } from '@rediver/audit';
 import { collectFigures } from '../figures';
 import type { AgentFigures } from '../figures';
 import { holderAlive, lockPath, readLock } from '../internal/dataDirLock';
+import { withCode } from '../errors';
 import { formatBytes } from '../progress';
-import { dataPaths } from '../paths';
+import type { StoredReportInfo } from '../internal/ports';
+import { storedReportInfo, UNDELIVERED_STATUSES } from '../internal/storedReports';
+import { auditLogPath, chunkStorePath } from '../paths';
 import type { Io } from './common';
 import { configFrom, EXIT, parse } from './common';
 
 /** Help of `status`. */
-export const STATUS_HELP = `Usage: rediver-agent status [--data-dir <dir>] [--config <file>] [--json] [--events <n>]
+export const STATUS_HELP = `Usage: rediver-agent status [--data-dir <dir>] [--config <file>] [--set <path=value>]... [--json] [--events <n>]
 
 Shows what the data dir holds: reports pending delivery and dead-lettered ones (with their last error),
-storage use against the quota, and the last audit events. Does not contact the platform.`;
+storage use against the quota, damaged chunk stores set aside, and the last audit events. Only reads: the
+chunk store is opened read-only (works on a read-only data dir or a full disk, never changes a byte, never
+sets a damaged file aside itself). Does not contact the platform.`;
 
 /** Help of `audit verify`. */
 export const AUDIT_HELP = `Usage: rediver-agent audit verify [<dir>] [--data-dir <dir>] [--key <key> | --key-file <file>]
@@ -63,6 +69,29 @@ export async function lastLines(file: string, n: number): Promise<string[]> {
   }
 }
 
+/** When a file was set aside, from its name (`chunks.db.corrupt-2026-12-03T16-20-00-000Z`). */
+function setAsideTime(movedTo: string): string | undefined {
+  const m = /\.corrupt-(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z/.exec(movedTo);
+  return m === null ? undefined : `${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`;
+}
+
+/** Free and total bytes of the file system holding `dir` (null where it cannot be read). */
+function diskSpace(dir: string): { freeBytes: number; totalBytes: number } | null {
+  try {
+    const st = statfsSync(existsSync(dir) ? dir : dirname(dir));
+    return { freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize };
+  } catch {
+    return null;
+  }
+}
+
+/** `damaged` when SQLite says the file is not a sound database, else `unreadable` (permissions, I/O). */
+function storeProblem(e: unknown): 'damaged' | 'unreadable' {
+  const raw = (e as { code?: unknown } | null)?.code;
+  const code = typeof raw === 'string' ? raw : '';
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' ? 'damaged' : 'unreadable';
+}
+
 /** `rediver-agent status`. */
 export async function statusCommand(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, {
@@ -71,6 +100,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     'tenant-id': { type: 'string' },
     json: { type: 'boolean' },
     events: { type: 'string' },
+    set: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help === true) {
@@ -78,16 +108,9 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const config = await configFrom(values, io.env);
-  const paths = dataPaths(config.dataDir);
   const nEvents = values.events === undefined ? 10 : Number(values.events);
   const out: Record<string, unknown> = { dataDir: config.dataDir, tenantId: config.tenantId };
-  let reports: {
-    report_id: string;
-    status: string;
-    total_chunks: number;
-    created_at: number;
-    last_error: string | null;
-  }[] = [];
+  let reports: StoredReportInfo[] = [];
   let figures: AgentFigures | undefined;
   // A live agent on this data dir (its lock) serving metrics gives its own figures; else what the data dir holds.
   const holder = existsSync(lockPath(config.dataDir)) ? readLock(lockPath(config.dataDir)) : 'missing';
@@ -108,40 +131,52 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
   } else {
     out.agent = { running: false };
   }
-  if (existsSync(paths.chunksDb)) {
-    // The store alone (no upload engine): status never changes what a running agent is doing.
-    const store = new ChunkStore({ ...(config.chunk as object), databasePath: paths.chunksDb });
+  const storePath = chunkStorePath(config);
+  const setAside = ChunkStore.listSetAside(storePath).map((f) => ({
+    movedTo: f.movedTo,
+    bytes: f.bytes,
+    setAsideAt: setAsideTime(f.movedTo) ?? new Date(f.at).toISOString(),
+  }));
+  out.disk = diskSpace(config.dataDir);
+  out.chunkStore = { path: storePath, state: 'missing' };
+  out.setAside = setAside;
+  if (existsSync(storePath)) {
+    // The store alone (no upload engine), read-only: status never changes what a running agent is doing.
     try {
-      const stats = await store.getStats(config.tenantId);
-      reports = await store.db
-        .selectFrom('reports')
-        .select(['report_id', 'status', 'total_chunks', 'created_at', 'last_error'])
-        .where('tenant_id', '=', config.tenantId)
-        .where('status', '!=', 'completed')
-        .orderBy('created_at')
-        .limit(100)
-        .execute();
-      out.reports = stats.reports;
-      out.chunks = stats.chunks;
-      out.storage = {
-        storedBytes: stats.storedBytes,
-        maxStorageBytes: stats.maxStorageBytes,
-        quotaUsed: stats.quotaUsed,
-      };
-      out.undelivered = reports;
-      figures ??= await collectFigures({ chunkStats: () => Promise.resolve(stats) });
-    } finally {
-      await store.close();
+      const store = new ChunkStore({ ...(config.chunk as object), databasePath: storePath, readOnly: true });
+      try {
+        const stats = await store.getStats(config.tenantId);
+        reports = (
+          await store.listReports(config.tenantId, { statuses: UNDELIVERED_STATUSES, limit: 100 })
+        ).map(storedReportInfo);
+        out.chunkStore = { path: storePath, state: 'ok' };
+        out.reports = stats.reports;
+        out.chunks = stats.chunks;
+        out.storage = {
+          storedBytes: stats.storedBytes,
+          maxStorageBytes: stats.maxStorageBytes,
+          quotaUsed: stats.quotaUsed,
+        };
+        out.undelivered = reports;
+        figures ??= await collectFigures({ chunkStats: () => Promise.resolve(stats) });
+      } finally {
+        await store.close();
+      }
+    } catch (e) {
+      // A damaged (or unreadable) store is a finding of status, not its failure.
+      out.chunkStore = { path: storePath, state: storeProblem(e), problem: withCode(e) };
+      reports = [];
     }
   }
-  const events = (await lastLines(paths.auditLog, nEvents)).map((l) => {
+  const auditLog = auditLogPath(config);
+  const events = (await lastLines(auditLog, nEvents)).map((l) => {
     try {
       return JSON.parse(l) as Record<string, unknown>;
     } catch {
       return { malformed: l };
     }
   });
-  out.auditLog = paths.auditLog;
+  out.auditLog = auditLog;
   out.lastEvents = events;
   if (figures !== undefined) out.figures = figures;
   if (values.json === true) {
@@ -160,7 +195,21 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     io.out.write(
       `agent: ${agentInfo.running ? `running, pid ${agentInfo.pid} (${agentInfo.command}, since ${agentInfo.since})${agentInfo.metrics === null ? '' : `, metrics ${agentInfo.metrics}/metrics`}` : `not running (stale lock of pid ${agentInfo.pid})`}\n`,
     );
-  if (out.reports === undefined) {
+  const disk = out.disk as { freeBytes: number; totalBytes: number } | null;
+  if (disk !== null) {
+    const full = disk.freeBytes < 1024 * 1024;
+    io.out.write(
+      `disk: ${formatBytes(disk.freeBytes)} free of ${formatBytes(disk.totalBytes)}${full ? ' — FULL: reports cannot be stored (DISK_FULL); free space' : ''}\n`,
+    );
+  }
+  const cs = out.chunkStore as { path: string; state: string; problem?: string };
+  if (cs.state === 'damaged') {
+    io.out.write(
+      `chunk store: DAMAGED ${cs.path} (${cs.problem}): the next scan, deliver or run moves it aside (kept) and starts a fresh store\n`,
+    );
+  } else if (cs.state === 'unreadable') {
+    io.out.write(`chunk store: cannot be read: ${cs.path} (${cs.problem})\n`);
+  } else if (out.reports === undefined) {
     io.out.write('chunk store: none yet (nothing was ever kept for delivery)\n');
   } else {
     const r = out.reports as Record<string, number>;
@@ -173,15 +222,22 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     );
     for (const rep of reports) {
       io.out.write(
-        `  ${rep.report_id}  ${rep.status}  ${rep.total_chunks} chunk(s)  ${new Date(rep.created_at).toISOString()}${rep.last_error === null ? '' : `  ${rep.last_error}`}\n`,
+        `  ${rep.reportId}  ${rep.status}  ${rep.uploadedChunks}/${rep.totalChunks} chunk(s) delivered  ${new Date(rep.createdAt ?? 0).toISOString()}${rep.lastError === undefined ? '' : `  ${rep.lastError}`}\n`,
       );
     }
   }
-  io.out.write(`audit log: ${paths.auditLog}${events.length === 0 ? ' (empty)' : ''}\n`);
+  for (const f of setAside) {
+    io.out.write(
+      `set aside: damaged chunk store moved to ${f.movedTo} (${formatBytes(f.bytes)}, ${f.setAsideAt}); kept for forensics, its reports were not delivered\n`,
+    );
+  }
+  io.out.write(`audit log: ${auditLog}${events.length === 0 ? ' (empty)' : ''}\n`);
   for (const e of events) {
     const f = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
     io.out.write(
-      `  ${f(e.timestamp)} ${f(e.severity).padEnd(5)} ${f(e.type)}: ${f(e.message ?? e.malformed)}\n`,
+      e.malformed === undefined
+        ? `  ${f(e.timestamp)} ${f(e.severity).padEnd(5)} ${f(e.type)}: ${f(e.message)}\n`
+        : `  (unreadable line, e.g. torn by a crash or a full disk: ${f(e.malformed).slice(0, 60)}…)\n`,
     );
   }
   return EXIT.ok;
@@ -215,7 +271,7 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     io.out.write(`${AUDIT_HELP}\n`);
     return EXIT.ok;
   }
-  const dir = positionals[0] ?? dataPaths((await configFrom(values, io.env)).dataDir).auditDir;
+  const dir = positionals[0] ?? dirname(auditLogPath(await configFrom(values, io.env)));
   const keys = [...(values.key ?? [])];
   for (const f of values['key-file'] ?? []) {
     keys.push(

@@ -95,6 +95,8 @@ describe('runChild: environment (issue 18)', () => {
     const before = { ...process.env };
     process.env.REDIVER_API_KEY = 'rdv_secret_key_must_not_leak';
     process.env.REDIVER_SERVER = 'https://platform.example';
+    // The audit seal secret an unattended install passes in the environment (audit.sealSecret).
+    process.env.REDIVER_AUDIT__SEAL_SECRET = 'seal-secret-must-not-leak';
     process.env.AWS_SECRET_ACCESS_KEY = 'aws-secret';
     process.env.LC_ALL = 'C.UTF-8';
     try {
@@ -107,6 +109,7 @@ describe('runChild: environment (issue 18)', () => {
       const env = JSON.parse(r.stdout) as Record<string, string>;
       expect(Object.keys(env).filter((k) => /^REDIVER_/i.test(k))).toEqual([]);
       expect(r.stdout).not.toContain('rdv_secret_key_must_not_leak');
+      expect(r.stdout).not.toContain('seal-secret-must-not-leak');
       expect(env.AWS_SECRET_ACCESS_KEY).toBeUndefined();
       expect(env.PATH).toBe(process.env.PATH);
       expect(env.LC_ALL).toBe('C.UTF-8');
@@ -116,7 +119,13 @@ describe('runChild: environment (issue 18)', () => {
         [process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))'],
         {
           timeoutMs: 20_000,
-          env: { PATH: process.env.PATH ?? '', FOO: 'bar', REDIVER_API_KEY: 'x' },
+          env: {
+            PATH: process.env.PATH ?? '',
+            FOO: 'bar',
+            REDIVER_API_KEY: 'x',
+            REDIVER_AUDIT__SEAL_SECRET: 'y',
+            rediver_audit__seal_secret: 'z',
+          },
         },
       );
       expect(JSON.parse(r2.stdout)).toEqual({ PATH: process.env.PATH, FOO: 'bar' });
@@ -131,6 +140,18 @@ describe('runChild: environment (issue 18)', () => {
       ['SEMGREP_APP_TOKEN', 'JAVA_*', 'REDIVER_X'],
     );
     expect(env).toEqual({ PATH: '/bin', SEMGREP_APP_TOKEN: 't', JAVA_HOME: '/j', JAVA_OPTS: '-x' });
+    // Not even when passEnv asks for everything or names the secrets themselves.
+    const all = scannerEnv(
+      {
+        PATH: '/bin',
+        REDIVER_API_KEY: 'rdv_k',
+        REDIVER_AUDIT__SEAL_SECRET: 's',
+        Rediver_Audit__Seal_Secret: 's2',
+        OTHER: 'o',
+      },
+      ['*', 'REDIVER_API_KEY', 'REDIVER_AUDIT__SEAL_SECRET', 'REDIVER_*'],
+    );
+    expect(all).toEqual({ PATH: '/bin', OTHER: 'o' });
   });
 });
 

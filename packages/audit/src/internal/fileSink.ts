@@ -132,8 +132,9 @@ const SEAL_RESERVE = 9 + 16 + 1 + 15 + 1 + 64 + 1;
 function asAuditError(err: unknown, what: string): AuditError {
   if (err instanceof AuditError) return err;
   const code = (err as { code?: unknown } | null)?.code;
-  const quota = code === 'ENOSPC' || code === 'EDQUOT';
-  return new AuditError(quota ? 'STORAGE_QUOTA' : 'INTERNAL', `audit log: ${what} failed: ${String(err)}`, {
+  // The host's disk (or the user's disk quota) is full: its own code, never our STORAGE_QUOTA (issue 18).
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  return new AuditError(full ? 'DISK_FULL' : 'INTERNAL', `audit log: ${what} failed: ${String(err)}`, {
     cause: err,
   });
 }

@@ -62,7 +62,7 @@ export class WriteLock {
     private readonly token: string,
   ) {}
 
-  /** Takes the lock of `logFile` or throws `AuditError` (`INVALID_OPTION`, option `logFile`) naming the holder. */
+  /** Takes the lock of `logFile` or throws `AuditError` (`LOCKED`, `details.option` `logFile`) naming the holder. */
   static acquire(logFile: string): WriteLock {
     const path = `${logFile}.lock`;
     const token = randomBytes(12).toString('hex');
@@ -88,7 +88,7 @@ export class WriteLock {
         if (current === 'missing') continue;
         if (current !== undefined && isLive(current)) {
           throw new AuditError(
-            'INVALID_OPTION',
+            'LOCKED',
             `audit: logFile ${logFile} is in use by another audit logger (pid ${current.pid}` +
               `${current.host === hostname() ? '' : ` on ${current.host}`}, lock ${path}); use another logFile or ` +
               `stop that process (if pid ${current.pid} is not an audit writer, delete the lock file)`,
@@ -127,7 +127,7 @@ export class WriteLock {
         unlinkSync(aside);
       }
       throw new AuditError(
-        'INVALID_OPTION',
+        'LOCKED',
         `audit: could not lock logFile ${logFile} (${path}): other writers keep taking it`,
         { details: { option: 'logFile', lockFile: path } },
       );
