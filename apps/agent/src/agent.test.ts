@@ -3,13 +3,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RediverError } from '@rediver/core';
-import type { QueueItem, Report, ReportStatus, ResourceStatus, UploadResult } from '@rediver/core';
+import type { Finding, QueueItem, Report, ResourceStatus, UploadResult } from '@rediver/core';
 import { Agent } from './agent';
 import { loadConfig } from './config';
 import type { AgentConfig } from './config';
 import type {
   AuditEntry,
+  ChunkingThresholds,
   ChunkPort,
+  ReportHeaderPort,
+  ReportWriterPort,
   ChunkPortEvent,
   PipelinePort,
   ResourcePort,
@@ -178,11 +181,33 @@ class FakeChunks implements ChunkPort {
   onEvent(fn: (e: ChunkPortEvent) => void): void {
     this.listener = fn;
   }
-  reportCounts(): Promise<Record<ReportStatus, number>> {
-    return Promise.resolve({ pending: this.stored.size, uploading: 0, completed: 0, failed: 0, partial: 0 });
+  thresholds(): ChunkingThresholds {
+    return { findings: 2000, assets: 200, bytes: 5 * 1024 * 1024 };
+  }
+  /** A streamed report: collected, stored at commit with its final header. */
+  beginReport(b: { header: ReportHeaderPort; assets: readonly unknown[] }): Promise<ReportWriterPort> {
+    const findings: Finding[] = [];
+    const writer: ReportWriterPort = {
+      addFindings: (f) => {
+        findings.push(...f);
+        return Promise.resolve();
+      },
+      addAll: async (source) => {
+        for await (const f of source) findings.push(f);
+      },
+      commit: async (header) => {
+        await this.submitReport({ ...(header ?? b.header), findings } as Report);
+        return { totalChunks: 2, created: true };
+      },
+      abort: () => Promise.resolve(),
+    };
+    return Promise.resolve(writer);
   }
   listReports(): Promise<[]> {
     return Promise.resolve([]);
+  }
+  reportInfo(): Promise<undefined> {
+    return Promise.resolve(undefined);
   }
   retryFailed(): Promise<number> {
     return Promise.resolve(0);

@@ -11,7 +11,7 @@ import type { ResourceControllerOptions, SystemMetricsSourceOptions } from '@red
 import { DEFAULT_UPLOAD_PIPELINE_OPTIONS, UploadPipeline } from '@rediver/pipeline';
 import type { UploadPipelineOptions } from '@rediver/pipeline';
 import { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from '@rediver/chunk';
-import type { ChunkManagerOptions } from '@rediver/chunk';
+import type { ChunkManagerOptions, StoredReportSummary } from '@rediver/chunk';
 import { createClient, DEFAULT_CLIENT_OPTIONS } from '@rediver/client';
 import type { ClientOptions, RediverClient } from '@rediver/client';
 import type { AgentDeps } from './agent';
@@ -301,9 +301,56 @@ export function createChunks(
       message: `${e.action}: report ${e.reportId} needs ${e.neededBytes} bytes, ${e.storedBytes}/${e.maxStorageBytes} used`,
     }),
   );
+  ev.on('upload:backlog', (e) =>
+    emit({
+      kind: 'upload-backlog',
+      outstandingChunks: e.outstandingChunks,
+      inFlight: e.inFlight,
+      concurrencyLimit: e.concurrencyLimit,
+    }),
+  );
+  ev.on('upload:limit', (e) =>
+    emit({ kind: 'upload-limit', previous: e.previous, limit: e.limit, reason: e.reason }),
+  );
+  const info = (p: StoredReportSummary): StoredReportInfo => {
+    const out: StoredReportInfo = {
+      reportId: p.reportId,
+      status: p.status,
+      totalChunks: p.totalChunks,
+      uploadedChunks: p.uploadedChunks,
+      failedChunks: p.failedChunks,
+      bytes: p.totalBytes,
+      createdAt: p.createdAt,
+    };
+    if (p.lastError !== null) out.lastError = p.lastError;
+    return out;
+  };
+  const o = manager.store.options;
   return {
     manager,
     needsChunking: (r: Report) => manager.needsChunking(r),
+    thresholds: () => ({
+      findings: o.minFindingsForChunking,
+      assets: o.minAssetsForChunking,
+      bytes: o.minSizeForChunkingBytes,
+    }),
+    beginReport: async (b) => {
+      const writer = await manager.beginReport({
+        tenantId,
+        header: b.header,
+        assets: b.assets,
+        ...(b.priority === undefined ? {} : { priority: b.priority }),
+      });
+      return {
+        addFindings: (f) => writer.addFindings(f),
+        addAll: (source) => writer.addAll(source),
+        commit: async (header) => {
+          const r = await writer.commit(header === undefined ? {} : { header });
+          return { totalChunks: r.totalChunks, created: r.created };
+        },
+        abort: (reason) => writer.abort(reason),
+      };
+    },
     submitReport: async (r, o) => {
       const res = await manager.submitReport(
         r,
@@ -313,32 +360,26 @@ export function createChunks(
     },
     start: () => void manager.start(),
     onEvent: (fn) => void listeners.push(fn),
-    reportCounts: async () => (await manager.getStats(tenantId)).reports,
-    listReports: async () => {
-      const rows = await manager.store.db
-        .selectFrom('reports')
-        .select(['report_id', 'created_at'])
-        .where('tenant_id', '=', tenantId)
-        .where('status', '!=', 'completed')
-        .orderBy('created_at')
-        .limit(200)
-        .execute();
-      const out: StoredReportInfo[] = [];
-      for (const row of rows) {
-        const p = await manager.getProgress(tenantId, row.report_id);
-        if (p === undefined) continue;
-        const info: StoredReportInfo = {
-          reportId: p.reportId,
-          status: p.status,
-          totalChunks: p.totalChunks,
-          uploadedChunks: p.uploadedChunks,
-          failedChunks: p.failedChunks,
-          bytes: p.totalBytes,
-          createdAt: row.created_at,
-        };
-        if (p.lastError !== null) info.lastError = p.lastError;
-        out.push(info);
-      }
+    listReports: async () =>
+      (
+        await manager.listReports(tenantId, {
+          statuses: ['pending', 'uploading', 'failed', 'partial'],
+          // Every one: the agent's delivery state is built from this list once, then kept by events.
+          limit: Number.MAX_SAFE_INTEGER,
+        })
+      ).map(info),
+    reportInfo: async (reportId) => {
+      const p = await manager.getProgress(tenantId, reportId);
+      if (p === undefined) return undefined;
+      const out: StoredReportInfo = {
+        reportId: p.reportId,
+        status: p.status,
+        totalChunks: p.totalChunks,
+        uploadedChunks: p.uploadedChunks,
+        failedChunks: p.failedChunks,
+        bytes: p.totalBytes,
+      };
+      if (p.lastError !== null) out.lastError = p.lastError;
       return out;
     },
     retryFailed: (reportId) => manager.retryFailed(tenantId, reportId),
