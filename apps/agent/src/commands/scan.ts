@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { CommandTracker } from '../commandTracker';
 import { formatBytes } from '../progress';
 import type { Io } from './common';
 import { COMMON_HELP, COMMON_OPTIONS, configFrom, EXIT, parse } from './common';
@@ -49,6 +50,8 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
   let code: number = EXIT.ok;
   try {
     await agent.resumeBacklog();
+    // Platform commands an earlier `run` left waiting for their reports: told how they ended once they did.
+    await new CommandTracker(agent, agent.deps.platform!, config.dataDir).resume();
     const job = {
       id: `local-${randomBytes(6).toString('hex')}`,
       type: 'scan',
@@ -105,6 +108,7 @@ export async function deliverCommand(args: string[], io: Io): Promise<number> {
     const { pending, requeued } = await agent.resumeBacklog({
       retryFailed: values['retry-failed'] === true,
     });
+    await new CommandTracker(agent, agent.deps.platform!, config.dataDir).resume();
     const delivered = await agent.waitDelivered({
       stallTimeoutMs: config.deliveryStallTimeoutMs,
       signal: session.signal,
