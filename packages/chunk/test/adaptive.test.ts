@@ -85,7 +85,6 @@ describe('adaptive concurrency', () => {
     m.start();
     // Two slots pausing 100 ms each send at most ~20 chunks/s: the limit must grow for delivery to go faster.
     await until(() => changes.some((c) => c.limit >= 6), 60_000, 'limit grows past 6');
-    expect(changes.every((c) => c.reason === 'increase' || c.limit >= 2)).toBe(true);
     await within(m.drain(), 120_000, 'drain');
     expect(server.keys.size).toBe(400);
   }, 180_000);

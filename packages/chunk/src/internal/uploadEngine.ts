@@ -297,8 +297,15 @@ export class UploadEngine {
       }
       setWorking(true);
       if (this.#limiter !== undefined && this.#workingSlots >= this.#limiter.limit) this.#limiter.saturated();
+      const startedAt = this.#d.clock.now();
       await this.#process(chunk);
-      if (this.#s.uploadDelayMs > 0) await this.#sleep(this.#s.uploadDelayMs);
+      // Fixed pacing: a pause after each upload (the seed's). Adaptive: a minimum spacing between the starts of
+      // a slot's uploads, so a slow round trip is not paid twice and the limit alone sets the pace.
+      const pause =
+        this.#limiter === undefined
+          ? this.#s.uploadDelayMs
+          : this.#s.uploadDelayMs - (this.#d.clock.now() - startedAt);
+      if (pause > 0) await this.#sleep(pause);
     }
   }
 
