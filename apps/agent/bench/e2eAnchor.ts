@@ -18,7 +18,9 @@ interface SarifResult {
   ruleId?: string;
   level?: string;
   message?: { text?: string };
-  locations?: { physicalLocation?: { artifactLocation?: { uri?: string }; region?: { startLine?: number } } }[];
+  locations?: {
+    physicalLocation?: { artifactLocation?: { uri?: string }; region?: { startLine?: number } };
+  }[];
 }
 
 const SEVERITY: Record<string, string> = { error: 'high', warning: 'medium', note: 'low' };
@@ -67,7 +69,9 @@ async function main(): Promise<void> {
     const chunk = {
       report_id: reportId,
       chunk_index: i,
-      ...(i === 0 ? { tool: { name: 'anchor' }, metadata: { id: reportId, timestamp: new Date().toISOString() } } : {}),
+      ...(i === 0
+        ? { tool: { name: 'anchor' }, metadata: { id: reportId, timestamp: new Date().toISOString() } }
+        : {}),
       findings,
       total_chunks: totalChunks,
       is_final: i === totalChunks - 1,

@@ -196,7 +196,7 @@ class FakeChunks implements ChunkPort {
         for await (const f of source) findings.push(f);
       },
       commit: async (header) => {
-        await this.submitReport({ ...(header ?? b.header), findings } as Report);
+        await this.submitReport({ ...(header ?? b.header), findings });
         return { totalChunks: 2, created: true };
       },
       abort: () => Promise.resolve(),

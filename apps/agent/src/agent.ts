@@ -742,7 +742,12 @@ export class Agent extends EventEmitter<AgentEvents> {
       onConverted?.(final.summary, d.findings);
       return writer.commit(final.header);
     })();
-    this.#persisting.add(stored.then(() => undefined, () => undefined));
+    this.#persisting.add(
+      stored.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     try {
       const { totalChunks } = await stored;
       d.totalChunks = totalChunks;
@@ -753,7 +758,13 @@ export class Agent extends EventEmitter<AgentEvents> {
         message: `report ${d.reportId} stored as ${totalChunks} chunk(s) while converted (large)`,
         ...(jobId === undefined ? {} : { jobId }),
         reportId: d.reportId,
-        details: { route: 'chunks', reason: 'large', total_chunks: totalChunks, findings: d.findings, assets: d.assets },
+        details: {
+          route: 'chunks',
+          reason: 'large',
+          total_chunks: totalChunks,
+          findings: d.findings,
+          assets: d.assets,
+        },
       });
       return { delivery: d, findings: d.findings };
     } catch (error) {
@@ -1093,8 +1104,15 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (this.deliveries.has(id) || this.#backlog.has(id)) continue;
       const info = await this.deps.chunks.reportInfo(id);
       const entry: BacklogReport | undefined =
-        info === undefined ? undefined : { status: info.status, ...(info.lastError === undefined ? {} : { lastError: info.lastError }) };
-      if (entry !== undefined && entry.status !== 'completed' && entry.status !== 'failed' && entry.status !== 'partial')
+        info === undefined
+          ? undefined
+          : { status: info.status, ...(info.lastError === undefined ? {} : { lastError: info.lastError }) };
+      if (
+        entry !== undefined &&
+        entry.status !== 'completed' &&
+        entry.status !== 'failed' &&
+        entry.status !== 'partial'
+      )
         this.#backlog.set(id, entry);
       else looked.set(id, entry);
     }
@@ -1106,7 +1124,8 @@ export class Agent extends EventEmitter<AgentEvents> {
         return { done: false };
       }
       const b = this.#backlog.get(id) ?? looked.get(id);
-      if (b === undefined) return { done: true, error: 'no longer in the chunk store (dropped to make room?)' };
+      if (b === undefined)
+        return { done: true, error: 'no longer in the chunk store (dropped to make room?)' };
       if (b.status === 'completed') return { done: true };
       if (b.status === 'failed' || b.status === 'partial')
         return { done: true, error: `${b.status}: ${b.lastError ?? 'refused by the platform'}` };

@@ -64,7 +64,8 @@ export class CommandTracker {
       let record: CommandRecord;
       try {
         record = JSON.parse(await readFile(join(this.#dir, name), 'utf8')) as CommandRecord;
-        if (typeof record.commandId !== 'string' || !Array.isArray(record.reports)) throw new Error('not a record');
+        if (typeof record.commandId !== 'string' || !Array.isArray(record.reports))
+          throw new Error('not a record');
       } catch (e) {
         this.#audit('WARN', `unreadable command record ${name} set aside: ${(e as Error).message}`);
         await rename(join(this.#dir, name), join(this.#dir, `${name}.unreadable`)).catch(() => {});
@@ -81,7 +82,11 @@ export class CommandTracker {
    * A job of command `commandId` completed: once its reports are durable, records it, then completes the command
    * when they are all acknowledged (or fails it when one was refused for good).
    */
-  jobCompleted(commandId: string, jobId: string, result: { findings: number; durationMs: number }): Promise<void> {
+  jobCompleted(
+    commandId: string,
+    jobId: string,
+    result: { findings: number; durationMs: number },
+  ): Promise<void> {
     const p = (async (): Promise<void> => {
       // Until every report is acknowledged or on disk, a crash would lose it: no record of a lost report.
       await this.#agent.whenDurable(jobId);
@@ -156,7 +161,12 @@ export class CommandTracker {
         }
         if (this.#stop.signal.aborted) return false;
         if (attempt === 0 || attempt % 10 === 0) {
-          this.#audit('WARN', `could not ${what} command ${commandId} yet (retrying): ${(e as Error).message}`, commandId, e);
+          this.#audit(
+            'WARN',
+            `could not ${what} command ${commandId} yet (retrying): ${(e as Error).message}`,
+            commandId,
+            e,
+          );
         }
         const delay = PLATFORM_RETRY_MS[Math.min(attempt, PLATFORM_RETRY_MS.length - 1)]!;
         await new Promise<void>((resolve) => {

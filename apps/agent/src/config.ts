@@ -925,7 +925,8 @@ function validate(merged: Layer): AgentConfig {
 
 /** `deliveryStallTimeoutMs`, or its earlier name `deliveryTimeoutMs` (not both with different values). */
 function deliveryStall(v: Validator, values: Record<string, unknown>): number {
-  const stall = values.deliveryStallTimeoutMs === undefined ? undefined : v.duration(values, 'deliveryStallTimeoutMs', 0);
+  const stall =
+    values.deliveryStallTimeoutMs === undefined ? undefined : v.duration(values, 'deliveryStallTimeoutMs', 0);
   const old = values.deliveryTimeoutMs === undefined ? undefined : v.duration(values, 'deliveryTimeoutMs', 0);
   if (stall !== undefined && old !== undefined && stall !== old) {
     v.fail(

@@ -44,7 +44,8 @@ export function statusLine(agent: Agent, live = false): string {
     const left =
       d.outstandingChunks ??
       c.chunksTotal - c.chunksUploaded + c.backlogChunksTotal - c.backlogChunksUploaded;
-    if (rate > 0) speed = ` · ${rate.toFixed(1)} chunks/s${left > 0 ? ` · ETA ${formatDuration((left / rate) * 1000)}` : ''}`;
+    if (rate > 0)
+      speed = ` · ${rate.toFixed(1)} chunks/s${left > 0 ? ` · ETA ${formatDuration((left / rate) * 1000)}` : ''}`;
   }
   const throttle = st.throttled ? ` │ THROTTLED ${st.throttleReason ?? ''}` : '';
   const retries =

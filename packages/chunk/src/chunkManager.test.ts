@@ -214,10 +214,15 @@ describe('ChunkManager scheduling', () => {
     vi.useRealTimers();
   });
 
-  it('adaptive: uploadDelayMs is a minimum spacing between the starts of a slot\'s uploads (fake clock)', async () => {
+  it("adaptive: uploadDelayMs is a minimum spacing between the starts of a slot's uploads (fake clock)", async () => {
     // Each upload takes 600 ms: a slot starts its next one 1000 ms after the last start, not 600 + 1000.
     const u = memoryUploader(() => new Promise((r) => setTimeout(r, 600)));
-    const m = open({ uploader: u, maxConcurrentUploads: 1, maxConcurrentUploadsCeiling: 1, uploadDelayMs: 1000 });
+    const m = open({
+      uploader: u,
+      maxConcurrentUploads: 1,
+      maxConcurrentUploadsCeiling: 1,
+      uploadDelayMs: 1000,
+    });
     await m.submitReport(makeReport('spaced', 50), { tenantId: 't1' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const t0 = Date.now();

@@ -819,7 +819,11 @@ export class ReportWriter {
         if (scratch.length < bytes) scratch = Buffer.allocUnsafeSlow(bytes);
         return scratch.subarray(0, bytes);
       };
-      return new ChunkSplitter(this.#header, this.#s.options, { allocate, streaming: true, legacyHash: true });
+      return new ChunkSplitter(this.#header, this.#s.options, {
+        allocate,
+        streaming: true,
+        legacyHash: true,
+      });
     }
     const allocate = (bytes: number): Buffer => this.#s.pool.take(bytes);
     return new ChunkSplitter(this.#header, this.#s.options, { allocate, hash: false, streaming: true });

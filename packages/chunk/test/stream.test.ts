@@ -277,7 +277,8 @@ describe('streaming submit', () => {
         const data = await allData(streamed, 'final-head', b.totalChunks);
         expect(data).toEqual(await allData(whole, 'final-head', a.totalChunks));
         const chunks: StoredChunkData[] = [];
-        for (let i = 0; i < b.totalChunks; i++) chunks.push((await streamed.decompressChunk('t', 'final-head', i))!);
+        for (let i = 0; i < b.totalChunks; i++)
+          chunks.push((await streamed.decompressChunk('t', 'final-head', i))!);
         expect(chunks[0]!.metadata?.coverage_type).toBe('partial');
         expect(chunks[0]!.properties).toEqual(last.properties);
         expect(reassembleChunks(chunks)).toEqual({ ...last, findings });
@@ -309,7 +310,8 @@ describe('streaming submit', () => {
       expect(oversize).toHaveBeenCalledTimes(1);
       expect(oversize).toHaveBeenCalledWith(expect.objectContaining({ reportId: 'big-head', chunkIndex: 0 }));
       const chunks: StoredChunkData[] = [];
-      for (let i = 0; i < res.totalChunks; i++) chunks.push((await store.decompressChunk('t', 'big-head', i))!);
+      for (let i = 0; i < res.totalChunks; i++)
+        chunks.push((await store.decompressChunk('t', 'big-head', i))!);
       expect(reassembleChunks(chunks)).toEqual({ ...last, findings });
       const frames = await allData(store, 'big-head', res.totalChunks);
       expect(decompress(frames[0]!).length).toBeGreaterThan(16 * 1024);

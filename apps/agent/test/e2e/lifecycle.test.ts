@@ -130,7 +130,11 @@ describe('daemon lifecycle (real processes)', () => {
       // Completed only once every chunk was acknowledged.
       expect(completedAt!.findingsReceived).toBe(2000);
       expect(completedAt!.reports).toHaveLength(1);
-      expect(completedAt!.reports[0]).toMatchObject({ complete: true, chunksReceived: 200, totalChunks: 200 });
+      expect(completedAt!.reports[0]).toMatchObject({
+        complete: true,
+        chunksReceived: 200,
+        totalChunks: 200,
+      });
       const audit = readFileSync(join(dir.path, 'agent/audit/audit.log'), 'utf8');
       expect(audit).not.toMatch(/dead-lettered/);
       run.child.kill('SIGTERM');
@@ -143,7 +147,9 @@ describe('daemon lifecycle (real processes)', () => {
     const dir = await tempDir('agent-e2e-refused-');
     cleanups.push(dir.cleanup);
     // Chunks of more than 1 KiB of data are refused (413, permanent): the large report is dead-lettered.
-    const server = await startServer(dir.path, { chunkDataLimits: { maxCompressedBytes: 1024, maxDecompressedBytes: 1 << 20, maxRatio: 100 } });
+    const server = await startServer(dir.path, {
+      chunkDataLimits: { maxCompressedBytes: 1024, maxDecompressedBytes: 1 << 20, maxRatio: 100 },
+    });
     cleanups.push(() => server.close());
     const cmd = server.enqueueCommand({
       tenantId: TENANT,
@@ -156,7 +162,11 @@ describe('daemon lifecycle (real processes)', () => {
       '--set',
       'pollIntervalMs=200',
     ]);
-    await waitFor(() => server.getCommand(TENANT, cmd.id)?.status === 'failed', 120_000, 'the command failing');
+    await waitFor(
+      () => server.getCommand(TENANT, cmd.id)?.status === 'failed',
+      120_000,
+      'the command failing',
+    );
     const failed = server.getCommand(TENANT, cmd.id) as unknown as { error_message?: string };
     expect(failed.error_message).toMatch(/^not every report was delivered: report synthetic-\S+: .*HTTP 413/);
     run.child.kill('SIGTERM');

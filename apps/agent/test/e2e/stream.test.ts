@@ -89,7 +89,10 @@ describe('scanner output streamed into the chunk store (real processes)', () => 
     expect(totals(server).chunks).toBe(0);
     const status = await runCli(['status', '--data-dir', data, '--tenant-id', 'e2e-tenant', '--json']);
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ undelivered: [], reports: { pending: 0, uploading: 0 } });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      undelivered: [],
+      reports: { pending: 0, uploading: 0 },
+    });
     const again = await runCli(args, {}, 400_000);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     const t = totals(server);

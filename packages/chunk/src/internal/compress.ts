@@ -412,7 +412,9 @@ export class WorkerCompression implements ChunkCompression {
   }
 
   async endHash(hash: number, suffix?: Buffer): Promise<string> {
-    const reply = await this.#request(suffix === undefined ? { kind: 'end', hash } : { kind: 'end', hash, suffix });
+    const reply = await this.#request(
+      suffix === undefined ? { kind: 'end', hash } : { kind: 'end', hash, suffix },
+    );
     return reply.hex!;
   }
 

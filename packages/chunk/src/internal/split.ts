@@ -484,7 +484,7 @@ export class ChunkSplitter {
     if (header.assets !== undefined && JSON.stringify(header.assets) !== this.#assetsJson) {
       refuse('VALIDATION_FAILED', 'the final header must carry the same assets as the first (or none)');
     }
-    this.#extras = chunkZeroExtras(header as Report);
+    this.#extras = chunkZeroExtras(header);
   }
 
   /**

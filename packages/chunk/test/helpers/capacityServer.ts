@@ -81,7 +81,10 @@ export async function startCapacityServer(options: CapacityServerOptions): Promi
         const answer = JSON.stringify(
           ackResponse({ report_id: chunk.report_id, chunk_index: chunk.chunk_index }, String(counters.acked)),
         );
-        res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+        res.writeHead(201, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(answer),
+        });
         res.end(answer);
         done();
       }, latency);
