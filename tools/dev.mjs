@@ -102,6 +102,12 @@ switch (task) {
     break;
   case 'check':
     status = nx(['lint', 'typecheck', 'check:package']);
+    // Every package as a user installs it: packed, installed with npm in a fresh project, README quick starts
+    // run with plain node (ESM and CommonJS) and type-checked (tools/packAndUse/run.ts).
+    if (status === 0) {
+      say('pack-and-use: every package packed, installed with npm and its README quick starts run');
+      status = pn(['exec', 'tsx', 'tools/packAndUse/run.ts']);
+    }
     break;
   case 'demo':
     // The sample agent runs from its sources (tsx): nothing to build first.

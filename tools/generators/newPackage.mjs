@@ -93,6 +93,7 @@ export default defineProject({
   test: { name: '${pkgName}', environment: 'node', testTimeout: 30_000, hookTimeout: 30_000 },
 });
 `,
+  // The quick start is run and type-checked by the pack-and-use check (tools/packAndUse): keep it runnable.
   'README.md': `# ${pkgName}
 
 ${description}
@@ -100,10 +101,18 @@ ${description}
 ## Install
 
 \`\`\`sh
-pnpm add ${pkgName}
+pnpm add ${pkgName} @rediver/core
 \`\`\`
 
 ## Use
+
+<!-- quick-start -->
+
+\`\`\`ts
+import { VERSION } from '${pkgName}';
+
+console.log(VERSION);
+\`\`\`
 
 _Document the public API here._
 `,

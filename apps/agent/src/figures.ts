@@ -96,9 +96,18 @@ export interface FigureSources {
     chunks: Record<ChunkStatus, number>;
     storedBytes: number;
     maxStorageBytes: number;
-    upload?: { uploaded: number; retries: number; deadLettered: number; inFlight: number };
+    upload?: {
+      uploaded: number;
+      retries: number;
+      deadLettered: number;
+      inFlight: number;
+      /** Uploads allowed at once now (the adaptive limit, or the configured one). */
+      concurrencyLimit: number;
+    };
   }>;
   configuredUploadConcurrency?: number;
+  /** Whether the chunk engine adapts its concurrency (`chunk.adaptive`). */
+  adaptiveUploads?: boolean;
   resource?: () => {
     throttled: boolean;
     throttleReason?: string;
@@ -112,16 +121,6 @@ export interface FigureSources {
   platform?: { lastOkAt: number | undefined; lastErrorAt: number | undefined; lastError: string | undefined };
 }
 
-/** The adaptive concurrency limit if the chunk engine's stats carry one (a later @rediver/chunk), else undefined. */
-function adaptiveLimit(upload: object | undefined): number | undefined {
-  if (upload === undefined) return undefined;
-  for (const key of ['concurrencyLimit', 'concurrency', 'limit', 'currentConcurrency']) {
-    const v = (upload as Record<string, unknown>)[key];
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-  }
-  return undefined;
-}
-
 /** Reads every figure its sources give. */
 export async function collectFigures(s: FigureSources): Promise<AgentFigures> {
   const c = s.counters;
@@ -131,7 +130,7 @@ export async function collectFigures(s: FigureSources): Promise<AgentFigures> {
   const a = s.audit?.();
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
-  const limit = adaptiveLimit(chunk?.upload);
+  const limit = chunk?.upload?.concurrencyLimit;
   const m = r?.metrics;
   return {
     source: c === undefined ? 'data-dir' : 'agent',
@@ -168,7 +167,7 @@ export async function collectFigures(s: FigureSources): Promise<AgentFigures> {
         ? null
         : {
             concurrencyLimit: limit ?? s.configuredUploadConcurrency ?? 0,
-            concurrencySource: limit === undefined ? 'configured' : 'adaptive',
+            concurrencySource: limit !== undefined && s.adaptiveUploads === true ? 'adaptive' : 'configured',
             inFlight: chunk?.upload?.inFlight ?? 0,
           },
     throttle:

@@ -383,11 +383,11 @@ export class RediverClient implements ReportUploader, ChunkUploader, AsyncDispos
     const started = performance.now();
     const controller = new AbortController();
     let reason: FailureReason = 'error';
+    // Not unref'd: the caller's promise depends on it (cleared as soon as the request ends).
     const timer = setTimeout(() => {
       reason = 'timeout';
       controller.abort();
     }, this.#o.timeoutMs);
-    timer.unref();
     const onAbort = (): void => {
       reason = 'aborted';
       controller.abort();

@@ -1,5 +1,5 @@
 import type { ErrorCode, RediverErrorOptions } from '@rediver/core';
-import { isRediverError, RediverError } from '@rediver/core';
+import { errorCodes, isRediverError, RediverError } from '@rediver/core';
 
 /** Options of a `ClientError`: core's plus the request it came from. */
 export interface ClientErrorOptions extends RediverErrorOptions {
@@ -8,6 +8,26 @@ export interface ClientErrorOptions extends RediverErrorOptions {
   /** Path of the failed request (no query string, no credentials). */
   path?: string;
 }
+
+/** The codes `@rediver/client` rejects with (the README's Errors table says when, and which are retryable). */
+export const CLIENT_ERROR_CODES = errorCodes(
+  'NETWORK',
+  'TIMEOUT',
+  'SERVER_ERROR',
+  'RATE_LIMITED',
+  'AUTH_FAILED',
+  'REQUEST_REJECTED',
+  'INVALID_RESPONSE',
+  'ABORTED',
+  'CLOSED',
+  'INVALID_OPTION',
+  'VALIDATION_FAILED',
+  'REPORT_ID_INVALID',
+  'REPORT_TOO_LARGE',
+  'INTERNAL',
+);
+/** A code `@rediver/client` rejects with. */
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[keyof typeof CLIENT_ERROR_CODES];
 
 const CLIENT_BRAND = Symbol.for('@rediver/client-error');
 
@@ -20,7 +40,7 @@ export class ClientError extends RediverError {
   /** Brand checked by `isClientError` (works across duplicated installs). */
   readonly [CLIENT_BRAND] = true;
 
-  constructor(code: ErrorCode, message: string, options: ClientErrorOptions = {}) {
+  constructor(code: ClientErrorCode, message: string, options: ClientErrorOptions = {}) {
     super(code, message, options);
     this.name = 'ClientError';
     this.method = options.method ?? '';

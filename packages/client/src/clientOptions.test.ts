@@ -61,4 +61,24 @@ describe('resolveClientOptions', () => {
     expect(isClientError(err, 'INVALID_OPTION')).toBe(true);
     expect(String(err)).not.toContain(KEY);
   });
+
+  it('refuses an unknown option key with a did-you-mean before anything else', () => {
+    const err = refusal({ baseUrl: 'https://rediver.example.com', apikey: KEY } as unknown as ClientOptions);
+    expect(isClientError(err, 'INVALID_OPTION')).toBe(true);
+    expect((err as Error).message).toBe('"apikey" is not an option of createClient (did you mean apiKey?)');
+    expect((err as { details?: unknown }).details).toEqual({ option: 'apikey' });
+    expect(String(err)).not.toContain(KEY);
+  });
+
+  it.each<[string, Partial<ClientOptions>]>([
+    ['baseUrl', { baseUrl: '/api' }],
+    ['apiKey', { apiKey: 'rdv_123' }],
+    ['agentId', { agentId: '' }],
+    ['timeoutMs', { timeoutMs: 0 }],
+    ['maxConnections', { maxConnections: 0 }],
+    ['compressionThresholdBytes', { compressionThresholdBytes: -1 }],
+    ['logger', { logger: {} as never }],
+  ])('names %s in details.option', (option, overrides) => {
+    expect((refusal({ ...base, ...overrides }) as { details?: unknown }).details).toEqual({ option });
+  });
 });

@@ -1,5 +1,12 @@
 import type { Clock, Logger } from '@rediver/core';
-import { COMPRESSION_THRESHOLD_BYTES, silentLogger, systemClock } from '@rediver/core';
+import {
+  COMPRESSION_THRESHOLD_BYTES,
+  findUnknownOption,
+  optionNames,
+  silentLogger,
+  systemClock,
+  unknownOptionMessage,
+} from '@rediver/core';
 import { ClientError } from './clientError';
 import { VERSION } from './version';
 
@@ -53,8 +60,23 @@ const API_KEY = /^[\x21-\x7e]{8,}$/;
 const HEADER_TEXT = /^[\x20-\x7e]+$/;
 
 function invalid(name: string, reason: string): ClientError {
-  return new ClientError('INVALID_OPTION', `Invalid client option \`${name}\`: ${reason}.`);
+  return new ClientError('INVALID_OPTION', `Invalid client option \`${name}\`: ${reason}.`, {
+    details: { option: name },
+  });
 }
+
+/** Every key of `ClientOptions`: any other is refused with a did-you-mean. */
+const OPTION_KEYS = optionNames<ClientOptions>({
+  baseUrl: true,
+  apiKey: true,
+  agentId: true,
+  timeoutMs: true,
+  userAgent: true,
+  maxConnections: true,
+  compressionThresholdBytes: true,
+  logger: true,
+  clock: true,
+});
 
 /** Longest delay a Node timer honours; a larger one fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -69,6 +91,13 @@ function checkInteger(name: string, value: number, min: number, max = Number.MAX
 /** Applies defaults and validates; throws `ClientError` `INVALID_OPTION` (never clamps). */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'expected an object');
+  // First: a misspelt key (`apikey`) also leaves the real one missing; the did-you-mean explains both.
+  const unknown = findUnknownOption(options, OPTION_KEYS);
+  if (unknown !== undefined) {
+    throw new ClientError('INVALID_OPTION', unknownOptionMessage('createClient', unknown, OPTION_KEYS), {
+      details: { option: unknown.key },
+    });
+  }
   let url: URL;
   try {
     url = new URL(options.baseUrl);

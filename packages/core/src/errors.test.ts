@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, isRediverError, isRetryableError, RediverError } from './errors';
+import {
+  ERROR_CODES,
+  errorCodes,
+  isRediverError,
+  isRetryableError,
+  RediverError,
+  RETRYABLE_ERROR_CODES,
+} from './errors';
 
 describe('RediverError', () => {
   it('carries code, message, cause and default retryability', () => {
@@ -18,6 +25,24 @@ describe('RediverError', () => {
     expect(new RediverError('SERVER_ERROR', 'boom').retryable).toBe(true);
     expect(new RediverError('SERVER_ERROR', 'boom', { retryable: false }).retryable).toBe(false);
     expect(new RediverError('RATE_LIMITED', 'slow down', { retryAfterMs: 3000 }).retryAfterMs).toBe(3000);
+  });
+
+  it('retries exactly the transient remote failures; back-pressure codes are not retryable', () => {
+    // A retry loop may repeat these unchanged; QUEUE_FULL and STORAGE_QUOTA need another path (persist, wait
+    // for a drain, free space), so their flag and every message about them must not promise a retry.
+    expect([...RETRYABLE_ERROR_CODES].sort()).toEqual(['NETWORK', 'RATE_LIMITED', 'SERVER_ERROR', 'TIMEOUT']);
+    expect(new RediverError('QUEUE_FULL', 'full').retryable).toBe(false);
+    expect(new RediverError('STORAGE_QUOTA', 'over quota').retryable).toBe(false);
+  });
+
+  it('errorCodes makes the frozen subset map of a package', () => {
+    const codes = errorCodes('CLOSED', 'TIMEOUT');
+    expect(codes).toEqual({ CLOSED: 'CLOSED', TIMEOUT: 'TIMEOUT' });
+    expect(Object.isFrozen(codes)).toBe(true);
+    const closed: 'CLOSED' = codes.CLOSED;
+    expect(closed).toBe('CLOSED');
+    // @ts-expect-error only core's codes
+    errorCodes('NOT_A_CODE');
   });
 
   it('every code maps to itself', () => {

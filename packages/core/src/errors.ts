@@ -17,11 +17,14 @@ export const ERROR_CODES = Object.freeze({
   REPORT_CONFLICT: 'REPORT_CONFLICT',
   /** Something asked for does not exist (in this tenant). */
   NOT_FOUND: 'NOT_FOUND',
-  /** The upload queue is full; nothing was accepted. */
+  /**
+   * The upload queue is full; nothing was accepted. Back-pressure, not retryable: take another path (persist the
+   * report, wait for the queue to drain) rather than call again in a retry loop.
+   */
   QUEUE_FULL: 'QUEUE_FULL',
   /**
-   * Local storage is over its quota (a limit the caller configured); nothing was stored. Not retryable as
-   * is: it succeeds only after deliveries free space, the quota is raised, or `whenFull` drops old data.
+   * Local storage is over its quota (a limit the caller configured); nothing was stored. Back-pressure, not
+   * retryable: it succeeds only after deliveries free space, the quota is raised, or `whenFull` drops old data.
    */
   STORAGE_QUOTA: 'STORAGE_QUOTA',
   /**
@@ -69,7 +72,22 @@ export const ERROR_CODES = Object.freeze({
 /** A stable error code. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
-/** Codes whose operation can succeed if tried again later. */
+/**
+ * The subset of `ERROR_CODES` a package throws, as the same frozen `{ CODE: 'CODE' }` map, typed exactly:
+ * `export const FOO_ERROR_CODES = errorCodes('INVALID_OPTION', 'CLOSED')`.
+ */
+export function errorCodes<const C extends readonly ErrorCode[]>(
+  ...codes: C
+): Readonly<{ [K in C[number]]: K }> {
+  return Object.freeze(Object.fromEntries(codes.map((c) => [c, c]))) as { [K in C[number]]: K };
+}
+
+/**
+ * Codes a retry loop may repeat unchanged, after a backoff: transient failures of the network or the
+ * platform that end by themselves. Local back-pressure (`QUEUE_FULL`, `STORAGE_QUOTA`) is deliberately not
+ * here: calling again does not relieve it; the caller has to do something else (persist, wait for a drain,
+ * free space), so its messages say what to do instead of "retry later".
+ */
 export const RETRYABLE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TIMEOUT',
   'NETWORK',
@@ -81,7 +99,7 @@ export const RETRYABLE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(
 export interface RediverErrorOptions {
   /** The underlying error. */
   cause?: unknown;
-  /** Overrides the code's default retryability. */
+  /** Overrides the code's default retryability (`RETRYABLE_ERROR_CODES`). */
   retryable?: boolean;
   /** Server-requested delay before a retry (from `Retry-After`), ms. */
   retryAfterMs?: number;
@@ -97,7 +115,11 @@ const BRAND = Symbol.for('@rediver/error');
 export class RediverError extends Error {
   /** Stable machine-readable code. */
   readonly code: ErrorCode;
-  /** Whether trying again later can succeed. */
+  /**
+   * Whether a retry loop may repeat the operation unchanged after a backoff (`RETRYABLE_ERROR_CODES`:
+   * network, timeout, 5xx/408, 429). False for back-pressure (`QUEUE_FULL`, `STORAGE_QUOTA`) and for
+   * anything a retry cannot fix.
+   */
   readonly retryable: boolean;
   /** Server-requested delay before a retry, ms. */
   readonly retryAfterMs: number | undefined;
@@ -137,7 +159,7 @@ export function isRediverError(value: unknown, ...codes: ErrorCode[]): value is 
   return codes.length === 0 || codes.includes((value as RediverError).code);
 }
 
-/** True when trying the failed operation again later can succeed. Unknown errors are not retryable. */
+/** True when a retry loop may repeat the failed operation after a backoff (`retryable`). Unknown errors are not retryable. */
 export function isRetryableError(value: unknown): boolean {
   return isRediverError(value) && value.retryable;
 }

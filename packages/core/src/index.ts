@@ -51,7 +51,14 @@ export { AGENT_STATUSES, API_PATHS, COMMAND_STATUSES, IDEMPOTENCY_KEY_HEADER } f
 export type { Job, JobOutcome, JobResult, Priority } from './job';
 export { JOB_OUTCOMES, PRIORITY } from './job';
 
-export type { MetricOrigin, PressureMetrics, ResourceStatus, SystemMetrics } from './metrics';
+export type {
+  FigureOrigin,
+  FigureOrigins,
+  MetricOrigin,
+  PressureMetrics,
+  ResourceStatus,
+  SystemMetrics,
+} from './metrics';
 
 export type { PipelineStats, QueueItem, UploadResult } from './pipeline';
 
@@ -75,7 +82,14 @@ export {
 } from './limits';
 
 export type { UnknownOption } from './optionKeys';
-export { findUnknownOption, suggestName, unknownOptionMessage } from './optionKeys';
+export { findUnknownOption, optionNames, suggestName, unknownOptionMessage } from './optionKeys';
 
 export type { ErrorCode, RediverErrorOptions } from './errors';
-export { ERROR_CODES, isRediverError, isRetryableError, RediverError, RETRYABLE_ERROR_CODES } from './errors';
+export {
+  ERROR_CODES,
+  errorCodes,
+  isRediverError,
+  isRetryableError,
+  RediverError,
+  RETRYABLE_ERROR_CODES,
+} from './errors';

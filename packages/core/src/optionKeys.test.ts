@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findUnknownOption, suggestName, unknownOptionMessage } from './optionKeys';
+import { findUnknownOption, optionNames, suggestName, unknownOptionMessage } from './optionKeys';
 
 const KNOWN = ['cpuThreshold', 'memoryThreshold', 'maxConcurrentJobs', 'sampleIntervalMs'] as const;
 
@@ -39,5 +39,21 @@ describe('unknownOptionMessage', () => {
     expect(unknownOptionMessage('X', { key: 'zzz', suggestion: undefined }, ['b', 'a'])).toBe(
       '"zzz" is not an option of X (options: a, b)',
     );
+  });
+});
+
+describe('optionNames', () => {
+  it('lists the keys of a complete record, frozen', () => {
+    interface Options {
+      a?: number;
+      b: string;
+    }
+    const names = optionNames<Options>({ a: true, b: true });
+    expect(names).toEqual(['a', 'b']);
+    expect(Object.isFrozen(names)).toBe(true);
+    // @ts-expect-error a missing option does not compile
+    optionNames<Options>({ a: true });
+    // @ts-expect-error nor does one the type does not have
+    optionNames<Options>({ a: true, b: true, c: true });
   });
 });

@@ -34,6 +34,15 @@ export function suggestName(name: string, known: readonly string[]): string | un
   return best;
 }
 
+/**
+ * The names of every key of an options type `T`, from a record TypeScript checks for completeness: an option
+ * added to `T` but not here is a compile error, so an unknown-key check built on the list never refuses a real
+ * option. `optionNames<FooOptions>({ a: true, b: true })` → `['a', 'b']` (frozen).
+ */
+export function optionNames<T>(keys: Record<keyof T, true>): readonly string[] {
+  return Object.freeze(Object.keys(keys));
+}
+
 /** One key of an options object that the component does not know. */
 export interface UnknownOption {
   /** The key as given. */

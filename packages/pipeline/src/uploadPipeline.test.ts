@@ -60,15 +60,90 @@ describe('submit', () => {
     expect(pipeline.getStats().totalBytes).toBe(size + 42);
   });
 
-  it('accepts exactly queueSize waiting items; one more is QUEUE_FULL and not counted', () => {
-    const { pipeline } = setup({ queueSize: 2 });
+  // Issue 15 named the old behaviour (same-tick submits counted against queueSize while workers sat idle) a bug:
+  // the item the free worker takes at once is not waiting, so the limit applies from the second item on.
+  it('accepts exactly queueSize waiting items beyond the free workers; one more is QUEUE_FULL and not counted', () => {
+    const { pipeline } = setup({ queueSize: 2, workers: 1 });
     const submitted = vi.fn();
     pipeline.on('submitted', submitted);
+    pipeline.submit(makeReport('a')); // the free worker takes it at the next pump
+    pipeline.submit(makeReport('b'));
+    pipeline.submit(makeReport('c'));
+    expect(thrownCode(() => pipeline.submit(makeReport('d')))).toBe('QUEUE_FULL');
+    expect(pipeline.getStats()).toMatchObject({ submitted: 3, queueLength: 3 });
+    expect(submitted).toHaveBeenCalledTimes(3);
+  });
+
+  it('accepts five same-tick submits with queueSize 2 and 8 idle workers; refuses the eleventh', async () => {
+    const { uploader, pipeline } = setup({ queueSize: 2, workers: 8 });
+    for (let i = 0; i < 5; i++) pipeline.submit(makeReport(`r${i}`));
+    expect(pipeline.getStats()).toMatchObject({ submitted: 5, queueLength: 5 });
+    // 8 taken by the free workers at once + 2 waiting.
+    for (let i = 5; i < 10; i++) pipeline.submit(makeReport(`r${i}`));
+    const full = (() => {
+      try {
+        pipeline.submit(makeReport('r10'));
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(isRediverError(full, 'QUEUE_FULL')).toBe(true);
+    expect((full as RediverError).retryable).toBe(false);
+    expect((full as Error).message).not.toMatch(/retry later/i);
+    await tick();
+    expect(uploader.open()).toHaveLength(8);
+    expect(pipeline.getStats()).toMatchObject({ submitted: 10, inProgress: 8, queueLength: 2 });
+  });
+
+  it('validates before the capacity check: an invalid report on a full queue gets its own error', async () => {
+    const { pipeline } = setup({ queueSize: 1, workers: 1 });
     pipeline.submit(makeReport('a'));
     pipeline.submit(makeReport('b'));
     expect(thrownCode(() => pipeline.submit(makeReport('c')))).toBe('QUEUE_FULL');
-    expect(pipeline.getStats()).toMatchObject({ submitted: 2, queueLength: 2 });
-    expect(submitted).toHaveBeenCalledTimes(2);
+    expect(thrownCode(() => pipeline.submit(makeReport('bad id!')))).toBe('REPORT_ID_INVALID');
+    expect(thrownCode(() => pipeline.submit(null as never))).toBe('VALIDATION_FAILED');
+    expect(thrownCode(() => pipeline.submit(makeReport('d'), { priority: 1.5 }))).toBe('VALIDATION_FAILED');
+    const circular = makeReport('e') as unknown as { properties: Record<string, unknown> };
+    circular.properties = { self: circular };
+    expect(thrownCode(() => pipeline.submit(circular as never))).toBe('VALIDATION_FAILED');
+    expect(thrownCode(() => pipeline.submit(makeReport('f'), { priorty: 1 } as never))).toBe(
+      'INVALID_OPTION',
+    );
+    expect(pipeline.getStats().submitted).toBe(2);
+  });
+
+  it('refuses unknown option keys with a did-you-mean, naming the key in details.option', async () => {
+    const errorOf = (fn: () => unknown): { code?: string; message?: string; details?: unknown } => {
+      try {
+        fn();
+      } catch (err) {
+        return err as { code?: string; message?: string; details?: unknown };
+      }
+      return {};
+    };
+    const ctor = errorOf(() => new UploadPipeline(new FakeUploader(), { queueSzie: 5 } as never));
+    expect(ctor).toMatchObject({
+      code: 'INVALID_OPTION',
+      message: '"queueSzie" is not an option of UploadPipeline (did you mean queueSize?)',
+      details: { option: 'queueSzie' },
+    });
+    const { pipeline } = setup();
+    expect(errorOf(() => pipeline.submit(makeReport('a'), { priorty: 10 } as never))).toMatchObject({
+      code: 'INVALID_OPTION',
+      message: '"priorty" is not an option of submit (did you mean priority?)',
+      details: { option: 'priorty' },
+    });
+    await expect(pipeline.flush({ signl: undefined } as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      details: { option: 'signl' },
+    });
+    await expect(pipeline.stop({ drian: false } as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      message: '"drian" is not an option of stop (did you mean drain?)',
+    });
+    expect(pipeline.getStats().submitted).toBe(0); // the typo'd stop stopped nothing
+    expect(errorOf(() => pipeline.submit(makeReport('b')))).toEqual({});
   });
 
   it('counts items waiting for a retry against queueSize, not those in flight', async () => {

@@ -7,7 +7,14 @@ import type {
   ReportUploader,
   UploadResult,
 } from '@rediver/core';
-import { isRediverError, isValidReportId, PRIORITY } from '@rediver/core';
+import {
+  findUnknownOption,
+  isRediverError,
+  isValidReportId,
+  optionNames,
+  PRIORITY,
+  unknownOptionMessage,
+} from '@rediver/core';
 import { EventEmitter } from 'eventemitter3';
 import type { UploadPipelineEvents } from './events';
 import { Attempt, AttemptOptions } from './internal/attempt';
@@ -85,22 +92,16 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
 
   /**
    * Queues `report` and returns its item id at once; never waits for an upload. Throws a
-   * `PipelineError`: `CLOSED` after `stop`, `QUEUE_FULL` when `queueSize` items are waiting,
-   * `REPORT_ID_INVALID` / `VALIDATION_FAILED` for a report the platform would refuse. A refused
-   * report is not counted anywhere.
+   * `PipelineError`: `CLOSED` after `stop`; `REPORT_ID_INVALID` / `VALIDATION_FAILED` for a report the
+   * platform would refuse and `INVALID_OPTION` for an unknown option key (both checked first, so a report
+   * that can never be accepted never gets `QUEUE_FULL`); `QUEUE_FULL` when `queueSize` items already wait
+   * beyond what the free workers take at once. A refused report is not counted anywhere.
    */
   submit(report: Report, options?: SubmitOptions): string {
     if (this.state !== 'running') {
       throw new PipelineError('CLOSED', 'the upload pipeline is stopped and accepts no more reports');
     }
     const opts = this.opts;
-    if (this.queue.size + this.waiting.size >= opts.queueSize) {
-      throw new PipelineError(
-        'QUEUE_FULL',
-        `the upload queue is full (${opts.queueSize} waiting); retry later or raise queueSize`,
-        { details: { queueSize: opts.queueSize } },
-      );
-    }
     if (typeof report !== 'object' || report === null) {
       throw new PipelineError('VALIDATION_FAILED', 'submit needs a report object');
     }
@@ -111,10 +112,11 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
       );
     }
     let priority: number = PRIORITY.normal;
-    let sizeBytes: number;
+    let sizeBytes: number | undefined;
     let jobId: string | undefined;
     let tenantId: string | undefined;
     if (options !== undefined) {
+      checkSubmitOptions(options);
       jobId = options.jobId;
       tenantId = options.tenantId;
       if (options.priority !== undefined) {
@@ -134,11 +136,22 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
             `sizeBytes must be a non-negative integer (got ${String(sizeBytes)})`,
           );
         }
-      } else {
-        sizeBytes = measure(report);
       }
-    } else {
-      sizeBytes = measure(report);
+    }
+    sizeBytes ??= measure(report);
+    // Capacity counts items that wait: queued beyond what the free workers take at the next pump, plus
+    // those waiting for a retry. An item a free worker takes at once is not waiting, so five same-tick
+    // submits to an idle pipeline with 8 workers fit whatever queueSize is.
+    const free = opts.workers - this.inFlight.size;
+    const waitingAfter = Math.max(0, this.queue.size + 1 - free) + this.waiting.size;
+    if (waitingAfter > opts.queueSize) {
+      throw new PipelineError(
+        'QUEUE_FULL',
+        `the upload queue is full (${opts.queueSize} reports waiting for a worker or a retry); this report ` +
+          "was not accepted: persist it elsewhere or wait for the pipeline's 'idle' event before submitting " +
+          'more (queueSize bounds what is held in memory)',
+        { details: { queueSize: opts.queueSize } },
+      );
     }
     const item: QueueItem = {
       id: randomUUID(),
@@ -170,6 +183,8 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
    * Rejects with `ABORTED` when `signal` fires; the uploads go on.
    */
   flush(options: FlushOptions = {}): Promise<void> {
+    const bad = checkOptions('flush', options, FLUSH_OPTION_KEYS);
+    if (bad !== undefined) return Promise.reject(bad);
     if (this.isIdle()) return Promise.resolve();
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortedError('flush', signal.reason));
@@ -196,6 +211,8 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
    * signal) cuts a running drain short.
    */
   stop(options: StopOptions = {}): Promise<QueueItem[]> {
+    const bad = checkOptions('stop', options, STOP_OPTION_KEYS);
+    if (bad !== undefined) return Promise.reject(bad);
     if (this.stopPromise === undefined) {
       this.state = 'draining';
       this.stopPromise = new Promise<QueueItem[]>((resolve) => {
@@ -311,8 +328,8 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     const retry = item.attempts;
     const delayMs = computeRetryDelayMs(opts, retry, opts.random(), error.retryAfterMs);
     this.retries++;
-    // Not unref'd, unlike the deadline timer: a report waiting for its retry is unfinished work, and
-    // letting the process exit under it would lose the report silently. `stop` clears it.
+    // Not unref'd: a report waiting for its retry is unfinished work, and letting the process exit under it
+    // would lose the report silently. `stop` clears it.
     const timer = setTimeout(() => this.onRetryDue(item), delayMs);
     this.waiting.set(item, timer);
     if (opts.verbose) {
@@ -461,8 +478,9 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
   private armDeadline(at: number): void {
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.deadlineAt = at;
+    // Not unref'd: it exists only while attempts are in flight, and a pending flush() or stop() may depend on
+    // it (an uploader that never settles and holds no handle of its own is freed only by this timer).
     this.deadlineTimer = setTimeout(this.onDeadline, Math.max(0, at - this.opts.clock.now()));
-    this.deadlineTimer.unref?.();
   }
 
   private checkDeadlines(): void {
@@ -501,6 +519,49 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
   private listenerFailed(listener: string, err: unknown): void {
     this.opts.logger.error({ listener, err }, 'upload pipeline listener threw; ignored');
   }
+}
+
+const SUBMIT_OPTION_KEYS = optionNames<SubmitOptions>({
+  jobId: true,
+  tenantId: true,
+  priority: true,
+  sizeBytes: true,
+});
+const FLUSH_OPTION_KEYS = optionNames<FlushOptions>({ signal: true });
+const STOP_OPTION_KEYS = optionNames<StopOptions>({ drain: true, signal: true });
+
+/** `INVALID_OPTION` for per-call options that are not an object or carry a key `method` does not know. */
+function checkOptions(method: string, options: unknown, known: readonly string[]): PipelineError | undefined {
+  if (typeof options !== 'object' || options === null) {
+    return new PipelineError(
+      'INVALID_OPTION',
+      `${method} options must be an object (got ${String(options)})`,
+      {
+        details: { option: 'options' },
+      },
+    );
+  }
+  const unknown = findUnknownOption(options, known);
+  if (unknown === undefined) return undefined;
+  return new PipelineError('INVALID_OPTION', unknownOptionMessage(method, unknown, known), {
+    details: { option: unknown.key },
+  });
+}
+
+/** Throws for an unknown `submit` option key. On the hot path: a plain loop, the helper only on a miss. */
+function checkSubmitOptions(options: SubmitOptions): void {
+  let suspect = typeof options !== 'object' || options === null;
+  if (!suspect) {
+    for (const key in options) {
+      if (key !== 'jobId' && key !== 'tenantId' && key !== 'priority' && key !== 'sizeBytes') {
+        suspect = true;
+        break;
+      }
+    }
+  }
+  if (!suspect) return;
+  const error = checkOptions('submit', options, SUBMIT_OPTION_KEYS);
+  if (error !== undefined) throw error;
 }
 
 function measure(report: Report): number {

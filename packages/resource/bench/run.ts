@@ -73,7 +73,7 @@ await controller.close();
 
 const sampleMs = sampleNs / 1e6;
 const out = [
-  `machine: cpu origin ${last.cpuOrigin}, memory origin ${last.memoryOrigin}, pressure origin ${last.pressure?.origin}, effective CPUs ${last.effectiveCpus}`,
+  `machine: origins ${JSON.stringify(last.origins)}, effective CPUs ${last.effectiveCpus}`,
   `sample:          ${sampleMs.toFixed(4)} ms CPU   (goal ${SAMPLE_GOAL_MS} ms, ${(SAMPLE_GOAL_MS / sampleMs).toFixed(1)}x under; back to back, median of 7 x 1000)`,
   `  spaced 25 ms apart (cold caches, event-loop histogram read): ${(spacedNs / 1e6).toFixed(4)} ms CPU, median of 60`,
   `  reference: readFileSync of ${files.length} procfs files alone ${(naiveNs / 1e6).toFixed(4)} ms CPU`,

@@ -1,13 +1,17 @@
-import type { ErrorCode, RediverErrorOptions } from '@rediver/core';
-import { RediverError } from '@rediver/core';
+import type { RediverErrorOptions } from '@rediver/core';
+import { errorCodes, RediverError } from '@rediver/core';
+
+/** The codes `@rediver/resource` throws (the README's Errors table says when). */
+export const RESOURCE_ERROR_CODES = errorCodes('INVALID_OPTION', 'CLOSED', 'ABORTED', 'TIMEOUT');
+/** A code `@rediver/resource` throws. */
+export type ResourceErrorCode = (typeof RESOURCE_ERROR_CODES)[keyof typeof RESOURCE_ERROR_CODES];
 
 /**
- * The error class of `@rediver/resource`. Codes used: `INVALID_OPTION` (construction, bad arguments),
- * `CLOSED` (the controller was closed), `ABORTED` (a wait's signal fired), `TIMEOUT` (a wait's
- * `timeoutMs` passed). Check with `isRediverError(err, 'TIMEOUT')`, not `instanceof`.
+ * The error class of `@rediver/resource`, with one of `RESOURCE_ERROR_CODES`. Check with
+ * `isRediverError(err, 'TIMEOUT')` (re-exported here), not `instanceof`.
  */
 export class ResourceError extends RediverError {
-  constructor(code: ErrorCode, message: string, options: RediverErrorOptions = {}) {
+  constructor(code: ResourceErrorCode, message: string, options: RediverErrorOptions = {}) {
     super(code, message, options);
     this.name = 'ResourceError';
   }

@@ -1,9 +1,32 @@
 /**
  * @rediver/resource — admission control from real measurements: a `ResourceController` that throttles
  * new jobs on CPU, memory, event-loop delay and pressure, measured by a `MetricsSource` (the default
- * reads procfs and cgroup v2).
+ * reads procfs and cgroups, v1 and v2), and where scanners could be contained in cgroups.
  */
-export { ResourceError } from './errors';
+// What a user needs to handle this package's errors and read its figures, from this one import.
+export type {
+  ErrorCode,
+  FigureOrigin,
+  FigureOrigins,
+  MetricOrigin,
+  PressureMetrics,
+  RediverError,
+  ResourceStatus,
+  SystemMetrics,
+} from '@rediver/core';
+export { isRediverError, isRetryableError } from '@rediver/core';
+export type { CgroupHierarchy, CgroupLayout, CgroupRoots } from './cgroupLayout';
+export { readCgroupLayout } from './cgroupLayout';
+export type {
+  CgroupContainment,
+  CgroupContainmentOptions,
+  CgroupV1Containment,
+  CgroupV2Containment,
+  NoCgroupContainment,
+} from './cgroupContainment';
+export { findCgroupContainment } from './cgroupContainment';
+export type { ResourceErrorCode } from './errors';
+export { RESOURCE_ERROR_CODES, ResourceError } from './errors';
 export type {
   ResourceControllerEvents,
   ResourceWarning,

@@ -135,6 +135,26 @@ describe('options', () => {
     expect(isRediverError(error, 'INVALID_OPTION')).toBe(true);
   });
 
+  it('refuses an unknown option key with a did-you-mean, naming it in details.option', () => {
+    const typo = { metricsSource: source, cpuTreshold: 50 } as ResourceControllerOptions;
+    const error = errorOfSync(() => new ResourceController(typo));
+    expect(isRediverError(error, 'INVALID_OPTION')).toBe(true);
+    expect((error as Error).message).toBe(
+      '"cpuTreshold" is not an option of ResourceController (did you mean cpuThreshold?)',
+    );
+    expect((error as { details?: unknown }).details).toEqual({ option: 'cpuTreshold' });
+    // Far from every option: the message lists them instead.
+    const far = errorOfSync(() => new ResourceController({ colour: 'red' } as ResourceControllerOptions));
+    expect((far as Error).message).toMatch(
+      /^"colour" is not an option of ResourceController \(options: clock, /,
+    );
+  });
+
+  it('sets details.option on every invalid value', () => {
+    const error = errorOfSync(() => new ResourceController({ metricsSource: source, cooldownMs: -1 }));
+    expect((error as { details?: unknown }).details).toEqual({ option: 'cooldownMs' });
+  });
+
   it('accepts values at their edges', () => {
     expect(() =>
       make({
@@ -625,6 +645,17 @@ describe('blocking waiters', () => {
     const c = manual({ maxConcurrentJobs: 1 });
     c.acquireSlot();
     expect(isRediverError(await errorOf(c.acquireSlotBlocking({ timeoutMs: 0 })), 'TIMEOUT')).toBe(true);
+  });
+
+  it('refuses unknown acquireSlotBlocking options with a did-you-mean', async () => {
+    const c = manual();
+    const error = await errorOf(c.acquireSlotBlocking({ timeout: 50 } as never));
+    expect(isRediverError(error, 'INVALID_OPTION')).toBe(true);
+    expect((error as Error).message).toBe(
+      '"timeout" is not an option of acquireSlotBlocking (did you mean timeoutMs?)',
+    );
+    expect((error as { details?: unknown }).details).toEqual({ option: 'timeout' });
+    expect(c.getStatus().activeJobs).toBe(0);
   });
 
   it('refuses an invalid timeoutMs', async () => {

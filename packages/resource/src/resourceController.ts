@@ -5,7 +5,7 @@ import type { ResourceControllerEvents, ResourceWarning } from './events';
 import type { ListNode } from './internal/waiterList';
 import { WaiterList } from './internal/waiterList';
 import type { ResolvedOptions } from './internal/resolveOptions';
-import { checkMaxJobs, MAX_TIMER_MS, resolveOptions } from './internal/resolveOptions';
+import { checkAcquireOptions, checkMaxJobs, MAX_TIMER_MS, resolveOptions } from './internal/resolveOptions';
 import { figuresOverLimits, headroom } from './internal/thresholds';
 import type { AcquireSlotOptions, ResourceControllerOptions } from './options';
 import type { SlotHandle } from './slotHandle';
@@ -201,6 +201,8 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
    * `signal` fires, `TIMEOUT` after `timeoutMs`, `CLOSED` on `close()`, `INVALID_OPTION` for a bad `timeoutMs`.
    */
   acquireSlotBlocking(options: AcquireSlotOptions = {}): Promise<SlotHandle> {
+    const badOptions = checkAcquireOptions(options);
+    if (badOptions !== undefined) return Promise.reject(badOptions);
     const { signal, timeoutMs } = options;
     if (this.closed) return Promise.reject(new ResourceError('CLOSED', 'ResourceController is closed'));
     if (
@@ -256,7 +258,8 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
           this.opts.logger.debug({ timeoutMs, timedOutWaits: this.timedOutWaits }, 'slot wait timed out');
           reject(timeoutError(timeoutMs));
         }, timeoutMs);
-        waiter.timer.unref();
+        // Not unref'd: the caller's promise depends on this timer. Unref'd, a program whose only pending
+        // work is this wait would end in the middle of its `await` (exit code 13) instead of seeing TIMEOUT.
       }
       this.waiters.push(waiter);
     });

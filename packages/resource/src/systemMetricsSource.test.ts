@@ -1,11 +1,10 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRediverError } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { put, putFixture } from '../test/fixtureTree';
 import { SystemMetricsSource } from './systemMetricsSource';
-
-const fixtures = new URL('../test/fixtures/', import.meta.url).pathname;
 
 let root: string;
 let procRoot: string;
@@ -13,14 +12,6 @@ let cgroupRoot: string;
 let now: number;
 const sources: SystemMetricsSource[] = [];
 
-function put(path: string, text: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, text);
-}
-function putFixture(path: string, name: string): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  copyFileSync(join(fixtures, name), path);
-}
 function source(extra: { eventLoopMonitoring?: boolean } = {}): SystemMetricsSource {
   const s = new SystemMetricsSource({
     procRoot,
@@ -255,6 +246,20 @@ describe('SystemMetricsSource elsewhere', () => {
     expect(m.eventLoopUtilization).toBeLessThanOrEqual(1);
   });
 
+  it('refuses an unknown option key with a did-you-mean', () => {
+    let error: unknown;
+    try {
+      new SystemMetricsSource({ cgroupRot: '/x' } as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(isRediverError(error, 'INVALID_OPTION')).toBe(true);
+    expect((error as Error).message).toBe(
+      '"cgroupRot" is not an option of SystemMetricsSource (did you mean cgroupRoot?)',
+    );
+    expect((error as { details?: unknown }).details).toEqual({ option: 'cgroupRot' });
+  });
+
   it('rejects invalid options and sampling after close', () => {
     expect(() => new SystemMetricsSource({ procRoot: '' })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTION' }) as Error,
@@ -270,5 +275,191 @@ describe('SystemMetricsSource elsewhere', () => {
       error = e;
     }
     expect(isRediverError(error, 'CLOSED')).toBe(true);
+  });
+});
+
+describe('SystemMetricsSource under cgroup v1 limits (docker: cpu,cpuacct co-mounted, no mountinfo)', () => {
+  const cpu = (): string => join(cgroupRoot, 'cpu,cpuacct', 'docker', 'abc');
+  const mem = (): string => join(cgroupRoot, 'memory', 'docker', 'abc');
+
+  beforeEach(() => {
+    put(join(procRoot, 'stat'), procStat(1000, 9000));
+    putFixture(join(procRoot, 'meminfo'), 'meminfo');
+    putFixture(join(procRoot, 'pressure', 'cpu'), 'pressure-cpu');
+    putFixture(join(procRoot, 'self', 'cgroup'), 'self-cgroup-v1');
+    // The hierarchy roots say "no quota" and "unlimited", as the kernel does.
+    put(join(cgroupRoot, 'cpu,cpuacct', 'cpu.cfs_quota_us'), '-1\n');
+    put(join(cgroupRoot, 'cpu,cpuacct', 'cpu.cfs_period_us'), '100000\n');
+    put(join(cgroupRoot, 'cpu,cpuacct', 'cpuacct.usage'), '900000000000\n');
+    put(join(cgroupRoot, 'memory', 'memory.limit_in_bytes'), '9223372036854771712\n');
+    put(join(cgroupRoot, 'memory', 'memory.usage_in_bytes'), '9000000000\n');
+    put(join(cpu(), 'cpu.cfs_quota_us'), '150000\n');
+    put(join(cpu(), 'cpu.cfs_period_us'), '100000\n');
+    put(join(cpu(), 'cpuacct.usage'), '8000000000\n');
+    put(join(mem(), 'memory.limit_in_bytes'), '536870912\n');
+    put(join(mem(), 'memory.usage_in_bytes'), '400000000\n');
+    putFixture(join(mem(), 'memory.stat'), 'memory.stat-v1');
+  });
+
+  it('follows the CFS quota: effective CPUs, and CPU % from cpuacct.usage against it', () => {
+    const s = source();
+    expect(s.effectiveCpus()).toBe(1.5);
+    // 750 ms of CPU (ns in cpuacct.usage) in 1 s of wall time against 1.5 CPUs: 50 %.
+    put(join(cpu(), 'cpuacct.usage'), '8750000000\n');
+    now += 1000;
+    const m = s.sample();
+    expect(m.cpuOrigin).toBe('cgroup');
+    expect(m.effectiveCpus).toBe(1.5);
+    expect(m.cpuPercent).toBeCloseTo(50, 10);
+    expect(m.origins).toMatchObject({ cpu: 'cgroup-v1', cpuLimit: 'cgroup-v1' });
+  });
+
+  it('measures memory as usage_in_bytes minus total_inactive_file against memory.limit_in_bytes', () => {
+    const m = source().sample();
+    expect(m.memoryOrigin).toBe('cgroup');
+    expect(m.memoryLimitBytes).toBe(536870912);
+    // total_inactive_file (150 MB, children included), not the cgroup's own inactive_file (1 MB).
+    expect(m.memoryUsedBytes).toBe(400000000 - 150000000);
+    expect(m.origins).toMatchObject({ memory: 'cgroup-v1', memoryLimit: 'cgroup-v1', pressure: 'host' });
+  });
+
+  it('treats the "unlimited" value and -1 quota as no limit: host figures', () => {
+    put(join(mem(), 'memory.limit_in_bytes'), '9223372036854771712\n');
+    put(join(cpu(), 'cpu.cfs_quota_us'), '-1\n');
+    put(join(procRoot, 'stat'), procStat(1000 + 40, 9000 + 60));
+    const s = source();
+    now += 1000;
+    put(join(procRoot, 'stat'), procStat(1040 + 40, 9060 + 60));
+    const m = s.sample();
+    expect(m.effectiveCpus).toBe(availableParallelism());
+    expect(m.memoryLimitBytes).toBe(24683656 * 1024);
+    expect(m.origins).toEqual({
+      cpu: 'host',
+      cpuLimit: 'host',
+      memory: 'host',
+      memoryLimit: 'host',
+      pressure: 'host',
+    });
+  });
+
+  it('falls back to host CPU % (quota still binding) when cpuacct is not readable', () => {
+    rmSync(join(cpu(), 'cpuacct.usage'));
+    const s = source();
+    put(join(procRoot, 'stat'), procStat(1000 + 30, 9000 + 70));
+    now += 1000;
+    const m = s.sample();
+    expect(m.effectiveCpus).toBe(1.5);
+    expect(m.cpuPercent).toBeCloseTo(30, 10);
+    expect(m.origins).toMatchObject({ cpu: 'host', cpuLimit: 'cgroup-v1' });
+  });
+});
+
+describe('SystemMetricsSource on a hybrid host (v1 controllers, empty unified) from mountinfo', () => {
+  // Mount points in the fixture mountinfo are /sys/fs/cgroup/...: read under cgroupRoot.
+  const memParent = (): string => join(cgroupRoot, 'memory', 'process_api');
+  const memLeaf = (): string => join(memParent(), 'b3d2aa6e87c964911f635c1c1c4c865e');
+
+  beforeEach(() => {
+    put(join(procRoot, 'stat'), procStat(1000, 9000));
+    putFixture(join(procRoot, 'meminfo'), 'meminfo');
+    putFixture(join(procRoot, 'self', 'cgroup'), 'self-cgroup-hybrid-nested');
+    putFixture(join(procRoot, 'self', 'mountinfo'), 'mountinfo-hybrid');
+    put(join(cgroupRoot, 'unified', 'cgroup.controllers'), '\n');
+    putFixture(join(cgroupRoot, 'unified', 'cpu.pressure'), 'pressure-cpu');
+    putFixture(join(cgroupRoot, 'unified', 'memory.pressure'), 'pressure-memory');
+    // cpu and cpuacct are separate hierarchies with the same tree: usage is paired by path.
+    put(join(cgroupRoot, 'cpu', 'cpu.cfs_quota_us'), '-1\n');
+    put(join(cgroupRoot, 'cpu', 'agent', 'cpu.cfs_quota_us'), '50000\n');
+    put(join(cgroupRoot, 'cpu', 'agent', 'cpu.cfs_period_us'), '100000\n');
+    put(join(cgroupRoot, 'cpuacct', 'agent', 'cpuacct.usage'), '1000000000\n');
+    // The limit sits on the parent of the process's memory cgroup: the tightest ancestor binds.
+    put(join(cgroupRoot, 'memory', 'memory.limit_in_bytes'), '9223372036854771712\n');
+    put(join(memParent(), 'memory.limit_in_bytes'), '1073741824\n');
+    put(join(memParent(), 'memory.usage_in_bytes'), '600000000\n');
+    putFixture(join(memParent(), 'memory.stat'), 'memory.stat-v1');
+    put(join(memLeaf(), 'memory.limit_in_bytes'), '9223372036854771712\n');
+    put(join(memLeaf(), 'memory.usage_in_bytes'), '110000000\n');
+  });
+
+  it('reads CPU and memory from the nested v1 cgroups, PSI from the unified root', () => {
+    const s = source();
+    put(join(cgroupRoot, 'cpuacct', 'agent', 'cpuacct.usage'), '1250000000\n');
+    now += 1000;
+    const m = s.sample();
+    expect(m.effectiveCpus).toBe(0.5);
+    expect(m.cpuPercent).toBeCloseTo(50, 10);
+    expect(m.memoryLimitBytes).toBe(1073741824);
+    expect(m.memoryUsedBytes).toBe(600000000 - 150000000);
+    expect(m.pressure?.cpuSomeAvg10).toBe(12.14);
+    expect(m.origins).toEqual({
+      cpu: 'cgroup-v1',
+      cpuLimit: 'cgroup-v1',
+      memory: 'cgroup-v1',
+      memoryLimit: 'cgroup-v1',
+      pressure: 'cgroup-v2',
+    });
+    expect([m.cpuOrigin, m.memoryOrigin, m.pressure?.origin]).toEqual(['cgroup', 'cgroup', 'cgroup']);
+  });
+
+  it('reads host figures when no v1 level binds (this machine: unlimited)', () => {
+    put(join(memParent(), 'memory.limit_in_bytes'), '9223372036854771712\n');
+    put(join(cgroupRoot, 'cpu', 'agent', 'cpu.cfs_quota_us'), '-1\n');
+    const m = source().sample();
+    expect(m.origins).toMatchObject({ cpuLimit: 'host', memory: 'host', memoryLimit: 'host' });
+    expect(m.memoryLimitBytes).toBe(24683656 * 1024);
+  });
+});
+
+describe('SystemMetricsSource in a v1 container without a cgroup namespace (mountinfo root /docker/abc)', () => {
+  it('reads the limits at the mount point, which is the container cgroup', () => {
+    put(join(procRoot, 'stat'), procStat(1000, 9000));
+    putFixture(join(procRoot, 'meminfo'), 'meminfo');
+    putFixture(join(procRoot, 'self', 'cgroup'), 'self-cgroup-v1');
+    putFixture(join(procRoot, 'self', 'mountinfo'), 'mountinfo-v1-container');
+    put(join(cgroupRoot, 'cpu,cpuacct', 'cpu.cfs_quota_us'), '150000\n');
+    put(join(cgroupRoot, 'cpu,cpuacct', 'cpu.cfs_period_us'), '100000\n');
+    put(join(cgroupRoot, 'cpu,cpuacct', 'cpuacct.usage'), '5000000000\n');
+    put(join(cgroupRoot, 'memory', 'memory.limit_in_bytes'), '268435456\n');
+    put(join(cgroupRoot, 'memory', 'memory.usage_in_bytes'), '200000000\n');
+    put(join(cgroupRoot, 'memory', 'memory.stat'), 'total_inactive_file 50000000\n');
+    const m = source().sample();
+    expect(m.effectiveCpus).toBe(1.5);
+    expect(m.memoryLimitBytes).toBe(268435456);
+    expect(m.memoryUsedBytes).toBe(150000000);
+    expect(m.origins).toMatchObject({ cpuLimit: 'cgroup-v1', memory: 'cgroup-v1' });
+  });
+});
+
+describe('SystemMetricsSource origins under cgroup v2 (from mountinfo)', () => {
+  it('says cgroup-v2 for each figure read from the unified hierarchy', () => {
+    const leaf = join(cgroupRoot, 'kubepods.slice', 'pod-1234', 'agent');
+    put(join(procRoot, 'stat'), procStat(1000, 9000));
+    putFixture(join(procRoot, 'meminfo'), 'meminfo');
+    putFixture(join(procRoot, 'self', 'cgroup'), 'self-cgroup-v2');
+    putFixture(join(procRoot, 'self', 'mountinfo'), 'mountinfo-v2');
+    put(join(cgroupRoot, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+    putFixture(join(leaf, 'cpu.max'), 'cpu.max-half');
+    putFixture(join(leaf, 'cpu.stat'), 'cpu.stat');
+    putFixture(join(leaf, 'memory.max'), 'memory.max-512mib');
+    put(join(leaf, 'memory.current'), '400000000\n');
+    putFixture(join(leaf, 'memory.stat'), 'memory.stat');
+    putFixture(join(leaf, 'cpu.pressure'), 'pressure-cpu-4.x');
+    const s = source();
+    put(join(leaf, 'cpu.stat'), 'usage_usec 8250000\n');
+    now += 1000;
+    expect(s.sample().origins).toEqual({
+      cpu: 'cgroup-v2',
+      cpuLimit: 'cgroup-v2',
+      memory: 'cgroup-v2',
+      memoryLimit: 'cgroup-v2',
+      pressure: 'cgroup-v2',
+    });
+  });
+
+  it("says 'os' for figures read from Node's os module (no procfs)", () => {
+    const m = source().sample();
+    expect(m.origins?.memory).toBe('os');
+    expect(m.origins?.cpuLimit).toBe('host');
+    expect(m.origins?.pressure).toBe('unavailable');
   });
 });

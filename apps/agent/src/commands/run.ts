@@ -255,6 +255,8 @@ export function sessionFigureSources(session: Session, contact?: PlatformContact
     configuredUploadConcurrency:
       (agent.config.chunk.maxConcurrentUploads as number | undefined) ??
       DEFAULT_CHUNK_MANAGER_OPTIONS.maxConcurrentUploads,
+    adaptiveUploads:
+      (agent.config.chunk.adaptive as boolean | undefined) ?? DEFAULT_CHUNK_MANAGER_OPTIONS.adaptive,
     resource: () => handles.resource.getStatus(),
     audit: () => ({ ...handles.audit.stats() }),
   };

@@ -199,7 +199,7 @@ describe('operating the daemon (real processes)', () => {
       'rediver_agent_backlog_bytes',
       'rediver_agent_retries_total{route="chunks"}',
       'rediver_agent_dead_letters',
-      'rediver_agent_upload_concurrency{source="configured"} 2',
+      'rediver_agent_upload_concurrency{source="adaptive"} 2',
       'rediver_agent_throttled',
       'rediver_agent_host_cpu_percent',
       'rediver_agent_audit_lines_written_total',

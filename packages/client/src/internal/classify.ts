@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@rediver/core';
+import type { ClientErrorCode } from '../clientError';
 import { ClientError } from '../clientError';
 import { parseRetryAfter } from '../retryAfter';
 import { redact, sanitizeCause } from './redact';
@@ -55,7 +55,7 @@ export function errorFromStatus(
     status,
     details: { method: ctx.method, path: ctx.path, serverMessage: message },
   };
-  let code: ErrorCode;
+  let code: ClientErrorCode;
   let text: string;
   let retryAfterMs: number | undefined;
   if (status === 429) {

@@ -1,5 +1,11 @@
 import type { Clock, Logger, QueueItem, RediverError, UploadResult } from '@rediver/core';
-import { silentLogger, systemClock } from '@rediver/core';
+import {
+  findUnknownOption,
+  optionNames,
+  silentLogger,
+  systemClock,
+  unknownOptionMessage,
+} from '@rediver/core';
 import type { UploadPipelineOptions } from '../options';
 import { DEFAULT_UPLOAD_PIPELINE_OPTIONS } from '../options';
 import { PipelineError } from '../pipelineError';
@@ -57,8 +63,33 @@ function fn<F>(name: string, value: F | undefined): F | undefined {
   return value;
 }
 
-/** Applies defaults and validates, throwing `INVALID_OPTION` for any bad explicit value. */
+/** Every key of `UploadPipelineOptions`: any other is refused with a did-you-mean. */
+const OPTION_KEYS = optionNames<UploadPipelineOptions>({
+  queueSize: true,
+  workers: true,
+  retryAttempts: true,
+  retryDelayMs: true,
+  maxRetryDelayMs: true,
+  retryJitterRatio: true,
+  uploadTimeoutMs: true,
+  verbose: true,
+  onSubmitted: true,
+  onCompleted: true,
+  onFailed: true,
+  logger: true,
+  clock: true,
+  random: true,
+});
+
+/** Applies defaults and validates, throwing `INVALID_OPTION` for any bad explicit value or unknown key. */
 export function resolveOptions(options: UploadPipelineOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('options', options, 'an object');
+  const unknown = findUnknownOption(options, OPTION_KEYS);
+  if (unknown !== undefined) {
+    throw new PipelineError('INVALID_OPTION', unknownOptionMessage('UploadPipeline', unknown, OPTION_KEYS), {
+      details: { option: unknown.key },
+    });
+  }
   const d = DEFAULT_UPLOAD_PIPELINE_OPTIONS;
   const retryDelayMs = num('retryDelayMs', options.retryDelayMs ?? d.retryDelayMs, 0, MAX_TIMER_MS);
   const maxRetryDelayMs = num(

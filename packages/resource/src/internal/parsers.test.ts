@@ -2,13 +2,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   keyedValue,
+  parseCfsQuota,
   parseCgroupV2Path,
   parseCounter,
   parseCpuMax,
   parseMeminfo,
   parseMemoryMax,
+  parseMountinfo,
+  parseProcCgroup,
   parsePressure,
   parseProcStat,
+  parseV1MemoryLimit,
 } from './parsers';
 
 const fixture = (name: string): string =>
@@ -142,5 +146,65 @@ describe('parseCgroupV2Path', () => {
   it('finds none on a cgroup v1 host or for a deleted cgroup', () => {
     expect(parseCgroupV2Path(fixture('self-cgroup-v1'))).toBeUndefined();
     expect(parseCgroupV2Path('0::/gone (deleted)\n')).toBeUndefined();
+  });
+});
+
+describe('parseProcCgroup', () => {
+  it('reads every hierarchy line, v1 controller lists and the v2 line, paths with colons', () => {
+    expect(parseProcCgroup(fixture('self-cgroup-hybrid-nested'))).toEqual([
+      { id: 9, controllers: ['name=systemd'], path: '/' },
+      { id: 5, controllers: ['devices'], path: '/' },
+      { id: 4, controllers: ['memory'], path: '/process_api/b3d2aa6e87c964911f635c1c1c4c865e' },
+      { id: 3, controllers: ['cpuset'], path: '/' },
+      { id: 2, controllers: ['cpuacct'], path: '/agent' },
+      { id: 1, controllers: ['cpu'], path: '/agent' },
+      { id: 0, controllers: [], path: '/' },
+    ]);
+    expect(parseProcCgroup('3:cpu,cpuacct:/a:b\n')).toEqual([
+      { id: 3, controllers: ['cpu', 'cpuacct'], path: '/a:b' },
+    ]);
+  });
+
+  it('skips deleted cgroups and lines it cannot read', () => {
+    expect(parseProcCgroup('4:memory:/gone (deleted)\nnonsense\nx:cpu:/\n1:cpu:relative\n')).toEqual([]);
+  });
+});
+
+describe('parseMountinfo', () => {
+  it('finds v1 mounts with their controllers and the cgroup2 mount, not other filesystems', () => {
+    const mounts = parseMountinfo(fixture('mountinfo-hybrid'));
+    expect(mounts.map((m) => [m.version, m.mountPoint, m.controllers.join(',')])).toEqual([
+      [1, '/sys/fs/cgroup/cpu', 'cpu'],
+      [1, '/sys/fs/cgroup/cpuacct', 'cpuacct'],
+      [1, '/sys/fs/cgroup/cpuset', 'cpuset'],
+      [1, '/sys/fs/cgroup/memory', 'memory'],
+      [1, '/sys/fs/cgroup/devices', 'devices'],
+      [1, '/sys/fs/cgroup/systemd', 'name=systemd'],
+      [2, '/sys/fs/cgroup/unified', ''],
+    ]);
+  });
+
+  it('reads the mounted root, read-only mounts and escaped paths', () => {
+    const [systemd, cpu] = parseMountinfo(fixture('mountinfo-v1-container'));
+    expect(systemd).toMatchObject({ root: '/docker/abc', readOnly: true, controllers: ['name=systemd'] });
+    expect(cpu).toMatchObject({ mountPoint: '/sys/fs/cgroup/cpu,cpuacct', controllers: ['cpu', 'cpuacct'] });
+    const [spaced] = parseMountinfo('40 30 0:37 /a\\040b /mnt/c\\040g rw - cgroup2 cgroup2 rw\n');
+    expect(spaced).toMatchObject({ version: 2, root: '/a b', mountPoint: '/mnt/c g', readOnly: false });
+  });
+});
+
+describe('cgroup v1 limit files', () => {
+  it('reads cpu.cfs_quota_us: -1 is no quota', () => {
+    expect(parseCfsQuota('50000\n')).toBe(50000);
+    expect(parseCfsQuota('-1\n')).toBeNull();
+    expect(parseCfsQuota('0\n')).toBeUndefined();
+    expect(parseCfsQuota('x')).toBeUndefined();
+  });
+
+  it('reads memory.limit_in_bytes: the page counter maximum (any page size) is no limit', () => {
+    expect(parseV1MemoryLimit('536870912\n')).toBe(536870912);
+    expect(parseV1MemoryLimit('9223372036854771712\n')).toBeNull(); // 4 KiB pages
+    expect(parseV1MemoryLimit('9223372036854710272\n')).toBeNull(); // 64 KiB pages
+    expect(parseV1MemoryLimit('-1')).toBeUndefined();
   });
 });

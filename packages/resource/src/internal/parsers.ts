@@ -1,4 +1,4 @@
-// Parsers of the kernel's text files (procfs, cgroup v2). Pure functions over the file's text so they
+// Parsers of the kernel's text files (procfs, cgroup v1 and v2). Pure functions over the file's text so they
 // can be tested against fixtures; each returns `undefined` for text it does not understand, never throws.
 
 /** Cumulative CPU time of the whole machine from `/proc/stat`, in clock ticks. */
@@ -144,14 +144,109 @@ function isStat(value: number | undefined): value is number {
   return value !== undefined && Number.isFinite(value) && value >= 0;
 }
 
+/** One line of `/proc/self/cgroup`: a hierarchy the process belongs to and its path there. */
+export interface ProcCgroupEntry {
+  /** Hierarchy id; 0 is the cgroup v2 (unified) hierarchy. */
+  id: number;
+  /** v1 controllers of the hierarchy (`cpu`, `cpuacct`, `memory`, `name=systemd` ...); empty for v2. */
+  controllers: string[];
+  /** The process's cgroup path in that hierarchy, from the root of the process's cgroup namespace. */
+  path: string;
+}
+
+/**
+ * Parses `/proc/self/cgroup` (`hierarchy-id:controller-list:path` per line). Lines it cannot read, and paths
+ * the kernel marks ` (deleted)` (the cgroup was removed under us), are skipped.
+ */
+export function parseProcCgroup(text: string): ProcCgroupEntry[] {
+  const entries: ProcCgroupEntry[] = [];
+  for (const line of text.split('\n')) {
+    const first = line.indexOf(':');
+    const second = first < 0 ? -1 : line.indexOf(':', first + 1);
+    if (second < 0) continue;
+    const id = Number(line.slice(0, first));
+    // The path itself may contain colons: everything after the second one.
+    const path = line.slice(second + 1).trim();
+    if (!Number.isInteger(id) || id < 0 || !path.startsWith('/') || path.endsWith(' (deleted)')) continue;
+    const list = line.slice(first + 1, second);
+    entries.push({ id, controllers: list === '' ? [] : list.split(','), path });
+  }
+  return entries;
+}
+
 /** The process's cgroup v2 path from `/proc/self/cgroup` (the `0::/path` line), or undefined (v1 only). */
 export function parseCgroupV2Path(text: string): string | undefined {
+  return parseProcCgroup(text).find((e) => e.id === 0 && e.controllers.length === 0)?.path;
+}
+
+/** A cgroup filesystem mount from `/proc/self/mountinfo`. */
+export interface CgroupMountEntry {
+  /** 1 for `cgroup`, 2 for `cgroup2`. */
+  version: 1 | 2;
+  /** The hierarchy path mounted here (`/` unless only a subtree is visible, as in some containers). */
+  root: string;
+  /** Where it is mounted. */
+  mountPoint: string;
+  /** Mounted read-only. */
+  readOnly: boolean;
+  /** v1: the controllers bound to the hierarchy (`cpu`, `cpuacct`, `name=systemd` ...); v2: empty. */
+  controllers: string[];
+}
+
+/** mountinfo escapes space, tab, newline and backslash as `\ooo` octal. */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+/** v1 super options that are not controller names. */
+const V1_OPTIONS = new Set(['rw', 'ro', 'noprefix', 'clone_children', 'xattr', 'cpuset_v2_mode']);
+
+/**
+ * The cgroup and cgroup2 mounts in `/proc/self/mountinfo`:
+ * `id parent major:minor root mount-point mount-options [optional...] - fstype source super-options`.
+ */
+export function parseMountinfo(text: string): CgroupMountEntry[] {
+  const mounts: CgroupMountEntry[] = [];
   for (const line of text.split('\n')) {
-    // `hierarchy-id:controllers:path`; the path itself may contain colons.
-    if (!line.startsWith('0::')) continue;
-    const path = line.slice(3).trim();
-    // A path suffixed " (deleted)" means the cgroup was removed under us; treat as unknown.
-    if (path.startsWith('/') && !path.endsWith(' (deleted)')) return path;
+    const fields = line.trim().split(' ');
+    const dash = fields.indexOf('-');
+    if (dash < 6 || fields.length < dash + 3) continue;
+    const fstype = fields[dash + 1];
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    const root = unescapeMountField(fields[3] ?? '');
+    const mountPoint = unescapeMountField(fields[4] ?? '');
+    if (!root.startsWith('/') || !mountPoint.startsWith('/')) continue;
+    const readOnly = (fields[5] ?? '').split(',').includes('ro');
+    const superOptions = (fields[dash + 3] ?? '').split(',');
+    const controllers =
+      fstype === 'cgroup'
+        ? superOptions.filter((o) => o !== '' && !V1_OPTIONS.has(o) && !o.startsWith('release_agent='))
+        : [];
+    mounts.push({ version: fstype === 'cgroup' ? 1 : 2, root, mountPoint, readOnly, controllers });
   }
-  return undefined;
+  return mounts;
+}
+
+/**
+ * cgroup v1 `cpu.cfs_quota_us`: microseconds of CPU per period, or `null` for `-1` (no quota).
+ * Undefined for text it does not understand.
+ */
+export function parseCfsQuota(text: string): number | null | undefined {
+  const value = text.trim();
+  if (value === '-1') return null;
+  const quota = parseCounter(value);
+  return quota === undefined || quota <= 0 ? undefined : quota;
+}
+
+/**
+ * At or above this a cgroup v1 `memory.limit_in_bytes` means "no limit": the kernel prints its page counter's
+ * maximum, `LONG_MAX` rounded down to a page (9223372036854771712 with 4 KiB pages), never a real amount.
+ */
+export const V1_UNLIMITED_BYTES = 2 ** 62;
+
+/** cgroup v1 `memory.limit_in_bytes`: bytes, or `null` for the "unlimited" value. */
+export function parseV1MemoryLimit(text: string): number | null | undefined {
+  const value = parseCounter(text);
+  if (value === undefined) return undefined;
+  return value >= V1_UNLIMITED_BYTES ? null : value;
 }

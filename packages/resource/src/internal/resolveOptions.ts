@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import type { Clock, Logger, SystemMetrics } from '@rediver/core';
-import { silentLogger, systemClock } from '@rediver/core';
+import { optionNames, silentLogger, systemClock } from '@rediver/core';
 import { ResourceError } from '../errors';
 import type { MetricsSource } from '../metricsSource';
-import type { ResourceControllerOptions } from '../options';
+import type { AcquireSlotOptions, ResourceControllerOptions } from '../options';
 import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from '../options';
 import { SystemMetricsSource } from '../systemMetricsSource';
+import { unknownKeyError } from './optionKeys';
 import type { Limits } from './thresholds';
 
 /** The controller's options after defaults and validation. */
@@ -61,8 +62,46 @@ export function checkMaxJobs(value: unknown, minConcurrentJobs: number): number 
   return integer('maxConcurrentJobs', value, Math.max(1, minConcurrentJobs), Number.MAX_SAFE_INTEGER);
 }
 
+/** Every key of `ResourceControllerOptions`: any other is refused with a did-you-mean. */
+const CONTROLLER_OPTION_KEYS = optionNames<ResourceControllerOptions>({
+  cpuThreshold: true,
+  memoryThreshold: true,
+  eventLoopDelayThresholdMs: true,
+  cpuPressureThreshold: true,
+  memoryPressureThreshold: true,
+  maxConcurrentJobs: true,
+  minConcurrentJobs: true,
+  sampleIntervalMs: true,
+  cooldownMs: true,
+  verbose: true,
+  onThresholdExceeded: true,
+  onThresholdCleared: true,
+  metricsSource: true,
+  logger: true,
+  clock: true,
+});
+
+const ACQUIRE_OPTION_KEYS = optionNames<AcquireSlotOptions>({ signal: true, timeoutMs: true });
+
+/** The error for `acquireSlotBlocking` options that are not an object or have a key it does not know. */
+export function checkAcquireOptions(options: unknown): ResourceError | undefined {
+  if (typeof options !== 'object' || options === null) {
+    return new ResourceError(
+      'INVALID_OPTION',
+      `acquireSlotBlocking options must be an object, got ${String(options)}`,
+      {
+        details: { option: 'options' },
+      },
+    );
+  }
+  return unknownKeyError('acquireSlotBlocking', options, ACQUIRE_OPTION_KEYS);
+}
+
 /** Applies defaults and validates; every invalid explicit value throws `INVALID_OPTION`. */
 export function resolveOptions(options: ResourceControllerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
+  const unknown = unknownKeyError('ResourceController', options, CONTROLLER_OPTION_KEYS);
+  if (unknown !== undefined) throw unknown;
   const d = DEFAULT_RESOURCE_CONTROLLER_OPTIONS;
   const limits: Limits = {
     cpuPercent: percent('cpuThreshold', options.cpuThreshold ?? d.cpuThreshold),
