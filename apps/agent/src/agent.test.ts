@@ -3,18 +3,23 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RediverError } from '@rediver/core';
-import type { QueueItem, Report, ReportStatus, ResourceStatus, UploadResult } from '@rediver/core';
+import type { Finding, QueueItem, Report, ResourceStatus, UploadResult } from '@rediver/core';
 import { Agent } from './agent';
 import { loadConfig } from './config';
 import type { AgentConfig } from './config';
 import type {
   AuditEntry,
+  ChunkingThresholds,
   ChunkPort,
+  ReportHeaderPort,
+  ReportWriterPort,
+  StoredReportInfo,
   ChunkPortEvent,
   PipelinePort,
   ResourcePort,
   SlotPort,
 } from './internal/ports';
+import { statusLine } from './progress';
 import { generateLargeReport } from './synthetic';
 
 /* Fakes of the agent's own ports (its boundary): they record what the agent asked for. */
@@ -181,14 +186,45 @@ class FakeChunks implements ChunkPort {
   onEvent(fn: (e: ChunkPortEvent) => void): void {
     this.listener = fn;
   }
-  reportCounts(): Promise<Record<ReportStatus, number>> {
-    return Promise.resolve({ pending: this.stored.size, uploading: 0, completed: 0, failed: 0, partial: 0 });
+  thresholds(): ChunkingThresholds {
+    return { findings: 2000, assets: 200, bytes: 5 * 1024 * 1024 };
   }
-  listReports(): Promise<[]> {
-    return Promise.resolve([]);
+  /** A streamed report: collected, stored at commit with its final header. */
+  beginReport(b: { header: ReportHeaderPort; assets: readonly unknown[] }): Promise<ReportWriterPort> {
+    const findings: Finding[] = [];
+    const writer: ReportWriterPort = {
+      addFindings: (f) => {
+        findings.push(...f);
+        return Promise.resolve();
+      },
+      addAll: async (source) => {
+        for await (const f of source) findings.push(f);
+      },
+      commit: async (header) => {
+        await this.submitReport({ ...(header ?? b.header), findings });
+        return { totalChunks: 2, created: true };
+      },
+      abort: () => Promise.resolve(),
+    };
+    return Promise.resolve(writer);
   }
-  retryFailed(): Promise<number> {
-    return Promise.resolve(0);
+  /** Reports kept by an earlier run (what `listReports` answers), and the calls made. */
+  kept: StoredReportInfo[] = [];
+  calls = { listReports: 0, retryFailed: [] as string[] };
+  listReports(): Promise<StoredReportInfo[]> {
+    this.calls.listReports++;
+    return Promise.resolve(this.kept.map((r) => ({ ...r })));
+  }
+  reportInfo(id: string): Promise<StoredReportInfo | undefined> {
+    return Promise.resolve(this.kept.find((r) => r.reportId === id));
+  }
+  retryFailed(id: string): Promise<number> {
+    this.calls.retryFailed.push(id);
+    const r = this.kept.find((k) => k.reportId === id);
+    return Promise.resolve(r?.failedChunks ?? 0);
+  }
+  emit(e: ChunkPortEvent): void {
+    this.listener?.(e);
   }
   storage(): Promise<{ storedBytes: number; maxStorageBytes: number }> {
     return Promise.resolve({ storedBytes: 0, maxStorageBytes: 1 });
@@ -458,5 +494,114 @@ describe('a report the chunk store cannot keep (issue 18.6)', () => {
     expect(agent.deliveries.get('huge')).toMatchObject({ state: 'failed' });
     expect(agent.deliveries.get('huge')?.heldInMemory).toBeUndefined();
     expect(pipeline.queue).toHaveLength(0);
+  });
+});
+
+describe('Agent delivery state from events (issue 13) and the backlog (issue 18)', () => {
+  const kept = (
+    reportId: string,
+    status: StoredReportInfo['status'],
+    lastError?: string,
+  ): StoredReportInfo => ({
+    reportId,
+    status,
+    totalChunks: 4,
+    uploadedChunks: status === 'pending' ? 0 : 1,
+    failedChunks: status === 'pending' ? 0 : 3,
+    bytes: 100,
+    ...(lastError === undefined ? {} : { lastError }),
+  });
+
+  it('re-queues only dead letters an earlier version gave up on after transient errors (all with retryFailed)', async () => {
+    chunks.kept = [
+      kept('waiting', 'pending'),
+      kept('gave-up', 'partial', 'SERVER_ERROR: The platform failed (HTTP 503)'),
+      kept('refused', 'failed', 'REQUEST_REJECTED: The platform rejected it (HTTP 400)'),
+    ];
+    expect(await agent.resumeBacklog()).toEqual({ pending: 2, requeued: 3, deadLettered: 1 });
+    expect(chunks.calls.retryFailed).toEqual(['gave-up']);
+    expect(agent.counters).toMatchObject({ backlogReports: 2, backlogChunksTotal: 4 + 3 });
+    const a2 = new Agent(config, { audit, resource, pipeline, chunks: new FakeChunks() });
+    const again = a2.deps.chunks as FakeChunks;
+    again.kept = chunks.kept;
+    a2.start();
+    try {
+      expect(await a2.resumeBacklog({ retryFailed: true })).toMatchObject({ deadLettered: 0 });
+      expect(again.calls.retryFailed).toEqual(['gave-up', 'refused']);
+    } finally {
+      await a2.close('test');
+    }
+  });
+
+  it('knows when everything settled from events alone: no query per change', async () => {
+    chunks.kept = [kept('a', 'pending'), kept('b', 'uploading'), kept('c', 'failed', 'REQUEST_REJECTED: no')];
+    await agent.resumeBacklog();
+    expect(chunks.calls.listReports).toBe(1);
+    expect(await agent.settled()).toEqual({ done: false, pending: 2, failed: 1 });
+    for (let i = 0; i < 4; i++)
+      chunks.emit({ kind: 'chunk-uploaded', reportId: 'a', chunkIndex: i, totalChunks: 4, bytes: 10 });
+    chunks.emit({ kind: 'report-completed', reportId: 'a' });
+    chunks.emit({
+      kind: 'report-failed',
+      reportId: 'b',
+      status: 'partial',
+      error: new RediverError('REQUEST_REJECTED', 'bad chunk'),
+    });
+    expect(await agent.settled()).toEqual({ done: true, pending: 0, failed: 2 });
+    expect(agent.counters).toMatchObject({ backlogChunksUploaded: 4, backlogDelivered: 1 });
+    expect(chunks.calls.listReports).toBe(1);
+    expect(await agent.whenReportsSettled(['a'])).toEqual({ outcome: 'delivered', reports: ['a'] });
+    expect(await agent.whenReportsSettled(['a', 'b'])).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringMatching(/^report b: partial: bad chunk$/),
+    });
+  });
+
+  it('waits while acknowledgements come and gives up only after a stall (stallTimeoutMs)', async () => {
+    chunks.kept = [kept('slow', 'pending')];
+    await agent.resumeBacklog();
+    // An acknowledgement every 30 ms for 300 ms: ten times the stall time in total, never a stall.
+    let n = 0;
+    const ticker = setInterval(() => {
+      n++;
+      chunks.emit({ kind: 'chunk-uploaded', reportId: 'slow', chunkIndex: n, totalChunks: 20, bytes: 1 });
+      if (n === 10) chunks.emit({ kind: 'report-completed', reportId: 'slow' });
+    }, 30);
+    try {
+      expect(await agent.waitDelivered({ stallTimeoutMs: 150 })).toBe(true);
+    } finally {
+      clearInterval(ticker);
+    }
+    chunks.kept = [kept('stuck', 'pending')];
+    const a2 = new Agent(config, {
+      audit,
+      resource,
+      pipeline,
+      chunks: Object.assign(new FakeChunks(), { kept: chunks.kept }),
+    });
+    a2.start();
+    try {
+      await a2.resumeBacklog();
+      expect(await a2.waitDelivered({ stallTimeoutMs: 100 })).toBe(false);
+    } finally {
+      await a2.close('test');
+    }
+  });
+
+  it("progress keeps this run's chunks apart from the backlog, with percent, the upload limit, rate and ETA", async () => {
+    chunks.kept = [kept('old', 'pending')];
+    await agent.resumeBacklog();
+    await agent.deliver(report('new', 2500));
+    chunks.emit({ kind: 'chunk-uploaded', reportId: 'new', chunkIndex: 0, totalChunks: 2, bytes: 5 });
+    chunks.emit({ kind: 'chunk-uploaded', reportId: 'old', chunkIndex: 0, totalChunks: 4, bytes: 5 });
+    chunks.emit({ kind: 'upload-backlog', outstandingChunks: 4, inFlight: 2, concurrencyLimit: 6 });
+    const plain = statusLine(agent);
+    expect(plain).toMatch(/chunks 1\/2 \(50%\)/);
+    expect(plain).toMatch(/backlog 1\/4 chunks \(25%\) of 1 earlier report\(s\)/);
+    expect(plain).toMatch(/6 at once/);
+    expect(plain).not.toMatch(/ETA/);
+    // The rate counts whole seconds: wait for one to pass.
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(statusLine(agent, true)).toMatch(/\d+\.\d chunks\/s · ETA \d+(s|m)/);
   });
 });

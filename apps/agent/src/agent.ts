@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
-import type { Job, JobResult, Report } from '@rediver/core';
+import { RETRYABLE_ERROR_CODES } from '@rediver/core';
+import type { ErrorCode, Finding, Job, JobResult, Report } from '@rediver/core';
 import type { AgentConfig } from './config';
 import { resolveScanner } from './config';
 import { AgentError } from './errors';
@@ -11,8 +12,12 @@ import type {
   PipelinePort,
   PlatformPort,
   ResourcePort,
+  StoredReportInfo,
 } from './internal/ports';
+import type { ScannerConfig } from './config';
+import type { SarifSummary } from './sarif';
 import { partialText, runScanJob, scanSummaryDetails } from './scanners';
+import type { ReportStream } from './scanners';
 
 /** The packages the agent composes, adapted to its ports (see `wiring.ts`). */
 export interface AgentDeps {
@@ -75,6 +80,61 @@ export interface AgentCounters {
   uploadRetries: number;
   /** Backlog reports (from earlier runs) delivered. */
   backlogDelivered: number;
+  /** Reports kept from earlier runs, found at start (pending or re-queued). */
+  backlogReports: number;
+  /** Their chunks still to send when found, and how many of those were acknowledged since. */
+  backlogChunksTotal: number;
+  backlogChunksUploaded: number;
+}
+
+/** What the chunk engine said last about delivery (`upload:backlog`, `upload:limit`): nothing is polled. */
+export interface DeliveryFigures {
+  /** Uploads allowed at once now (the adaptive limit); undefined until the engine said. */
+  concurrencyLimit: number | undefined;
+  /** Committed chunks not delivered yet, all reports. */
+  outstandingChunks: number | undefined;
+  inFlight: number;
+  /** Epoch ms of the last progress: a chunk or report acknowledged, a report settled. */
+  lastProgressAt: number;
+  /** Chunks acknowledged per second over the last seconds. */
+  chunksPerSecond(): number;
+}
+
+/** How the reports of a job ended (the daemon completes or fails its command from it). */
+export type JobDelivery =
+  | { outcome: 'delivered'; reports: string[] }
+  | { outcome: 'failed'; reports: string[]; reason: string }
+  | { outcome: 'stopped'; reports: string[] };
+
+/** A report kept from an earlier run, as the agent follows it (events only, after one read at start). */
+interface BacklogReport {
+  status: StoredReportInfo['status'];
+  lastError?: string;
+}
+
+/** Chunk acknowledgements per second over a sliding window of one-second buckets. */
+class RateMeter {
+  readonly #buckets = new Float64Array(10);
+  #second = 0;
+  tick(now: number): void {
+    this.#roll(now);
+    this.#buckets[this.#second % this.#buckets.length]! += 1;
+  }
+  perSecond(now: number): number {
+    this.#roll(now);
+    const current = this.#second % this.#buckets.length;
+    let sum = 0;
+    for (let i = 0; i < this.#buckets.length; i++) if (i !== current) sum += this.#buckets[i]!;
+    // The current second is partial: the full ones give the rate.
+    return sum / (this.#buckets.length - 1);
+  }
+  #roll(now: number): void {
+    const second = Math.floor(now / 1000);
+    if (this.#second === 0) this.#second = second;
+    for (let s = this.#second + 1; s <= Math.min(second, this.#second + this.#buckets.length); s++)
+      this.#buckets[s % this.#buckets.length] = 0;
+    if (second > this.#second) this.#second = second;
+  }
 }
 
 /** Events of the agent (progress display, daemon). */
@@ -125,7 +185,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     bytesUploaded: 0,
     uploadRetries: 0,
     backlogDelivered: 0,
+    backlogReports: 0,
+    backlogChunksTotal: 0,
+    backlogChunksUploaded: 0,
   };
+  readonly #rate = new RateMeter();
+  readonly delivery: DeliveryFigures = {
+    concurrencyLimit: undefined,
+    outstandingChunks: undefined,
+    inFlight: 0,
+    lastProgressAt: now(),
+    chunksPerSecond: () => this.#rate.perSecond(now()),
+  };
+  /** Reports kept from earlier runs (`resumeBacklog`), followed by events. */
+  readonly #backlog = new Map<string, BacklogReport>();
   readonly deliveries = new Map<string, Delivery>();
   readonly startedAt = now();
   /** Fires when the agent stops taking jobs. */
@@ -166,6 +239,11 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   #changed(): void {
     this.emit('change');
+  }
+
+  /** Something was acknowledged or settled: the stall deadline of `waitDelivered` starts again. */
+  #progressed(): void {
+    this.delivery.lastProgressAt = now();
   }
 
   #say(text: string): void {
@@ -253,6 +331,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   ): void {
     const d = this.deliveries.get(report.metadata.id);
     if (d === undefined || d.state !== 'pipeline') return;
+    this.#progressed();
     d.state = 'delivered';
     this.counters.reportsDelivered++;
     this.counters.findingsDelivered += d.findings;
@@ -310,9 +389,13 @@ export class Agent extends EventEmitter<AgentEvents> {
         });
         break;
       case 'chunk-uploaded':
-        this.counters.chunksUploaded++;
-        this.counters.bytesUploaded += e.bytes;
-        if (d !== undefined) d.uploadedChunks++;
+        this.#progressed();
+        this.#rate.tick(now());
+        if (d !== undefined) {
+          this.counters.chunksUploaded++;
+          this.counters.bytesUploaded += e.bytes;
+          d.uploadedChunks++;
+        } else if (this.#backlog.has(e.reportId)) this.counters.backlogChunksUploaded++;
         this.#audit({
           type: T.chunkUploaded,
           severity: 'INFO',
@@ -335,6 +418,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         break;
       }
       case 'chunk-failed':
+        this.#progressed();
         this.counters.chunksFailed++;
         this.#errors++;
         this.#audit({
@@ -356,7 +440,10 @@ export class Agent extends EventEmitter<AgentEvents> {
         });
         break;
       case 'report-completed':
+        this.#progressed();
         if (d === undefined) {
+          const b = this.#backlog.get(e.reportId);
+          if (b !== undefined) b.status = 'completed';
           this.counters.backlogDelivered++;
           this.#say(`delivered report ${e.reportId} kept from an earlier run`);
         } else if (d.state === 'chunks') {
@@ -372,7 +459,13 @@ export class Agent extends EventEmitter<AgentEvents> {
           details: { route: 'chunks', findings: d?.findings, total_chunks: d?.totalChunks },
         });
         break;
-      case 'report-failed':
+      case 'report-failed': {
+        this.#progressed();
+        const b = d === undefined ? this.#backlog.get(e.reportId) : undefined;
+        if (b !== undefined) {
+          b.status = e.status === 'partial' ? 'partial' : 'failed';
+          b.lastError = e.error === undefined ? e.status : errInfo(e.error).message;
+        }
         if (d !== undefined && d.state === 'chunks') {
           d.state = 'failed';
           d.error = e.error === undefined ? e.status : errInfo(e.error).message;
@@ -387,6 +480,15 @@ export class Agent extends EventEmitter<AgentEvents> {
           error: e.error,
           details: { status: e.status },
         });
+        break;
+      }
+      case 'upload-backlog':
+        this.delivery.concurrencyLimit = e.concurrencyLimit;
+        this.delivery.outstandingChunks = e.outstandingChunks;
+        this.delivery.inFlight = e.inFlight;
+        break;
+      case 'upload-limit':
+        this.delivery.concurrencyLimit = e.limit;
         break;
       case 'storage-full':
         this.#audit({
@@ -472,33 +574,231 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * Picks up what earlier runs left in the chunk store: pending reports resume by themselves; dead-lettered
-   * chunks of failed or partial reports (e.g. out of retries while the server was down) are re-queued once.
+   * Picks up what earlier runs left in the chunk store (one read; from then on the agent follows it by events):
+   * pending reports resume by themselves. Dead letters are permanent refusals (a transient failure never
+   * dead-letters), so they stay where they are — except those an earlier version dead-lettered after running out
+   * of retries on a transient error (their last error says so), which are re-queued; `retryFailed` re-queues
+   * every dead letter (`deliver --retry-failed`, after fixing what the platform refused).
    */
-  async resumeBacklog(): Promise<{ pending: number; requeued: number }> {
+  async resumeBacklog(
+    options: { retryFailed?: boolean } = {},
+  ): Promise<{ pending: number; requeued: number; deadLettered: number }> {
     const reports = await this.deps.chunks.listReports();
     let requeued = 0;
+    let deadLettered = 0;
     for (const r of reports) {
-      if (r.status !== 'failed' && r.status !== 'partial') continue;
-      const n = await this.deps.chunks.retryFailed(r.reportId);
-      requeued += n;
-      if (n > 0) {
-        this.#audit({
-          type: T.uploadRetry,
-          severity: 'INFO',
-          message: `re-queued ${n} dead-lettered chunk(s) of report ${r.reportId} kept from an earlier run`,
-          reportId: r.reportId,
-          details: { chunks: n, last_error: r.lastError },
-        });
+      if (this.deliveries.has(r.reportId)) continue;
+      let status = r.status;
+      let requeuedHere = 0;
+      if (status === 'failed' || status === 'partial') {
+        const code = /^([A-Z_]+):/.exec(r.lastError ?? '')?.[1] as ErrorCode | undefined;
+        const transient = code !== undefined && RETRYABLE_ERROR_CODES.has(code);
+        if (options.retryFailed === true || transient) {
+          const n = await this.deps.chunks.retryFailed(r.reportId);
+          requeued += n;
+          requeuedHere = n;
+          if (n > 0) {
+            status = 'uploading';
+            this.#audit({
+              type: T.uploadRetry,
+              severity: 'INFO',
+              message: `re-queued ${n} dead-lettered chunk(s) of report ${r.reportId} kept from an earlier run (${transient ? 'given up on a transient error by an earlier version' : 'asked for'})`,
+              reportId: r.reportId,
+              details: { chunks: n, last_error: r.lastError },
+            });
+          }
+        }
+      }
+      const entry: BacklogReport = { status };
+      if (r.lastError !== undefined) entry.lastError = r.lastError;
+      this.#backlog.set(r.reportId, entry);
+      if (status === 'failed' || status === 'partial') deadLettered++;
+      else {
+        this.counters.backlogReports++;
+        this.counters.backlogChunksTotal += Math.max(
+          0,
+          r.totalChunks - r.uploadedChunks - (requeuedHere > 0 ? 0 : r.failedChunks),
+        );
       }
     }
-    const pending = reports.length;
+    const pending = reports.length - deadLettered;
     if (pending > 0)
       this.#say(
         `${pending} report(s) kept from an earlier run: delivering them (${requeued} chunk(s) re-queued)`,
       );
+    if (deadLettered > 0)
+      this.#say(
+        `${deadLettered} report(s) refused by the platform are kept as dead letters (see \`rediver-agent status\`; \`deliver --retry-failed\` re-sends them)`,
+      );
     this.#changed();
-    return { pending, requeued };
+    return { pending, requeued, deadLettered };
+  }
+
+  /** Audits and announces what a scanner found (once its output is converted). */
+  #scanCompleted(
+    def: ScannerConfig,
+    jobId: string,
+    r: {
+      reportId: string;
+      findings: number;
+      assets: number;
+      durationMs: number;
+      exitCode: number | null;
+      summary: SarifSummary | undefined;
+    },
+  ): void {
+    const s = r.summary;
+    const partial = s?.partial === true ? ` (partial: ${partialText(s)})` : '';
+    this.#audit({
+      type: T.scanCompleted,
+      severity: partial === '' ? 'INFO' : 'WARN',
+      message: `${def.name} found ${r.findings} finding(s)${partial}`,
+      jobId,
+      reportId: r.reportId,
+      durationMs: r.durationMs,
+      details: {
+        scanner: def.name,
+        findings: r.findings,
+        assets: r.assets,
+        exit_code: r.exitCode,
+        ...(s === undefined ? {} : scanSummaryDetails(s)),
+      },
+    });
+    this.#say(`job ${jobId}: ${def.name} found ${r.findings} finding(s)${partial} → report ${r.reportId}`);
+  }
+
+  /**
+   * Delivers a scanner's output while it is converted. Findings are buffered while the report stays under the
+   * chunking thresholds (findings, assets, JSON bytes of the chunk options); a report that ends under them goes
+   * through the pipeline whole, as `deliver` does. Once it crosses one, a chunk writer is begun, what was
+   * buffered is written and the rest streams through, so the agent's memory does not depend on the report's
+   * size; the final header (coverage, scan summary), known only after the last finding, goes with the commit.
+   * `onConverted(summary, findings)` runs once the output is converted, before the report is handed over.
+   * A conversion error is thrown (the scanner failed); a report that cannot be stored is a failed delivery
+   * (audited), as with `deliver`.
+   */
+  async deliverStream(
+    stream: ReportStream,
+    jobId: string | undefined,
+    priority: number,
+    onConverted?: (summary: SarifSummary | undefined, findings: number) => void,
+  ): Promise<{ delivery: Delivery | undefined; findings: number }> {
+    const t = this.deps.chunks.thresholds();
+    const assets = stream.assets;
+    const buffered: Finding[] = [];
+    let bytes = Buffer.byteLength(JSON.stringify({ ...stream.header, assets }));
+    let large = assets.length >= t.assets || bytes >= t.bytes;
+    const source = stream.findings[Symbol.asyncIterator]();
+    while (!large) {
+      const next = await source.next();
+      if (next.done === true) break;
+      buffered.push(next.value);
+      bytes += Buffer.byteLength(JSON.stringify(next.value)) + 1;
+      large = buffered.length >= t.findings || bytes >= t.bytes;
+    }
+    if (!large) {
+      const { header, summary } = await stream.final();
+      onConverted?.(summary, buffered.length);
+      const d = await this.deliver({ ...header, assets, findings: buffered }, jobId, priority);
+      return { delivery: d, findings: buffered.length };
+    }
+    // Large: into the chunk store as it comes.
+    const d: Delivery = {
+      reportId: stream.reportId,
+      jobId,
+      findings: 0,
+      assets: assets.length,
+      state: 'chunks',
+      route: 'chunks',
+      persistedBecause: 'large',
+      uploadedChunks: 0,
+    };
+    this.deliveries.set(d.reportId, d);
+    let converting: unknown;
+    const counted = (f: Finding): Finding => {
+      d.findings++;
+      this.counters.findingsFound++;
+      return f;
+    };
+    async function* rest(): AsyncGenerator<Finding> {
+      for (;;) {
+        let next: IteratorResult<Finding>;
+        try {
+          next = await source.next();
+        } catch (e) {
+          converting = e;
+          throw e;
+        }
+        if (next.done === true) return;
+        yield counted(next.value);
+      }
+    }
+    let writer: Awaited<ReturnType<ChunkPort['beginReport']>> | undefined;
+    const stored = (async (): Promise<{ totalChunks: number }> => {
+      writer = await this.deps.chunks.beginReport({ header: stream.header, assets, priority });
+      await writer.addFindings(buffered.map(counted));
+      buffered.length = 0;
+      await writer.addAll(rest());
+      let final: Awaited<ReturnType<ReportStream['final']>>;
+      try {
+        final = await stream.final();
+      } catch (e) {
+        converting = e;
+        throw e;
+      }
+      onConverted?.(final.summary, d.findings);
+      return writer.commit(final.header);
+    })();
+    this.#persisting.add(
+      stored.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    try {
+      const { totalChunks } = await stored;
+      d.totalChunks = totalChunks;
+      d.stored = true;
+      this.#audit({
+        type: T.uploadStarted,
+        severity: 'INFO',
+        message: `report ${d.reportId} stored as ${totalChunks} chunk(s) while converted (large)`,
+        ...(jobId === undefined ? {} : { jobId }),
+        reportId: d.reportId,
+        details: {
+          route: 'chunks',
+          reason: 'large',
+          total_chunks: totalChunks,
+          findings: d.findings,
+          assets: d.assets,
+        },
+      });
+      return { delivery: d, findings: d.findings };
+    } catch (error) {
+      await writer?.abort(error).catch(() => {});
+      if (converting !== undefined) {
+        // The scanner's output could not be converted: nothing was handed over.
+        this.deliveries.delete(d.reportId);
+        this.counters.findingsFound -= d.findings;
+        throw error;
+      }
+      d.state = 'failed';
+      d.error = errInfo(error).message;
+      this.counters.reportsFailed++;
+      this.#errors++;
+      this.#audit({
+        type: T.uploadFailed,
+        severity: 'CRITICAL',
+        message: `report ${d.reportId} could not be stored for delivery: ${d.error}`,
+        ...(jobId === undefined ? {} : { jobId }),
+        reportId: d.reportId,
+        error,
+      });
+      this.#say(`LOST? report ${d.reportId} could not be stored: ${d.error}`);
+      return { delivery: d, findings: d.findings };
+    } finally {
+      this.#changed();
+    }
   }
 
   /** Hands a report over for delivery: pipeline when small, chunk store when large or when the queue is full. */
@@ -694,27 +994,29 @@ export class Agent extends EventEmitter<AgentEvents> {
         onReport: async (def, outcome) => {
           const n = outcome.report.findings?.length ?? 0;
           findings += n;
-          const s = outcome.summary;
-          const partial = s?.partial === true ? ` (partial: ${partialText(s)})` : '';
-          this.#audit({
-            type: T.scanCompleted,
-            severity: partial === '' ? 'INFO' : 'WARN',
-            message: `${def.name} found ${n} finding(s)${partial}`,
-            ...jobAudit,
+          this.#scanCompleted(def, job.id, {
             reportId: outcome.report.metadata.id,
+            findings: n,
+            assets: outcome.report.assets?.length ?? 0,
             durationMs: outcome.durationMs,
-            details: {
-              scanner: def.name,
-              findings: n,
-              assets: outcome.report.assets?.length ?? 0,
-              exit_code: outcome.exitCode,
-              ...(s === undefined ? {} : scanSummaryDetails(s)),
-            },
+            exitCode: outcome.exitCode,
+            summary: outcome.summary,
           });
-          this.#say(
-            `job ${job.id}: ${def.name} found ${n} finding(s)${partial} → report ${outcome.report.metadata.id}`,
-          );
           await this.deliver(outcome.report, job.id, job.priority ?? 5);
+        },
+        // Outputs are converted finding by finding and streamed into the chunk store once they are large.
+        onReportStream: async (def, stream, run) => {
+          const r = await this.deliverStream(stream, job.id, job.priority ?? 5, (summary, n) =>
+            this.#scanCompleted(def, job.id, {
+              reportId: stream.reportId,
+              findings: n,
+              assets: stream.assets.length,
+              durationMs: run.durationMs,
+              exitCode: run.exitCode,
+              summary,
+            }),
+          );
+          findings += r.findings;
         },
       });
       if (failures > 0 && failures === this.#scannersOf(job).length) throw lastError;
@@ -765,59 +1067,122 @@ export class Agent extends EventEmitter<AgentEvents> {
     return this.#jobs.size;
   }
 
-  /** True when every report handed over this run is acknowledged (or failed for good) and nothing is pending on disk. */
+  /**
+   * True when every report handed over this run and every report kept from earlier runs (`resumeBacklog`) is
+   * acknowledged or dead-lettered. From the agent's own state, kept by events: no query.
+   */
   async settled(): Promise<{ done: boolean; pending: number; failed: number }> {
     await Promise.allSettled([...this.#persisting]);
-    let pendingHere = 0;
-    let failedHere = 0;
+    let pending = 0;
+    let failed = 0;
     for (const d of this.deliveries.values()) {
-      if (d.state === 'pipeline' || d.state === 'chunks') pendingHere++;
-      if (d.state === 'failed') failedHere++;
+      if (d.state === 'pipeline' || d.state === 'chunks') pending++;
+      if (d.state === 'failed') failed++;
     }
-    const counts = await this.deps.chunks.reportCounts();
-    const pendingDisk = counts.pending + counts.uploading;
-    return {
-      done: this.#jobs.size === 0 && pendingHere === 0 && pendingDisk === 0,
-      pending: pendingHere + pendingDisk,
-      failed: failedHere,
-    };
+    for (const b of this.#backlog.values()) {
+      if (b.status === 'pending' || b.status === 'uploading') pending++;
+      if (b.status === 'failed' || b.status === 'partial') failed++;
+    }
+    return { done: this.#jobs.size === 0 && pending === 0, pending, failed };
   }
 
   /**
    * Resolves once every report of `jobId` is safe: acknowledged, stored on disk, or failed for good (then it
-   * is in the chunk store's dead letters). The daemon completes a platform command only then.
+   * is in the chunk store's dead letters).
    */
   async whenDurable(jobId: string, signal?: AbortSignal): Promise<void> {
     const unsafe = (): boolean =>
       [...this.deliveries.values()].some(
         (d) => d.jobId === jobId && d.state !== 'delivered' && d.state !== 'failed' && d.stored !== true,
       );
-    while (unsafe() && signal?.aborted !== true) {
+    await this.#until(() => !unsafe(), signal);
+  }
+
+  /**
+   * How the reports `reportIds` ended, waiting while any is on its way (through outages of any length: the
+   * chunk engine never gives up on a transient failure): `delivered` once all are acknowledged, `failed` (with
+   * the reason) once all settled and one was refused for good or could not be stored, `stopped` when `signal`
+   * fired first. Reports of this run and of earlier runs; one unknown to both is looked up once in the store.
+   */
+  async whenReportsSettled(reportIds: readonly string[], signal?: AbortSignal): Promise<JobDelivery> {
+    const reports = [...reportIds];
+    const looked = new Map<string, BacklogReport | undefined>();
+    for (const id of reports) {
+      if (this.deliveries.has(id) || this.#backlog.has(id)) continue;
+      const info = await this.deps.chunks.reportInfo(id);
+      const entry: BacklogReport | undefined =
+        info === undefined
+          ? undefined
+          : { status: info.status, ...(info.lastError === undefined ? {} : { lastError: info.lastError }) };
+      if (
+        entry !== undefined &&
+        entry.status !== 'completed' &&
+        entry.status !== 'failed' &&
+        entry.status !== 'partial'
+      )
+        this.#backlog.set(id, entry);
+      else looked.set(id, entry);
+    }
+    const state = (id: string): { done: boolean; error?: string } => {
+      const d = this.deliveries.get(id);
+      if (d !== undefined) {
+        if (d.state === 'delivered') return { done: true };
+        if (d.state === 'failed') return { done: true, error: d.error ?? 'refused' };
+        return { done: false };
+      }
+      const b = this.#backlog.get(id) ?? looked.get(id);
+      if (b === undefined)
+        return { done: true, error: 'no longer in the chunk store (dropped to make room?)' };
+      if (b.status === 'completed') return { done: true };
+      if (b.status === 'failed' || b.status === 'partial')
+        return { done: true, error: `${b.status}: ${b.lastError ?? 'refused by the platform'}` };
+      return { done: false };
+    };
+    const all = (): boolean => reports.every((id) => state(id).done);
+    await this.#until(all, signal);
+    if (!all()) return { outcome: 'stopped', reports };
+    const errors = reports.flatMap((id) => {
+      const e = state(id).error;
+      return e === undefined ? [] : [`report ${id}: ${e}`];
+    });
+    return errors.length === 0
+      ? { outcome: 'delivered', reports }
+      : { outcome: 'failed', reports, reason: errors.join('; ') };
+  }
+
+  /** Reports handed over for `jobId` (this run). */
+  reportsOf(jobId: string): string[] {
+    return [...this.deliveries.values()].filter((d) => d.jobId === jobId).map((d) => d.reportId);
+  }
+
+  /** Waits (on change events, never polling) until `cond` holds or `signal` fires. */
+  async #until(cond: () => boolean, signal?: AbortSignal): Promise<void> {
+    while (!cond() && signal?.aborted !== true) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           this.off('change', done);
           signal?.removeEventListener('abort', done);
-          clearTimeout(t);
           resolve();
         };
-        const t = setTimeout(done, 1000);
         this.on('change', done);
         signal?.addEventListener('abort', done, { once: true });
       });
     }
   }
 
-  /** Waits until everything is delivered (or failed for good), the timeout passes, or `signal` fires. */
-  async waitDelivered(options: {
-    timeoutMs: number;
-    signal?: AbortSignal;
-    pollMs?: number;
-  }): Promise<boolean> {
-    const deadline = now() + options.timeoutMs;
+  /**
+   * Waits until everything is delivered (or dead-lettered): true. False once delivery made no progress (no chunk
+   * or report acknowledged or settled) for `stallTimeoutMs` — it keeps waiting as long as acknowledgements come —
+   * or when `signal` fires. Driven by the agent's events; nothing is polled.
+   */
+  async waitDelivered(options: { stallTimeoutMs: number; signal?: AbortSignal }): Promise<boolean> {
+    // Progress is counted from now: the scan itself (however long) is not a stall of delivery.
+    this.delivery.lastProgressAt = Math.max(this.delivery.lastProgressAt, now());
     for (;;) {
       const s = await this.settled();
       if (s.done) return true;
-      if (now() >= deadline || options.signal?.aborted === true) return false;
+      const stallAt = this.delivery.lastProgressAt + options.stallTimeoutMs;
+      if (now() >= stallAt || options.signal?.aborted === true) return false;
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(t);
@@ -825,12 +1190,12 @@ export class Agent extends EventEmitter<AgentEvents> {
           options.signal?.removeEventListener('abort', done);
           resolve();
         };
-        const t = setTimeout(done, Math.min(options.pollMs ?? 100, Math.max(1, deadline - now())));
-        t.unref();
+        // A pending promise depends on this timer: it keeps the process alive.
+        const t = setTimeout(done, Math.max(1, stallAt - now()));
         // Re-check soon after a change (settling events come in bursts), not on every one.
         const onChange = (): void => {
           this.off('change', onChange);
-          setTimeout(done, 10).unref();
+          setTimeout(done, 10);
         };
         this.on('change', onChange);
         options.signal?.addEventListener('abort', done, { once: true });

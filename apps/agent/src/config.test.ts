@@ -205,6 +205,7 @@ describe('loadConfig: bounds, secrets, names (issue 18)', () => {
     ['heartbeatIntervalMs', 3_600_001],
     ['scanTimeoutMs', 2 ** 31],
     ['deliveryTimeoutMs', 7 * 24 * 3_600_000 + 1],
+    ['deliveryStallTimeoutMs', 7 * 24 * 3_600_000 + 1],
     ['shutdownTimeoutMs', 3_600_001],
   ])('refuses %s=%d (beyond its upper bound) instead of overflowing a timer', async (key, value) => {
     const e = await configError(loadConfig({ sets: [`${key}=${value}`] }));
@@ -216,6 +217,7 @@ describe('loadConfig: bounds, secrets, names (issue 18)', () => {
       heartbeatIntervalMs: 3_600_000,
       scanTimeoutMs: 604_800_000,
       deliveryTimeoutMs: 604_800_000,
+      deliveryStallTimeoutMs: 604_800_000,
       shutdownTimeoutMs: 3_600_000,
     }[key]!;
     const c = await loadConfig({ sets: [`${key}=${max}`] });
@@ -343,5 +345,38 @@ describe('splitCommand', () => {
     ]);
     expect(splitCommand(`a "" b`)).toEqual(['a', '', 'b']);
     expect(() => splitCommand(`a "b`)).toThrow(/unbalanced/);
+  });
+});
+
+describe('deliveryStallTimeoutMs (issue 13)', () => {
+  it('defaults to 120 s; its earlier name deliveryTimeoutMs sets it too; both with different values are refused', async () => {
+    expect((await loadConfig({})).deliveryStallTimeoutMs).toBe(120_000);
+    const old = await loadConfig({ sets: ['deliveryTimeoutMs=3000'] });
+    expect(old).toMatchObject({ deliveryStallTimeoutMs: 3000, deliveryTimeoutMs: 3000 });
+    const both = await loadConfig({ sets: ['deliveryTimeoutMs=3000', 'deliveryStallTimeoutMs=3000'] });
+    expect(both.deliveryStallTimeoutMs).toBe(3000);
+    const env = await loadConfig({ env: { REDIVER_DELIVERY_STALL_TIMEOUT_MS: '9000' } });
+    expect(env.deliveryStallTimeoutMs).toBe(9000);
+    const e = await configError(
+      loadConfig({ sets: ['deliveryTimeoutMs=3000', 'deliveryStallTimeoutMs=4000'] }),
+    );
+    expect(e.field).toBe('deliveryTimeoutMs');
+    expect(e.message).toMatch(/earlier name of deliveryStallTimeoutMs/);
+  });
+
+  it('reaches every chunk delivery option, the adaptive ones included', async () => {
+    await import('./wiring'); // registers the packages' real option names
+    const c = await loadConfig({
+      sets: ['chunk.adaptive=false', 'chunk.maxConcurrentUploadsCeiling=12', 'chunk.maxConcurrentUploads=3'],
+      env: { REDIVER_CHUNK__RETRY_MAX_DELAY_MS: '5000' },
+    });
+    expect(c.chunk).toMatchObject({
+      adaptive: false,
+      maxConcurrentUploadsCeiling: 12,
+      maxConcurrentUploads: 3,
+      retryMaxDelayMs: 5000,
+    });
+    const e = await configError(loadConfig({ sets: ['chunk.maxConcurentUploadsCeiling=12'] }));
+    expect(e.message).toMatch(/did you mean maxConcurrentUploadsCeiling/);
   });
 });

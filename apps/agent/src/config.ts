@@ -89,7 +89,13 @@ export interface AgentConfig {
   heartbeatIntervalMs: number;
   /** On SIGINT/SIGTERM: how long in-hand work may take before it is persisted, ms. */
   shutdownTimeoutMs: number;
-  /** `scan`/`demo`: how long to wait for the server to acknowledge everything, ms. */
+  /**
+   * `scan`/`deliver`/`demo`: how long delivery may go without progress (no chunk or report acknowledged) before
+   * they give up (exit 3, everything kept), ms. While acknowledgements come, they wait. Set as
+   * `deliveryStallTimeoutMs`, or by its earlier name `deliveryTimeoutMs` (same meaning since issue 13).
+   */
+  deliveryStallTimeoutMs: number;
+  /** @deprecated The earlier name of `deliveryStallTimeoutMs` (the same value). */
   deliveryTimeoutMs: number;
   /** Progress display. */
   progress: ProgressMode;
@@ -128,6 +134,7 @@ export const DURATION_BOUNDS = Object.freeze({
   pollIntervalMs: [1, 3_600_000],
   heartbeatIntervalMs: [1, 3_600_000],
   shutdownTimeoutMs: [0, 3_600_000],
+  deliveryStallTimeoutMs: [1, 7 * 24 * 3_600_000],
   deliveryTimeoutMs: [1, 7 * 24 * 3_600_000],
 } as const satisfies Record<string, readonly [number, number]>);
 
@@ -145,7 +152,7 @@ export const DEFAULT_AGENT_CONFIG = Object.freeze({
   maxQueuedJobs: 8,
   heartbeatIntervalMs: 30_000,
   shutdownTimeoutMs: 15_000,
-  deliveryTimeoutMs: 120_000,
+  deliveryStallTimeoutMs: 120_000,
   progress: 'auto',
 });
 
@@ -163,6 +170,7 @@ const TOP_LEVEL_KEYS = [
   'maxQueuedJobs',
   'heartbeatIntervalMs',
   'shutdownTimeoutMs',
+  'deliveryStallTimeoutMs',
   'deliveryTimeoutMs',
   'progress',
   'metricsPort',
@@ -889,6 +897,7 @@ function validate(merged: Layer): AgentConfig {
   const metricsPort =
     values.metricsPort === undefined ? undefined : v.int(values, 'metricsPort', 0, 0, 65_535);
   const metricsHost = v.string(values, 'metricsHost') ?? '127.0.0.1';
+  const stall = deliveryStall(v, values);
   return {
     server: server?.replace(/\/+$/, ''),
     apiKey,
@@ -904,13 +913,28 @@ function validate(merged: Layer): AgentConfig {
     maxQueuedJobs: v.int(values, 'maxQueuedJobs', 1, DEFAULT_AGENT_CONFIG.maxQueuedJobs, 10_000),
     heartbeatIntervalMs: v.duration(values, 'heartbeatIntervalMs', DEFAULT_AGENT_CONFIG.heartbeatIntervalMs),
     shutdownTimeoutMs: v.duration(values, 'shutdownTimeoutMs', DEFAULT_AGENT_CONFIG.shutdownTimeoutMs),
-    deliveryTimeoutMs: v.duration(values, 'deliveryTimeoutMs', DEFAULT_AGENT_CONFIG.deliveryTimeoutMs),
+    deliveryStallTimeoutMs: stall,
+    deliveryTimeoutMs: stall,
     progress: progress as ProgressMode,
     scannerLimits,
     metricsPort,
     metricsHost,
     ...sections,
   };
+}
+
+/** `deliveryStallTimeoutMs`, or its earlier name `deliveryTimeoutMs` (not both with different values). */
+function deliveryStall(v: Validator, values: Record<string, unknown>): number {
+  const stall =
+    values.deliveryStallTimeoutMs === undefined ? undefined : v.duration(values, 'deliveryStallTimeoutMs', 0);
+  const old = values.deliveryTimeoutMs === undefined ? undefined : v.duration(values, 'deliveryTimeoutMs', 0);
+  if (stall !== undefined && old !== undefined && stall !== old) {
+    v.fail(
+      'deliveryTimeoutMs',
+      `is the earlier name of deliveryStallTimeoutMs; give one of them (got ${old} and ${stall})`,
+    );
+  }
+  return stall ?? old ?? DEFAULT_AGENT_CONFIG.deliveryStallTimeoutMs;
 }
 
 /** Reads and validates the configuration: defaults < file < environment < flags. */

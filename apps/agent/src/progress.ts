@@ -9,18 +9,48 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
 }
 
-/** One status line from the agent's counters. */
-export function statusLine(agent: Agent): string {
+/** A duration for people: `45s`, `3m05s`, `2h10m`. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function percent(done: number, total: number): string {
+  return total > 0 ? ` (${Math.min(100, Math.floor((done / total) * 100))}%)` : '';
+}
+
+/**
+ * One status line from the agent's counters: this run's chunks apart from the backlog kept by earlier runs (so
+ * they add up), the upload concurrency limit, and with `live` (a terminal) the delivery rate and an ETA.
+ */
+export function statusLine(agent: Agent, live = false): string {
   const c = agent.counters;
   const st = agent.deps.resource.getStatus();
   const jobs = `jobs ${c.jobsRunning} running · ${c.jobsWaiting} waiting · ${c.jobsCompleted + c.jobsFailed} done${c.jobsFailed > 0 ? ` (${c.jobsFailed} failed)` : ''}`;
   const findings = `findings ${c.findingsFound} found · ${c.findingsDelivered} delivered`;
-  const chunks = `chunks ${c.chunksUploaded}/${c.chunksTotal}`;
+  const chunks = `chunks ${c.chunksUploaded}/${c.chunksTotal}${percent(c.chunksUploaded, c.chunksTotal)}`;
   const bytes = `${formatBytes(c.bytesUploaded)}/${formatBytes(Math.max(c.bytesTotal, c.bytesUploaded))}`;
+  const backlog =
+    c.backlogReports > 0
+      ? ` │ backlog ${c.backlogChunksUploaded}/${c.backlogChunksTotal} chunks${percent(c.backlogChunksUploaded, c.backlogChunksTotal)} of ${c.backlogReports} earlier report(s)`
+      : '';
+  const d = agent.delivery;
+  const limit = d.concurrencyLimit === undefined ? '' : ` │ ${d.concurrencyLimit} at once`;
+  let speed = '';
+  if (live) {
+    const rate = d.chunksPerSecond();
+    const left =
+      d.outstandingChunks ??
+      c.chunksTotal - c.chunksUploaded + c.backlogChunksTotal - c.backlogChunksUploaded;
+    if (rate > 0)
+      speed = ` · ${rate.toFixed(1)} chunks/s${left > 0 ? ` · ETA ${formatDuration((left / rate) * 1000)}` : ''}`;
+  }
   const throttle = st.throttled ? ` │ THROTTLED ${st.throttleReason ?? ''}` : '';
   const retries =
     c.chunkRetries + c.uploadRetries > 0 ? ` │ retries ${c.chunkRetries + c.uploadRetries}` : '';
-  return `${jobs} │ ${findings} │ ${chunks} · ${bytes}${retries}${throttle}`;
+  return `${jobs} │ ${findings} │ ${chunks} · ${bytes}${speed}${backlog}${limit}${retries}${throttle}`;
 }
 
 /** A progress display: live on a terminal, plain lines otherwise, or nothing. */
@@ -82,7 +112,7 @@ export function attachProgress(
   };
   const draw = (): void => {
     const width = stream.columns > 20 ? stream.columns - 1 : 159;
-    const s = statusLine(agent);
+    const s = statusLine(agent, true);
     clear();
     stream.write(`\x1b[36m▶\x1b[0m ${s.length > width - 2 ? `${s.slice(0, width - 3)}…` : s}`);
     drawn = true;

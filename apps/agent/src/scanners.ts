@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { isRediverError } from '@rediver/core';
-import type { Finding, Report } from '@rediver/core';
+import type { Asset, Finding, Report } from '@rediver/core';
 import type { ScannerConfig } from './config';
 import { AgentError } from './errors';
 import { runChild } from './internal/childProcess';
@@ -19,8 +19,25 @@ import {
   SECRET_TOOLS,
   SecretMasker,
 } from './sarif';
-import type { OpenSarifReportOptions, SarifReportStream, SarifSummary } from './sarif';
-import { generateLargeReport } from './synthetic';
+import type { OpenSarifReportOptions, ReportHeader, SarifSummary } from './sarif';
+import { syntheticReportStream } from './synthetic';
+
+/**
+ * A scanner's report being converted, finding by finding (a SARIF file's `openSarifReport`, or the synthetic
+ * scanner's generator): read every finding, then `final()` for the final header (and the SARIF summary).
+ */
+export interface ReportStream {
+  readonly reportId: string;
+  /** What is known before the findings (provisional: `final()` has the final header). */
+  readonly header: ReportHeader;
+  readonly assets: Asset[];
+  /** Iterate once. */
+  readonly findings: AsyncIterable<Finding>;
+  /** Settles once every finding was read: the final header and, for SARIF, the conversion summary. */
+  final(): Promise<{ header: ReportHeader; summary?: SarifSummary }>;
+  /** Stops reading and removes scratch files (idempotent). */
+  close(): Promise<void>;
+}
 
 /** Options of one scanner run. */
 export interface ScanOptions {
@@ -55,8 +72,8 @@ export interface ScannerRun {
   readonly cwd: string;
   /** Whether its findings are secrets whose values are collected before any output is converted. */
   readonly secretScanner: boolean;
-  /** The synthetic scanner's report. */
-  readonly report?: Report;
+  /** The synthetic scanner's report (generated finding by finding when read). */
+  readonly synthetic?: { findings: number; assets: number };
 }
 
 /** Default cap of a scanner's SARIF output (`{output}` file or stdout), MiB. */
@@ -243,12 +260,6 @@ export class ScanSession implements AsyncDisposable {
     const cwd = scannerCwd(def, this.target);
     const secretScanner = isSecretScanner(def);
     if (def.kind === 'synthetic') {
-      const report = generateLargeReport({
-        reportId,
-        findings: def.findings ?? 6000,
-        assets: def.assets ?? 320,
-        timestamp: startedAt,
-      });
       return {
         def,
         reportId,
@@ -256,7 +267,7 @@ export class ScanSession implements AsyncDisposable {
         durationMs: Date.now() - startedAt.getTime(),
         exitCode: 0,
         cwd,
-        report,
+        synthetic: { findings: def.findings ?? 6000, assets: def.assets ?? 320 },
         secretScanner,
       };
     }
@@ -300,6 +311,7 @@ export class ScanSession implements AsyncDisposable {
         timeoutMs: def.timeoutMs ?? 600_000,
         signal,
         maxStdoutBytes: cap,
+        label: def.name,
       });
     } catch (e) {
       if (over !== undefined) throw tooLarge(def, where, over);
@@ -381,8 +393,19 @@ export class ScanSession implements AsyncDisposable {
     return n;
   }
 
-  /** Opens a run's SARIF for streaming conversion (call `collectSecrets` with every run of the scan first). */
-  open(run: ScannerRun): Promise<SarifReportStream> {
+  /**
+   * Opens a run's output for streaming conversion (call `collectSecrets` with every run of the scan first): its
+   * SARIF file, or the synthetic scanner's generator.
+   */
+  async open(run: ScannerRun): Promise<ReportStream> {
+    if (run.synthetic !== undefined) {
+      return syntheticReportStream({
+        reportId: run.reportId,
+        findings: run.synthetic.findings,
+        assets: run.synthetic.assets,
+        timestamp: run.startedAt,
+      });
+    }
     if (run.sarifFile === undefined)
       throw new AgentError('INTERNAL', `${run.def.name} has no SARIF output to convert`);
     return openSarifReport(run.sarifFile, this.#conversion(run));
@@ -391,12 +414,16 @@ export class ScanSession implements AsyncDisposable {
   /** Converts a run into a whole report (findings collected in memory) with its summary. */
   async convert(run: ScannerRun): Promise<ScanOutcome> {
     const base = { scanner: run.def.name, durationMs: run.durationMs, exitCode: run.exitCode };
-    if (run.report !== undefined) return { ...base, report: run.report };
     const stream = await this.open(run);
-    const findings: Finding[] = [];
-    for await (const f of stream.findings) findings.push(f);
-    const { header, summary } = await stream.final();
-    return { ...base, report: { ...header, assets: stream.assets, findings }, summary };
+    try {
+      const findings: Finding[] = [];
+      for await (const f of stream.findings) findings.push(f);
+      const { header, summary } = await stream.final();
+      const report: Report = { ...header, assets: stream.assets, findings };
+      return summary === undefined ? { ...base, report } : { ...base, report, summary };
+    } finally {
+      await stream.close();
+    }
   }
 
   /** Removes the scratch folder (idempotent). */
@@ -438,11 +465,11 @@ export interface ScanJobHooks {
   /** A scanner's report is ready (converted with every secret of the scan masked). */
   onReport(def: ScannerConfig, outcome: ScanOutcome): Promise<void>;
   /**
-   * When set, SARIF outputs are handed over as streams instead (`onReport` then only gets the synthetic
-   * scanner's reports): read every finding, then `stream.final()` for the header and summary. The stream is
-   * closed (scratch files removed) when the returned promise settles.
+   * When set, outputs are handed over as streams instead of `onReport`: read every finding, then
+   * `stream.final()` for the header and summary. The stream is closed (scratch files removed) when the returned
+   * promise settles.
    */
-  onReportStream?(def: ScannerConfig, stream: SarifReportStream, run: ScannerRun): Promise<void>;
+  onReportStream?(def: ScannerConfig, stream: ReportStream, run: ScannerRun): Promise<void>;
 }
 
 /**
@@ -491,7 +518,7 @@ export async function runScanJob(
     // Outputs already on disk are converted and handed over even when the agent is stopping: they are kept.
     for (const { run, t0 } of runs) {
       try {
-        if (options.onReportStream !== undefined && run.sarifFile !== undefined) {
+        if (options.onReportStream !== undefined) {
           const stream = await session.open(run);
           try {
             await options.onReportStream(run.def, stream, run);

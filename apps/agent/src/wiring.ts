@@ -25,6 +25,7 @@ import type {
   PipelinePort,
   PlatformPort,
   ResourcePort,
+  StoredReportInfo,
 } from './internal/ports';
 import { chunkStorePath, dataPaths } from './paths';
 import { storedReportInfo, UNDELIVERED_STATUSES } from './internal/storedReports';
@@ -329,9 +330,43 @@ export function createChunks(
       message: `${e.action}: report ${e.reportId} needs ${e.neededBytes} bytes, ${e.storedBytes}/${e.maxStorageBytes} used`,
     }),
   );
+  ev.on('upload:backlog', (e) =>
+    emit({
+      kind: 'upload-backlog',
+      outstandingChunks: e.outstandingChunks,
+      inFlight: e.inFlight,
+      concurrencyLimit: e.concurrencyLimit,
+    }),
+  );
+  ev.on('upload:limit', (e) =>
+    emit({ kind: 'upload-limit', previous: e.previous, limit: e.limit, reason: e.reason }),
+  );
+  const o = manager.store.options;
   return {
     manager,
     needsChunking: (r: Report) => manager.needsChunking(r),
+    thresholds: () => ({
+      findings: o.minFindingsForChunking,
+      assets: o.minAssetsForChunking,
+      bytes: o.minSizeForChunkingBytes,
+    }),
+    beginReport: async (b) => {
+      const writer = await manager.beginReport({
+        tenantId,
+        header: b.header,
+        assets: b.assets,
+        ...(b.priority === undefined ? {} : { priority: b.priority }),
+      });
+      return {
+        addFindings: (f) => writer.addFindings(f),
+        addAll: (source) => writer.addAll(source),
+        commit: async (header) => {
+          const r = await writer.commit(header === undefined ? {} : { header });
+          return { totalChunks: r.totalChunks, created: r.created };
+        },
+        abort: (reason) => writer.abort(reason),
+      };
+    },
     submitReport: async (r, o) => {
       const res = await manager.submitReport(
         r,
@@ -341,12 +376,29 @@ export function createChunks(
     },
     start: () => void manager.start(),
     onEvent: (fn) => void listeners.push(fn),
-    reportCounts: async () => (await manager.getStats(tenantId)).reports,
     listReports: async () =>
-      // Committed reports only (a streamed report being written is `staging` and invisible here).
-      (await manager.listReports(tenantId, { statuses: UNDELIVERED_STATUSES, limit: 200 })).map(
-        storedReportInfo,
-      ),
+      (
+        await manager.listReports(tenantId, {
+          // Committed reports only (a streamed report being written is `staging` and invisible here).
+          statuses: UNDELIVERED_STATUSES,
+          // Every one: the agent's delivery state is built from this list once, then kept by events.
+          limit: Number.MAX_SAFE_INTEGER,
+        })
+      ).map(storedReportInfo),
+    reportInfo: async (reportId) => {
+      const p = await manager.getProgress(tenantId, reportId);
+      if (p === undefined) return undefined;
+      const out: StoredReportInfo = {
+        reportId: p.reportId,
+        status: p.status,
+        totalChunks: p.totalChunks,
+        uploadedChunks: p.uploadedChunks,
+        failedChunks: p.failedChunks,
+        bytes: p.totalBytes,
+      };
+      if (p.lastError !== null) out.lastError = p.lastError;
+      return out;
+    },
     retryFailed: (reportId) => manager.retryFailed(tenantId, reportId),
     storage: async () => {
       const s = await manager.getStats();

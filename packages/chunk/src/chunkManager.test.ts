@@ -192,7 +192,8 @@ describe('ChunkManager scheduling', () => {
 
   it('paces each worker by uploadDelayMs and never exceeds maxConcurrentUploads (fake clock, counted)', async () => {
     const u = memoryUploader();
-    const m = open({ uploader: u, maxConcurrentUploads: 2, uploadDelayMs: 1000 });
+    // The fixed pacing (adaptive delivery grows past maxConcurrentUploads: test/adaptive.test.ts).
+    const m = open({ uploader: u, maxConcurrentUploads: 2, uploadDelayMs: 1000, adaptive: false });
     await m.submitReport(makeReport('paced', 100), { tenantId: 't1' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     m.start();
@@ -210,6 +211,27 @@ describe('ChunkManager scheduling', () => {
     }
     expect(u.calls).toHaveLength(10);
     expect(u.maxInFlight).toBeLessThanOrEqual(2);
+    vi.useRealTimers();
+  });
+
+  it("adaptive: uploadDelayMs is a minimum spacing between the starts of a slot's uploads (fake clock)", async () => {
+    // Each upload takes 600 ms: a slot starts its next one 1000 ms after the last start, not 600 + 1000.
+    const u = memoryUploader(() => new Promise((r) => setTimeout(r, 600)));
+    const m = open({
+      uploader: u,
+      maxConcurrentUploads: 1,
+      maxConcurrentUploadsCeiling: 1,
+      uploadDelayMs: 1000,
+    });
+    await m.submitReport(makeReport('spaced', 50), { tenantId: 't1' });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const t0 = Date.now();
+    m.start();
+    for (let s = 0; s < 4; s++) {
+      await vi.advanceTimersByTimeAsync(1000);
+      await settle();
+    }
+    expect(u.calls.map((c) => c.at - t0)).toEqual([0, 1000, 2000, 3000, 4000]);
     vi.useRealTimers();
   });
 

@@ -268,8 +268,8 @@ export class ChunkManager {
     this.#assertOpen();
     const writer = await this.store.beginReport(options);
     const commit = writer.commit.bind(writer);
-    writer.commit = async () => {
-      const result = await commit();
+    writer.commit = async (options) => {
+      const result = await commit(options);
       if (this.#closePromise === undefined) this.#engine.wake();
       return result;
     };

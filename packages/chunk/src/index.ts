@@ -12,7 +12,7 @@ export type {
   SubmitReportResult,
 } from './chunkStore';
 export { ReportWriter } from './reportWriter';
-export type { BeginReportOptions, ReportHeader } from './reportWriter';
+export type { BeginReportOptions, CommitReportOptions, ReportHeader } from './reportWriter';
 export type { SetAsideFile } from './internal/db';
 export { ChunkError } from './internal/errors';
 // Re-exported from @rediver/core so one import handles this package's errors.

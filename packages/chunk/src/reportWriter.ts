@@ -18,6 +18,16 @@ import type { CutChunk } from './internal/split';
 /** A report without its findings: what a streamed report starts with. */
 export type ReportHeader = Omit<Report, 'findings'>;
 
+/** Options of `ReportWriter.commit`. */
+export interface CommitReportOptions {
+  /**
+   * The report's final header, when it is known only after the last finding (e.g. a scan's coverage and
+   * counts): chunk 0 carries it and the content hash covers it. Same `metadata.id`; same assets as given to
+   * `beginReport`, or none; no findings. Default: the header given to `beginReport`.
+   */
+  header?: ReportHeader;
+}
+
 /** Options of `beginReport`. */
 export interface BeginReportOptions {
   /** Tenant owning the report; every later read, delete and cleanup is scoped to it. */
@@ -161,6 +171,8 @@ export class ReportWriter {
   #backend: ChunkCompression | undefined;
   #hash = -1;
   readonly #jobs: Job[] = [];
+  /** Chunk 0 as cut: compressed at commit, when the final header is known (`commit({ header })`). */
+  #zero: CutChunk | undefined;
   readonly #staged: StagedChunk[] = [];
   #stagedBytes = 0;
   #sinceCheckpoint = 0;
@@ -318,13 +330,15 @@ export class ReportWriter {
    * transaction. Returns what `submitReport` returns. After a failure the report is discarded (nothing of it
    * stays) and the error says why: `STORAGE_QUOTA`, `DISK_FULL`, `REPORT_TOO_LARGE`, `VALIDATION_FAILED`…
    */
-  commit(): Promise<SubmitReportResult> {
+  commit(options: CommitReportOptions = {}): Promise<SubmitReportResult> {
     return this.#run(async () => {
+      if (options?.header !== undefined) this.#splitter.setHeader(options.header);
       await this.#feed([]);
       this.#splitter.end();
       if (this.#existing !== undefined) return this.#compareWithStored();
       await this.#pump();
       while (this.#jobs.length > 0) await this.#stageOldest();
+      await this.#stageZero();
       return this.#commitStaged();
     });
   }
@@ -391,6 +405,7 @@ export class ReportWriter {
       reason === undefined
         ? new ChunkError(ERROR_CODES.CLOSED, `report ${this.reportId} was aborted: no more findings`)
         : asError(reason);
+    this.#zero = undefined;
     await Promise.allSettled(this.#jobs.splice(0).map((j) => j.result));
     if (this.#hash >= 0) this.#backend?.dropHash(this.#hash);
     this.#releaseCheckpoint?.();
@@ -452,14 +467,15 @@ export class ReportWriter {
       this.#backend = !cut.last && !this.#noWorker && worker?.available() === true ? worker : this.#s.inline;
       this.#hash = this.#backend.beginHash(this.#splitter.contentPrefix());
     }
-    const limit = this.#s.options.decompressionLimits.maxDecompressedBytes;
-    if (cut.buffer.length + MIN_TAIL_BYTES > limit) {
-      this.#tooLarge(
-        cut.index,
-        cut.buffer.length + MIN_TAIL_BYTES,
-        `is over ${cut.buffer.length} bytes of JSON, over the ${limit}-byte decompression limit`,
-      );
+    if (cut.index === 0) {
+      // Chunk 0 carries the header, final only at commit: kept (at most one chunk) and compressed then. Its
+      // findings join the content hash now, in order.
+      if (cut.findingsEnd > cut.findingsAt)
+        this.#backend.updateHash(this.#hash, cut.buffer.subarray(cut.findingsAt, cut.findingsEnd));
+      this.#zero = cut;
+      return;
     }
+    this.#check(cut.index, cut.buffer.length);
     const bodyBytes = cut.buffer.length; // read before the buffer moves to the worker
     // The cut's buffer is ours alone: a worker may take it.
     const result = this.#backend.compress(cut.buffer, true, {
@@ -470,6 +486,30 @@ export class ReportWriter {
     });
     result.catch(() => undefined); // awaited in order by #stageOldest; never unhandled meanwhile
     this.#jobs.push({ index: cut.index, oversize: cut.oversize, bodyBytes, result });
+  }
+
+  /** Chunk 0, rendered with the final header: compressed (its checksum kept open like the others) and staged. */
+  async #stageZero(): Promise<void> {
+    const zero = this.#zero!;
+    this.#zero = undefined;
+    const { buffer, oversize } = this.#splitter.chunkZero(zero);
+    this.#check(0, buffer.length);
+    // Not transferable: a small concatenation may sit in Buffer's shared pool.
+    const result = this.#backend!.compress(buffer, false, { hash: this.#hash, at: 0, end: 0, index: 0 });
+    this.#jobs.push({ index: 0, oversize, bodyBytes: buffer.length, result });
+    await this.#stageOldest();
+  }
+
+  /** Refuses a chunk body that, with even the shortest tail, is over the decompression limit. */
+  #check(index: number, bodyBytes: number): void {
+    const limit = this.#s.options.decompressionLimits.maxDecompressedBytes;
+    if (bodyBytes + MIN_TAIL_BYTES > limit) {
+      this.#tooLarge(
+        index,
+        bodyBytes + MIN_TAIL_BYTES,
+        `is over ${bodyBytes} bytes of JSON, over the ${limit}-byte decompression limit`,
+      );
+    }
   }
 
   async #stageOldest(): Promise<void> {
@@ -538,12 +578,15 @@ export class ReportWriter {
             s.options.clock.now(),
           ) as { id: number };
         s.sql.q('INSERT INTO chunk_blobs (chunk_id, data) VALUES (?, ?)').run(row.id, c.data);
-        this.#staged.push({
+        const staged = {
           id: row.id,
           bodyBytes: job.bodyBytes,
           frameBytes: c.data.length,
           oversize: job.oversize,
-        });
+        };
+        // Chunk 0 is staged last (at commit) but listed first: `#staged[i]` is chunk i.
+        if (job.index === 0) this.#staged.unshift(staged);
+        else this.#staged.push(staged);
       }, false);
     } catch (err) {
       if (err instanceof QuotaSignal) this.#rejectQuota(err.stored, this.#stagedBytes + need);
@@ -593,7 +636,11 @@ export class ReportWriter {
     const existing = this.#existing!;
     this.#state = 'committed';
     this.#s.forget(this);
-    if (existing.content_hash !== this.#splitter.contentHash()) {
+    const same =
+      existing.content_hash === this.#splitter.contentHash() ||
+      // Stored by a version that hashed chunk 0's fields first.
+      existing.content_hash === this.#splitter.legacyContentHash();
+    if (!same) {
       throw new ChunkError(
         ERROR_CODES.REPORT_CONFLICT,
         `report ${this.reportId} was already stored with different content; give the new scan a new report id`,
@@ -619,7 +666,7 @@ export class ReportWriter {
     const lastTailFrame = (await s.inline.compress(lastTail, false)).data;
     const backend = this.#backend!;
     const checksums = await backend.finishChunks(this.#hash, tail, lastTail, totalChunks - 1);
-    const contentHash = await backend.endHash(this.#hash);
+    const contentHash = await backend.endHash(this.#hash, this.#splitter.contentSuffix());
     this.#hash = -1;
     const limits = s.options.decompressionLimits;
     let originalBytes = 0;
@@ -777,7 +824,11 @@ export class ReportWriter {
         if (scratch.length < bytes) scratch = Buffer.allocUnsafeSlow(bytes);
         return scratch.subarray(0, bytes);
       };
-      return new ChunkSplitter(this.#header, this.#s.options, { allocate, streaming: true });
+      return new ChunkSplitter(this.#header, this.#s.options, {
+        allocate,
+        streaming: true,
+        legacyHash: true,
+      });
     }
     const allocate = (bytes: number): Buffer => this.#s.pool.take(bytes);
     return new ChunkSplitter(this.#header, this.#s.options, { allocate, hash: false, streaming: true });

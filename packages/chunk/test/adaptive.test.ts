@@ -71,6 +71,24 @@ describe('adaptive concurrency', () => {
     expect(stats.upload.concurrencyLimit).toBeLessThanOrEqual(2 * 2 + 1);
   }, 240_000);
 
+  it('grows with the default pause between two uploads of a slot (uploadDelayMs 100) against a fast platform', async () => {
+    server = await startCapacityServer({ capacity: 16, baseLatencyMs: 5 });
+    const m = (manager = openManager(dir.path, {
+      uploader: createFetchChunkUploader(server.url),
+      maxConcurrentUploads: 2,
+      maxFindingsPerChunk: 1,
+      uploadDelayMs: 100,
+    }));
+    const changes: UploadLimitEvent[] = [];
+    m.on('upload:limit', (e) => changes.push(e));
+    await m.submitReport(makeReport('paced', 400), { tenantId: 't' });
+    m.start();
+    // Two slots pausing 100 ms each send at most ~20 chunks/s: the limit must grow for delivery to go faster.
+    await until(() => changes.some((c) => c.limit >= 6), 60_000, 'limit grows past 6');
+    await within(m.drain(), 120_000, 'drain');
+    expect(server.keys.size).toBe(400);
+  }, 180_000);
+
   it('adaptive: false keeps exactly maxConcurrentUploads workers (no limit events)', async () => {
     server = await startCapacityServer({ capacity: 8, baseLatencyMs: 10 });
     const m = (manager = openManager(dir.path, {

@@ -2,6 +2,7 @@
 // chunks fill, stays invisible until committed, gives the same chunks as submitReport byte for byte, and is
 // idempotent by content. Real SQLite files, real zstd frames (decoded by fzstd and by the zstd CLI).
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding, Report } from '@rediver/core';
@@ -119,13 +120,14 @@ describe('streaming submit', () => {
       m.start();
       const { header, findings } = split(makeReport('invisible', 1000, { noiseBytes: 64 }));
       const w = await m.beginReport({ tenantId: 't', header });
-      await w.addFindings(findings.slice(0, 600));
+      // 650 findings: 13 chunks cut; chunk 0 waits for the final header (compressed at commit).
+      await w.addFindings(findings.slice(0, 650));
       const staged = m.store.sqlite
         .prepare(`SELECT count(*) AS n FROM chunks WHERE status = 'staged'`)
         .get() as {
         n: number;
       };
-      // On disk already: at least the chunks that filled, minus the few still compressing.
+      // On disk already: at least the chunks that filled, minus chunk 0 and the few still compressing.
       expect(staged.n).toBeGreaterThanOrEqual(7);
       const stats = await m.getStats('t');
       expect(stats.reports).toMatchObject({ pending: 0, uploading: 0 });
@@ -138,7 +140,7 @@ describe('streaming submit', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect((await m.getStats()).upload.uploaded).toBe(0);
       const waiting = m.waitForReport('t', 'invisible'); // waits through staging
-      await w.addFindings(findings.slice(600));
+      await w.addFindings(findings.slice(650));
       const res = await w.commit();
       expect(res.totalChunks).toBe(20);
       expect(await within(waiting, 20_000, 'streamed report delivered')).toMatchObject({
@@ -237,5 +239,128 @@ describe('streaming submit', () => {
     expect((await reopened.getStats()).stagingReports).toBe(0);
     expect(reopened.sqlite.prepare('SELECT count(*) AS n FROM chunk_blobs').get()).toEqual({ n: 0 });
     await expect(w.commit()).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  describe('a header final only at commit (commit({ header }))', () => {
+    /** The provisional header a scanner knows before its results, and the final one known after them. */
+    function headers(reportId: string, summaryBytes: number): { first: ReportHeader; last: ReportHeader } {
+      const { header } = split(makeReport(reportId, 0, { assets: 3 }));
+      return {
+        first: { ...header, metadata: { ...header.metadata, coverage_type: 'full' } },
+        last: {
+          ...header,
+          metadata: { ...header.metadata, coverage_type: 'partial' },
+          properties: { scan_summary: { results: 1234, notes: 'n'.repeat(summaryBytes) } },
+        },
+      };
+    }
+
+    it.each([
+      ['on the worker', true],
+      ['on this thread', false],
+    ] as const)(
+      'stores the same chunks as submitReport of the final report, byte for byte, chunk 0 by size too: %s',
+      async (_name, worker) => {
+        // Findings of ~1.3 KB and 16 KiB chunks: chunk 0 is cut by size, so where it ends would depend on the
+        // header's size if it were not planned with room for it.
+        const { findings } = split(makeReport('final-head', 700, { noiseBytes: 1200, assets: 3 }));
+        const { first, last } = headers('final-head', 900);
+        const options = { maxChunkSizeBytes: 16 * 1024, compressInWorker: worker };
+        const whole = open('whole.db', options);
+        const streamed = open('streamed.db', options);
+        const a = await whole.submitReport({ ...last, findings }, { tenantId: 't' });
+        const w = await streamed.beginReport({ tenantId: 't', header: first });
+        await w.addAll(slowly(findings));
+        const b = await w.commit({ header: last });
+        expect(b).toEqual(a);
+        expect(a.totalChunks).toBeGreaterThan(50);
+        const data = await allData(streamed, 'final-head', b.totalChunks);
+        expect(data).toEqual(await allData(whole, 'final-head', a.totalChunks));
+        const chunks: StoredChunkData[] = [];
+        for (let i = 0; i < b.totalChunks; i++)
+          chunks.push((await streamed.decompressChunk('t', 'final-head', i))!);
+        expect(chunks[0]!.metadata?.coverage_type).toBe('partial');
+        expect(chunks[0]!.properties).toEqual(last.properties);
+        expect(reassembleChunks(chunks)).toEqual({ ...last, findings });
+        for (const d of data) expect(decompress(d).length).toBeLessThanOrEqual(16 * 1024);
+        // The same report resubmitted whole or streamed again is the same content: nothing written.
+        expect(await streamed.submitReport({ ...last, findings }, { tenantId: 't' })).toEqual({
+          ...a,
+          created: false,
+        });
+        const again = await whole.beginReport({ tenantId: 't', header: first });
+        await again.addFindings(findings);
+        expect(await again.commit({ header: last })).toEqual({ ...a, created: false });
+        // Another final header is other content.
+        const other = await whole.beginReport({ tenantId: 't', header: first });
+        await other.addFindings(findings);
+        await expect(other.commit()).rejects.toMatchObject({ code: 'REPORT_CONFLICT' });
+      },
+    );
+
+    it('a final header bigger than the room chunk 0 kept makes chunk 0 oversize (flagged), nothing else', async () => {
+      const store = open('big-head.db', { maxChunkSizeBytes: 16 * 1024 });
+      const oversize = vi.fn();
+      store.on('chunk:oversize', oversize);
+      const { findings } = split(makeReport('big-head', 200, { noiseBytes: 1200, assets: 3 }));
+      const { first, last } = headers('big-head', 6000); // the room is 2 KiB at 16 KiB chunks
+      const w = await store.beginReport({ tenantId: 't', header: first });
+      await w.addFindings(findings);
+      const res = await w.commit({ header: last });
+      expect(oversize).toHaveBeenCalledTimes(1);
+      expect(oversize).toHaveBeenCalledWith(expect.objectContaining({ reportId: 'big-head', chunkIndex: 0 }));
+      const chunks: StoredChunkData[] = [];
+      for (let i = 0; i < res.totalChunks; i++)
+        chunks.push((await store.decompressChunk('t', 'big-head', i))!);
+      expect(reassembleChunks(chunks)).toEqual({ ...last, findings });
+      const frames = await allData(store, 'big-head', res.totalChunks);
+      expect(decompress(frames[0]!).length).toBeGreaterThan(16 * 1024);
+      for (const f of frames.slice(1)) expect(decompress(f).length).toBeLessThanOrEqual(16 * 1024);
+    });
+
+    it('refuses a final header with another id, other assets or findings, and discards the report', async () => {
+      const store = open('bad-head.db', { maxFindingsPerChunk: 10 });
+      const { findings } = split(makeReport('bad-head', 30, { assets: 3 }));
+      const { first, last } = headers('bad-head', 10);
+      const cases: ReportHeader[] = [
+        { ...last, metadata: { ...last.metadata, id: 'another' } },
+        { ...last, assets: [{ id: 'x', type: 'host', value: 'h' }] },
+        { ...last, findings } as ReportHeader,
+      ];
+      for (const header of cases) {
+        const w = await store.beginReport({ tenantId: 't', header: first });
+        await w.addFindings(findings);
+        await expect(w.commit({ header })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+        expect(w.state).toBe('failed');
+      }
+      expect((await store.getStats('t')).stagingReports).toBe(0);
+      const ok = await store.beginReport({ tenantId: 't', header: first });
+      await ok.addFindings(findings);
+      expect((await ok.commit({ header: { ...last, assets: first.assets } })).created).toBe(true);
+    });
+
+    it('recognises a report stored by an earlier version (its content hash put chunk 0 fields first)', async () => {
+      const store = open('legacy.db', { maxFindingsPerChunk: 10 });
+      const report = makeReport('legacy', 25, { assets: 2 });
+      await store.submitReport(report, { tenantId: 't' });
+      // The earlier definition, written out: version line, chunk 0's fields, assets, findings.
+      const { findings = [], assets = [] } = report;
+      let extras = '';
+      for (const key of ['tool', 'metadata', 'version', '$schema', 'dependencies', 'properties'] as const) {
+        const value = (report as unknown as Record<string, unknown>)[key];
+        if (value !== undefined) extras += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+      }
+      const v1 = createHash('sha256')
+        .update(`rediver-report-content-v1\n${extras}\n`)
+        .update(assets.map((a) => `${JSON.stringify(a)},`).join('') + '\n')
+        .update(findings.map((f) => `${JSON.stringify(f)},`).join(''))
+        .digest('hex');
+      store.sqlite.prepare(`UPDATE reports SET content_hash = ? WHERE report_id = 'legacy'`).run(v1);
+      expect((await store.submitReport(report, { tenantId: 't' })).created).toBe(false);
+      const changed = { ...report, findings: [...findings.slice(1)] };
+      await expect(store.submitReport(changed, { tenantId: 't' })).rejects.toMatchObject({
+        code: 'REPORT_CONFLICT',
+      });
+    });
   });
 });

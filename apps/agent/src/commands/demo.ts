@@ -85,7 +85,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
       ...(sources.sets ?? []),
     ];
     const config = await loadConfig(sources);
-    config.deliveryTimeoutMs = Math.min(config.deliveryTimeoutMs, 45_000);
+    config.deliveryStallTimeoutMs = Math.min(config.deliveryStallTimeoutMs, 45_000);
     const session = await openSession(config, io, {
       server: { url: server.url, apiKey },
       command: 'rediver-agent demo',
@@ -116,7 +116,10 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     let delivered = false;
     try {
       results = await Promise.all(jobs.map((j) => agent.runJob(j)));
-      delivered = await agent.waitDelivered({ timeoutMs: config.deliveryTimeoutMs, signal: session.signal });
+      delivered = await agent.waitDelivered({
+        stallTimeoutMs: config.deliveryStallTimeoutMs,
+        signal: session.signal,
+      });
     } finally {
       await session.close('demo finished');
     }

@@ -9,6 +9,7 @@ import type { MetricsServer, ReadyCheck } from '../metricsServer';
 import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
 import type { Command, HeartbeatRequest, Job } from '@rediver/core';
 import type { Agent } from '../agent';
+import { CommandTracker } from '../commandTracker';
 import type { PlatformPort } from '../internal/ports';
 import { VERSION } from '../version';
 import { heartbeatMetrics } from '../wiring';
@@ -62,6 +63,7 @@ export async function daemonLoop(
   platform: PlatformPort,
   signal: AbortSignal,
   contact: PlatformContact = { lastOkAt: undefined, lastErrorAt: undefined, lastError: undefined },
+  commands: CommandTracker = new CommandTracker(agent, platform, agent.config.dataDir),
 ): Promise<void> {
   const reached = (): void => {
     contact.lastOkAt = Date.now();
@@ -160,13 +162,12 @@ export async function daemonLoop(
       }
       scans++;
       if (result.outcome === 'completed') {
-        // Complete the command only once its reports cannot be lost any more (acknowledged or on disk): a report
-        // still in the pipeline's memory would die with a crash while the platform thought the job done.
-        await agent.whenDurable(job.id);
-        await platform.complete(cmd.id, {
+        // Completed only once every report is acknowledged (failed, with the reason, when one is refused for
+        // good); through an outage of any length the command stays running. Recorded on disk meanwhile, so
+        // that the next start finishes it if this agent stops first.
+        await commands.jobCompleted(cmd.id, job.id, {
           findings: result.findingsCount,
-          duration_ms: result.durationMs,
-          reports: [...agent.deliveries.values()].filter((d) => d.jobId === job.id).map((d) => d.reportId),
+          durationMs: result.durationMs,
         });
       } else {
         await platform.fail(cmd.id, result.error?.message ?? result.outcome);
@@ -331,10 +332,12 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
       session.lock.advertise(metrics.url);
     }
     await agent.resumeBacklog();
+    const commands = new CommandTracker(agent, agent.deps.platform!, config.dataDir);
+    await commands.resume();
     session.progress.line(
       `rediver-agent ${VERSION} running as ${config.agentId} against ${config.server ?? ''} (data dir ${config.dataDir})${metrics === undefined ? '' : `; metrics ${metrics.url}/metrics`}`,
     );
-    await daemonLoop(agent, agent.deps.platform!, session.signal, contact);
+    await daemonLoop(agent, agent.deps.platform!, session.signal, contact, commands);
     await metrics?.close();
     await session.close('signal');
     io.out.write(

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { CommandTracker } from '../commandTracker';
 import { formatBytes } from '../progress';
 import type { Io } from './common';
 import { COMMON_HELP, COMMON_OPTIONS, configFrom, EXIT, parse } from './common';
@@ -9,18 +10,24 @@ import { openSession } from './session';
 export const SCAN_HELP = `Usage: rediver-agent scan <path> --server <url> --api-key <key> [--data-dir <dir>] [--scanner <name>]...
 
 Runs one scan job on <path> (through the resource controller), delivers the reports (small ones
-through the upload pipeline, large ones in chunks), and waits until the server acknowledged everything.
-Exit 0: everything acknowledged. Exit 3: delivery could not finish in time — the reports are kept in the
-data dir and delivered at the next start (scan, deliver or run). Exit 4: results were NOT kept — a report
-could be neither stored in the data dir (full disk, damaged store) nor delivered; see the audit log.
-Exit 1: the scan failed. Exit 2: usage.
+through the upload pipeline, large ones streamed into the chunk store while converted), and waits until
+the server acknowledged everything — as long as acknowledgements keep coming; it gives up only after
+deliveryStallTimeoutMs (default 120 s) without any.
+Exit 0: everything acknowledged. Exit 3: delivery stalled (or a report was refused for good) — the reports
+are kept in the data dir and delivered at the next start (scan, deliver or run). Exit 4: results were NOT
+kept — a report could be neither stored in the data dir (full disk, damaged store) nor delivered; see the
+audit log. Exit 1: the scan failed. Exit 2: usage.
 ${COMMON_HELP}`;
 
 /** Help of `deliver`. */
-export const DELIVER_HELP = `Usage: rediver-agent deliver [--server <url>] [--api-key <key>] [--data-dir <dir>]
+export const DELIVER_HELP = `Usage: rediver-agent deliver [--server <url>] [--api-key <key>] [--data-dir <dir>] [--retry-failed]
 
-Delivers what earlier runs left in the data dir's chunk store (pending reports, and dead-lettered chunks
-re-queued once), then exits. Exit 0 when nothing is left; 3 when something is still pending or failed.
+Delivers what earlier runs left in the data dir's chunk store, then exits; waits while acknowledgements
+come, gives up after deliveryStallTimeoutMs (default 120 s) without any. Dead letters (chunks the platform
+refused for good) stay as they are unless --retry-failed re-sends them (after fixing the cause); those an
+earlier version gave up on after transient errors are re-sent anyway. Exit 0 when nothing is left; 3 when
+something is still pending or dead-lettered.
+      --retry-failed      re-send every dead-lettered chunk
 ${COMMON_HELP}`;
 
 /** `rediver-agent scan`. */
@@ -44,6 +51,8 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
   let code: number = EXIT.ok;
   try {
     await agent.resumeBacklog();
+    // Platform commands an earlier `run` left waiting for their reports: told how they ended once they did.
+    await new CommandTracker(agent, agent.deps.platform!, config.dataDir).resume();
     const job = {
       id: `local-${randomBytes(6).toString('hex')}`,
       type: 'scan',
@@ -52,7 +61,7 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
     };
     const result = await agent.runJob(job);
     const delivered = await agent.waitDelivered({
-      timeoutMs: config.deliveryTimeoutMs,
+      stallTimeoutMs: config.deliveryStallTimeoutMs,
       signal: session.signal,
     });
     if (result.outcome !== 'completed') code = EXIT.failed;
@@ -90,7 +99,7 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
 
 /** `rediver-agent deliver`. */
 export async function deliverCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, COMMON_OPTIONS);
+  const { values } = parse(args, { ...COMMON_OPTIONS, 'retry-failed': { type: 'boolean' } });
   if (values.help === true) {
     io.out.write(`${DELIVER_HELP}\n`);
     return EXIT.ok;
@@ -102,9 +111,12 @@ export async function deliverCommand(args: string[], io: Io): Promise<number> {
   });
   const { agent } = session;
   try {
-    const { pending, requeued } = await agent.resumeBacklog();
+    const { pending, requeued } = await agent.resumeBacklog({
+      retryFailed: values['retry-failed'] === true,
+    });
+    await new CommandTracker(agent, agent.deps.platform!, config.dataDir).resume();
     const delivered = await agent.waitDelivered({
-      timeoutMs: config.deliveryTimeoutMs,
+      stallTimeoutMs: config.deliveryStallTimeoutMs,
       signal: session.signal,
     });
     const left = await agent.deps.chunks.listReports();

@@ -1,5 +1,7 @@
 import type {
+  Asset,
   AuditEventType,
+  Finding,
   AuditSeverity,
   HeartbeatRequest,
   Command,
@@ -108,7 +110,34 @@ export type ChunkPortEvent =
     }
   | { kind: 'report-completed'; reportId: string }
   | { kind: 'report-failed'; reportId: string; status: string; error?: unknown }
-  | { kind: 'storage-full'; message: string };
+  | { kind: 'storage-full'; message: string }
+  | {
+      /** The engine's delivery figures after each settled or retried chunk (no polling). */
+      kind: 'upload-backlog';
+      outstandingChunks: number;
+      inFlight: number;
+      concurrencyLimit: number;
+    }
+  | { kind: 'upload-limit'; previous: number; limit: number; reason: string };
+
+/** A report without its findings (a streamed report's header). */
+export type ReportHeaderPort = Omit<Report, 'findings'>;
+
+/** A report streamed into the chunk store: invisible until `commit`, nothing of it kept after `abort`. */
+export interface ReportWriterPort {
+  addFindings(findings: readonly Finding[]): Promise<void>;
+  addAll(source: AsyncIterable<Finding>): Promise<void>;
+  /** Makes it visible for delivery; `header` is its final header (chunk 0 carries it). */
+  commit(header?: ReportHeaderPort): Promise<{ totalChunks: number; created: boolean }>;
+  abort(reason?: unknown): Promise<void>;
+}
+
+/** When a report is worth chunking (the chunk options' thresholds). */
+export interface ChunkingThresholds {
+  findings: number;
+  assets: number;
+  bytes: number;
+}
 
 /** A report kept in the chunk store. */
 export interface StoredReportInfo {
@@ -130,13 +159,21 @@ export interface ChunkPort {
     report: Report,
     options: { tenantId: string; priority?: number },
   ): Promise<{ totalChunks: number }>;
+  /** The thresholds past which a report goes to the chunk store. */
+  thresholds(): ChunkingThresholds;
+  /** Starts a streamed report (this tenant). */
+  beginReport(options: {
+    header: ReportHeaderPort;
+    assets: readonly Asset[];
+    priority?: number;
+  }): Promise<ReportWriterPort>;
   /** Starts uploading (backlog first). */
   start(): void;
   onEvent(fn: (e: ChunkPortEvent) => void): void;
-  /** Report counts by status (this tenant). */
-  reportCounts(): Promise<Record<ReportStatus, number>>;
-  /** Reports not yet completed (pending, uploading, failed, partial). */
+  /** Reports not yet completed (pending, uploading, failed, partial), oldest first: one query on counter rows. */
   listReports(): Promise<StoredReportInfo[]>;
+  /** One report's delivery figures (also a completed one, until retention deletes it). */
+  reportInfo(reportId: string): Promise<StoredReportInfo | undefined>;
   /** Requeues a failed report's dead-lettered chunks. */
   retryFailed(reportId: string): Promise<number>;
   storage(): Promise<{ storedBytes: number; maxStorageBytes: number }>;

@@ -86,6 +86,44 @@ describe('delivery under faults (real processes)', () => {
     expect(t.reports.every((rep) => rep.complete)).toBe(true);
   });
 
+  it(
+    'scan survives three 2-second server restarts (exit 0, every finding once)',
+    { timeout: 300_000 },
+    async () => {
+      const { dir, server } = await setup({ faults: { latencyMs: 20 } });
+      const port = server.port;
+      const run = startCli([
+        'scan',
+        SAMPLE,
+        ...agentArgs(server, `${dir}/agent`),
+        '--scanner',
+        'synthetic:3000',
+        '--set',
+        'chunk.maxFindingsPerChunk=10',
+        '--set',
+        'chunk.maxConcurrentUploadsCeiling=2',
+        // Default-like: retries go on at the backoff's cap, never given up.
+        '--set',
+        'chunk.retryMaxDelayMs=1000',
+      ]);
+      let current = server;
+      for (const at of [30, 100, 170]) {
+        await waitFor(() => totals(current).chunks >= at, 120_000, `${at} chunks`);
+        await current.close();
+        await new Promise((r) => setTimeout(r, 2000));
+        const next = await startServer(dir, { port, faults: { latencyMs: 20 } });
+        cleanups.push(() => next.close());
+        current = next;
+      }
+      const code = await run.exit;
+      expect(code, run.stdout() + run.stderr()).toBe(0);
+      const t = totals(current);
+      expect(t.findingsReceived).toBe(3000);
+      expect(t.reports).toHaveLength(1);
+      expect(t.reports[0]).toMatchObject({ complete: true, chunksReceived: 300, totalChunks: 300 });
+    },
+  );
+
   it('scan exits 3 with the reports kept when delivery cannot finish; the next start delivers them', async () => {
     const { dir, server } = await setup();
     const port = server.port;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,7 +49,10 @@ describe('daemon lifecycle (real processes)', () => {
     run.child.kill('SIGTERM');
     const code = await run.exit;
     expect(code, run.stdout() + run.stderr()).toBe(0);
-    expect(server.getCommand(TENANT, cmd.id)?.status).toBe('completed');
+    // Its reports are not all acknowledged: the command is not completed (issue 18), and a record of it waits in
+    // the data dir for the next start.
+    expect(server.getCommand(TENANT, cmd.id)?.status).toBe('running');
+    expect(readdirSync(join(dir.path, 'agent/commands')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
     const audit = readFileSync(join(dir.path, 'agent/audit/audit.log'), 'utf8')
       .trim()
       .split('\n')
@@ -68,6 +71,106 @@ describe('daemon lifecycle (real processes)', () => {
     const t = totals(server);
     expect(t.findingsReceived).toBe(8 + 2500);
     expect(t.reports.every((r) => r.complete)).toBe(true);
+    // The next start told the platform once the reports were acknowledged.
+    expect(server.getCommand(TENANT, cmd.id)?.status).toBe('completed');
+    expect(readdirSync(join(dir.path, 'agent/commands')).filter((f) => f.endsWith('.json'))).toHaveLength(0);
+  });
+
+  it(
+    'run: the server down 15 s after 30 of 200 chunks, restarted on the same port and database: everything delivered, the command completed only then',
+    { timeout: 300_000 },
+    async () => {
+      const dir = await tempDir('agent-e2e-outage-');
+      cleanups.push(dir.cleanup);
+      const server = await startServer(dir.path, { faults: { latencyMs: 20 } });
+      const port = server.port;
+      const cmd = server.enqueueCommand({
+        tenantId: TENANT,
+        type: 'scan',
+        payload: { target: SAMPLE, scanners: ['synthetic:2000'] },
+      });
+      const args = [
+        ...agentArgs(server, join(dir.path, 'agent')),
+        '--set',
+        'pollIntervalMs=200',
+        '--set',
+        'heartbeatIntervalMs=300',
+        '--set',
+        'chunk.maxFindingsPerChunk=10',
+        '--set',
+        'chunk.maxConcurrentUploads=1',
+        '--set',
+        'chunk.maxConcurrentUploadsCeiling=2',
+        '--set',
+        'chunk.uploadDelayMs=20',
+        // Backoff as the defaults would reach it in a long outage, compressed: 0.1 s doubling to 2 s.
+        '--set',
+        'chunk.retryMaxDelayMs=2000',
+      ];
+      const run = startCli(['run', ...args]);
+      await waitFor(() => totals(server).chunks >= 30, 120_000, '30 chunks delivered');
+      await server.close(); // killed: every chunk in flight now fails, for 15 s
+      const down = Date.now();
+      // Not completed while its reports wait for the platform (the database says so after the restart).
+      await new Promise((r) => setTimeout(r, 15_000 - (Date.now() - down)));
+      const again = await startServer(dir.path, { port });
+      cleanups.push(() => again.close());
+      expect(again.getCommand(TENANT, cmd.id)?.status).toBe('running');
+      expect(totals(again).chunks).toBeLessThan(200);
+      let completedAt: ReturnType<typeof totals> | undefined;
+      await waitFor(
+        () => {
+          if (again.getCommand(TENANT, cmd.id)?.status !== 'completed') return false;
+          completedAt ??= totals(again);
+          return true;
+        },
+        180_000,
+        'the command completing after the restart',
+      );
+      // Completed only once every chunk was acknowledged.
+      expect(completedAt!.findingsReceived).toBe(2000);
+      expect(completedAt!.reports).toHaveLength(1);
+      expect(completedAt!.reports[0]).toMatchObject({
+        complete: true,
+        chunksReceived: 200,
+        totalChunks: 200,
+      });
+      const audit = readFileSync(join(dir.path, 'agent/audit/audit.log'), 'utf8');
+      expect(audit).not.toMatch(/dead-lettered/);
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+      expect(totals(again).findingsReceived).toBe(2000); // nothing twice
+    },
+  );
+
+  it('run: a report the platform refuses for good fails its command, with the reason', async () => {
+    const dir = await tempDir('agent-e2e-refused-');
+    cleanups.push(dir.cleanup);
+    // Chunks of more than 1 KiB of data are refused (413, permanent): the large report is dead-lettered.
+    const server = await startServer(dir.path, {
+      chunkDataLimits: { maxCompressedBytes: 1024, maxDecompressedBytes: 1 << 20, maxRatio: 100 },
+    });
+    cleanups.push(() => server.close());
+    const cmd = server.enqueueCommand({
+      tenantId: TENANT,
+      type: 'scan',
+      payload: { target: SAMPLE, scanners: ['synthetic:2100'] },
+    });
+    const run = startCli([
+      'run',
+      ...agentArgs(server, join(dir.path, 'agent')),
+      '--set',
+      'pollIntervalMs=200',
+    ]);
+    await waitFor(
+      () => server.getCommand(TENANT, cmd.id)?.status === 'failed',
+      120_000,
+      'the command failing',
+    );
+    const failed = server.getCommand(TENANT, cmd.id) as unknown as { error_message?: string };
+    expect(failed.error_message).toMatch(/^not every report was delivered: report synthetic-\S+: .*HTTP 413/);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
   });
 
   it('a second signal exits at once; the chunk store still delivers everything afterwards', async () => {

@@ -92,6 +92,15 @@ export class AdaptiveLimit {
     if (this.#inFlight >= this.#limit) this.#reachedLimit = true;
   }
 
+  /**
+   * Every allowed slot has work (sending, or in its pacing pause between two uploads): the limit is what holds
+   * delivery back, as when `limit` requests are in flight. With a pause per slot the requests in flight alone
+   * would rarely reach the limit against a fast platform, and the limit would never grow.
+   */
+  saturated(): void {
+    this.#reachedLimit = true;
+  }
+
   /** A request ended at `now` (ms); returns the change of limit it decided, if any. */
   done(outcome: RequestOutcome, now: number): LimitChange | undefined {
     this.#inFlight = Math.max(0, this.#inFlight - 1);

@@ -97,8 +97,10 @@ export interface ChunkCompression {
    * worker may take it: `json` is unusable afterwards.
    */
   compress(json: Buffer, transferable: boolean, range?: HashRange): Promise<CompressedChunk>;
-  /** The content hash (hex), after every chunk's `compress` call. */
-  endHash(hash: number): Promise<string>;
+  /** Adds `findings` and a comma to the content hash (a chunk compressed later: chunk 0), in order. */
+  updateHash(hash: number, findings: Uint8Array): void;
+  /** The content hash (hex) with `suffix` appended last, after every chunk's `compress` call. */
+  endHash(hash: number, suffix?: Buffer): Promise<string>;
   /** Forgets a content hash (and the chunk hashes kept open with it) that will not be finished. */
   dropHash(hash: number): void;
   /**
@@ -178,9 +180,15 @@ export class InlineCompression implements ChunkCompression {
     }
   }
 
-  endHash(hash: number): Promise<string> {
+  updateHash(hash: number, findings: Uint8Array): void {
+    this.#hash(hash).update(findings).update(',');
+  }
+
+  endHash(hash: number, suffix?: Buffer): Promise<string> {
     try {
-      const hex = this.#hash(hash).digest('hex');
+      const h = this.#hash(hash);
+      if (suffix !== undefined) h.update(suffix);
+      const hex = h.digest('hex');
       this.#hashes.delete(hash);
       return Promise.resolve(hex);
     } catch (err) {
@@ -246,6 +254,10 @@ const hashOf = (id) => {
 };
 parentPort.on('message', (m) => {
   if (m.kind === 'begin') return void hashes.set(m.hash, createHash('sha256').update(m.prefix));
+  if (m.kind === 'update') {
+    const h = hashes.get(m.hash);
+    return void (h && h.update(m.bytes).update(','));
+  }
   if (m.kind === 'drop') {
     hashes.delete(m.hash);
     return void open.delete(m.hash);
@@ -278,7 +290,9 @@ parentPort.on('message', (m) => {
       return void parentPort.postMessage({ id: m.id, ok: true, checksums });
     }
     if (m.kind === 'end') {
-      const hex = hashOf(m.hash).digest('hex');
+      const h = hashOf(m.hash);
+      if (m.suffix !== undefined) h.update(m.suffix);
+      const hex = h.digest('hex');
       hashes.delete(m.hash);
       return void parentPort.postMessage({ id: m.id, ok: true, hex });
     }
@@ -392,8 +406,15 @@ export class WorkerCompression implements ChunkCompression {
     return chunkOf(await this.#request({ kind: 'chunk', ...hash }, json, transferable));
   }
 
-  async endHash(hash: number): Promise<string> {
-    const reply = await this.#request({ kind: 'end', hash });
+  updateHash(hash: number, findings: Uint8Array): void {
+    // A copy of exactly these bytes (a view would send its whole underlying buffer).
+    this.#start()?.postMessage({ kind: 'update', hash, bytes: new Uint8Array(findings) });
+  }
+
+  async endHash(hash: number, suffix?: Buffer): Promise<string> {
+    const reply = await this.#request(
+      suffix === undefined ? { kind: 'end', hash } : { kind: 'end', hash, suffix },
+    );
     return reply.hex!;
   }
 

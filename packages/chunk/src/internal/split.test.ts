@@ -294,7 +294,7 @@ describe('planSplit', () => {
     }
   });
 
-  it("lets the caller compute the content hash from the prefix and each chunk's findings range", () => {
+  it("lets the caller compute the content hash from the prefix, each chunk's findings range and the suffix", () => {
     const assets = [{ id: 'a', type: 'host', value: 'h' }];
     const findings = Array.from({ length: 50 }, (_, i) => finding(i, { asset_ref: 'a' }));
     const limits = { ...big, maxFindingsPerChunk: 7 };
@@ -303,6 +303,7 @@ describe('planSplit', () => {
     for (let c = splitter.next(); c !== undefined; c = splitter.next()) {
       if (c.findingsEnd > c.findingsAt) h.update(c.buffer.subarray(c.findingsAt, c.findingsEnd)).update(',');
     }
+    h.update(splitter.contentSuffix());
     expect(h.digest('hex')).toBe(planSplit(report(findings, assets), big).contentHash());
     expect(() => splitter.contentHash()).toThrow(/not computed/);
   });

@@ -41,6 +41,11 @@ export interface SplitterTuning {
    * must then be absent. Default false: the report's findings are all there is.
    */
   readonly streaming?: boolean;
+  /**
+   * Also compute the content hash of earlier versions (`legacyContentHash()`: chunk 0's fields first), to
+   * compare with a report stored before the header could be given at the end. Needs `hash` on.
+   */
+  readonly legacyHash?: boolean;
 }
 
 /**
@@ -64,6 +69,15 @@ export interface CutChunk {
   /** The findings in `buffer`, joined by commas, without brackets (empty range when none). */
   readonly findingsAt: number;
   readonly findingsEnd: number;
+}
+
+/**
+ * Room chunk 0 keeps for its header fields (tool, metadata, properties…) when they are smaller: a streamed
+ * report whose header is final only at its end (`commit({ header })`) is cut exactly like the whole report
+ * as long as both headers fit in it, since where chunk 0 ends never depends on the header's size then.
+ */
+export function headerReserveBytes(maxChunkSizeBytes: number): number {
+  return Math.min(16 * 1024, Math.floor(maxChunkSizeBytes / 8));
 }
 
 /** One rendered chunk. */
@@ -185,8 +199,14 @@ export class ChunkSplitter {
   /** Asset groups no finding references, in report order (known once the findings ended). */
   #loose: number[][] = [];
   readonly #idJson: string;
-  readonly #extras: string;
-  readonly #extrasBytes: number;
+  /** Chunk 0's extra members of the current header (`setHeader` may change them until the end). */
+  #extras: string;
+  /** Bytes chunk 0 keeps for its extras: theirs at the start, at least `headerReserveBytes`. */
+  readonly #headerBudget: number;
+  /** The assets' JSON at the start (a header given later must carry the same). */
+  readonly #assetsJson: string;
+  readonly #legacy: ReturnType<typeof sha256Stream> | undefined;
+  #legacyExtras: string;
   /** Bytes of `{"report_id":…,"chunk_index":,"total_chunks":,"is_final":false}` with 5 digits of total. */
   readonly #fixedBytes: number;
   readonly #assetsKeyBytes: number;
@@ -266,17 +286,27 @@ export class ChunkSplitter {
 
     this.#idJson = JSON.stringify(this.reportId);
     this.#extras = chunkZeroExtras(report);
-    this.#extrasBytes = enc(this.#extras);
+    this.#legacyExtras = this.#extras;
+    this.#headerBudget = Math.max(enc(this.#extras), headerReserveBytes(limits.maxChunkSizeBytes));
+    this.#assetsJson = JSON.stringify(assets);
     this.#fixedBytes =
       enc(`{"report_id":${this.#idJson},"chunk_index":,"total_chunks":,"is_final":false}`) + TOTAL_DIGITS;
     this.#assetsKeyBytes = enc(',"assets":[]') - 1;
     this.#findingsKeyBytes = enc(',"findings":[]');
 
-    const prefix: Uint8Array[] = [Buffer.from(`rediver-report-content-v1\n${this.#extras}\n`, 'utf8')];
-    for (let i = 0; i < assets.length; i++) prefix.push(this.#arena.view(i), COMMA_BYTE);
-    prefix.push(NEWLINE_BYTE);
-    this.#prefix = Buffer.concat(prefix);
+    // The content hash (v2): assets, findings, then chunk 0's fields, so that a header final only at the end
+    // (`setHeader`) is hashed like the header of a whole report.
+    const members: Uint8Array[] = [];
+    for (let i = 0; i < assets.length; i++) members.push(this.#arena.view(i), COMMA_BYTE);
+    members.push(NEWLINE_BYTE);
+    this.#prefix = Buffer.concat([Buffer.from('rediver-report-content-v2\n', 'utf8'), ...members]);
     this.#hash = tuning.hash === false ? undefined : sha256Stream().update(this.#prefix);
+    this.#legacy =
+      tuning.hash === false || tuning.legacyHash !== true
+        ? undefined
+        : sha256Stream()
+            .update(Buffer.from(`rediver-report-content-v1\n${this.#extras}\n`, 'utf8'))
+            .update(Buffer.concat(members));
     if (tuning.streaming !== true) {
       this.push(findings);
       this.end();
@@ -368,7 +398,7 @@ export class ChunkSplitter {
           maxTotalChunks: MAX_TOTAL_CHUNKS,
         });
       }
-      const bytes = this.#fixedBytes + digits(index) + (index === 0 ? this.#extrasBytes : 0);
+      const bytes = this.#fixedBytes + digits(index) + (index === 0 ? this.#headerBudget : 0);
       this.#open = {
         index,
         bytes,
@@ -398,7 +428,8 @@ export class ChunkSplitter {
 
   /** Renders a cut chunk with `totalChunks`: a copy of its JSON, head to tail. */
   render(cut: CutChunk, totalChunks: number): Buffer {
-    return Buffer.concat([cut.buffer, Buffer.from(chunkTail(totalChunks, cut.last), 'latin1')]);
+    const body = cut.index === 0 ? this.chunkZero(cut).buffer : cut.buffer;
+    return Buffer.concat([body, Buffer.from(chunkTail(totalChunks, cut.last), 'latin1')]);
   }
 
   /**
@@ -408,16 +439,63 @@ export class ChunkSplitter {
   contentHash(): string {
     if (!this.#done || this.#hash === undefined)
       throw new ChunkError(ERROR_CODES.INTERNAL, 'content hash asked before the last chunk, or not computed');
-    this.#contentHash ??= this.#hash.digest('hex');
+    this.#contentHash ??= this.#hash.update(this.contentSuffix()).digest('hex');
     return this.#contentHash;
   }
 
   /**
-   * What the content hash starts with: a version line, chunk 0's fields, every asset followed by a comma,
-   * a newline. Then come every chunk's findings followed by a comma, so neither depends on the split.
+   * The content hash as versions before the deferred header computed it (chunk 0's fields first), with
+   * `legacyHash`; undefined when the header changed since the start (it cannot be computed then).
+   */
+  legacyContentHash(): string | undefined {
+    if (!this.#done || this.#legacy === undefined || this.#legacyExtras !== this.#extras) return undefined;
+    return this.#legacy.digest('hex');
+  }
+
+  /**
+   * What the content hash starts with: a version line, every asset followed by a comma, a newline. Then
+   * come every chunk's findings followed by a comma, then `contentSuffix()`: nothing depends on the split.
    */
   contentPrefix(): Buffer {
     return this.#prefix;
+  }
+
+  /** What the content hash ends with: a newline and chunk 0's fields of the current header. */
+  contentSuffix(): Buffer {
+    return Buffer.from(`\n${this.#extras}`, 'utf8');
+  }
+
+  /**
+   * Replaces the report's header (fields but findings) until the end: chunk 0 is rendered with it
+   * (`chunkZero`) and it is hashed last. Same report id, same assets (they are cut into chunks already).
+   */
+  setHeader(header: Omit<Report, 'findings'>): void {
+    if (typeof header !== 'object' || header === null || typeof header.metadata !== 'object') {
+      refuse('VALIDATION_FAILED', 'the final header must be a report without findings (metadata required)');
+    }
+    if (header.metadata?.id !== this.reportId) {
+      refuse('VALIDATION_FAILED', `the final header must keep the report id ${this.reportId}`, {
+        reportId: this.reportId,
+      });
+    }
+    if ((header as Report).findings !== undefined) {
+      refuse('VALIDATION_FAILED', 'the final header carries no findings (they were added one by one)');
+    }
+    if (header.assets !== undefined && JSON.stringify(header.assets) !== this.#assetsJson) {
+      refuse('VALIDATION_FAILED', 'the final header must carry the same assets as the first (or none)');
+    }
+    this.#extras = chunkZeroExtras(header);
+  }
+
+  /**
+   * Chunk 0 as cut, rendered with the current header (`setHeader`): its buffer (head and members) and
+   * whether it is over `maxChunkSizeBytes` (a header bigger than the room chunk 0 kept for it makes it so).
+   */
+  chunkZero(cut: CutChunk): { buffer: Buffer; oversize: boolean } {
+    const head = Buffer.from(`{"report_id":${this.#idJson},"chunk_index":0${this.#extras}`, 'utf8');
+    const buffer = Buffer.concat([head, cut.buffer.subarray(cut.bodyAt)]);
+    const tailBytes = chunkTail(MAX_TOTAL_CHUNKS, false).length;
+    return { buffer, oversize: cut.oversize || buffer.length + tailBytes > this.#limits.maxChunkSizeBytes };
   }
 
   #groupCost(c: OpenChunk, g: number[]): number {
@@ -593,7 +671,7 @@ export class ChunkSplitter {
   #cut(c: OpenChunk, last: boolean): CutChunk {
     const head = `{"report_id":${this.#idJson},"chunk_index":${c.index}${c.index === 0 ? this.#extras : ''}`;
     const headRoom = enc(head);
-    const bodyBytes = c.bytes - this.#fixedBytes - digits(c.index) - (c.index === 0 ? this.#extrasBytes : 0);
+    const bodyBytes = c.bytes - this.#fixedBytes - digits(c.index) - (c.index === 0 ? this.#headerBudget : 0);
     const buffer = this.#allocate(headRoom + bodyBytes);
     buffer.write(head, 0, 'utf8');
     let p = headRoom;
@@ -617,6 +695,7 @@ export class ChunkSplitter {
       findingsEnd = p - 1;
       // Same bytes as the findings joined by commas, one trailing comma: independent of the split.
       this.#hash?.update(list.subarray(1, list.length - 1)).update(',');
+      this.#legacy?.update(list.subarray(1, list.length - 1)).update(',');
     }
     if (p - headRoom !== bodyBytes) {
       throw new ChunkError(

@@ -120,6 +120,8 @@ export class UploadEngine {
   readonly #s: UploadEngineSettings;
   /** The adaptive concurrency limit (undefined with `adaptive: false`). */
   readonly #limiter: AdaptiveLimit | undefined;
+  /** Worker slots that have work now (uploading or pausing between two uploads). */
+  #workingSlots = 0;
   /** Workers above the limit wait here for it to grow. */
   #parked = new Set<() => void>();
   /** Timers a caller may be waiting on (retry due, pacing, pause): ref'd while anyone waits. */
@@ -260,9 +262,16 @@ export class UploadEngine {
 
   async #worker(slot: number): Promise<void> {
     const stop = this.#stop.signal;
+    // Whether this slot has work (between a claim and the next claim that finds nothing).
+    let working = false;
+    const setWorking = (w: boolean): void => {
+      if (w !== working) this.#workingSlots += w ? 1 : -1;
+      working = w;
+    };
     while (!stop.aborted) {
       if (this.#limiter !== undefined) {
         if (slot >= this.#limiter.limit) {
+          setWorking(false);
           await new Promise<void>((resolve) => this.#parked.add(resolve));
           continue;
         }
@@ -282,11 +291,21 @@ export class UploadEngine {
         continue;
       }
       if (chunk === undefined) {
+        setWorking(false);
         await this.#idle(generation);
         continue;
       }
+      setWorking(true);
+      if (this.#limiter !== undefined && this.#workingSlots >= this.#limiter.limit) this.#limiter.saturated();
+      const startedAt = this.#d.clock.now();
       await this.#process(chunk);
-      if (this.#s.uploadDelayMs > 0) await this.#sleep(this.#s.uploadDelayMs);
+      // Fixed pacing: a pause after each upload (the seed's). Adaptive: a minimum spacing between the starts of
+      // a slot's uploads, so a slow round trip is not paid twice and the limit alone sets the pace.
+      const pause =
+        this.#limiter === undefined
+          ? this.#s.uploadDelayMs
+          : this.#s.uploadDelayMs - (this.#d.clock.now() - startedAt);
+      if (pause > 0) await this.#sleep(pause);
     }
   }
 

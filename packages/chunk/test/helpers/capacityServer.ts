@@ -48,7 +48,8 @@ export async function startCapacityServer(options: CapacityServerOptions): Promi
     const done = (): void => {
       counters.inFlight -= 1;
     };
-    req.resume();
+    const body: Buffer[] = [];
+    req.on('data', (b: Buffer) => body.push(b));
     req.on('end', () => {
       if (req.url !== API_PATHS.ingestChunk) {
         res.writeHead(404).end();
@@ -70,9 +71,21 @@ export async function startCapacityServer(options: CapacityServerOptions): Promi
         const key = req.headers['idempotency-key'];
         if (typeof key === 'string') keys.add(key);
         counters.acked += 1;
-        const body = JSON.stringify(ackResponse({ report_id: 'r', chunk_index: 0 }, String(counters.acked)));
-        res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-        res.end(body);
+        // The answer names the chunk it acknowledges, as the platform's does (a client may check it).
+        let chunk = { report_id: 'r', chunk_index: 0 };
+        try {
+          chunk = JSON.parse(Buffer.concat(body).toString('utf8')) as typeof chunk;
+        } catch {
+          // Not JSON: acknowledged as chunk 0 of report r.
+        }
+        const answer = JSON.stringify(
+          ackResponse({ report_id: chunk.report_id, chunk_index: chunk.chunk_index }, String(counters.acked)),
+        );
+        res.writeHead(201, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(answer),
+        });
+        res.end(answer);
         done();
       }, latency);
     });
