@@ -550,19 +550,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       })
       .catch((error: unknown) => {
         if (this.#holdInMemory(report, d, jobId, error)) return;
-        d.state = 'failed';
-        d.error = errInfo(error).message;
-        this.counters.reportsFailed++;
-        this.#errors++;
-        this.#audit({
-          type: T.uploadFailed,
-          severity: 'CRITICAL',
-          message: `report ${d.reportId} could not be stored for delivery: ${d.error}`,
-          ...(jobId === undefined ? {} : { jobId }),
-          reportId: d.reportId,
-          error,
-        });
-        this.#say(`LOST? report ${d.reportId} could not be stored: ${d.error}`);
+        this.#storeFailed(d, jobId, error);
       })
       .finally(() => {
         this.#persisting.delete(p);
@@ -682,7 +670,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     jobId: string | undefined,
     priority: number,
     onConverted?: (summary: SarifSummary | undefined, findings: number) => void,
-    reopen?: () => Promise<ReportStream>,
+    convertWhole?: () => Promise<{ report: Report; summary?: SarifSummary | undefined }>,
   ): Promise<{ delivery: Delivery | undefined; findings: number }> {
     const t = this.deps.chunks.thresholds();
     const assets = stream.assets;
@@ -787,8 +775,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       }
       // The store could not keep it for a reason of the host (full disk, damaged or read-only store): the
       // report is converted again, whole, and held in memory until the scan's end (sent directly meanwhile).
-      if (reopen !== undefined && !storeRefusedReport(error)) {
-        const whole = await this.#convertWhole(reopen).catch(() => undefined);
+      if (convertWhole !== undefined && !storeRefusedReport(error)) {
+        const whole = await convertWhole().catch(() => undefined);
         if (whole !== undefined) {
           const n = whole.report.findings?.length ?? 0;
           this.counters.findingsFound += n - d.findings;
@@ -797,38 +785,28 @@ export class Agent extends EventEmitter<AgentEvents> {
           if (this.#holdInMemory(whole.report, d, jobId, error)) return { delivery: d, findings: n };
         }
       }
-      d.state = 'failed';
-      d.error = errInfo(error).message;
-      this.counters.reportsFailed++;
-      this.#errors++;
-      this.#audit({
-        type: T.uploadFailed,
-        severity: 'CRITICAL',
-        message: `report ${d.reportId} could not be stored for delivery: ${d.error}`,
-        ...(jobId === undefined ? {} : { jobId }),
-        reportId: d.reportId,
-        error,
-      });
-      this.#say(`LOST? report ${d.reportId} could not be stored: ${d.error}`);
+      this.#storeFailed(d, jobId, error);
       return { delivery: d, findings: d.findings };
     } finally {
       this.#changed();
     }
   }
 
-  /** A stream's report converted whole, in memory (the fallback when the store cannot keep it). */
-  async #convertWhole(
-    reopen: () => Promise<ReportStream>,
-  ): Promise<{ report: Report; summary: SarifSummary | undefined }> {
-    const stream = await reopen();
-    try {
-      const findings: Finding[] = [];
-      for await (const f of stream.findings) findings.push(f);
-      const { header, summary } = await stream.final();
-      return { report: { ...header, assets: stream.assets, findings }, summary };
-    } finally {
-      await stream.close();
-    }
+  /** The chunk store could not keep a report and it is not held in memory: failed, counted, audited, said. */
+  #storeFailed(d: Delivery, jobId: string | undefined, error: unknown): void {
+    d.state = 'failed';
+    d.error = errInfo(error).message;
+    this.counters.reportsFailed++;
+    this.#errors++;
+    this.#audit({
+      type: T.uploadFailed,
+      severity: 'CRITICAL',
+      message: `report ${d.reportId} could not be stored for delivery: ${d.error}`,
+      ...(jobId === undefined ? {} : { jobId }),
+      reportId: d.reportId,
+      error,
+    });
+    this.#say(`LOST? report ${d.reportId} could not be stored: ${d.error}`);
   }
 
   /** Hands a report over for delivery: pipeline when small, chunk store when large or when the queue is full. */
@@ -1035,7 +1013,7 @@ export class Agent extends EventEmitter<AgentEvents> {
           await this.deliver(outcome.report, job.id, job.priority ?? 5);
         },
         // Outputs are converted finding by finding and streamed into the chunk store once they are large.
-        onReportStream: async (def, stream, run, reopen) => {
+        onReportStream: async (def, stream, run, convertWhole) => {
           const r = await this.deliverStream(
             stream,
             job.id,
@@ -1049,7 +1027,7 @@ export class Agent extends EventEmitter<AgentEvents> {
                 exitCode: run.exitCode,
                 summary,
               }),
-            reopen,
+            convertWhole,
           );
           findings += r.findings;
         },

@@ -25,7 +25,6 @@ import type {
   PipelinePort,
   PlatformPort,
   ResourcePort,
-  StoredReportInfo,
 } from './internal/ports';
 import { chunkStorePath, dataPaths } from './paths';
 import { storedReportInfo, UNDELIVERED_STATUSES } from './internal/storedReports';
@@ -387,17 +386,7 @@ export function createChunks(
       ).map(storedReportInfo),
     reportInfo: async (reportId) => {
       const p = await manager.getProgress(tenantId, reportId);
-      if (p === undefined) return undefined;
-      const out: StoredReportInfo = {
-        reportId: p.reportId,
-        status: p.status,
-        totalChunks: p.totalChunks,
-        uploadedChunks: p.uploadedChunks,
-        failedChunks: p.failedChunks,
-        bytes: p.totalBytes,
-      };
-      if (p.lastError !== null) out.lastError = p.lastError;
-      return out;
+      return p === undefined ? undefined : storedReportInfo(p);
     },
     retryFailed: (reportId) => manager.retryFailed(tenantId, reportId),
     storage: async () => {

@@ -1,5 +1,5 @@
 import type { ReportStatus } from '@rediver/core';
-import type { StoredReportSummary } from '@rediver/chunk';
+import type { ReportProgress } from '@rediver/chunk';
 import type { StoredReportInfo } from './ports';
 
 /** Report states that are not delivered yet: what `deliver`, `status` and the backlog list. */
@@ -10,8 +10,11 @@ export const UNDELIVERED_STATUSES: readonly ReportStatus[] = Object.freeze([
   'partial',
 ]);
 
-/** A stored report (the chunk package's `listReports` row) as the agent lists it. */
-export function storedReportInfo(r: StoredReportSummary): StoredReportInfo {
+/**
+ * A stored report as the agent lists it: the chunk package's `listReports` row, or its `getProgress` (which has
+ * no `createdAt`).
+ */
+export function storedReportInfo(r: ReportProgress & { createdAt?: number }): StoredReportInfo {
   const info: StoredReportInfo = {
     reportId: r.reportId,
     status: r.status,
@@ -19,8 +22,8 @@ export function storedReportInfo(r: StoredReportSummary): StoredReportInfo {
     uploadedChunks: r.uploadedChunks,
     failedChunks: r.failedChunks,
     bytes: r.totalBytes,
-    createdAt: r.createdAt,
   };
+  if (r.createdAt !== undefined) info.createdAt = r.createdAt;
   if (r.lastError !== null) info.lastError = r.lastError;
   return info;
 }
