@@ -51,6 +51,7 @@ interface RunReading {
   toolSeen: boolean;
   /** `run` event sent. */
   ready: boolean;
+  /** `fd` is -1 once closed (by its replay): a closed descriptor's number may already belong to another file. */
   spool?: { path: string; fd: number; buf: string; count: number };
 }
 
@@ -182,10 +183,17 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
     if (s.buf !== '') writeSync(s.fd, s.buf);
     s.buf = '';
     closeSync(s.fd);
-    const lines = createInterface({ input: createReadStream(s.path), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line === '') continue;
-      yield { kind: 'result', index: r.index, result: JSON.parse(line) as SarifResult };
+    s.fd = -1;
+    const input = createReadStream(s.path);
+    try {
+      const lines = createInterface({ input, crlfDelay: Infinity });
+      for await (const line of lines) {
+        if (line === '') continue;
+        yield { kind: 'result', index: r.index, result: JSON.parse(line) as SarifResult };
+      }
+    } finally {
+      // Also when the reader stops early: its descriptor is not left open (nor closed twice).
+      input.destroy();
     }
     r.spool = undefined;
     await rm(s.path, { force: true });
@@ -261,13 +269,7 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
   } finally {
     await fh.close();
     for (const r of runs.values()) {
-      if (r.spool !== undefined) {
-        try {
-          closeSync(r.spool.fd);
-        } catch {
-          // already closed by its replay
-        }
-      }
+      if (r.spool !== undefined && r.spool.fd >= 0) closeSync(r.spool.fd);
     }
     await Promise.all(spools.map((p) => rm(p, { force: true })));
   }
