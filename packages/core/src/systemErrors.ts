@@ -39,7 +39,7 @@ export function systemErrorCode(err: unknown, writing = false): ErrorCode | unde
   const message = stringProp(err, 'message');
   if (DISK_FULL.has(code)) return 'DISK_FULL';
   if (IO_WRITE.has(code) && SAYS_FULL.test(`${message} ${String(err)}`)) return 'DISK_FULL';
-  if (code === '' && /database or disk is full/i.test(message)) return 'DISK_FULL';
+  if (/database or disk is full/i.test(message)) return 'DISK_FULL';
   if (READ_ONLY.has(code) || code.startsWith('SQLITE_READONLY')) return 'READ_ONLY';
   if (writing && PERMISSION.has(code)) return 'READ_ONLY';
   if (code === 'ETIMEDOUT' || stringProp(err, 'name') === 'TimeoutError') return 'TIMEOUT';
