@@ -94,7 +94,7 @@ export { parseRetryAfter } from './retryAfter';
 export type { ToRediverErrorOptions } from './systemErrors';
 export { systemErrorCode, toRediverError } from './systemErrors';
 
-export type { NumberRange, OptionChecker, OptionCheckerConfig } from './optionChecks';
+export type { NumberRange, OptionChecker, OptionCheckerConfig, OptionRename } from './optionChecks';
 export { optionChecker } from './optionChecks';
 
 export type { ErrorCode, RediverErrorOptions } from './errors';

@@ -96,4 +96,20 @@ describe('optionChecker', () => {
       'foo: option secret must be at least 16 characters',
     );
   });
+
+  it('accepts a renamed option under its old name, never silently, and refuses both names', () => {
+    const warnings: string[] = [];
+    const rename = {
+      name: 'retryBaseDelayMs',
+      deprecated: 'retryBaseMs',
+      warn: (m: string) => warnings.push(m),
+    };
+    expect(check.renamed({ retryBaseDelayMs: 5 }, rename)).toBe(5);
+    expect(check.renamed({}, rename)).toBeUndefined();
+    expect(warnings).toEqual([]);
+    expect(check.renamed({ retryBaseMs: 7 }, rename)).toBe(7);
+    expect(warnings).toEqual(['option retryBaseMs is deprecated: use retryBaseDelayMs (same meaning)']);
+    const e = refused(() => check.renamed({ retryBaseMs: 7, retryBaseDelayMs: 5 }, rename));
+    expect(e.details).toEqual({ option: 'retryBaseMs' });
+  });
 });

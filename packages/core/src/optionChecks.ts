@@ -48,6 +48,21 @@ export interface OptionChecker {
   oneOf<const T extends string>(option: string, value: unknown, allowed: readonly T[]): T;
   /** A function, or `undefined`. */
   optionalFunction<F>(option: string, value: F | undefined): F | undefined;
+  /**
+   * The value of option `name` in `options`, or of its deprecated old name (`rename.deprecated`), never silently:
+   * the old name calls `rename.warn` with a message naming the new one; both names at once is `INVALID_OPTION`.
+   */
+  renamed(options: object, rename: OptionRename): unknown;
+}
+
+/** An option renamed in a compatible way: the old name still works, with a warning. */
+export interface OptionRename {
+  /** The current name. */
+  readonly name: string;
+  /** The old name, still accepted. */
+  readonly deprecated: string;
+  /** Called once when the old name is used (the package logs it as a warning). */
+  readonly warn: (message: string, details: { option: string; replacement: string }) => void;
 }
 
 /** `'an integer from 1 to 64'`, `'a number > 0'`, `'a positive integer or Infinity'`… */
@@ -128,6 +143,22 @@ export function optionChecker(config: OptionCheckerConfig): OptionChecker {
     optionalFunction: (option, value) => {
       if (value !== undefined && typeof value !== 'function') throw invalid(option, 'a function', value);
       return value;
+    },
+    renamed: (options, { name, deprecated, warn }) => {
+      const o = options as Readonly<Record<string, unknown>>;
+      const old = o[deprecated];
+      if (old === undefined) return o[name];
+      if (o[name] !== undefined) {
+        throw invalid(
+          deprecated,
+          `left out when ${name} is given (${deprecated} is its deprecated old name)`,
+        );
+      }
+      warn(`option ${deprecated} is deprecated: use ${name} (same meaning)`, {
+        option: deprecated,
+        replacement: name,
+      });
+      return old;
     },
   };
 }
