@@ -67,6 +67,8 @@ function construct<T>(section: PackageSectionName, options: Record<string, unkno
     return make();
   } catch (e) {
     if (!isRediverError(e, 'INVALID_OPTION', 'CONFIG_INVALID')) throw e;
+    // Every package names the offending option in `details.option` (dotted when nested: `decompressionLimits.maxRatio`).
+    const option = typeof e.details?.option === 'string' ? e.details.option : undefined;
     // Options the agent fills from its own top-level fields are reported under those names.
     const topLevel: Record<string, string> = {
       apiKey: 'apiKey',
@@ -76,16 +78,11 @@ function construct<T>(section: PackageSectionName, options: Record<string, unkno
       logFile: 'dataDir',
       databasePath: 'dataDir',
     };
-    for (const [opt, field] of Object.entries(topLevel)) {
-      if (!(opt in options) && new RegExp(`\\b${opt}\\b`).test(e.message))
-        throw configError(field, `is invalid: ${e.message}`);
+    const head = option?.split('.')[0];
+    if (head !== undefined && !(head in options) && topLevel[head] !== undefined) {
+      throw configError(topLevel[head], `is invalid: ${e.message}`);
     }
-    const keys = [...Object.keys(options), ...SECTION_KEYS[section]];
-    // The package's message names its option; map it to the config path.
-    const named = keys
-      .filter((k) => new RegExp(`\\b${k}\\b`).test(e.message))
-      .sort((a, b) => b.length - a.length)[0];
-    throw configError(named === undefined ? section : `${section}.${named}`, `is invalid: ${e.message}`);
+    throw configError(option === undefined ? section : `${section}.${option}`, `is invalid: ${e.message}`);
   }
 }
 

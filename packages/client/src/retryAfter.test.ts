@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter } from './retryAfter';
+import { parseRetryAfter } from './index';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 

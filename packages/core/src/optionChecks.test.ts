@@ -95,6 +95,12 @@ describe('optionChecker', () => {
     expect(foo.invalid('secret', 'at least 16 characters').message).toBe(
       'foo: option secret must be at least 16 characters',
     );
+    const own = foo.refuse('host', 'host h is reachable from other machines');
+    expect([own.message, own.details, own instanceof FooError]).toEqual([
+      'host h is reachable from other machines',
+      { option: 'host' },
+      true,
+    ]);
   });
 
   it('accepts a renamed option under its old name, never silently, and refuses both names', () => {

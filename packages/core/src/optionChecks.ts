@@ -30,6 +30,8 @@ export interface NumberRange {
 export interface OptionChecker {
   /** The error for `option` breaking `rule`; `value` is echoed when given (omit it for secrets). */
   invalid(option: string, rule: string, ...value: [unknown?]): RediverError;
+  /** The error for `option` with a whole message of its own (not `<option> must be <rule>`); `details.option` set. */
+  refuse(option: string, message: string): RediverError;
   /** A safe integer within `range` (default: any). */
   integer(option: string, value: unknown, range?: NumberRange): number;
   /** A finite number within `range` (default: any); `Infinity` only with `range.infinity`. */
@@ -112,6 +114,7 @@ export function optionChecker(config: OptionCheckerConfig): OptionChecker {
   };
   return {
     invalid,
+    refuse: (option, text) => config.error(text, { details: { option } }),
     integer: (option, value, range = {}) => numeric('an integer', option, value, range),
     number: (option, value, range = {}) => numeric('a number', option, value, range),
     duration: (option, value, range = {}) =>
