@@ -1,11 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
+import { MAX_TIMER_MS } from '@rediver/core';
 import type { ResourceStatus, SystemMetrics } from '@rediver/core';
 import { ResourceError } from './errors';
 import type { ResourceControllerEvents, ResourceWarning } from './events';
 import type { ListNode } from './internal/waiterList';
 import { WaiterList } from './internal/waiterList';
 import type { ResolvedOptions } from './internal/resolveOptions';
-import { checkAcquireOptions, checkMaxJobs, MAX_TIMER_MS, resolveOptions } from './internal/resolveOptions';
+import { checkAcquireOptions, checkMaxJobs, resolveOptions } from './internal/resolveOptions';
 import { figuresOverLimits, headroom } from './internal/thresholds';
 import type { AcquireSlotOptions, ResourceControllerOptions } from './options';
 import type { SlotHandle } from './slotHandle';
