@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname, homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { suggestName } from '@rediver/core';
+import { expandHome, suggestName } from '@rediver/core';
 import { AgentError, configError } from './errors';
 import { appRoot } from './paths';
 
@@ -456,8 +456,9 @@ function merge(layers: Layer[]): Layer {
   return out;
 }
 
-function expandHome(p: string): string {
-  return p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : resolve(p);
+/** `~`-expanded (core's `expandHome`) and absolute. */
+function expandPath(p: string): string {
+  return resolve(expandHome(p, homedir()));
 }
 
 function defaultAgentId(): string {
@@ -844,7 +845,7 @@ function validate(merged: Layer): AgentConfig {
   if (!TENANT_ID_PATTERN.test(tenantId)) {
     v.fail('tenantId', 'must be 1..128 characters of letters, digits, _ . : - (no slash, space or newline)');
   }
-  const dataDir = expandHome(v.string(values, 'dataDir') ?? '~/.rediver');
+  const dataDir = expandPath(v.string(values, 'dataDir') ?? '~/.rediver');
   const scanTimeoutMs = v.duration(values, 'scanTimeoutMs', DEFAULT_AGENT_CONFIG.scanTimeoutMs);
   const progress = values.progress ?? DEFAULT_AGENT_CONFIG.progress;
   if (!(PROGRESS_MODES as readonly unknown[]).includes(progress)) {

@@ -86,6 +86,7 @@ export type { UnknownOption } from './optionKeys';
 export { findUnknownOption, optionNames, suggestName, unknownOptionMessage } from './optionKeys';
 
 export { MAX_TIMER_MS } from './timers';
+export { expandHome } from './paths';
 
 export type { BackoffInput, BackoffJitter, BackoffPolicy } from './backoff';
 export { backoffDelayMs } from './backoff';

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import {
   AUDIT_EVENT_TYPES,
+  expandHome,
   findUnknownOption,
   optionChecker,
   silentLogger,
@@ -73,10 +74,8 @@ export function refuseUnknownOptions(component: string, options: object, known: 
 const EVENT_TYPES: ReadonlySet<string> = new Set(Object.values(AUDIT_EVENT_TYPES));
 
 /** `~` and `~/x` expand to the home folder; the result is absolute. */
-export function expandHome(path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
-  return resolve(path);
+export function expandPath(path: string): string {
+  return resolve(expandHome(path, homedir()));
 }
 
 /** Resolves options in one place; throws `AuditError` (`INVALID_OPTION`) for an invalid explicit value. */
@@ -120,11 +119,11 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
   if (keyFileOption !== undefined && (typeof keyFileOption !== 'string' || keyFileOption.trim() === '')) {
     throw check.invalid('sealKeyFile', 'a file path', keyFileOption);
   }
-  const resolvedLogFile = expandHome(logFile);
+  const resolvedLogFile = expandPath(logFile);
   const seal =
     hashChain && sealOn
       ? {
-          keyFile: keyFileOption === undefined ? `${resolvedLogFile}.key` : expandHome(keyFileOption),
+          keyFile: keyFileOption === undefined ? `${resolvedLogFile}.key` : expandPath(keyFileOption),
           secret,
         }
       : undefined;
