@@ -27,5 +27,4 @@ export type {
 export { IngestServerError, isIngestServerError } from './ingestServerError';
 export type { FaultCounts } from './internal/faults';
 
-/** Package version, for user agents and diagnostics. */
-export const VERSION = '0.0.0';
+export { VERSION } from './version';

@@ -1,5 +1,4 @@
-/** Package version, for user agents and diagnostics. */
-export const VERSION = '0.0.0';
+export { VERSION } from './version';
 
 export { ChunkStore } from './chunkStore';
 export type {
