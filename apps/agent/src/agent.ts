@@ -1277,7 +1277,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.deps.audit.close();
   }
 
-  // ---- Reports the chunk store could not keep (issue 18.6: full disk, damaged store) ----
+  // ---- Reports the chunk store could not keep (full disk, damaged store) ----
   // Kept apart from the delivery code above: `#persist` hands such a report here, and `close()` calls
   // `#storeHeldOrGiveUp` once the pipeline has stopped.
 

@@ -92,7 +92,8 @@ export interface AgentConfig {
   /**
    * `scan`/`deliver`/`demo`: how long delivery may go without progress (no chunk or report acknowledged) before
    * they give up (exit 3, everything kept), ms. While acknowledgements come, they wait. Set as
-   * `deliveryStallTimeoutMs`, or by its earlier name `deliveryTimeoutMs` (same meaning since issue 13).
+   * `deliveryStallTimeoutMs`, or by its earlier name `deliveryTimeoutMs` (which now means the same: a stall, not a
+   * total, since a million-finding delivery may rightly take longer than any fixed total).
    */
   deliveryStallTimeoutMs: number;
   /** @deprecated The earlier name of `deliveryStallTimeoutMs` (the same value). */

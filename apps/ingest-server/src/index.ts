@@ -1,6 +1,6 @@
 /**
  * @rediver/ingest-server — a strict local stand-in of the Rediver platform's agent API, for the demo and tests:
- * bounded streaming decompression, the spec's validation, exactly-once chunks, tenant isolation, SQLite storage,
+ * bounded streaming decompression, the validation of `docs/spec/platform-api.md`, exactly-once chunks, tenant isolation, SQLite storage,
  * commands, and fault injection.
  */
 export { startIngestServer } from './ingestServer';

@@ -256,7 +256,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       : sink;
     // The line is built by pino (serialisation, redaction). `formatters.level` returning nothing makes pino start
     // the line with a bare `{`, so the timestamp function emits the first member without pino's usual comma:
-    // that puts `timestamp` first and keeps the spec's field order, with pino skipping undefined members.
+    // that puts `timestamp` first and keeps the design doc's field order, with pino skipping undefined members.
     this.pino = pino(
       {
         level: 'info',

@@ -7,7 +7,7 @@ export type AuditTransportOptions = NonNullable<LoggerOptions['transport']>;
 /** Redaction: pino redact paths over the line object (`'details.password'`, `'details.*.token'`, `'error.message'`). */
 export type AuditRedactOptions = NonNullable<LoggerOptions['redact']>;
 
-/** Options of `AuditLogger` (the spec's Audit Logger config, with units in names). */
+/** Options of `AuditLogger` (the Audit Logger config of `docs/spec/agent-resource-management.md`, with units in names). */
 export interface AuditLoggerOptions {
   /** Agent identifier stamped on every line as `agent_id` (omitted when empty). */
   agentId?: string;

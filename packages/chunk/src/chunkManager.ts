@@ -20,7 +20,7 @@ import type { UploadCallbacks, UploadCounters } from './internal/uploadEngine';
 import { UploadQueue } from './internal/uploadQueue';
 import type { DeadLetter, DeadLetterFilter, ReportProgress } from './internal/uploadQueue';
 
-/** Options of `ChunkManager`: the store's (the spec's Chunk Manager Config) plus delivery. */
+/** Options of `ChunkManager`: the store's (the Chunk Manager Config of `docs/spec/`) plus delivery. */
 export interface ChunkManagerOptions extends ChunkStoreOptions, UploadCallbacks {
   /**
    * Delivers one chunk (e.g. `@rediver/client`'s). A function picks the uploader per tenant (the platform derives

@@ -36,7 +36,7 @@ export type {
   StoreSetAsideEvent,
 } from './internal/events';
 
-// ---- upload half (issue 7) ----
+// ---- upload half: the engine that delivers stored chunks ----
 export { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from './chunkManager';
 export type { ChunkManagerOptions, ChunkManagerStats, WaitOptions } from './chunkManager';
 export type { UploadCounters, UploadErrorContext } from './internal/uploadEngine';

@@ -66,7 +66,7 @@ let freeSlot: (controller: ResourceController) => void;
 let releaseAgain: (controller: ResourceController) => void;
 
 /**
- * Admission control from real measurements (the spec's Resource Controller). Samples a `MetricsSource`
+ * Admission control from real measurements (`docs/spec/agent-resource-management.md`, Resource Controller). Samples a `MetricsSource`
  * every `sampleIntervalMs` (first at `start()`); throttles when any figure reaches its threshold and
  * clears once every figure has stayed below for `cooldownMs`, counted from the first sample found
  * below (any sample over again restarts the count). Jobs take slots: up to `maxConcurrentJobs`, or

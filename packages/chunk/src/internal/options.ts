@@ -15,7 +15,8 @@ export const WHEN_FULL_POLICIES = ['reject', 'drop-oldest'] as const;
 /** Quota policy: `reject` refuses the new report; `drop-oldest` deletes the tenant's oldest undelivered reports. */
 export type WhenFullPolicy = (typeof WHEN_FULL_POLICIES)[number];
 
-/** Options of `ChunkStore` (and of the chunk manager built on it): the spec's Chunk Manager Config. */
+/** Options of `ChunkStore` (and of the chunk manager built on it): the Chunk Manager Config of
+ * `docs/spec/agent-resource-management.md`. */
 export interface ChunkStoreOptions {
   /** A report with at least this many findings is chunked. Default 2000. */
   minFindingsForChunking?: number;
@@ -79,7 +80,7 @@ export type ResolvedChunkStoreOptions = Readonly<Required<ChunkStoreOptions>>;
 
 const MiB = 1024 * 1024;
 
-/** Defaults of `ChunkStoreOptions` (the spec's Chunk Manager Config table). */
+/** Defaults of `ChunkStoreOptions` (the Chunk Manager Config table of `docs/spec/agent-resource-management.md`). */
 export const DEFAULT_CHUNK_STORE_OPTIONS: ResolvedChunkStoreOptions = Object.freeze({
   minFindingsForChunking: 2000,
   minAssetsForChunking: 200,
