@@ -1,4 +1,4 @@
-import { isRediverError } from '@rediver/core';
+import { isRediverError, systemErrorCode } from '@rediver/core';
 import type { Command, HeartbeatRequest, Report, ReportStatus, SystemMetrics } from '@rediver/core';
 import { AuditLogger, DEFAULT_AUDIT_LOGGER_OPTIONS } from '@rediver/audit';
 import type { AuditLoggerOptions } from '@rediver/audit';
@@ -217,11 +217,15 @@ export function openStore<T>(databasePath: string, open: () => T): T {
       if (e.code !== 'DISK_FULL') throw e;
       throw new AgentError('DISK_FULL', `chunk store ${databasePath}: ${e.message}`, { cause: e });
     }
-    const code = (e as { code?: unknown }).code;
     const what = withCode(e);
-    const readOnly = ['SQLITE_READONLY', 'SQLITE_CANTOPEN', 'EROFS', 'EACCES', 'EPERM'].some(
-      (c) => typeof code === 'string' && code.startsWith(c),
-    );
+    // Core's one mapping of system errors; opening the store is a write (permission refused means read-only).
+    const code = systemErrorCode(e, true);
+    const readOnly = code === 'READ_ONLY';
+    if (code === 'DISK_FULL') {
+      throw new AgentError('DISK_FULL', `the chunk store ${databasePath} cannot be opened (${what})`, {
+        cause: e,
+      });
+    }
     throw new AgentError(
       readOnly ? 'READ_ONLY' : 'INTERNAL',
       `the chunk store ${databasePath} cannot be opened (${what})${readOnly ? ': the data dir must be writable by the agent (only `status` works on a read-only data dir)' : ''}`,

@@ -25,6 +25,8 @@ describe('systemErrorCode', () => {
     expect(systemErrorCode(sysError('EACCES'), true)).toBe('READ_ONLY');
     expect(systemErrorCode(sysError('EPERM'), true)).toBe('READ_ONLY');
     expect(systemErrorCode(sysError('SQLITE_CANTOPEN'), true)).toBe('READ_ONLY');
+    expect(systemErrorCode(sysError('SQLITE_CANTOPEN_ISDIR'), true)).toBe('READ_ONLY');
+    expect(systemErrorCode(sysError('SQLITE_CANTOPEN'))).toBeUndefined();
   });
 
   it('maps timeouts, aborts and network failures', () => {

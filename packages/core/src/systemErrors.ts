@@ -30,7 +30,7 @@ function stringProp(err: unknown, key: 'code' | 'name' | 'message'): string {
 /**
  * The SDK's code for a system error (a Node `errno` error, a SQLite error, an abort or timeout), or `undefined`
  * when `err` is none of those it knows. `DISK_FULL`: ENOSPC, EDQUOT, SQLITE_FULL (and SQLite's write/fsync I/O
- * errors when they say the disk is full). `READ_ONLY`: EROFS, SQLITE_READONLY*; EACCES, EPERM and SQLITE_CANTOPEN
+ * errors when they say the disk is full). `READ_ONLY`: EROFS, SQLITE_READONLY*; EACCES, EPERM and SQLITE_CANTOPEN*
  * too when `writing`. `TIMEOUT`: ETIMEDOUT, a `TimeoutError`. `ABORTED`: an `AbortError`. `NETWORK`: connection
  * refused, reset or aborted, EPIPE, DNS failures, unreachable networks.
  */
@@ -41,7 +41,7 @@ export function systemErrorCode(err: unknown, writing = false): ErrorCode | unde
   if (IO_WRITE.has(code) && SAYS_FULL.test(`${message} ${String(err)}`)) return 'DISK_FULL';
   if (/database or disk is full/i.test(message)) return 'DISK_FULL';
   if (READ_ONLY.has(code) || code.startsWith('SQLITE_READONLY')) return 'READ_ONLY';
-  if (writing && PERMISSION.has(code)) return 'READ_ONLY';
+  if (writing && (PERMISSION.has(code) || code.startsWith('SQLITE_CANTOPEN'))) return 'READ_ONLY';
   if (code === 'ETIMEDOUT' || stringProp(err, 'name') === 'TimeoutError') return 'TIMEOUT';
   if (code === 'ABORT_ERR' || stringProp(err, 'name') === 'AbortError') return 'ABORTED';
   if (NETWORK.has(code)) return 'NETWORK';
