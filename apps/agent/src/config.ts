@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname, homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { expandHome, suggestName } from '@rediver/core';
+import { expandHome, MAX_TIMER_MS, suggestName } from '@rediver/core';
 import { AgentError, configError } from './errors';
 import { appRoot } from './paths';
 
@@ -123,8 +123,6 @@ export const PACKAGE_SECTIONS = ['audit', 'resource', 'pipeline', 'chunk', 'clie
 /** A package section name. */
 export type PackageSectionName = (typeof PACKAGE_SECTIONS)[number];
 
-/** Longest delay Node's timers honour (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Bounds of the agent's duration options, ms: `[min, max]`. A value outside is refused (never clamped): a poll

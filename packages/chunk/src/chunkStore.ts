@@ -1,4 +1,4 @@
-import { CHUNK_STATUSES, ERROR_CODES, REPORT_STATUSES } from '@rediver/core';
+import { CHUNK_STATUSES, ERROR_CODES, isRediverError, REPORT_STATUSES } from '@rediver/core';
 import type { ChunkStatus, Report, ReportStatus } from '@rediver/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { EventEmitter } from 'eventemitter3';
@@ -783,7 +783,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       }
     } catch (err) {
       failure =
-        err instanceof ChunkError
+        isRediverError(err)
           ? err
           : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
     }
