@@ -123,7 +123,6 @@ export const PACKAGE_SECTIONS = ['audit', 'resource', 'pipeline', 'chunk', 'clie
 /** A package section name. */
 export type PackageSectionName = (typeof PACKAGE_SECTIONS)[number];
 
-
 /**
  * Bounds of the agent's duration options, ms: `[min, max]`. A value outside is refused (never clamped): a poll
  * interval of 99999999999 would overflow Node's timer to 1 ms and poll thousands of times a second.

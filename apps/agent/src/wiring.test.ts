@@ -44,10 +44,12 @@ describe("package option errors name the config field from the package's details
 
   it('reports options the agent fills from top-level fields under those fields', async () => {
     const config = await loadConfig({ env: { HOME: dir }, sets: [`dataDir=${dir}`] });
-    expect(configError(() => createPlatformClient(config, 'ftp://example.test', 'rdv_0123456789')).field).toBe(
-      'server',
+    expect(
+      configError(() => createPlatformClient(config, 'ftp://example.test', 'rdv_0123456789')).field,
+    ).toBe('server');
+    expect(configError(() => createPlatformClient(config, 'http://127.0.0.1:1', 'short')).field).toBe(
+      'apiKey',
     );
-    expect(configError(() => createPlatformClient(config, 'http://127.0.0.1:1', 'short')).field).toBe('apiKey');
     const slow = await loadConfig({ env: { HOME: dir }, sets: [`dataDir=${dir}`, 'client.timeoutMs=0'] });
     const e = configError(() => createPlatformClient(slow, 'http://127.0.0.1:1', 'rdv_0123456789'));
     expect(e.field).toBe('client.timeoutMs');

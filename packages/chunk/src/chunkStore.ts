@@ -782,10 +782,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         failure = mismatch('SHA-256');
       }
     } catch (err) {
-      failure =
-        isRediverError(err)
-          ? err
-          : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
+      failure = isRediverError(err)
+        ? err
+        : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
     }
     if (failure) {
       this.#quarantine(tenant, reportId, chunkIndex, row.id, failure);
