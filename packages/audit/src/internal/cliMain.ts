@@ -91,7 +91,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       if (CHECKPOINT_TEXT.test(c)) checkpoints.push(c);
       else {
         const found = parseCheckpoints(await readFile(expandPath(c), 'utf8'));
-        if (found.length === 0) throw new AuditError('INVALID_OPTION', `no checkpoint (seq:hash) in ${c}`);
+        if (found.length === 0) {
+          throw new AuditError('INVALID_OPTION', `no checkpoint (seq:hash) in ${c}`, {
+            details: { option: 'checkpoint' },
+          });
+        }
         checkpoints.push(...found);
       }
     }
