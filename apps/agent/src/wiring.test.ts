@@ -54,4 +54,11 @@ describe("package option errors name the config field from the package's details
     const e = configError(() => createPlatformClient(slow, 'http://127.0.0.1:1', 'rdv_0123456789'));
     expect(e.field).toBe('client.timeoutMs');
   });
+
+  it("still takes audit's deprecated retry option names from a config, and the new ones", async () => {
+    const old = await loadConfig({ env: { HOME: dir }, sets: ['audit.remoteRetryBaseMs=5'] });
+    expect(old.audit).toMatchObject({ remoteRetryBaseMs: 5 });
+    const current = await loadConfig({ env: { HOME: dir }, sets: ['audit.remoteRetryBaseDelayMs=5'] });
+    expect(current.audit).toMatchObject({ remoteRetryBaseDelayMs: 5 });
+  });
 });

@@ -50,6 +50,9 @@ const SECTION_KEYS: Record<PackageSectionName, readonly string[]> = {
     'verbose',
     'compress',
     'maxFiles',
+    // Deprecated old names (now remoteRetryBaseDelayMs / remoteRetryMaxDelayMs): still accepted, the package warns.
+    'remoteRetryBaseMs',
+    'remoteRetryMaxMs',
   ].filter((k) => !['logger', 'clock', 'random', 'verboseStream'].includes(k)),
   resource: [...Object.keys(DEFAULT_RESOURCE_CONTROLLER_OPTIONS), 'maxConcurrentJobs', 'metrics'],
   pipeline: Object.keys(DEFAULT_UPLOAD_PIPELINE_OPTIONS),
