@@ -165,10 +165,13 @@ class FakeChunks implements ChunkPort {
   }
   /** Makes `submitReport` fail with it (a full disk, a damaged store), until cleared. */
   refuse: Error | undefined;
-  submitReport(r: Report): Promise<{ totalChunks: number }> {
+  /** The priority each stored report was submitted with. */
+  priorities = new Map<string, number | undefined>();
+  submitReport(r: Report, o?: { priority?: number }): Promise<{ totalChunks: number }> {
     if (this.closed) return Promise.reject(new RediverError('CLOSED', 'closed'));
     if (this.refuse !== undefined) return Promise.reject(this.refuse);
     this.stored.set(r.metadata.id, r);
+    this.priorities.set(r.metadata.id, o?.priority);
     this.listener?.({
       kind: 'report-stored',
       reportId: r.metadata.id,
@@ -293,6 +296,15 @@ describe('Agent delivery routes', () => {
     expect(audit.entries.some((e) => e.type === 'resource_warning' && /QUEUE_FULL/.test(e.message))).toBe(
       true,
     );
+  });
+
+  it("persists a report at the caller's priority, not always 5", async () => {
+    pipeline.capacity = 0;
+    await agent.deliver(report('urgent'), 'job-1', 20);
+    await agent.deliver(report('large-low', 2500), 'job-2', 0);
+    await agent.deliver(report('default'));
+    expect(Object.fromEntries(chunks.priorities)).toEqual({ urgent: 20, 'large-low': 0, default: 5 });
+    expect(agent.deliveries.get('urgent')).toMatchObject({ persistedBecause: 'queue-full', priority: 20 });
   });
 
   it('persists what the pipeline gives up on, and what stop hands back', async () => {

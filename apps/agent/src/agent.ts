@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
-import { RETRYABLE_ERROR_CODES } from '@rediver/core';
+import { PRIORITY, RETRYABLE_ERROR_CODES } from '@rediver/core';
 import type { ErrorCode, Finding, Job, JobResult, Report } from '@rediver/core';
 import type { AgentConfig } from './config';
 import { resolveScanner } from './config';
@@ -40,6 +40,8 @@ export interface Delivery {
   state: DeliveryState;
   /** How it travels (or travelled): the pipeline, or the chunk store because it is large or had to be persisted. */
   route: 'pipeline' | 'chunks';
+  /** The delivery priority the caller asked for (the job's, default 5); kept when the report moves to the chunk store. */
+  priority: number;
   /** Why it went to the chunk store instead of the pipeline. */
   persistedBecause?: 'large' | 'queue-full' | 'pipeline-failed' | 'stopping';
   totalChunks?: number;
@@ -503,7 +505,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     this.#changed();
   }
 
-  #track(report: Report, jobId: string | undefined): Delivery {
+  #track(report: Report, jobId: string | undefined, priority: number): Delivery {
     const d: Delivery = {
       reportId: report.metadata.id,
       jobId,
@@ -511,6 +513,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       assets: report.assets?.length ?? 0,
       state: 'pipeline',
       route: 'pipeline',
+      priority,
       uploadedChunks: 0,
     };
     this.deliveries.set(d.reportId, d);
@@ -523,13 +526,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     jobId: string | undefined,
     because: NonNullable<Delivery['persistedBecause']>,
   ): Promise<void> {
-    const d = this.deliveries.get(report.metadata.id) ?? this.#track(report, jobId);
+    const d = this.deliveries.get(report.metadata.id) ?? this.#track(report, jobId, PRIORITY.normal);
     d.state = 'chunks';
     d.route = 'chunks';
     d.persistedBecause = because;
     if (because !== 'large') this.counters.reportsPersisted++;
     const p = this.deps.chunks
-      .submitReport(report, { tenantId: this.config.tenantId, priority: 5 })
+      .submitReport(report, { tenantId: this.config.tenantId, priority: d.priority })
       .then(({ totalChunks }) => {
         d.totalChunks = totalChunks;
         d.stored = true;
@@ -700,6 +703,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       state: 'chunks',
       route: 'chunks',
       persistedBecause: 'large',
+      priority,
       uploadedChunks: 0,
     };
     this.deliveries.set(d.reportId, d);
@@ -810,8 +814,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /** Hands a report over for delivery: pipeline when small, chunk store when large or when the queue is full. */
-  async deliver(report: Report, jobId?: string, priority = 5): Promise<Delivery> {
-    const d = this.#track(report, jobId);
+  async deliver(report: Report, jobId?: string, priority: number = PRIORITY.normal): Promise<Delivery> {
+    const d = this.#track(report, jobId, priority);
     this.counters.findingsFound += d.findings;
     if (this.deps.chunks.needsChunking(report)) {
       await this.#persist(report, jobId, 'large');
@@ -1286,7 +1290,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     await this.deps.audit.close();
   }
 
-  // ---- Reports the chunk store could not keep (issue 18.6: full disk, damaged store) ----
+  // ---- Reports the chunk store could not keep (full disk, damaged store) ----
   // Kept apart from the delivery code above: `#persist` hands such a report here, and `close()` calls
   // `#storeHeldOrGiveUp` once the pipeline has stopped.
 
@@ -1321,7 +1325,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       try {
         const options: Parameters<PipelinePort['submit']>[1] = {
           tenantId: this.config.tenantId,
-          priority: 5,
+          priority: d.priority,
         };
         if (jobId !== undefined) options.jobId = jobId;
         this.deps.pipeline.submit(report, options);
@@ -1366,7 +1370,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       try {
         const { totalChunks } = await this.deps.chunks.submitReport(h.report, {
           tenantId: this.config.tenantId,
-          priority: 5,
+          priority: d.priority,
         });
         d.state = 'chunks';
         d.route = 'chunks';

@@ -36,6 +36,11 @@ describe('rediver-agent main', () => {
     const c = io();
     expect(await main(['--version'], c)).toBe(0);
     expect(c.text().out).toMatch(/^\d+\.\d+\.\d+\n$/);
+    // One version source: what `--version` prints is the package.json version (it once said 0.1.0 against 0.0.0).
+    const manifest = JSON.parse(await readFile(join(import.meta.dirname, '../package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(c.text().out).toBe(`${manifest.version}\n`);
   });
 
   it('ignores the `--` a package-manager script passes through', async () => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname, homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { suggestName } from '@rediver/core';
+import { expandHome, MAX_TIMER_MS, suggestName } from '@rediver/core';
 import { AgentError, configError } from './errors';
 import { appRoot } from './paths';
 
@@ -92,7 +92,8 @@ export interface AgentConfig {
   /**
    * `scan`/`deliver`/`demo`: how long delivery may go without progress (no chunk or report acknowledged) before
    * they give up (exit 3, everything kept), ms. While acknowledgements come, they wait. Set as
-   * `deliveryStallTimeoutMs`, or by its earlier name `deliveryTimeoutMs` (same meaning since issue 13).
+   * `deliveryStallTimeoutMs`, or by its earlier name `deliveryTimeoutMs` (which now means the same: a stall, not a
+   * total, since a million-finding delivery may rightly take longer than any fixed total).
    */
   deliveryStallTimeoutMs: number;
   /** @deprecated The earlier name of `deliveryStallTimeoutMs` (the same value). */
@@ -121,9 +122,6 @@ export interface AgentConfig {
 export const PACKAGE_SECTIONS = ['audit', 'resource', 'pipeline', 'chunk', 'client'] as const;
 /** A package section name. */
 export type PackageSectionName = (typeof PACKAGE_SECTIONS)[number];
-
-/** Longest delay Node's timers honour (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Bounds of the agent's duration options, ms: `[min, max]`. A value outside is refused (never clamped): a poll
@@ -456,8 +454,9 @@ function merge(layers: Layer[]): Layer {
   return out;
 }
 
-function expandHome(p: string): string {
-  return p === '~' ? homedir() : p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : resolve(p);
+/** `~`-expanded (core's `expandHome`) and absolute. */
+function expandPath(p: string): string {
+  return resolve(expandHome(p, homedir()));
 }
 
 function defaultAgentId(): string {
@@ -844,7 +843,7 @@ function validate(merged: Layer): AgentConfig {
   if (!TENANT_ID_PATTERN.test(tenantId)) {
     v.fail('tenantId', 'must be 1..128 characters of letters, digits, _ . : - (no slash, space or newline)');
   }
-  const dataDir = expandHome(v.string(values, 'dataDir') ?? '~/.rediver');
+  const dataDir = expandPath(v.string(values, 'dataDir') ?? '~/.rediver');
   const scanTimeoutMs = v.duration(values, 'scanTimeoutMs', DEFAULT_AGENT_CONFIG.scanTimeoutMs);
   const progress = values.progress ?? DEFAULT_AGENT_CONFIG.progress;
   if (!(PROGRESS_MODES as readonly unknown[]).includes(progress)) {

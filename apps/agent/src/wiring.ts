@@ -1,4 +1,4 @@
-import { isRediverError } from '@rediver/core';
+import { isRediverError, systemErrorCode } from '@rediver/core';
 import type { Command, HeartbeatRequest, Report, ReportStatus, SystemMetrics } from '@rediver/core';
 import { AuditLogger, DEFAULT_AUDIT_LOGGER_OPTIONS } from '@rediver/audit';
 import type { AuditLoggerOptions } from '@rediver/audit';
@@ -49,6 +49,9 @@ const SECTION_KEYS: Record<PackageSectionName, readonly string[]> = {
     'verbose',
     'compress',
     'maxFiles',
+    // Deprecated old names (now remoteRetryBaseDelayMs / remoteRetryMaxDelayMs): still accepted, the package warns.
+    'remoteRetryBaseMs',
+    'remoteRetryMaxMs',
   ].filter((k) => !['logger', 'clock', 'random', 'verboseStream'].includes(k)),
   resource: [...Object.keys(DEFAULT_RESOURCE_CONTROLLER_OPTIONS), 'maxConcurrentJobs', 'metrics'],
   pipeline: Object.keys(DEFAULT_UPLOAD_PIPELINE_OPTIONS),
@@ -66,6 +69,8 @@ function construct<T>(section: PackageSectionName, options: Record<string, unkno
     return make();
   } catch (e) {
     if (!isRediverError(e, 'INVALID_OPTION', 'CONFIG_INVALID')) throw e;
+    // Every package names the offending option in `details.option` (dotted when nested: `decompressionLimits.maxRatio`).
+    const option = typeof e.details?.option === 'string' ? e.details.option : undefined;
     // Options the agent fills from its own top-level fields are reported under those names.
     const topLevel: Record<string, string> = {
       apiKey: 'apiKey',
@@ -75,16 +80,11 @@ function construct<T>(section: PackageSectionName, options: Record<string, unkno
       logFile: 'dataDir',
       databasePath: 'dataDir',
     };
-    for (const [opt, field] of Object.entries(topLevel)) {
-      if (!(opt in options) && new RegExp(`\\b${opt}\\b`).test(e.message))
-        throw configError(field, `is invalid: ${e.message}`);
+    const head = option?.split('.')[0];
+    if (head !== undefined && !(head in options) && topLevel[head] !== undefined) {
+      throw configError(topLevel[head], `is invalid: ${e.message}`);
     }
-    const keys = [...Object.keys(options), ...SECTION_KEYS[section]];
-    // The package's message names its option; map it to the config path.
-    const named = keys
-      .filter((k) => new RegExp(`\\b${k}\\b`).test(e.message))
-      .sort((a, b) => b.length - a.length)[0];
-    throw configError(named === undefined ? section : `${section}.${named}`, `is invalid: ${e.message}`);
+    throw configError(option === undefined ? section : `${section}.${option}`, `is invalid: ${e.message}`);
   }
 }
 
@@ -219,11 +219,15 @@ export function openStore<T>(databasePath: string, open: () => T): T {
       if (e.code !== 'DISK_FULL') throw e;
       throw new AgentError('DISK_FULL', `chunk store ${databasePath}: ${e.message}`, { cause: e });
     }
-    const code = (e as { code?: unknown }).code;
     const what = withCode(e);
-    const readOnly = ['SQLITE_READONLY', 'SQLITE_CANTOPEN', 'EROFS', 'EACCES', 'EPERM'].some(
-      (c) => typeof code === 'string' && code.startsWith(c),
-    );
+    // Core's one mapping of system errors; opening the store is a write (permission refused means read-only).
+    const code = systemErrorCode(e, true);
+    const readOnly = code === 'READ_ONLY';
+    if (code === 'DISK_FULL') {
+      throw new AgentError('DISK_FULL', `the chunk store ${databasePath} cannot be opened (${what})`, {
+        cause: e,
+      });
+    }
     throw new AgentError(
       readOnly ? 'READ_ONLY' : 'INTERNAL',
       `the chunk store ${databasePath} cannot be opened (${what})${readOnly ? ': the data dir must be writable by the agent (only `status` works on a read-only data dir)' : ''}`,

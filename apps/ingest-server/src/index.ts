@@ -1,6 +1,6 @@
 /**
  * @rediver/ingest-server — a strict local stand-in of the Rediver platform's agent API, for the demo and tests:
- * bounded streaming decompression, the spec's validation, exactly-once chunks, tenant isolation, SQLite storage,
+ * bounded streaming decompression, the validation of `docs/spec/platform-api.md`, exactly-once chunks, tenant isolation, SQLite storage,
  * commands, and fault injection.
  */
 export { startIngestServer } from './ingestServer';
@@ -27,5 +27,4 @@ export type {
 export { IngestServerError, isIngestServerError } from './ingestServerError';
 export type { FaultCounts } from './internal/faults';
 
-/** Package version, for user agents and diagnostics. */
-export const VERSION = '0.0.0';
+export { VERSION } from './version';

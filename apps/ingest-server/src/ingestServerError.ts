@@ -9,9 +9,12 @@ export class IngestServerError extends RediverError {
   }
 }
 
-/** True when `value` is an `IngestServerError` (or any `RediverError`), optionally with one of `codes`. */
-export function isIngestServerError(value: unknown, ...codes: ErrorCode[]): value is RediverError {
-  return isRediverError(value, ...codes);
+/**
+ * True when `value` is an `IngestServerError` (from any installed copy: checked by core's brand and the error's
+ * `name`, not `instanceof`), optionally with one of `codes`. Another package's `RediverError` is not one.
+ */
+export function isIngestServerError(value: unknown, ...codes: ErrorCode[]): value is IngestServerError {
+  return isRediverError(value, ...codes) && value.name === 'IngestServerError';
 }
 
 /** A 400: the request's content is invalid. */

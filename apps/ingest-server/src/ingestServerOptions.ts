@@ -2,6 +2,7 @@ import {
   DEFAULT_DECOMPRESSION_LIMITS,
   findUnknownOption,
   INGEST_DECOMPRESSION_LIMITS,
+  optionChecker,
   silentLogger,
   unknownOptionMessage,
 } from '@rediver/core';
@@ -100,12 +101,11 @@ export const DEFAULT_INGEST_SERVER_OPTIONS = Object.freeze({
 /** Most body worker threads one server may run. */
 export const MAX_BODY_WORKERS = 16;
 
-function invalid(message: string, option?: string): IngestServerError {
-  return new IngestServerError('INVALID_OPTION', message, {
-    status: 400,
-    ...(option === undefined ? {} : { details: { option } }),
-  });
-}
+/** The server's option checks: `<option> must be <rule>, got <value>` (HTTP 400 on the admin API), `details.option` set. */
+const check = optionChecker({
+  error: (message, o) => new IngestServerError('INVALID_OPTION', message, { ...o, status: 400 }),
+  message: (option, rule, got) => `${option} must be ${rule}${got === undefined ? '' : `, got ${got}`}`,
+});
 
 /** True for hosts only this machine can reach: 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`. */
 export function isLoopbackHost(host: string): boolean {
@@ -120,7 +120,7 @@ export function isLoopbackHost(host: string): boolean {
 
 function checkRate(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw invalid(`faults.${name} must be a number between 0 and 1, got ${String(value)}`, `faults.${name}`);
+    throw check.invalid(`faults.${name}`, 'a number between 0 and 1', value);
   }
   return value;
 }
@@ -129,20 +129,17 @@ function checkRate(name: string, value: unknown): number {
 export function resolveFaults(base: FaultOptions, patch: unknown): FaultOptions {
   if (patch === undefined) return { ...base };
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw invalid('faults must be an object', 'faults');
+    throw check.invalid('faults', 'an object');
   }
   const known = Object.keys(DEFAULT_FAULT_OPTIONS);
   const unknown = findUnknownOption(patch, known);
   if (unknown !== undefined) {
-    throw invalid(unknownOptionMessage('faults', unknown, known), `faults.${unknown.key}`);
+    throw check.refuse(`faults.${unknown.key}`, unknownOptionMessage('faults', unknown, known));
   }
   const p = patch as Partial<Record<keyof FaultOptions, unknown>>;
   const latencyMs = p.latencyMs ?? base.latencyMs;
   if (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > 600_000) {
-    throw invalid(
-      `faults.latencyMs must be a number of ms between 0 and 600000, got ${JSON.stringify(latencyMs)}`,
-      'faults.latencyMs',
-    );
+    throw check.invalid('faults.latencyMs', 'a number of ms between 0 and 600000', JSON.stringify(latencyMs));
   }
   const retryAfterSeconds = p.retryAfterSeconds ?? base.retryAfterSeconds;
   if (
@@ -150,9 +147,10 @@ export function resolveFaults(base: FaultOptions, patch: unknown): FaultOptions 
     !Number.isInteger(retryAfterSeconds) ||
     retryAfterSeconds < 0
   ) {
-    throw invalid(
-      `faults.retryAfterSeconds must be a non-negative integer, got ${JSON.stringify(retryAfterSeconds)}`,
+    throw check.invalid(
       'faults.retryAfterSeconds',
+      'a non-negative integer',
+      JSON.stringify(retryAfterSeconds),
     );
   }
   return {
@@ -168,7 +166,7 @@ function checkLimits(name: string, value: DecompressionLimits): DecompressionLim
   for (const key of ['maxCompressedBytes', 'maxDecompressedBytes', 'maxRatio'] as const) {
     const v = value[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      throw invalid(`${name}.${key} must be a positive number, got ${String(v)}`, `${name}.${key}`);
+      throw check.invalid(`${name}.${key}`, 'a positive number', v);
     }
   }
   return Object.freeze({ ...value });
@@ -180,23 +178,22 @@ export function resolveIngestServerOptions(options: IngestServerOptions = {}): R
   const known = [...Object.keys(DEFAULT_INGEST_SERVER_OPTIONS)];
   const unknown = findUnknownOption(options, known);
   if (unknown !== undefined) {
-    throw invalid(unknownOptionMessage('startIngestServer', unknown, known), unknown.key);
+    throw check.refuse(unknown.key, unknownOptionMessage('startIngestServer', unknown, known));
   }
   const port = options.port ?? d.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw invalid(`port must be 0..65535, got ${port}`, 'port');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw check.invalid('port', '0..65535', port);
   const host = options.host ?? d.host;
-  if (typeof host !== 'string' || host.length === 0) throw invalid('host must be a non-empty string', 'host');
+  if (typeof host !== 'string' || host.length === 0) throw check.invalid('host', 'a non-empty string');
   const databasePath = options.databasePath ?? d.databasePath;
   if (typeof databasePath !== 'string' || databasePath.length === 0) {
-    throw invalid('databasePath must be a non-empty string', 'databasePath');
+    throw check.invalid('databasePath', 'a non-empty string');
   }
   const apiKeys: Record<string, string> = {};
   for (const [key, tenant] of Object.entries(options.apiKeys ?? d.apiKeys)) {
     if (key.length === 0 || /\s/.test(key))
-      throw invalid('API keys must be non-empty and contain no spaces', 'apiKeys');
+      throw check.refuse('apiKeys', 'API keys must be non-empty and contain no spaces');
     if (typeof tenant !== 'string' || tenant.length === 0 || tenant.length > 256) {
-      throw invalid('every API key must map to a tenant id of 1..256 characters', 'apiKeys');
+      throw check.refuse('apiKeys', 'every API key must map to a tenant id of 1..256 characters');
     }
     apiKeys[key] = tenant;
   }
@@ -204,24 +201,21 @@ export function resolveIngestServerOptions(options: IngestServerOptions = {}): R
     options.adminKey !== undefined &&
     (typeof options.adminKey !== 'string' || options.adminKey.length === 0)
   ) {
-    throw invalid('adminKey must be a non-empty string when set', 'adminKey');
+    throw check.invalid('adminKey', 'a non-empty string when set');
   }
   if (options.adminKey === undefined && !isLoopbackHost(host)) {
-    throw invalid(
+    throw check.refuse(
+      'adminKey',
       `host ${host} is reachable from other machines: set adminKey, or /_admin/* (stats, faults, commands) ` +
         'would be open to anyone who can reach it',
-      'adminKey',
     );
   }
   const bodyWorkers = options.bodyWorkers ?? d.bodyWorkers;
   if (!Number.isInteger(bodyWorkers) || bodyWorkers < 0 || bodyWorkers > MAX_BODY_WORKERS) {
-    throw invalid(
-      `bodyWorkers must be an integer from 0 to ${MAX_BODY_WORKERS}, got ${String(bodyWorkers)}`,
-      'bodyWorkers',
-    );
+    throw check.invalid('bodyWorkers', `an integer from 0 to ${MAX_BODY_WORKERS}`, bodyWorkers);
   }
   if (options.random !== undefined && typeof options.random !== 'function')
-    throw invalid('random must be a function', 'random');
+    throw check.invalid('random', 'a function');
   return {
     host,
     port,

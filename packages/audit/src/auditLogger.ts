@@ -1,4 +1,4 @@
-import { AUDIT_EVENT_TYPES } from '@rediver/core';
+import { AUDIT_EVENT_TYPES, toRediverError } from '@rediver/core';
 import type { AuditEventType, AuditSeverity } from '@rediver/core';
 import { EventEmitter } from 'eventemitter3';
 import { pino } from 'pino';
@@ -12,6 +12,7 @@ import type {
   AuditStats,
 } from './events';
 import { toErrorField } from './internal/errorField';
+import { AUDIT_FAILURE_CODES } from './internal/failureCodes';
 import { FileSink } from './internal/fileSink';
 import type { SinkCheckpoint, SinkRecord } from './internal/fileSink';
 import { RemoteShipper } from './internal/remoteShipper';
@@ -214,6 +215,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       this.shipper = new RemoteShipper({
         ...remote,
         random: o.random,
+        now: () => o.clock.now(),
         hooks: {
           sent: (lines, attempt) => {
             this.stats.remoteSent += lines;
@@ -254,7 +256,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       : sink;
     // The line is built by pino (serialisation, redaction). `formatters.level` returning nothing makes pino start
     // the line with a bare `{`, so the timestamp function emits the first member without pino's usual comma:
-    // that puts `timestamp` first and keeps the spec's field order, with pino skipping undefined members.
+    // that puts `timestamp` first and keeps the design doc's field order, with pino skipping undefined members.
     this.pino = pino(
       {
         level: 'info',
@@ -459,8 +461,11 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
 }
 
 function toAuditError(err: unknown, what: string): AuditError {
-  if (err instanceof AuditError) return err;
-  return new AuditError('INTERNAL', `audit ${what} failed: ${String(err)}`, { cause: err });
+  return toRediverError(err, 'INTERNAL', {
+    what: `audit ${what} failed`,
+    codes: AUDIT_FAILURE_CODES,
+    create: (code, message, options) => new AuditError(code, message, options),
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * @rediver/audit — the agent's audit log on pino: JSON lines in the spec's format, buffered and fsync'd,
+ * @rediver/audit — the agent's audit log on pino: JSON lines in the design doc's format (`docs/spec/`), buffered and fsync'd,
  * rotated and retained, shipped to an HTTP endpoint or a pino transport, optionally hash-chained, sealed with a
  * forward-secure key, checkpointed and verifiable.
  */

@@ -7,7 +7,7 @@ export type AuditTransportOptions = NonNullable<LoggerOptions['transport']>;
 /** Redaction: pino redact paths over the line object (`'details.password'`, `'details.*.token'`, `'error.message'`). */
 export type AuditRedactOptions = NonNullable<LoggerOptions['redact']>;
 
-/** Options of `AuditLogger` (the spec's Audit Logger config, with units in names). */
+/** Options of `AuditLogger` (the Audit Logger config of `docs/spec/agent-resource-management.md`, with units in names). */
 export interface AuditLoggerOptions {
   /** Agent identifier stamped on every line as `agent_id` (omitted when empty). */
   agentId?: string;
@@ -44,9 +44,16 @@ export interface AuditLoggerOptions {
   remoteMaxBacklog?: number;
   /** Timeout of one POST. */
   remoteTimeoutMs?: number;
-  /** First retry delay; doubles per attempt, full jitter (half to all of it). */
+  /**
+   * First retry delay, ms; doubles per attempt with equal jitter (half to all of the step), capped at
+   * `remoteRetryMaxDelayMs`.
+   */
+  remoteRetryBaseDelayMs?: number;
+  /** Longest retry delay, ms; a server's `Retry-After` is honoured up to this too. */
+  remoteRetryMaxDelayMs?: number;
+  /** @deprecated Use `remoteRetryBaseDelayMs` (the same value; accepted with a warning). */
   remoteRetryBaseMs?: number;
-  /** Longest retry delay. */
+  /** @deprecated Use `remoteRetryMaxDelayMs` (the same value; accepted with a warning). */
   remoteRetryMaxMs?: number;
   /** How long `close()` keeps trying to deliver the remote backlog before dropping it. */
   remoteCloseTimeoutMs?: number;
@@ -116,8 +123,8 @@ export const DEFAULT_AUDIT_LOGGER_OPTIONS = Object.freeze({
   remoteBatchSize: 100,
   remoteMaxBacklog: 10_000,
   remoteTimeoutMs: 10_000,
-  remoteRetryBaseMs: 500,
-  remoteRetryMaxMs: 30_000,
+  remoteRetryBaseDelayMs: 500,
+  remoteRetryMaxDelayMs: 30_000,
   remoteCloseTimeoutMs: 5000,
   hashChain: false,
   seal: true,
@@ -144,6 +151,8 @@ export const AUDIT_LOGGER_OPTION_KEYS = Object.freeze([
   'remoteBatchSize',
   'remoteMaxBacklog',
   'remoteTimeoutMs',
+  'remoteRetryBaseDelayMs',
+  'remoteRetryMaxDelayMs',
   'remoteRetryBaseMs',
   'remoteRetryMaxMs',
   'remoteCloseTimeoutMs',

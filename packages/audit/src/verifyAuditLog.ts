@@ -5,7 +5,7 @@ import type { AuditCheckpoint } from './events';
 import { chainHash, GENESIS_HASH, parseChainedLine } from './internal/hashChain';
 import type { ChainedLineParts } from './internal/hashChain';
 import { listRotated, logFamily, readLogText } from './internal/logFiles';
-import { expandHome, refuseUnknownOptions } from './internal/resolveOptions';
+import { expandPath, refuseUnknownOptions } from './internal/resolveOptions';
 import { KeySchedule, keyFromSecret, parseVerificationKey, sealMac } from './internal/sealKey';
 
 /** What is wrong with a line. */
@@ -236,7 +236,7 @@ export async function verifyAuditLog(
   options: AuditVerifyOptions = {},
 ): Promise<AuditVerifyResult> {
   refuseUnknownOptions('verifyAuditLog', options, VERIFY_OPTION_KEYS);
-  let active = expandHome(path);
+  let active = expandPath(path);
   const info = await stat(active).catch(() => undefined);
   if (info?.isDirectory()) active = join(active, options.fileName ?? 'audit.log');
   const family = logFamily(active);

@@ -62,8 +62,8 @@ describe('remote shipping', () => {
       remoteHeaders: { authorization: 'Bearer rdv_test' },
       remoteBatchSize: 10,
       remoteMaxBacklog: 50,
-      remoteRetryBaseMs: 5,
-      remoteRetryMaxMs: 40,
+      remoteRetryBaseDelayMs: 5,
+      remoteRetryMaxDelayMs: 40,
     });
     loggers.push(logger);
     const dropped: AuditDroppedEvent[] = [];
@@ -166,5 +166,70 @@ describe('remote shipping', () => {
     expect(local.map((l) => l.type)).toEqual(['job_started', 'job_completed', 'agent_error']);
     expect(local[2]!.details).toMatchObject({ dropped_lines: 2 });
     expect(logger.stats()).toMatchObject({ remoteDropped: 3, remoteSent: 0 });
+  });
+
+  it('backs off with equal jitter and reads Retry-After strictly, honouring it up to remoteRetryMaxDelayMs', async () => {
+    // 1.5 is not a Retry-After (RFC 9110: digits only); a date a day ahead is capped at the maximum delay.
+    const answers = [
+      { status: 503, retryAfter: '1.5' },
+      { status: 429, retryAfter: new Date(Date.now() + 86_400_000).toUTCString() },
+    ];
+    const { port } = await listen((_req, res) => {
+      const a = answers.shift();
+      if (a === undefined) res.writeHead(200).end();
+      else res.writeHead(a.status, { 'retry-after': a.retryAfter }).end();
+    });
+    const logger = new AuditLogger({
+      logFile: join(dir, 'audit.log'),
+      remoteEndpoint: `http://127.0.0.1:${port}/`,
+      remoteRetryBaseDelayMs: 20,
+      remoteRetryMaxDelayMs: 60,
+      random: () => 0,
+    });
+    loggers.push(logger);
+    const delays: number[] = [];
+    logger.on('remote:retry', (e) => delays.push(e.delayMs));
+    logger.info('upload_started', 'a');
+    await logger.flush();
+    await waitFor(() => logger.stats().remoteSent >= 1);
+    // Equal jitter with random 0: half the step (20 → 10); then the capped Retry-After (60), not 1500 or a day.
+    expect(delays).toEqual([10, 60]);
+  });
+
+  it('accepts the deprecated remoteRetryBaseMs/remoteRetryMaxMs with a warning, and refuses both spellings', () => {
+    const warnings: unknown[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (obj: unknown, msg?: string) => void warnings.push([obj, msg]),
+    };
+    const audit = new AuditLogger({
+      logFile: join(dir, 'audit.log'),
+      remoteEndpoint: 'http://127.0.0.1:9/',
+      remoteRetryBaseMs: 5,
+      remoteRetryMaxMs: 40,
+      logger,
+    });
+    loggers.push(audit);
+    expect(warnings).toEqual([
+      [
+        { option: 'remoteRetryBaseMs', replacement: 'remoteRetryBaseDelayMs' },
+        'audit: option remoteRetryBaseMs is deprecated: use remoteRetryBaseDelayMs (same meaning)',
+      ],
+      [
+        { option: 'remoteRetryMaxMs', replacement: 'remoteRetryMaxDelayMs' },
+        'audit: option remoteRetryMaxMs is deprecated: use remoteRetryMaxDelayMs (same meaning)',
+      ],
+    ]);
+    expect(
+      () =>
+        new AuditLogger({
+          logFile: join(dir, 'other.log'),
+          remoteEndpoint: 'http://127.0.0.1:9/',
+          remoteRetryBaseMs: 5,
+          remoteRetryBaseDelayMs: 5,
+        }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', details: { option: 'remoteRetryBaseMs' } }));
   });
 });

@@ -10,6 +10,7 @@ import type {
   SubmitReportResult,
 } from './chunkStore';
 import { ChunkError } from './internal/errors';
+import { check } from './internal/optionCheck';
 import type { ChunkEventMap } from './internal/events';
 import { DEFAULT_CHUNK_STORE_OPTIONS } from './internal/options';
 import type { ChunkStoreOptions } from './internal/options';
@@ -19,7 +20,7 @@ import type { UploadCallbacks, UploadCounters } from './internal/uploadEngine';
 import { UploadQueue } from './internal/uploadQueue';
 import type { DeadLetter, DeadLetterFilter, ReportProgress } from './internal/uploadQueue';
 
-/** Options of `ChunkManager`: the store's (the spec's Chunk Manager Config) plus delivery. */
+/** Options of `ChunkManager`: the store's (the Chunk Manager Config of `docs/spec/`) plus delivery. */
 export interface ChunkManagerOptions extends ChunkStoreOptions, UploadCallbacks {
   /**
    * Delivers one chunk (e.g. `@rediver/client`'s). A function picks the uploader per tenant (the platform derives
@@ -128,30 +129,24 @@ export class ChunkManager {
       );
     }
     if (storeOptions.readOnly === true) {
-      invalid(
+      throw check.invalid(
         'readOnly',
-        true,
         'false for a ChunkManager (open a ChunkStore with readOnly: true to inspect)',
+        true,
       );
     }
     const uploaderFor = resolveUploader(uploader);
-    nonNegativeInt('retryBaseDelayMs', retryBaseDelayMs);
-    nonNegativeInt('retryMaxDelayMs', retryMaxDelayMs);
+    check.integer('retryBaseDelayMs', retryBaseDelayMs, { min: 0 });
+    check.integer('retryMaxDelayMs', retryMaxDelayMs, { min: 0 });
     if (retryMaxDelayMs < retryBaseDelayMs) {
-      invalid('retryMaxDelayMs', retryMaxDelayMs, `>= retryBaseDelayMs (${retryBaseDelayMs})`);
+      throw check.invalid('retryMaxDelayMs', `>= retryBaseDelayMs (${retryBaseDelayMs})`, retryMaxDelayMs);
     }
-    positiveInt('uploadTimeoutMs', uploadTimeoutMs);
-    nonNegativeInt('closeTimeoutMs', closeTimeoutMs);
-    if (typeof adaptive !== 'boolean') invalid('adaptive', adaptive, 'a boolean');
-    if (
-      !Number.isSafeInteger(maxConcurrentUploadsCeiling) ||
-      maxConcurrentUploadsCeiling < 1 ||
-      maxConcurrentUploadsCeiling > 256
-    ) {
-      invalid('maxConcurrentUploadsCeiling', maxConcurrentUploadsCeiling, 'an integer in 1..256');
-    }
+    check.integer('uploadTimeoutMs', uploadTimeoutMs, { min: 1 });
+    check.integer('closeTimeoutMs', closeTimeoutMs, { min: 0 });
+    check.boolean('adaptive', adaptive);
+    check.integer('maxConcurrentUploadsCeiling', maxConcurrentUploadsCeiling, { min: 1, max: 256 });
     for (const [name, fn] of Object.entries({ onProgress, onComplete, onError })) {
-      if (fn !== undefined && typeof fn !== 'function') invalid(name, fn, 'a function');
+      check.optionalFunction(name, fn);
     }
     this.#closeTimeoutMs = closeTimeoutMs;
 
@@ -159,7 +154,11 @@ export class ChunkManager {
     const ceiling = Math.max(maxConcurrentUploadsCeiling, this.store.options.maxConcurrentUploads);
     if (options.maxConcurrentUploadsCeiling !== undefined && ceiling !== maxConcurrentUploadsCeiling) {
       void this.store.close();
-      invalid('maxConcurrentUploadsCeiling', maxConcurrentUploadsCeiling, '>= maxConcurrentUploads');
+      throw check.invalid(
+        'maxConcurrentUploadsCeiling',
+        '>= maxConcurrentUploads',
+        maxConcurrentUploadsCeiling,
+      );
     }
     try {
       this.#queue = new UploadQueue(this.store.sql);
@@ -479,32 +478,20 @@ export class ChunkManager {
   }
 }
 
-function invalid(name: string, value: unknown, rule: string): never {
-  throw new ChunkError(ERROR_CODES.INVALID_OPTION, `${name} must be ${rule} (got ${String(value)})`, {
-    details: { option: name },
-  });
-}
-
-function nonNegativeInt(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) invalid(name, value, 'an integer >= 0');
-}
-
-function positiveInt(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 1) invalid(name, value, 'an integer >= 1');
-}
-
 function resolveUploader(uploader: ChunkManagerOptions['uploader']): (tenantId: string) => ChunkUploader {
   if (typeof uploader === 'function') {
     return (tenantId) => {
       const u = uploader(tenantId);
       if (typeof u?.uploadChunk !== 'function') {
-        throw new ChunkError(ERROR_CODES.INVALID_OPTION, `uploader(${tenantId}) returned no ChunkUploader`);
+        throw new ChunkError(ERROR_CODES.INVALID_OPTION, `uploader(${tenantId}) returned no ChunkUploader`, {
+          details: { option: 'uploader' },
+        });
       }
       return u;
     };
   }
   if (typeof uploader !== 'object' || uploader === null || typeof uploader.uploadChunk !== 'function') {
-    invalid('uploader', uploader, 'a ChunkUploader or a function returning one per tenant');
+    throw check.invalid('uploader', 'a ChunkUploader or a function returning one per tenant', uploader);
   }
   return () => uploader;
 }

@@ -1,4 +1,4 @@
-import { CHUNK_STATUSES, ERROR_CODES, REPORT_STATUSES } from '@rediver/core';
+import { CHUNK_STATUSES, ERROR_CODES, isRediverError, REPORT_STATUSES } from '@rediver/core';
 import type { ChunkStatus, Report, ReportStatus } from '@rediver/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { EventEmitter } from 'eventemitter3';
@@ -782,10 +782,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         failure = mismatch('SHA-256');
       }
     } catch (err) {
-      failure =
-        err instanceof ChunkError
-          ? err
-          : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
+      failure = isRediverError(err)
+        ? err
+        : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
     }
     if (failure) {
       this.#quarantine(tenant, reportId, chunkIndex, row.id, failure);

@@ -1,5 +1,4 @@
-/** Package version, for user agents and diagnostics. */
-export const VERSION = '0.0.0';
+export { VERSION } from './version';
 
 export { ChunkStore } from './chunkStore';
 export type {
@@ -37,7 +36,7 @@ export type {
   StoreSetAsideEvent,
 } from './internal/events';
 
-// ---- upload half (issue 7) ----
+// ---- upload half: the engine that delivers stored chunks ----
 export { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from './chunkManager';
 export type { ChunkManagerOptions, ChunkManagerStats, WaitOptions } from './chunkManager';
 export type { UploadCounters, UploadErrorContext } from './internal/uploadEngine';

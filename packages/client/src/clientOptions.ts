@@ -2,6 +2,8 @@ import type { Clock, Logger } from '@rediver/core';
 import {
   COMPRESSION_THRESHOLD_BYTES,
   findUnknownOption,
+  MAX_TIMER_MS,
+  optionChecker,
   optionNames,
   silentLogger,
   systemClock,
@@ -59,11 +61,17 @@ export interface ResolvedClientOptions {
 const API_KEY = /^[\x21-\x7e]{8,}$/;
 const HEADER_TEXT = /^[\x20-\x7e]+$/;
 
-function invalid(name: string, reason: string): ClientError {
-  return new ClientError('INVALID_OPTION', `Invalid client option \`${name}\`: ${reason}.`, {
-    details: { option: name },
-  });
-}
+/**
+ * The client's option checks: `` Invalid client option `timeoutMs`: expected <rule>, got <value>. `` or, when no
+ * value is echoed (never the API key), `` Invalid client option `apiKey`: <reason>. ``; `details.option` is set.
+ */
+const check = optionChecker({
+  error: (message, o) => new ClientError('INVALID_OPTION', message, o),
+  message: (option, rule, got) =>
+    got === undefined
+      ? `Invalid client option \`${option}\`: ${rule}.`
+      : `Invalid client option \`${option}\`: expected ${rule}, got ${got}.`,
+});
 
 /** Every key of `ClientOptions`: any other is refused with a did-you-mean. */
 const OPTION_KEYS = optionNames<ClientOptions>({
@@ -78,19 +86,13 @@ const OPTION_KEYS = optionNames<ClientOptions>({
   clock: true,
 });
 
-/** Longest delay a Node timer honours; a larger one fires at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 function checkInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(name, `expected an integer in ${min}..${max}, got ${String(value)}`);
-  }
-  return value;
+  return check.integer(name, value, { min, max });
 }
 
 /** Applies defaults and validates; throws `ClientError` `INVALID_OPTION` (never clamps). */
 export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'expected an object');
+  if (typeof options !== 'object' || options === null) throw check.invalid('options', 'expected an object');
   // First: a misspelt key (`apikey`) also leaves the real one missing; the did-you-mean explains both.
   const unknown = findUnknownOption(options, OPTION_KEYS);
   if (unknown !== undefined) {
@@ -102,32 +104,33 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   try {
     url = new URL(options.baseUrl);
   } catch {
-    throw invalid('baseUrl', 'expected an absolute http(s) URL');
+    throw check.invalid('baseUrl', 'expected an absolute http(s) URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid('baseUrl', `expected http: or https:, got ${url.protocol}`);
+    throw check.invalid('baseUrl', `expected http: or https:, got ${url.protocol}`);
   }
   if (url.username !== '' || url.password !== '')
-    throw invalid('baseUrl', 'credentials belong in apiKey, not the URL');
-  if (url.search !== '' || url.hash !== '') throw invalid('baseUrl', 'expected no query string or fragment');
+    throw check.invalid('baseUrl', 'credentials belong in apiKey, not the URL');
+  if (url.search !== '' || url.hash !== '')
+    throw check.invalid('baseUrl', 'expected no query string or fragment');
   // The key itself is never put in a message: only what is wrong with it.
   if (typeof options.apiKey !== 'string' || !API_KEY.test(options.apiKey)) {
-    throw invalid('apiKey', 'expected at least 8 visible ASCII characters (no spaces)');
+    throw check.invalid('apiKey', 'expected at least 8 visible ASCII characters (no spaces)');
   }
   const agentId = options.agentId;
   if (agentId !== undefined && (typeof agentId !== 'string' || !HEADER_TEXT.test(agentId))) {
-    throw invalid('agentId', 'expected non-empty printable ASCII');
+    throw check.invalid('agentId', 'expected non-empty printable ASCII');
   }
   const userAgent = options.userAgent ?? DEFAULT_CLIENT_OPTIONS.userAgent;
   if (typeof userAgent !== 'string' || !HEADER_TEXT.test(userAgent)) {
-    throw invalid('userAgent', 'expected non-empty printable ASCII');
+    throw check.invalid('userAgent', 'expected non-empty printable ASCII');
   }
   const logger = options.logger ?? DEFAULT_CLIENT_OPTIONS.logger;
   if (typeof logger.debug !== 'function' || typeof logger.warn !== 'function') {
-    throw invalid('logger', 'expected a pino-compatible logger');
+    throw check.invalid('logger', 'expected a pino-compatible logger');
   }
   const clock = options.clock ?? DEFAULT_CLIENT_OPTIONS.clock;
-  if (typeof clock.now !== 'function') throw invalid('clock', 'expected { now(): number }');
+  if (typeof clock.now !== 'function') throw check.invalid('clock', 'expected { now(): number }');
   return Object.freeze({
     origin: url.origin,
     pathPrefix: url.pathname.replace(/\/+$/, ''),

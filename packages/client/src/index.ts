@@ -24,5 +24,5 @@ export type { ClientErrorCode, ClientErrorOptions } from './clientError';
 export { CLIENT_ERROR_CODES, ClientError, isClientError } from './clientError';
 export type { ClientOptions } from './clientOptions';
 export { DEFAULT_CLIENT_OPTIONS } from './clientOptions';
-export { parseRetryAfter } from './retryAfter';
+export { parseRetryAfter } from '@rediver/core';
 export { VERSION } from './version';

@@ -1,4 +1,4 @@
-/** Audit event types of the spec, with their exact wire values. */
+/** Audit event types of `docs/spec/agent-resource-management.md`, with their exact wire values. */
 export const AUDIT_EVENT_TYPES = Object.freeze({
   agentStart: 'agent_start',
   agentStop: 'agent_stop',

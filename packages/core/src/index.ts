@@ -1,6 +1,7 @@
 /**
  * @rediver/core — the shared vocabulary of the Rediver agent SDK: wire types of the platform API,
- * agent types, audit vocabulary, the interfaces packages accept, limits, and the error class.
+ * agent types, audit vocabulary, the interfaces packages accept, limits, the error class, and the pure resilience
+ * primitives every package shares (backoff, `Retry-After`, timer cap, error mapping, option checks).
  * No dependencies, no state, no I/O.
  */
 export type {
@@ -83,6 +84,19 @@ export {
 
 export type { UnknownOption } from './optionKeys';
 export { findUnknownOption, optionNames, suggestName, unknownOptionMessage } from './optionKeys';
+
+export { MAX_TIMER_MS } from './timers';
+export { expandHome } from './paths';
+
+export type { BackoffInput, BackoffJitter, BackoffPolicy } from './backoff';
+export { backoffDelayMs } from './backoff';
+export { parseRetryAfter } from './retryAfter';
+
+export type { ToRediverErrorOptions } from './systemErrors';
+export { systemErrorCode, toRediverError } from './systemErrors';
+
+export type { NumberRange, OptionChecker, OptionCheckerConfig, OptionRename } from './optionChecks';
+export { optionChecker } from './optionChecks';
 
 export type { ErrorCode, RediverErrorOptions } from './errors';
 export {

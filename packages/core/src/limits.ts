@@ -28,7 +28,7 @@ export const INGEST_DECOMPRESSION_LIMITS: DecompressionLimits = Object.freeze({
   maxRatio: 200,
 });
 
-/** The platform's generic limits elsewhere (and the spec's chunk-decompression limits). */
+/** The platform's generic limits elsewhere (and the chunk-decompression limits of `docs/spec/platform-api.md`). */
 export const DEFAULT_DECOMPRESSION_LIMITS: DecompressionLimits = Object.freeze({
   maxCompressedBytes: 10 * 1024 * 1024,
   maxDecompressedBytes: 50 * 1024 * 1024,

@@ -22,5 +22,4 @@ export { DEFAULT_UPLOAD_PIPELINE_OPTIONS } from './options';
 export type { FlushOptions, StopOptions, SubmitOptions, UploadPipelineOptions } from './options';
 export type { RetryInfo, UploadPipelineEvents } from './events';
 
-/** Package version, for user agents and diagnostics. */
-export const VERSION = '0.0.0';
+export { VERSION } from './version';

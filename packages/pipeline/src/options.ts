@@ -32,7 +32,8 @@ export interface UploadPipelineOptions {
   random?: () => number;
 }
 
-/** Defaults of `UploadPipelineOptions` (the spec's values, plus the cap and jitter it lacked). */
+/** Defaults of `UploadPipelineOptions` (the values of `docs/spec/agent-resource-management.md`, plus the cap and jitter it
+ * lacked). */
 export const DEFAULT_UPLOAD_PIPELINE_OPTIONS = Object.freeze({
   queueSize: 1000,
   workers: 3,

@@ -44,5 +44,4 @@ export type { SlotHandle } from './slotHandle';
 export type { SystemMetricsSourceOptions } from './systemMetricsSource';
 export { DEFAULT_SYSTEM_METRICS_SOURCE_OPTIONS, SystemMetricsSource } from './systemMetricsSource';
 
-/** Package version, for user agents and diagnostics. */
-export const VERSION = '0.0.0';
+export { VERSION } from './version';

@@ -1,7 +1,8 @@
 import type { Clock, Logger, SystemMetrics } from '@rediver/core';
 import type { MetricsSource } from './metricsSource';
 
-/** Options of `ResourceController` (the spec's Resource Controller table, plus event-loop and PSI limits). */
+/** Options of `ResourceController` (the Resource Controller table of `docs/spec/agent-resource-management.md`, plus
+ * event-loop and PSI limits). */
 export interface ResourceControllerOptions {
   /** CPU percent (of the effective CPUs) at which to throttle, 0 < x <= 100. */
   cpuThreshold?: number;

@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import type { Logger, SystemMetrics } from '@rediver/core';
 import { isRediverError } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -228,11 +229,24 @@ describe('sampling lifecycle', () => {
   });
 
   it('closes a metrics source it created itself', async () => {
+    // The system source keeps /proc/stat open between samples; closing it closes that descriptor. Counting the
+    // process's descriptors on /proc/stat observes the source's close() itself, not the controller's state.
+    const openOnProcStat = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === '/proc/stat';
+        } catch {
+          return false; // the directory's own descriptor, gone once read
+        }
+      }).length;
+    const before = openOnProcStat();
     const c = new ResourceController();
     c.start();
     expect(c.metrics?.cpuOrigin).toBeDefined();
+    expect(openOnProcStat()).toBe(before + 1);
     await c.close();
     expect(c.sample()).toBeUndefined();
+    expect(openOnProcStat()).toBe(before);
   });
 
   it('absorbs a failing source: SAMPLE_FAILED warning, counter, state kept, sampling goes on', () => {

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
+import { MAX_TIMER_MS } from '@rediver/core';
 import type { ResourceStatus, SystemMetrics } from '@rediver/core';
 import { ResourceError } from './errors';
 import type { ResourceControllerEvents, ResourceWarning } from './events';
 import type { ListNode } from './internal/waiterList';
 import { WaiterList } from './internal/waiterList';
 import type { ResolvedOptions } from './internal/resolveOptions';
-import { checkAcquireOptions, checkMaxJobs, MAX_TIMER_MS, resolveOptions } from './internal/resolveOptions';
+import { checkAcquireOptions, checkMaxJobs, resolveOptions } from './internal/resolveOptions';
 import { figuresOverLimits, headroom } from './internal/thresholds';
 import type { AcquireSlotOptions, ResourceControllerOptions } from './options';
 import type { SlotHandle } from './slotHandle';
@@ -65,7 +66,7 @@ let freeSlot: (controller: ResourceController) => void;
 let releaseAgain: (controller: ResourceController) => void;
 
 /**
- * Admission control from real measurements (the spec's Resource Controller). Samples a `MetricsSource`
+ * Admission control from real measurements (`docs/spec/agent-resource-management.md`, Resource Controller). Samples a `MetricsSource`
  * every `sampleIntervalMs` (first at `start()`); throttles when any figure reaches its threshold and
  * clears once every figure has stayed below for `cooldownMs`, counted from the first sample found
  * below (any sample over again restarts the count). Jobs take slots: up to `maxConcurrentJobs`, or

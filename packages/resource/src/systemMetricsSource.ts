@@ -11,7 +11,11 @@ import { matchingDir, readCgroupLayout } from './cgroupLayout';
 import { ResourceError } from './errors';
 import type { MetricsSource } from './metricsSource';
 import { KernelFile } from './internal/kernelFile';
+import { resourceOptionChecker } from './internal/optionCheck';
 import { unknownKeyError } from './internal/optionKeys';
+
+/** The source's option checks: `SystemMetricsSource: <option> must be <rule>, got <value>`. */
+const check = resourceOptionChecker('SystemMetricsSource');
 import {
   keyedValue,
   parseCfsQuota,
@@ -136,7 +140,7 @@ export class SystemMetricsSource implements MetricsSource {
   private closed = false;
 
   constructor(options: SystemMetricsSourceOptions = {}) {
-    if (typeof options !== 'object' || options === null) invalid('options', 'an object', options);
+    if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
     const unknown = unknownKeyError('SystemMetricsSource', options, SOURCE_OPTION_KEYS);
     if (unknown !== undefined) throw unknown;
     const procRoot = options.procRoot ?? DEFAULT_SYSTEM_METRICS_SOURCE_OPTIONS.procRoot;
@@ -145,11 +149,12 @@ export class SystemMetricsSource implements MetricsSource {
       options.eventLoopMonitoring ?? DEFAULT_SYSTEM_METRICS_SOURCE_OPTIONS.eventLoopMonitoring;
     const resolution =
       options.eventLoopResolutionMs ?? DEFAULT_SYSTEM_METRICS_SOURCE_OPTIONS.eventLoopResolutionMs;
-    if (typeof procRoot !== 'string' || procRoot === '') invalid('procRoot', 'a non-empty path', procRoot);
+    if (typeof procRoot !== 'string' || procRoot === '')
+      throw check.invalid('procRoot', 'a non-empty path', procRoot);
     if (typeof cgroupRoot !== 'string' || cgroupRoot === '')
-      invalid('cgroupRoot', 'a non-empty path', cgroupRoot);
+      throw check.invalid('cgroupRoot', 'a non-empty path', cgroupRoot);
     if (!Number.isInteger(resolution) || resolution < 1)
-      invalid('eventLoopResolutionMs', 'an integer >= 1', resolution);
+      throw check.invalid('eventLoopResolutionMs', 'an integer >= 1', resolution);
     this.resolutionMs = resolution;
     this.clock = options.clock ?? systemClock;
     this.monotonicNowMs = options.monotonicNowMs ?? (() => performance.now());
@@ -488,14 +493,4 @@ function osCpuTimes(): HostCpuTimes {
     idle += times.idle;
   }
   return { total, idle, unit: 'ms' };
-}
-
-function invalid(name: string, expected: string, value: unknown): never {
-  throw new ResourceError(
-    'INVALID_OPTION',
-    `SystemMetricsSource: ${name} must be ${expected}, got ${String(value)}`,
-    {
-      details: { option: name },
-    },
-  );
 }

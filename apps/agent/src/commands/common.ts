@@ -113,7 +113,8 @@ export function reportError(io: Io, e: unknown): number {
     return EXIT.usage;
   }
   // A storage or system failure (SQLite's SQLITE_*, the OS's ENOSPC, EACCES...) is the host's condition, not a bug:
-  // its code and message, never a stack (issue 18). A stack is kept for what really is unexpected.
+  // its code and message, never a stack (an operator must act on it, not read it as our crash). A stack is kept
+  // for what really is unexpected.
   const code = (e as { code?: unknown } | null)?.code;
   const hostFailure = typeof code === 'string' && /^(SQLITE_[A-Z_]+|E[A-Z]+)$/.test(code);
   io.err.write(

@@ -69,7 +69,7 @@ export async function scanCommand(args: string[], io: Io): Promise<number> {
     else if ((await agent.settled()).failed > 0) code = EXIT.pending;
     await session.close('scan finished');
     const c = agent.counters;
-    // Issue 18.6: a report neither stored nor delivered is lost, not "kept": its own exit code and lines.
+    // A report neither stored nor delivered is lost, not "kept": its own exit code and lines, so a script can tell.
     if (agent.reportsNotKept > 0) code = EXIT.notKept;
     const kept = [...agent.deliveries.values()].filter((d) => d.state !== 'delivered' && d.notKept !== true);
     io.out.write(

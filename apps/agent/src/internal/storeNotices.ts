@@ -4,7 +4,7 @@ import type { ChunkManager, SetAsideFile } from '@rediver/chunk';
 import type { AuditPort } from './ports';
 
 /*
- * What the agent tells the operator about its own storage (issue 18, items 5 and 6): a damaged chunk store set
+ * What the agent tells the operator about its own storage, so that nothing is lost silently: a damaged chunk store set
  * aside at open, a store found damaged while running, an audit log the disk cannot take. Each is one line (said
  * once) and, where the audit log can take it, one audit line.
  */

@@ -56,7 +56,7 @@ export const MAX_FINDINGS_PER_REPORT = 20_000;
 export const MAX_ASSETS_PER_REPORT = 2_000;
 /**
  * The most findings and assets one chunked report may collect over all its chunks: 5x the million
- * findings the agent is measured with (issue 13). Counted in the report's row as chunks are applied.
+ * findings the agent is measured with at scale. Counted in the report's row as chunks are applied.
  */
 export const MAX_FINDINGS_PER_CHUNKED_REPORT = 5_000_000;
 /** See `MAX_FINDINGS_PER_CHUNKED_REPORT`. */

@@ -4,7 +4,7 @@ import { AuditError } from '../auditError';
 import type { AuditCheckpoint } from '../events';
 import { parseCheckpoints, verifyAuditLog } from '../verifyAuditLog';
 import type { AuditVerifyOptions } from '../verifyAuditLog';
-import { expandHome } from './resolveOptions';
+import { expandPath } from './resolveOptions';
 
 /** Output channels of the CLI. */
 export interface CliIo {
@@ -83,15 +83,19 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return 2;
   }
   try {
-    for (const f of keyFiles) keys.push(...lines(await readFile(expandHome(f), 'utf8')));
+    for (const f of keyFiles) keys.push(...lines(await readFile(expandPath(f), 'utf8')));
     const secrets: string[] = [];
-    for (const f of secretFiles) secrets.push(...lines(await readFile(expandHome(f), 'utf8')));
+    for (const f of secretFiles) secrets.push(...lines(await readFile(expandPath(f), 'utf8')));
     const checkpoints: (AuditCheckpoint | string)[] = [];
     for (const c of checkpointArgs) {
       if (CHECKPOINT_TEXT.test(c)) checkpoints.push(c);
       else {
-        const found = parseCheckpoints(await readFile(expandHome(c), 'utf8'));
-        if (found.length === 0) throw new AuditError('INVALID_OPTION', `no checkpoint (seq:hash) in ${c}`);
+        const found = parseCheckpoints(await readFile(expandPath(c), 'utf8'));
+        if (found.length === 0) {
+          throw new AuditError('INVALID_OPTION', `no checkpoint (seq:hash) in ${c}`, {
+            details: { option: 'checkpoint' },
+          });
+        }
         checkpoints.push(...found);
       }
     }

@@ -15,8 +15,10 @@ import {
 import { access, unlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { toRediverError } from '@rediver/core';
 import type { Clock } from '@rediver/core';
 import { AuditError } from '../auditError';
+import { AUDIT_FAILURE_CODES } from './failureCodes';
 import { chainLine, GENESIS_HASH, parseChainedLine, sealSuffix } from './hashChain';
 import type { ChainState } from './hashChain';
 import {
@@ -130,12 +132,11 @@ interface Head {
 const SEAL_RESERVE = 9 + 16 + 1 + 15 + 1 + 64 + 1;
 
 function asAuditError(err: unknown, what: string): AuditError {
-  if (err instanceof AuditError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  // The host's disk (or the user's disk quota) is full: its own code, never our STORAGE_QUOTA (issue 18).
-  const full = code === 'ENOSPC' || code === 'EDQUOT';
-  return new AuditError(full ? 'DISK_FULL' : 'INTERNAL', `audit log: ${what} failed: ${String(err)}`, {
-    cause: err,
+  // The host's disk (or the user's disk quota) is full: its own code, never our STORAGE_QUOTA.
+  return toRediverError(err, 'INTERNAL', {
+    what: `audit log: ${what} failed`,
+    codes: AUDIT_FAILURE_CODES,
+    create: (code, message, options) => new AuditError(code, message, options),
   });
 }
 

@@ -1,3 +1,4 @@
+import { backoffDelayMs, parseRetryAfter } from '@rediver/core';
 import { AuditError } from '../auditError';
 
 /** Settings of remote shipping. */
@@ -11,6 +12,8 @@ export interface RemoteShipperConfig {
   retryBaseMs: number;
   retryMaxMs: number;
   random: () => number;
+  /** Epoch ms, for `Retry-After` dates. */
+  now: () => number;
   hooks: RemoteShipperHooks;
 }
 
@@ -40,17 +43,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const s = Number(header);
-  if (Number.isFinite(s) && s >= 0) return s * 1000;
-  const t = Date.parse(header);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
-}
-
 /**
- * Ships written lines to an HTTP endpoint in order, one batch at a time, with exponential backoff and full
- * jitter. The backlog is bounded: when full, the oldest lines are dropped (counted and reported). Nothing here
+ * Ships written lines to an HTTP endpoint in order, one batch at a time, with exponential backoff and equal
+ * jitter (core's `backoffDelayMs`: half the step fixed, half random; a `Retry-After` is a minimum, capped at
+ * `retryMaxMs`). The backlog is bounded: when full, the oldest lines are dropped (counted and reported). Nothing here
  * ever blocks or fails local logging.
  */
 export class RemoteShipper {
@@ -134,9 +130,15 @@ export class RemoteShipper {
         continue;
       }
       if (this.stop.signal.aborted) return;
-      const cap = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** Math.min(attempt - 1, 30));
-      const jittered = Math.round(cap / 2 + (this.config.random() * cap) / 2);
-      const delay = Math.min(this.config.retryMaxMs, Math.max(outcome.retryAfterMs ?? 0, jittered));
+      const delay = backoffDelayMs(
+        {
+          baseDelayMs: this.config.retryBaseMs,
+          maxDelayMs: this.config.retryMaxMs,
+          jitter: 'equal',
+          maxRetryAfterMs: this.config.retryMaxMs,
+        },
+        { retry: attempt, random: this.config.random(), retryAfterMs: outcome.retryAfterMs },
+      );
       this.config.hooks.retry(attempt, delay, outcome.error);
       this.wake = new AbortController();
       await sleep(delay, AbortSignal.any([this.stop.signal, this.wake.signal]));
@@ -162,7 +164,7 @@ export class RemoteShipper {
       if (res.ok) return 'ok';
       const status = res.status;
       if (status === 408 || status === 429 || status >= 500) {
-        const ra = retryAfterMs(res.headers.get('retry-after'));
+        const ra = parseRetryAfter(res.headers.get('retry-after'), this.config.now());
         const code = status === 429 ? 'RATE_LIMITED' : 'SERVER_ERROR';
         const error = new AuditError(code, `audit remote endpoint answered ${status}`, { status });
         return ra === undefined ? { error } : { error, retryAfterMs: ra };

@@ -2,7 +2,9 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import {
   AUDIT_EVENT_TYPES,
+  expandHome,
   findUnknownOption,
+  optionChecker,
   silentLogger,
   systemClock,
   unknownOptionMessage,
@@ -25,8 +27,8 @@ export interface ResolvedAuditOptions {
   bufferSize: number;
   flushIntervalMs: number;
   durableTypes: ReadonlySet<string>;
-  /** The shipper's settings (its runtime hooks and random source are added where it is built) plus the close bound. */
-  remote: (Omit<RemoteShipperConfig, 'random' | 'hooks'> & { closeTimeoutMs: number }) | undefined;
+  /** The shipper's settings (its runtime hooks, clock and random source are added where it is built) plus the close bound. */
+  remote: (Omit<RemoteShipperConfig, 'random' | 'now' | 'hooks'> & { closeTimeoutMs: number }) | undefined;
   transport: AuditTransportOptions | undefined;
   redact: AuditRedactOptions | undefined;
   hashChain: boolean;
@@ -41,23 +43,17 @@ export interface ResolvedAuditOptions {
   random: () => number;
 }
 
-function invalid(name: string, value: unknown, rule: string): AuditError {
-  return new AuditError('INVALID_OPTION', `audit: option ${name} must be ${rule} (got ${String(value)})`, {
-    details: { option: name },
-  });
-}
+/** The audit package's option checks: `audit: option <name> must be <rule> (got <value>)`, `details.option` set. */
+const check = optionChecker({
+  error: (message, o) => new AuditError('INVALID_OPTION', message, o),
+  message: (option, rule, got) =>
+    `audit: option ${option} must be ${rule}${got === undefined ? '' : ` (got ${got})`}`,
+});
 
-function positive(name: string, value: number, { integer = false, infinite = false } = {}): number {
-  const ok =
-    typeof value === 'number' &&
-    value > 0 &&
-    (Number.isFinite(value) || (infinite && value === Number.POSITIVE_INFINITY)) &&
-    (!integer || !Number.isFinite(value) || Number.isInteger(value));
-  if (!ok) {
-    const rule = `a positive ${integer ? 'integer' : 'number'}${infinite ? ' or Infinity' : ''}`;
-    throw invalid(name, value, rule);
-  }
-  return value;
+/** A positive number (`integer`: a positive integer; `infinite`: Infinity allowed). */
+function positive(name: string, value: unknown, { integer = false, infinite = false } = {}): number {
+  const range = { min: 0, exclusiveMin: true, infinity: infinite };
+  return integer ? check.integer(name, value, range) : check.number(name, value, range);
 }
 
 /** Refuses keys `known` does not list, with a did-you-mean (`INVALID_OPTION`, `details.option` = the key). */
@@ -78,10 +74,8 @@ export function refuseUnknownOptions(component: string, options: object, known: 
 const EVENT_TYPES: ReadonlySet<string> = new Set(Object.values(AUDIT_EVENT_TYPES));
 
 /** `~` and `~/x` expand to the home folder; the result is absolute. */
-export function expandHome(path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
-  return resolve(path);
+export function expandPath(path: string): string {
+  return resolve(expandHome(path, homedir()));
 }
 
 /** Resolves options in one place; throws `AuditError` (`INVALID_OPTION`) for an invalid explicit value. */
@@ -89,10 +83,11 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
   refuseUnknownOptions('AuditLogger', options, AUDIT_LOGGER_OPTION_KEYS);
   const d = DEFAULT_AUDIT_LOGGER_OPTIONS;
   const logFile = options.logFile ?? d.logFile;
-  if (typeof logFile !== 'string' || logFile.trim() === '') throw invalid('logFile', logFile, 'a file path');
+  if (typeof logFile !== 'string' || logFile.trim() === '')
+    throw check.invalid('logFile', 'a file path', logFile);
   const maxSizeMB = positive('maxSizeMB', options.maxSizeMB ?? d.maxSizeMB);
   const maxBytes = Math.floor(maxSizeMB * 1024 * 1024);
-  if (maxBytes < 1) throw invalid('maxSizeMB', maxSizeMB, 'at least one byte');
+  if (maxBytes < 1) throw check.invalid('maxSizeMB', 'at least one byte', maxSizeMB);
   const maxAgeDays = positive('maxAgeDays', options.maxAgeDays ?? d.maxAgeDays, { infinite: true });
   const maxFiles = positive('maxFiles', options.maxFiles ?? d.maxFiles, { integer: true, infinite: true });
   const bufferSize = positive('bufferSize', options.bufferSize ?? d.bufferSize, { integer: true });
@@ -101,7 +96,7 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
   });
   const durable: readonly AuditEventType[] = options.durableTypes ?? d.durableTypes;
   if (!Array.isArray(durable) || durable.some((t) => !EVENT_TYPES.has(t))) {
-    throw invalid('durableTypes', durable, 'an array of audit event types');
+    throw check.invalid('durableTypes', 'an array of audit event types', durable);
   }
   const checkpointEveryLines = positive(
     'checkpointEveryLines',
@@ -114,27 +109,21 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
   );
   const hashChain = options.hashChain ?? d.hashChain;
   const sealOn = options.seal ?? d.seal;
-  if (typeof sealOn !== 'boolean') throw invalid('seal', sealOn, 'a boolean');
+  if (typeof sealOn !== 'boolean') throw check.invalid('seal', 'a boolean', sealOn);
   const secret = options.sealSecret;
   if (secret !== undefined && (typeof secret !== 'string' || secret.length < 16)) {
     // Never echo the secret itself.
-    throw new AuditError(
-      'INVALID_OPTION',
-      'audit: option sealSecret must be a string of at least 16 characters',
-      {
-        details: { option: 'sealSecret' },
-      },
-    );
+    throw check.invalid('sealSecret', 'a string of at least 16 characters');
   }
   const keyFileOption = options.sealKeyFile;
   if (keyFileOption !== undefined && (typeof keyFileOption !== 'string' || keyFileOption.trim() === '')) {
-    throw invalid('sealKeyFile', keyFileOption, 'a file path');
+    throw check.invalid('sealKeyFile', 'a file path', keyFileOption);
   }
-  const resolvedLogFile = expandHome(logFile);
+  const resolvedLogFile = expandPath(logFile);
   const seal =
     hashChain && sealOn
       ? {
-          keyFile: keyFileOption === undefined ? `${resolvedLogFile}.key` : expandHome(keyFileOption),
+          keyFile: keyFileOption === undefined ? `${resolvedLogFile}.key` : expandPath(keyFileOption),
           secret,
         }
       : undefined;
@@ -145,16 +134,37 @@ export function resolveAuditOptions(options: AuditLoggerOptions): ResolvedAuditO
     try {
       url = new URL(endpoint);
     } catch {
-      throw invalid('remoteEndpoint', endpoint, 'an http(s) URL');
+      throw check.invalid('remoteEndpoint', 'an http(s) URL', endpoint);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw invalid('remoteEndpoint', endpoint, 'an http(s) URL');
+      throw check.invalid('remoteEndpoint', 'an http(s) URL', endpoint);
     }
     const format = options.remoteFormat ?? d.remoteFormat;
-    if (format !== 'json' && format !== 'ndjson') throw invalid('remoteFormat', format, "'json' or 'ndjson'");
-    const retryBaseMs = positive('remoteRetryBaseMs', options.remoteRetryBaseMs ?? d.remoteRetryBaseMs);
-    const retryMaxMs = positive('remoteRetryMaxMs', options.remoteRetryMaxMs ?? d.remoteRetryMaxMs);
-    if (retryMaxMs < retryBaseMs) throw invalid('remoteRetryMaxMs', retryMaxMs, '>= remoteRetryBaseMs');
+    if (format !== 'json' && format !== 'ndjson')
+      throw check.invalid('remoteFormat', "'json' or 'ndjson'", format);
+    const logger = options.logger ?? silentLogger;
+    const warn = (message: string, details: object): void => logger.warn(details, `audit: ${message}`);
+    const base = check.renamed(options, {
+      name: 'remoteRetryBaseDelayMs',
+      deprecated: 'remoteRetryBaseMs',
+      warn,
+    });
+    const max = check.renamed(options, {
+      name: 'remoteRetryMaxDelayMs',
+      deprecated: 'remoteRetryMaxMs',
+      warn,
+    });
+    const retryBaseMs = positive(
+      options.remoteRetryBaseMs === undefined ? 'remoteRetryBaseDelayMs' : 'remoteRetryBaseMs',
+      base ?? d.remoteRetryBaseDelayMs,
+    );
+    const retryMaxMs = positive(
+      options.remoteRetryMaxMs === undefined ? 'remoteRetryMaxDelayMs' : 'remoteRetryMaxMs',
+      max ?? d.remoteRetryMaxDelayMs,
+    );
+    if (retryMaxMs < retryBaseMs) {
+      throw check.invalid('remoteRetryMaxDelayMs', '>= remoteRetryBaseDelayMs', retryMaxMs);
+    }
     remote = {
       url: url.href,
       format,

@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { expandHome } from '@rediver/core';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -44,9 +45,7 @@ const SET_ASIDE_INFIX = '.corrupt-';
 
 /** Expands a leading `~` to the home directory and resolves to an absolute path. */
 export function expandPath(path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
-  return resolve(path);
+  return resolve(expandHome(path, homedir()));
 }
 
 /** How to open. */

@@ -49,7 +49,7 @@ const ENSURE_TENANT = (row: 'NEW' | 'OLD'): string =>
   `INSERT INTO tenant_stats (tenant_id) VALUES (${row}.tenant_id) ON CONFLICT (tenant_id) DO NOTHING;`;
 
 /**
- * Migration 3 (issue 13): blobs move to their own table and every per-chunk figure lives in a narrow counter
+ * Migration 3, for delivery at scale (a million findings): blobs move to their own table and every per-chunk figure lives in a narrow counter
  * row kept by triggers in the same transaction as the change, so no statement on a per-chunk path (claim,
  * ack, progress, settle, quota check, stats) reads blob pages or scans a report's chunks. Adds the `staging`
  * report status and `staged` chunk status of the streaming submit, and the chunk's `tail` frame.

@@ -8,13 +8,15 @@ import {
 } from '@rediver/core';
 import type { Clock, DecompressionLimits, Logger } from '@rediver/core';
 import { ChunkError } from './errors';
+import { check } from './optionCheck';
 
 /** What `submitReport` does when a new report would push stored bytes over `maxStorageMB`. */
 export const WHEN_FULL_POLICIES = ['reject', 'drop-oldest'] as const;
 /** Quota policy: `reject` refuses the new report; `drop-oldest` deletes the tenant's oldest undelivered reports. */
 export type WhenFullPolicy = (typeof WHEN_FULL_POLICIES)[number];
 
-/** Options of `ChunkStore` (and of the chunk manager built on it): the spec's Chunk Manager Config. */
+/** Options of `ChunkStore` (and of the chunk manager built on it): the Chunk Manager Config of
+ * `docs/spec/agent-resource-management.md`. */
 export interface ChunkStoreOptions {
   /** A report with at least this many findings is chunked. Default 2000. */
   minFindingsForChunking?: number;
@@ -78,7 +80,7 @@ export type ResolvedChunkStoreOptions = Readonly<Required<ChunkStoreOptions>>;
 
 const MiB = 1024 * 1024;
 
-/** Defaults of `ChunkStoreOptions` (the spec's Chunk Manager Config table). */
+/** Defaults of `ChunkStoreOptions` (the Chunk Manager Config table of `docs/spec/agent-resource-management.md`). */
 export const DEFAULT_CHUNK_STORE_OPTIONS: ResolvedChunkStoreOptions = Object.freeze({
   minFindingsForChunking: 2000,
   minAssetsForChunking: 200,
@@ -125,30 +127,6 @@ export const CHUNK_MANAGER_ONLY_KEYS: readonly string[] = Object.freeze([
 /** Largest chunk JSON we accept as `maxChunkSizeBytes`: our own reads must be able to decompress it. */
 export const MAX_CHUNK_SIZE_BYTES_LIMIT = DEFAULT_DECOMPRESSION_LIMITS.maxDecompressedBytes;
 
-function invalid(name: string, value: unknown, rule: string): never {
-  throw new ChunkError(ERROR_CODES.INVALID_OPTION, `${name} must be ${rule} (got ${String(value)})`, {
-    details: { option: name },
-  });
-}
-
-function int(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    invalid(name, value, `an integer in ${min}..${max}`);
-  }
-  return value;
-}
-
-function positive(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    invalid(name, value, 'a positive number');
-  return value;
-}
-
-function bool(name: string, value: boolean): boolean {
-  if (typeof value !== 'boolean') invalid(name, value, 'a boolean');
-  return value;
-}
-
 /** Resolves options against the defaults; an invalid explicit value throws `INVALID_OPTION` (never clamped). */
 export function resolveChunkStoreOptions(options: ChunkStoreOptions = {}): ResolvedChunkStoreOptions {
   const known = [...Object.keys(DEFAULT_CHUNK_STORE_OPTIONS), ...CHUNK_MANAGER_ONLY_KEYS];
@@ -162,41 +140,43 @@ export function resolveChunkStoreOptions(options: ChunkStoreOptions = {}): Resol
   for (const [k, v] of Object.entries(options ?? {})) {
     if (v !== undefined && !CHUNK_MANAGER_ONLY_KEYS.includes(k)) (o as Record<string, unknown>)[k] = v;
   }
-  int('minFindingsForChunking', o.minFindingsForChunking, 1);
-  int('minAssetsForChunking', o.minAssetsForChunking, 1);
-  int('minSizeForChunkingBytes', o.minSizeForChunkingBytes, 1);
-  int('maxFindingsPerChunk', o.maxFindingsPerChunk, 1);
-  int('maxAssetsPerChunk', o.maxAssetsPerChunk, 1);
-  int('maxChunkSizeBytes', o.maxChunkSizeBytes, 1024, MAX_CHUNK_SIZE_BYTES_LIMIT);
-  int('uploadDelayMs', o.uploadDelayMs, 0);
-  int('maxConcurrentUploads', o.maxConcurrentUploads, 1, 64);
-  int('maxRetries', o.maxRetries, 0);
+  check.integer('minFindingsForChunking', o.minFindingsForChunking, { min: 1 });
+  check.integer('minAssetsForChunking', o.minAssetsForChunking, { min: 1 });
+  check.integer('minSizeForChunkingBytes', o.minSizeForChunkingBytes, { min: 1 });
+  check.integer('maxFindingsPerChunk', o.maxFindingsPerChunk, { min: 1 });
+  check.integer('maxAssetsPerChunk', o.maxAssetsPerChunk, { min: 1 });
+  check.integer('maxChunkSizeBytes', o.maxChunkSizeBytes, { min: 1024, max: MAX_CHUNK_SIZE_BYTES_LIMIT });
+  check.integer('uploadDelayMs', o.uploadDelayMs, { min: 0 });
+  check.integer('maxConcurrentUploads', o.maxConcurrentUploads, { min: 1, max: 64 });
+  check.integer('maxRetries', o.maxRetries, { min: 0 });
   if (typeof o.databasePath !== 'string' || o.databasePath.length === 0) {
-    invalid('databasePath', o.databasePath, 'a non-empty path');
+    throw check.invalid('databasePath', 'a non-empty path', o.databasePath);
   }
-  positive('retentionHours', o.retentionHours);
-  positive('maxStorageMB', o.maxStorageMB);
-  int('compressionLevel', o.compressionLevel, 1, 9);
-  bool('compressInWorker', o.compressInWorker);
-  bool('autoCleanupOnUpload', o.autoCleanupOnUpload);
-  bool('cleanupOnReportComplete', o.cleanupOnReportComplete);
+  check.number('retentionHours', o.retentionHours, { min: 0, exclusiveMin: true });
+  check.number('maxStorageMB', o.maxStorageMB, { min: 0, exclusiveMin: true });
+  check.integer('compressionLevel', o.compressionLevel, { min: 1, max: 9 });
+  check.boolean('compressInWorker', o.compressInWorker);
+  check.boolean('autoCleanupOnUpload', o.autoCleanupOnUpload);
+  check.boolean('cleanupOnReportComplete', o.cleanupOnReportComplete);
   if (
     typeof o.cleanupIntervalMinutes !== 'number' ||
     !Number.isFinite(o.cleanupIntervalMinutes) ||
     o.cleanupIntervalMinutes < 0
   ) {
-    invalid('cleanupIntervalMinutes', o.cleanupIntervalMinutes, 'a number >= 0 (0 disables the timer)');
+    throw check.invalid(
+      'cleanupIntervalMinutes',
+      'a number >= 0 (0 disables the timer)',
+      o.cleanupIntervalMinutes,
+    );
   }
-  bool('aggressiveCleanup', o.aggressiveCleanup);
-  bool('readOnly', o.readOnly);
-  if (!(WHEN_FULL_POLICIES as readonly string[]).includes(o.whenFull)) {
-    invalid('whenFull', o.whenFull, `one of ${WHEN_FULL_POLICIES.join(', ')}`);
-  }
+  check.boolean('aggressiveCleanup', o.aggressiveCleanup);
+  check.boolean('readOnly', o.readOnly);
+  check.oneOf('whenFull', o.whenFull, WHEN_FULL_POLICIES);
   const l = o.decompressionLimits;
-  if (typeof l !== 'object' || l === null) invalid('decompressionLimits', l, 'an object');
-  int('decompressionLimits.maxCompressedBytes', l.maxCompressedBytes, 1);
-  int('decompressionLimits.maxDecompressedBytes', l.maxDecompressedBytes, 1);
-  positive('decompressionLimits.maxRatio', l.maxRatio);
+  if (typeof l !== 'object' || l === null) throw check.invalid('decompressionLimits', 'an object', l);
+  check.integer('decompressionLimits.maxCompressedBytes', l.maxCompressedBytes, { min: 1 });
+  check.integer('decompressionLimits.maxDecompressedBytes', l.maxDecompressedBytes, { min: 1 });
+  check.number('decompressionLimits.maxRatio', l.maxRatio, { min: 0, exclusiveMin: true });
   return Object.freeze(o);
 }
 

@@ -1,23 +1,17 @@
-import { ERROR_CODES, isRediverError } from '@rediver/core';
+import { ERROR_CODES, isRediverError, systemErrorCode } from '@rediver/core';
 import { ChunkError } from './errors';
-
-/** SQLite's (and the OS's) way of saying the disk is full. */
-const DISK_FULL_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_FSYNC']);
 
 function codeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : '';
 }
 
-/** True when `err` says the disk (or the file system holding the store) is full. */
+/**
+ * True when `err` says the disk (or the file system holding the store, or the user's disk quota) is full:
+ * core's one mapping of ENOSPC, EDQUOT, SQLITE_FULL and SQLite's write/fsync I/O errors that say so.
+ */
 export function isDiskFull(err: unknown): boolean {
-  if (isRediverError(err, 'DISK_FULL')) return true;
-  const code = codeOf(err);
-  if (DISK_FULL_CODES.has(code)) {
-    // An I/O error on write is a full disk only when the OS said so (SQLite keeps errno out of its code).
-    return code === 'SQLITE_FULL' || code === 'ENOSPC' || /ENOSPC|no space|disk is full/i.test(String(err));
-  }
-  return /database or disk is full/i.test(String((err as Error | null)?.message ?? ''));
+  return isRediverError(err, 'DISK_FULL') || systemErrorCode(err) === 'DISK_FULL';
 }
 
 /** True when `err` says the database file is damaged (or not a database at all). */

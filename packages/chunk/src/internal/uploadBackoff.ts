@@ -1,5 +1,4 @@
-/** The longest delay a Node timer takes (2^31 - 1 ms, ~24.8 days); longer ones fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+import { backoffDelayMs } from '@rediver/core';
 
 /** How long to wait before retrying a failed chunk upload. */
 export interface BackoffPolicy {
@@ -10,10 +9,10 @@ export interface BackoffPolicy {
 }
 
 /**
- * Delay before retry number `retry` (1 = first retry): exponential (`base * 2^(retry-1)`, capped) with
- * "equal jitter" — half the step is fixed, half random — so a herd of agents that failed together spreads out
- * but no retry is ever immediate. A server's `Retry-After` is a floor: we never come back sooner than asked —
- * up to `MAX_TIMER_MS` (a larger value is treated as that: ~24.8 days, never an overflowing timer).
+ * Delay before retry number `retry` (1 = first retry): core's `backoffDelayMs` with "equal jitter" — half the
+ * step is fixed, half random — so a herd of agents that failed together spreads out but no retry is ever
+ * immediate. A server's `Retry-After` is a floor: we never come back sooner than asked — up to `MAX_TIMER_MS`
+ * (a larger value is treated as that: ~24.8 days, never an overflowing timer).
  */
 export function retryDelayMs(
   retry: number,
@@ -21,10 +20,8 @@ export function retryDelayMs(
   retryAfterMs: number | undefined,
   random: () => number = Math.random,
 ): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
-  const jittered = Math.round(step / 2 + (random() * step) / 2);
-  if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0) {
-    return Math.max(jittered, Math.min(MAX_TIMER_MS, Math.ceil(retryAfterMs)));
-  }
-  return jittered;
+  return backoffDelayMs(
+    { baseDelayMs: policy.baseDelayMs, maxDelayMs: policy.maxDelayMs, jitter: 'equal' },
+    { retry, random: random(), retryAfterMs },
+  );
 }

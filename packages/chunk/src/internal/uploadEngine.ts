@@ -1,10 +1,10 @@
-import { ERROR_CODES, isRediverError } from '@rediver/core';
+import { ERROR_CODES, isRediverError, MAX_TIMER_MS, toRediverError as toCoreError } from '@rediver/core';
 import type { ChunkUploader, Clock, Logger, RediverError } from '@rediver/core';
 import type { EventEmitter } from 'eventemitter3';
 import { ChunkError } from './errors';
 import { AdaptiveLimit } from './adaptiveLimit';
 import type { ChunkEventMap, ChunkFailReason, ReportFailedEvent } from './events';
-import { MAX_TIMER_MS, retryDelayMs } from './uploadBackoff';
+import { retryDelayMs } from './uploadBackoff';
 import { chunkIdempotencyKey } from './uploadIdempotency';
 import { buildChunkUploadRequest } from './uploadPayload';
 import type { ClaimedChunk, ReportProgress, SettleResult, UploadQueue } from './uploadQueue';
@@ -659,10 +659,10 @@ function codeOf(lastError: string | null): RediverError['code'] | undefined {
 
 /** Unknown throws are not retryable (core's rule): an uploader must say what can be retried. */
 function toRediverError(err: unknown): RediverError {
-  if (isRediverError(err)) return err;
-  return new ChunkError(ERROR_CODES.INTERNAL, `uploader threw a non-Rediver error: ${String(err)}`, {
-    cause: err,
-    retryable: false,
+  return toCoreError(err, ERROR_CODES.INTERNAL, {
+    codes: [ERROR_CODES.INTERNAL],
+    what: 'uploader threw a non-Rediver error',
+    create: (code, message, options) => new ChunkError(code, message, { ...options, retryable: false }),
   });
 }
 

@@ -1,6 +1,6 @@
 import type { ClientErrorCode } from '../clientError';
 import { ClientError } from '../clientError';
-import { parseRetryAfter } from '../retryAfter';
+import { parseRetryAfter } from '@rediver/core';
 import { redact, sanitizeCause } from './redact';
 
 /** Longest server message carried into an error. */

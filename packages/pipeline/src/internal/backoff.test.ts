@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeRetryDelayMs, MAX_TIMER_MS } from './backoff';
+import { MAX_TIMER_MS } from '@rediver/core';
+import { computeRetryDelayMs } from './backoff';
 
 const policy = { retryDelayMs: 5000, maxRetryDelayMs: 60_000, retryJitterRatio: 0.2 };
 

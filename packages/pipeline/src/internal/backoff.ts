@@ -1,4 +1,6 @@
-/** Inputs of `retryDelayMs`. */
+import { backoffDelayMs } from '@rediver/core';
+
+/** Inputs of `computeRetryDelayMs`: the pipeline's retry options. */
 export interface BackoffPolicy {
   readonly retryDelayMs: number;
   readonly maxRetryDelayMs: number;
@@ -6,9 +8,9 @@ export interface BackoffPolicy {
 }
 
 /**
- * Delay before retry number `retry` (1-based): `retryDelayMs · 2^(retry−1)` plus up to
- * `retryJitterRatio` of it at random, never above `maxRetryDelayMs`; a longer server-requested
- * `retryAfterMs` wins (bounded only by what a timer can hold).
+ * Delay before retry number `retry` (1-based): core's `backoffDelayMs` with the pipeline's proportional jitter
+ * (`retryDelayMs · 2^(retry−1)` plus up to `retryJitterRatio` of it, never above `maxRetryDelayMs`); a longer
+ * server-requested `retryAfterMs` wins, capped at `MAX_TIMER_MS`.
  */
 export function computeRetryDelayMs(
   policy: BackoffPolicy,
@@ -16,14 +18,12 @@ export function computeRetryDelayMs(
   random: number,
   retryAfterMs?: number,
 ): number {
-  const base = policy.retryDelayMs * 2 ** (retry - 1);
-  const jittered = Math.min(policy.maxRetryDelayMs, base + base * policy.retryJitterRatio * random);
-  const delay = Math.round(jittered);
-  if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > delay) {
-    return Math.min(Math.ceil(retryAfterMs), MAX_TIMER_MS);
-  }
-  return delay;
+  return backoffDelayMs(
+    {
+      baseDelayMs: policy.retryDelayMs,
+      maxDelayMs: policy.maxRetryDelayMs,
+      jitter: { ratio: policy.retryJitterRatio },
+    },
+    { retry, random, retryAfterMs },
+  );
 }
-
-/** Longest delay `setTimeout` honours (longer ones fire at once). */
-export const MAX_TIMER_MS = 2_147_483_647;

@@ -1,6 +1,7 @@
 import type { Clock, Logger, QueueItem, RediverError, UploadResult } from '@rediver/core';
 import {
   findUnknownOption,
+  optionChecker,
   optionNames,
   silentLogger,
   systemClock,
@@ -9,7 +10,6 @@ import {
 import type { UploadPipelineOptions } from '../options';
 import { DEFAULT_UPLOAD_PIPELINE_OPTIONS } from '../options';
 import { PipelineError } from '../pipelineError';
-import { MAX_TIMER_MS } from './backoff';
 
 /** Options with every default applied and every value checked. */
 export interface ResolvedOptions {
@@ -29,39 +29,12 @@ export interface ResolvedOptions {
   readonly random: () => number;
 }
 
-function invalid(name: string, value: unknown, rule: string): PipelineError {
-  return new PipelineError(
-    'INVALID_OPTION',
-    `pipeline option ${name} must be ${rule} (got ${String(value)})`,
-    {
-      details: { option: name },
-    },
-  );
-}
-
-function int(name: string, value: number, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalid(name, value, `an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function num(name: string, value: number, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw invalid(name, value, `a number from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function bool(name: string, value: boolean): boolean {
-  if (typeof value !== 'boolean') throw invalid(name, value, 'a boolean');
-  return value;
-}
-
-function fn<F>(name: string, value: F | undefined): F | undefined {
-  if (value !== undefined && typeof value !== 'function') throw invalid(name, value, 'a function');
-  return value;
-}
+/** The pipeline's option checks: `pipeline option <name> must be <rule> (got <value>)`, `details.option` set. */
+const check = optionChecker({
+  error: (message, o) => new PipelineError('INVALID_OPTION', message, o),
+  message: (option, rule, got) =>
+    `pipeline option ${option} must be ${rule}${got === undefined ? '' : ` (got ${got})`}`,
+});
 
 /** Every key of `UploadPipelineOptions`: any other is refused with a did-you-mean. */
 const OPTION_KEYS = optionNames<UploadPipelineOptions>({
@@ -83,7 +56,7 @@ const OPTION_KEYS = optionNames<UploadPipelineOptions>({
 
 /** Applies defaults and validates, throwing `INVALID_OPTION` for any bad explicit value or unknown key. */
 export function resolveOptions(options: UploadPipelineOptions = {}): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options', options, 'an object');
+  if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
   const unknown = findUnknownOption(options, OPTION_KEYS);
   if (unknown !== undefined) {
     throw new PipelineError('INVALID_OPTION', unknownOptionMessage('UploadPipeline', unknown, OPTION_KEYS), {
@@ -91,34 +64,37 @@ export function resolveOptions(options: UploadPipelineOptions = {}): ResolvedOpt
     });
   }
   const d = DEFAULT_UPLOAD_PIPELINE_OPTIONS;
-  const retryDelayMs = num('retryDelayMs', options.retryDelayMs ?? d.retryDelayMs, 0, MAX_TIMER_MS);
-  const maxRetryDelayMs = num(
-    'maxRetryDelayMs',
-    options.maxRetryDelayMs ?? d.maxRetryDelayMs,
-    0,
-    MAX_TIMER_MS,
-  );
+  const retryDelayMs = check.duration('retryDelayMs', options.retryDelayMs ?? d.retryDelayMs);
+  const maxRetryDelayMs = check.duration('maxRetryDelayMs', options.maxRetryDelayMs ?? d.maxRetryDelayMs);
   if (maxRetryDelayMs < retryDelayMs) {
-    throw invalid('maxRetryDelayMs', maxRetryDelayMs, `at least retryDelayMs (${retryDelayMs})`);
+    throw check.invalid('maxRetryDelayMs', `at least retryDelayMs (${retryDelayMs})`, maxRetryDelayMs);
   }
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
-  if (typeof logger?.warn !== 'function') throw invalid('logger', logger, 'a pino-compatible logger');
-  if (typeof clock?.now !== 'function') throw invalid('clock', clock, 'a Clock');
+  if (typeof logger?.warn !== 'function') throw check.invalid('logger', 'a pino-compatible logger', logger);
+  if (typeof clock?.now !== 'function') throw check.invalid('clock', 'a Clock', clock);
   return {
-    queueSize: int('queueSize', options.queueSize ?? d.queueSize, 1, 2 ** 32),
-    workers: int('workers', options.workers ?? d.workers, 1, 10_000),
-    retryAttempts: int('retryAttempts', options.retryAttempts ?? d.retryAttempts, 0, 1000),
+    queueSize: check.integer('queueSize', options.queueSize ?? d.queueSize, { min: 1, max: 2 ** 32 }),
+    workers: check.integer('workers', options.workers ?? d.workers, { min: 1, max: 10_000 }),
+    retryAttempts: check.integer('retryAttempts', options.retryAttempts ?? d.retryAttempts, {
+      min: 0,
+      max: 1000,
+    }),
     retryDelayMs,
     maxRetryDelayMs,
-    retryJitterRatio: num('retryJitterRatio', options.retryJitterRatio ?? d.retryJitterRatio, 0, 1),
-    uploadTimeoutMs: num('uploadTimeoutMs', options.uploadTimeoutMs ?? d.uploadTimeoutMs, 1, MAX_TIMER_MS),
-    verbose: bool('verbose', options.verbose ?? d.verbose),
-    onSubmitted: fn('onSubmitted', options.onSubmitted),
-    onCompleted: fn('onCompleted', options.onCompleted),
-    onFailed: fn('onFailed', options.onFailed),
+    retryJitterRatio: check.number('retryJitterRatio', options.retryJitterRatio ?? d.retryJitterRatio, {
+      min: 0,
+      max: 1,
+    }),
+    uploadTimeoutMs: check.duration('uploadTimeoutMs', options.uploadTimeoutMs ?? d.uploadTimeoutMs, {
+      min: 1,
+    }),
+    verbose: check.boolean('verbose', options.verbose ?? d.verbose),
+    onSubmitted: check.optionalFunction('onSubmitted', options.onSubmitted),
+    onCompleted: check.optionalFunction('onCompleted', options.onCompleted),
+    onFailed: check.optionalFunction('onFailed', options.onFailed),
     logger,
     clock,
-    random: fn('random', options.random) ?? Math.random,
+    random: check.optionalFunction('random', options.random) ?? Math.random,
   };
 }

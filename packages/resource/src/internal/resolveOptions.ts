@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import type { Clock, Logger, SystemMetrics } from '@rediver/core';
-import { optionNames, silentLogger, systemClock } from '@rediver/core';
+import { MAX_TIMER_MS, optionNames, silentLogger, systemClock } from '@rediver/core';
 import { ResourceError } from '../errors';
 import type { MetricsSource } from '../metricsSource';
 import type { AcquireSlotOptions, ResourceControllerOptions } from '../options';
 import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from '../options';
 import { SystemMetricsSource } from '../systemMetricsSource';
+import { resourceOptionChecker } from './optionCheck';
 import { unknownKeyError } from './optionKeys';
 import type { Limits } from './thresholds';
 
@@ -25,25 +26,11 @@ export interface ResolvedOptions {
   clock: Clock;
 }
 
-/** Largest delay Node's timers accept. */
-export const MAX_TIMER_MS = 2_147_483_647;
-
-/** Throws the construction error for option `name`. */
-export function invalidOption(name: string, expected: string, value: unknown): never {
-  throw new ResourceError(
-    'INVALID_OPTION',
-    `ResourceController: ${name} must be ${expected}, got ${String(value)}`,
-    {
-      details: { option: name },
-    },
-  );
-}
+/** The controller's option checks: `ResourceController: <option> must be <rule>, got <value>`. */
+const check = resourceOptionChecker('ResourceController');
 
 function percent(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 100) {
-    invalidOption(name, 'a number > 0 and <= 100', value);
-  }
-  return value;
+  return check.number(name, value, { min: 0, exclusiveMin: true, max: 100 });
 }
 
 function optionalPercent(name: string, value: unknown): number | undefined {
@@ -51,10 +38,7 @@ function optionalPercent(name: string, value: unknown): number | undefined {
 }
 
 function integer(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    invalidOption(name, `an integer from ${min} to ${max}`, value);
-  }
-  return value;
+  return check.integer(name, value, { min, max });
 }
 
 /** Checks a job count for `setMaxConcurrentJobs`. */
@@ -99,7 +83,7 @@ export function checkAcquireOptions(options: unknown): ResourceError | undefined
 
 /** Applies defaults and validates; every invalid explicit value throws `INVALID_OPTION`. */
 export function resolveOptions(options: ResourceControllerOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) invalidOption('options', 'an object', options);
+  if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
   const unknown = unknownKeyError('ResourceController', options, CONTROLLER_OPTION_KEYS);
   if (unknown !== undefined) throw unknown;
   const d = DEFAULT_RESOURCE_CONTROLLER_OPTIONS;
@@ -112,7 +96,7 @@ export function resolveOptions(options: ResourceControllerOptions): ResolvedOpti
   };
   const delay = options.eventLoopDelayThresholdMs;
   if (delay !== undefined && (typeof delay !== 'number' || !Number.isFinite(delay) || delay <= 0)) {
-    invalidOption('eventLoopDelayThresholdMs', 'a number > 0', delay);
+    throw check.invalid('eventLoopDelayThresholdMs', 'a number > 0', delay);
   }
   limits.eventLoopDelayMs = delay;
   const minConcurrentJobs = integer(
@@ -123,7 +107,7 @@ export function resolveOptions(options: ResourceControllerOptions): ResolvedOpti
   );
   if (options.maxConcurrentJobs !== undefined) checkMaxJobs(options.maxConcurrentJobs, 1);
   if (options.maxConcurrentJobs !== undefined && options.maxConcurrentJobs < minConcurrentJobs) {
-    invalidOption(
+    throw check.invalid(
       'maxConcurrentJobs',
       `>= minConcurrentJobs (${minConcurrentJobs})`,
       options.maxConcurrentJobs,
@@ -137,15 +121,15 @@ export function resolveOptions(options: ResourceControllerOptions): ResolvedOpti
   );
   const cooldownMs = options.cooldownMs ?? d.cooldownMs;
   if (typeof cooldownMs !== 'number' || !Number.isFinite(cooldownMs) || cooldownMs < 0) {
-    invalidOption('cooldownMs', 'a number >= 0', cooldownMs);
+    throw check.invalid('cooldownMs', 'a number >= 0', cooldownMs);
   }
   for (const name of ['onThresholdExceeded', 'onThresholdCleared'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function')
-      invalidOption(name, 'a function', options[name]);
+      throw check.invalid(name, 'a function', options[name]);
   }
   const source = options.metricsSource;
   if (source !== undefined && typeof source.sample !== 'function') {
-    invalidOption('metricsSource', 'an object with sample()', source);
+    throw check.invalid('metricsSource', 'an object with sample()', source);
   }
   const ownsSource = source === undefined;
   const resolvedSource =
