@@ -4,7 +4,6 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { afterEach } from 'vitest';
 
 /** One request as the server saw it, body fully read. */
 export interface SeenRequest {
@@ -22,7 +21,7 @@ export interface SeenRequest {
 }
 
 /** Answers one request; may also not answer (hang) or destroy the socket. */
-export type LoopbackHandler = (req: SeenRequest, res: ServerResponse, socket: Socket) => void | Promise<void>;
+export type LoopbackHandler = (req: SeenRequest, res: ServerResponse, socket: Socket) => unknown;
 
 /** Options of `startLoopbackServer`. */
 export interface LoopbackServerOptions {
@@ -152,25 +151,5 @@ export async function startLoopbackServer(
     },
     close,
     [Symbol.asyncDispose]: close,
-  };
-}
-
-/**
- * A loopback server per test, closed after it: `start(handler)` resolves with the server. Call at the top of a
- * file or `describe`.
- */
-export function useLoopbackServer(): {
-  start(handler?: LoopbackHandler, options?: LoopbackServerOptions): Promise<LoopbackServer>;
-} {
-  const servers: LoopbackServer[] = [];
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
-  });
-  return {
-    async start(handler, options) {
-      const server = await startLoopbackServer(handler, options);
-      servers.push(server);
-      return server;
-    },
   };
 }

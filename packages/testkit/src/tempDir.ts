@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
 
 /** A temporary folder, removed with everything in it by `cleanup()` (idempotent) or `await using`. */
 export interface TempDir {
@@ -17,22 +16,4 @@ export function tempDir(prefix = 'rediver-test-'): TempDir {
   const path = mkdtempSync(join(tmpdir(), prefix));
   const cleanup = (): Promise<void> => rm(path, { recursive: true, force: true });
   return { path, cleanup, [Symbol.asyncDispose]: cleanup };
-}
-
-/** A fresh temp folder per test (`tmp.path`), removed after it. Call at the top of a file or `describe`. */
-export function useTempDir(prefix?: string): { readonly path: string } {
-  let current: TempDir | undefined;
-  beforeEach(() => {
-    current = tempDir(prefix);
-  });
-  afterEach(async () => {
-    await current?.cleanup();
-    current = undefined;
-  });
-  return {
-    get path(): string {
-      if (current === undefined) throw new Error('useTempDir: only inside a test');
-      return current.path;
-    },
-  };
 }

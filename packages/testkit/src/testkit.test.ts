@@ -3,12 +3,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { API_PATHS } from '@rediver/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  fakeTimers,
   makeReport,
   manualClock,
-  realTimers,
   sendJson,
   startCapacityPlatform,
   startIngestPlatform,
@@ -17,6 +15,7 @@ import {
   waitFor,
   within,
 } from './index';
+import { fakeTimers, realTimers, useTempDir } from './vitest';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -192,6 +191,17 @@ describe('makeReport', () => {
 });
 
 describe('tempDir, waitFor, within, clocks', () => {
+  const tmp = useTempDir('kit-hook-');
+  let previous: string | undefined;
+  it('useTempDir gives each test a fresh folder', () => {
+    writeFileSync(join(tmp.path, 'f'), 'x');
+    previous = tmp.path;
+  });
+  it('useTempDir removed the previous test folder', () => {
+    expect(tmp.path).not.toBe(previous);
+    expect(existsSync(previous!)).toBe(false);
+  });
+
   it('tempDir removes the folder and its files, idempotently', async () => {
     const dir = tempDir('kit-');
     writeFileSync(join(dir.path, 'f'), 'x');
@@ -222,7 +232,6 @@ describe('tempDir, waitFor, within, clocks', () => {
     expect(Date.now()).toBe(123_456);
     let fired = false;
     setTimeout(() => (fired = true), 60_000);
-    const { vi } = await import('vitest');
     await vi.advanceTimersByTimeAsync(60_000);
     expect(fired).toBe(true);
   });
