@@ -2,7 +2,7 @@
 
 /** Options of `waitFor`. */
 export interface WaitForOptions {
-  /** Give up after this long, ms (default 10 s: generous for a loaded 2-core CI machine). */
+  /** Give up after this long, ms (default 20 s: generous for a loaded 2-core CI machine). */
   timeoutMs?: number;
   /** Poll every this many ms (default 10). */
   intervalMs?: number;
