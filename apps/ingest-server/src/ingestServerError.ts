@@ -13,11 +13,3 @@ export class IngestServerError extends RediverError {
 export function isIngestServerError(value: unknown, ...codes: ErrorCode[]): value is RediverError {
   return isRediverError(value, ...codes);
 }
-
-/** A 400: the request's content is invalid. */
-export function badRequest(message: string, details?: Record<string, unknown>): IngestServerError {
-  return new IngestServerError('VALIDATION_FAILED', message, {
-    status: 400,
-    ...(details ? { details } : {}),
-  });
-}
