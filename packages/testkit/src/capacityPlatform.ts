@@ -3,8 +3,8 @@
 // answers 429 with `Retry-After` past 2K. For adaptive-concurrency tests and benches.
 import { API_PATHS } from '@rediver/core';
 import { chunkAck } from './ingestPlatform';
-import { sendJson, startLoopbackServer } from './loopback';
-import type { LoopbackServer } from './loopback';
+import { sendJson, startLoopbackServer, withInFlight } from './loopback';
+import type { LiveServer } from './loopback';
 
 /** Options of `startCapacityPlatform`. */
 export interface CapacityPlatformOptions {
@@ -40,18 +40,8 @@ export interface CapacityPlatform {
 export async function startCapacityPlatform(options: CapacityPlatformOptions): Promise<CapacityPlatform> {
   let capacity = options.capacity;
   // Set once listening; the counters read the live figures from it.
-  const live: { server?: LoopbackServer } = {};
-  const counters = {
-    requests: 0,
-    acked: 0,
-    rateLimited: 0,
-    get inFlight(): number {
-      return live.server?.inFlight() ?? 0;
-    },
-    get maxInFlight(): number {
-      return live.server?.maxInFlight() ?? 0;
-    },
-  };
+  const live: LiveServer = {};
+  const counters = withInFlight({ requests: 0, acked: 0, rateLimited: 0 }, live);
   const keys = new Set<string>();
   const server = await startLoopbackServer(
     (req, res) => {

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import type { ChunkData, ChunkUploadRequest, ChunkUploadResponse } from '@rediver/core';
 import { API_PATHS, isValidReportId, MAX_CHUNK_DATA_BYTES, MAX_TOTAL_CHUNKS } from '@rediver/core';
 import { decompress } from 'fzstd';
-import { sendJson, startLoopbackServer } from './loopback';
-import type { LoopbackServer } from './loopback';
+import { sendJson, startLoopbackServer, withInFlight } from './loopback';
+import type { LiveServer } from './loopback';
 
 /** Faults injected before (and just after) a chunk is applied. Rates are shares of requests, 0..1. */
 export interface IngestFaults {
@@ -170,28 +170,25 @@ export async function startIngestPlatform(options: IngestPlatformOptions = {}): 
   let faults: IngestFaults = { ...options };
   const random = seededRandom(options.seed ?? 1);
   // Set once listening; the counters read the live figures from it.
-  const live: { server?: LoopbackServer } = {};
+  const live: LiveServer = {};
   const applied = new Map<string, AppliedChunk>();
   const byPosition = new Map<string, AppliedChunk[]>();
   const order: string[] = [];
-  const counters: IngestCounters = {
-    requests: 0,
-    applied: 0,
-    duplicates: 0,
-    error: 0,
-    reset: 0,
-    resetAfterApply: 0,
-    rateLimited: 0,
-    poison: 0,
-    invalid: 0,
-    get inFlight(): number {
-      return live.server?.inFlight() ?? 0;
+  const counters: IngestCounters = withInFlight(
+    {
+      requests: 0,
+      applied: 0,
+      duplicates: 0,
+      error: 0,
+      reset: 0,
+      resetAfterApply: 0,
+      rateLimited: 0,
+      poison: 0,
+      invalid: 0,
+      bodyBytes: 0,
     },
-    get maxInFlight(): number {
-      return live.server?.maxInFlight() ?? 0;
-    },
-    bodyBytes: 0,
-  };
+    live,
+  );
   let seq = 0;
 
   const apply = (key: string, c: ChunkUploadRequest): ChunkUploadResponse => {

@@ -153,3 +153,19 @@ export async function startLoopbackServer(
     [Symbol.asyncDispose]: close,
   };
 }
+
+/** Where a platform's counters read the live in-flight figures: set to the server once it listens. */
+export interface LiveServer {
+  server?: LoopbackServer;
+}
+
+/** Adds live `inFlight`/`maxInFlight` getters (read from `live.server`) to a platform's `counters`. */
+export function withInFlight<T extends object>(
+  counters: T,
+  live: LiveServer,
+): T & { readonly inFlight: number; readonly maxInFlight: number } {
+  return Object.defineProperties(counters, {
+    inFlight: { enumerable: true, get: () => live.server?.inFlight() ?? 0 },
+    maxInFlight: { enumerable: true, get: () => live.server?.maxInFlight() ?? 0 },
+  }) as T & { readonly inFlight: number; readonly maxInFlight: number };
+}
