@@ -26,7 +26,7 @@ export const noInternalMember = {
     const checker = services.program.getTypeChecker();
     const here = projectOf(context.filename);
 
-    /** @param {import('estree').Node} node @param {string} name */
+    /** @param {import('eslint').Rule.Node} node @param {string} name */
     function check(node, name) {
       const tsNode = services.esTreeNodeToTSNodeMap.get(node);
       let symbol = checker.getSymbolAtLocation(tsNode);
