@@ -1,10 +1,69 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import rediver from './tools/eslint/noInternalMember.mjs';
+
+// Import boundaries (CONTRIBUTING.md): packages → core only; apps → packages' public entries only.
+const NO_RELATIVE_CROSS_PROJECT = {
+  group: ['**/packages/**', '**/apps/**'],
+  message:
+    'No relative import into another project: depend on it by name (workspace:^) and import its entry.',
+};
+const PACKAGE_SRC_IMPORTS = [
+  {
+    group: ['@rediver/*', '!@rediver/core'],
+    message: 'A package imports only @rediver/core; only apps wire packages together (CONTRIBUTING.md).',
+  },
+  NO_RELATIVE_CROSS_PROJECT,
+];
+const PACKAGE_TEST_IMPORTS = [
+  {
+    group: ['@rediver/*', '!@rediver/core', '!@rediver/testkit', '!@rediver/testkit/vitest'],
+    message: "A package's tests and benches import @rediver/core and the test kit (@rediver/testkit) only.",
+  },
+  NO_RELATIVE_CROSS_PROJECT,
+];
+const APP_IMPORTS = [
+  {
+    group: ['@rediver/*/*', '!@rediver/testkit/vitest', '!@rediver/*/package.json'],
+    message: "Apps import a package's public entry only: no `@rediver/x/internal` or other deep paths.",
+  },
+  {
+    group: ['**/packages/**'],
+    message: "No relative import into a package's files: import its public entry.",
+  },
+];
+const APP_SRC_IMPORTS = [
+  ...APP_IMPORTS,
+  {
+    group: ['@rediver/testkit', '@rediver/testkit/*'],
+    message: 'The test kit is for tests and benches only.',
+  },
+];
+
+// max-params: more than 4 positional parameters takes an options object. These existing internal signatures are
+// grandfathered until the file splits of issue 16 (item 3) rework them; new code may not add to the list.
+const MAX_PARAMS_GRANDFATHERED = [
+  'apps/agent/src/agent.ts',
+  'apps/agent/src/commands/run.ts',
+  'apps/agent/src/config.ts',
+  'apps/agent/src/sarif/convert.ts',
+  'apps/agent/src/scanners.ts',
+  'apps/ingest-server/bench/run.ts',
+  'apps/ingest-server/src/ingestServer.ts',
+  'apps/ingest-server/src/ingestStore.ts',
+  'apps/ingest-server/src/internal/validation.ts',
+  'apps/ingest-server/test/helpers.ts',
+  'packages/chunk/src/chunkStore.ts',
+  'packages/chunk/src/internal/uploadEngine.ts',
+  'packages/client/src/internal/classify.ts',
+  'tools/packAndUse/run.ts',
+];
 
 /**
  * One flat config for the whole workspace. Architecture is encoded as rules (see STYLE.md):
- * no `export *`, type-only imports, no floating promises, exhaustive switches, no console in packages.
+ * no `export *`, type-only imports, no floating promises, exhaustive switches, no console in packages, at most
+ * four positional parameters, import boundaries (packages → core; apps → public entries, no `@internal` members).
  * `tools/lintRules.test.ts` proves the important ones fire.
  */
 export default tseslint.config(
@@ -31,6 +90,7 @@ export default tseslint.config(
             'tools/*.mjs',
             'tools/generators/*.mjs',
             '*/*/src/lintProbe.ts',
+            '*/*/src/lintProbe.test.ts',
           ],
           defaultProject: 'tsconfig.base.json',
         },
@@ -64,7 +124,45 @@ export default tseslint.config(
         'error',
         { allowNumber: true, allowBoolean: true },
       ],
+      'max-params': 'off',
+      '@typescript-eslint/max-params': ['error', { max: 4 }],
     },
+  },
+  {
+    files: MAX_PARAMS_GRANDFATHERED,
+    rules: { '@typescript-eslint/max-params': 'off' },
+  },
+  {
+    // A fast-check property's callback takes one parameter per arbitrary.
+    files: ['**/*.test.ts'],
+    rules: { '@typescript-eslint/max-params': 'off' },
+  },
+  {
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['packages/*/src/**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: PACKAGE_SRC_IMPORTS }] },
+  },
+  {
+    files: [
+      'packages/*/src/**/*.test.ts',
+      'packages/*/test/**/*.ts',
+      'packages/*/bench/**/*.ts',
+      'packages/*/*.ts',
+    ],
+    rules: { 'no-restricted-imports': ['error', { patterns: PACKAGE_TEST_IMPORTS }] },
+  },
+  {
+    files: ['apps/**/*.ts', 'apps/**/*.mts'],
+    plugins: { rediver },
+    rules: {
+      'rediver/no-internal-member': 'error',
+      'no-restricted-imports': ['error', { patterns: APP_IMPORTS }],
+    },
+  },
+  {
+    files: ['apps/*/src/**/*.ts'],
+    ignores: ['apps/*/src/**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: APP_SRC_IMPORTS }] },
   },
   {
     // Libraries log through an injected pino-compatible logger, never the console.
@@ -75,6 +173,14 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    rules: {
+      '@typescript-eslint/max-params': 'off',
+      'max-params': ['error', 4],
+      'rediver/no-internal-member': 'off',
+    },
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],

@@ -102,6 +102,18 @@ switch (task) {
     break;
   case 'check':
     status = nx(['lint', 'typecheck', 'check:package']);
+    // Whole-repository checks (CONTRIBUTING.md, "CI checks"): package.json consistency (sherif), unused files,
+    // exports and dependencies (knip), formatting, and a changeset for every published package changed since main.
+    for (const [what, args] of [
+      ['sherif: package.json consistency across the workspace', ['exec', 'sherif']],
+      ['knip: unused files, exports and dependencies', ['exec', 'knip', '--no-progress']],
+      ['prettier --check .', ['exec', 'prettier', '--check', '--log-level=warn', '.']],
+      ['changesets: every published package changed since main has one', ['run', 'check:changesets']],
+    ]) {
+      if (status !== 0) break;
+      say(what);
+      status = pn(args);
+    }
     // Every package as a user installs it: packed, installed with npm in a fresh project, README quick starts
     // run with plain node (ESM and CommonJS) and type-checked (tools/packAndUse/run.ts).
     if (status === 0) {

@@ -59,4 +59,67 @@ describe('workspace lint rules', () => {
     ].join('\n');
     expect(await ruleIds(code)).toContain('@typescript-eslint/switch-exhaustiveness-check');
   });
+
+  it('allows at most four positional parameters (more take an options object)', async () => {
+    const five =
+      'export function f(a: number, b: number, c: number, d: number, e: number): number {\n  return a + b + c + d + e;\n}\n';
+    const four =
+      'export function f(a: number, b: number, c: number, d: number): number {\n  return a + b + c + d;\n}\n';
+    expect(await ruleIds(five)).toContain('@typescript-eslint/max-params');
+    expect(await ruleIds(four)).not.toContain('@typescript-eslint/max-params');
+  });
+});
+
+describe('import boundaries', () => {
+  const appProbe = join(root, 'apps/agent/src/lintProbe.ts');
+  const packageTestProbe = join(root, 'packages/core/src/lintProbe.test.ts');
+
+  it('a package imports only @rediver/core', async () => {
+    expect(await ruleIds("export { ChunkStore } from '@rediver/chunk';\n")).toContain(
+      'no-restricted-imports',
+    );
+    expect(
+      await ruleIds("import { makeReport } from '@rediver/testkit';\nexport const r = makeReport('x');\n"),
+    ).toContain('no-restricted-imports');
+    expect(await ruleIds("export { RediverError } from '@rediver/core';\n")).not.toContain(
+      'no-restricted-imports',
+    );
+  });
+
+  it("a package's tests may also import the test kit, and nothing else of ours", async () => {
+    const kit = "import { makeReport } from '@rediver/testkit';\nexport const r = makeReport('x');\n";
+    expect(await ruleIds(kit, packageTestProbe)).not.toContain('no-restricted-imports');
+    expect(await ruleIds("export { ChunkStore } from '@rediver/chunk';\n", packageTestProbe)).toContain(
+      'no-restricted-imports',
+    );
+  });
+
+  it('an app imports public entries only: no deep paths, no relative paths into packages', async () => {
+    expect(await ruleIds("export { ChunkStore } from '@rediver/chunk';\n", appProbe)).not.toContain(
+      'no-restricted-imports',
+    );
+    expect(await ruleIds("export { x } from '@rediver/chunk/internal';\n", appProbe)).toContain(
+      'no-restricted-imports',
+    );
+    expect(
+      await ruleIds("export { x } from '../../../packages/chunk/src/internal/db';\n", appProbe),
+    ).toContain('no-restricted-imports');
+    expect(await ruleIds("export { tempDir } from '@rediver/testkit';\n", appProbe)).toContain(
+      'no-restricted-imports',
+    );
+  });
+
+  it('an app never touches a member marked @internal (ChunkStore.db); public members are fine', async () => {
+    const reach = [
+      "import type { ChunkStore } from '@rediver/chunk';",
+      'export function f(store: ChunkStore): unknown {',
+      '  return store.db;',
+      '}',
+      '',
+    ].join('\n');
+    expect(await ruleIds(reach, appProbe)).toContain('rediver/no-internal-member');
+    expect(await ruleIds(reach.replace('store.db', 'store.options'), appProbe)).not.toContain(
+      'rediver/no-internal-member',
+    );
+  });
 });

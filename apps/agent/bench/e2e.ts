@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startCapacityServer } from '../../../packages/chunk/test/helpers/capacityServer';
+import { startCapacityPlatform } from '@rediver/testkit';
 import { bundleCli } from '../test/e2e/bundle';
 import { writeSyntheticSarif } from './syntheticSarif';
 
@@ -192,7 +192,7 @@ async function e2e(work: string, cli: string, sizes: number[]): Promise<void> {
 
 async function adaptive(work: string, cli: string): Promise<void> {
   const K = 8;
-  const server = await startCapacityServer({ capacity: K, baseLatencyMs: 80 });
+  const server = await startCapacityPlatform({ capacity: K, baseLatencyMs: 80 });
   const findings = Number(process.env.BENCH_ADAPTIVE_FINDINGS ?? 4000);
   try {
     const child = timed([

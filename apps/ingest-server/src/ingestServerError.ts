@@ -16,11 +16,3 @@ export class IngestServerError extends RediverError {
 export function isIngestServerError(value: unknown, ...codes: ErrorCode[]): value is IngestServerError {
   return isRediverError(value, ...codes) && value.name === 'IngestServerError';
 }
-
-/** A 400: the request's content is invalid. */
-export function badRequest(message: string, details?: Record<string, unknown>): IngestServerError {
-  return new IngestServerError('VALIDATION_FAILED', message, {
-    status: 400,
-    ...(details ? { details } : {}),
-  });
-}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { compress } from 'zstd-napi';
+import { makeReport as kitReport } from '@rediver/testkit';
 import type { ChunkData, ChunkUploadRequest, Finding, Report } from '@rediver/core';
 
 /** Two tenants, two keys each side. */
@@ -18,14 +19,15 @@ export function finding(n: number, patch: Partial<Finding> = {}): Finding {
   };
 }
 
+/** A gitleaks report of `findings` secrets (fingerprints `fp-0`…) on one repository. */
 export function makeReport(id: string, findings = 3): Report {
-  return {
-    version: '1.0',
-    metadata: { id, timestamp: '2026-01-15T10:00:00Z', coverage_type: 'full' },
-    tool: { name: 'gitleaks', version: '8.18.0' },
+  return kitReport(id, {
+    findings,
     assets: [{ id: 'repo', type: 'repository', value: 'github.com/acme/app' }],
-    findings: Array.from({ length: findings }, (_, i) => finding(i, { asset_ref: 'repo' })),
-  };
+    finding: (i, _reportId, assetRef) => finding(i, { asset_ref: assetRef! }),
+    tool: { name: 'gitleaks', version: '8.18.0' },
+    timestamp: '2026-01-15T10:00:00Z',
+  });
 }
 
 /** Encodes ChunkData as the platform expects (compressed, base64) with our checksum extension. */

@@ -2,7 +2,8 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUDIT_EVENT_TYPES, RediverError } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { manualClock, readLines, tempDir } from '../test/helpers';
+import { manualClock, tempDir } from '@rediver/testkit';
+import { readLines } from '../test/helpers';
 import { AuditLogger, createAuditLogger } from './auditLogger';
 import type { AuditLoggerOptions } from './options';
 import { DEFAULT_AUDIT_LOGGER_OPTIONS } from './options';
@@ -12,7 +13,7 @@ let cleanup: () => Promise<void>;
 const open: AuditLogger[] = [];
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  ({ path: dir, cleanup } = tempDir('rediver-audit-'));
 });
 afterEach(async () => {
   vi.useRealTimers();

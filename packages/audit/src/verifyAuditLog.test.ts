@@ -2,7 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { manualClock, readLines, tempDir } from '../test/helpers';
+import { manualClock, tempDir } from '@rediver/testkit';
+import { readLines } from '../test/helpers';
 import { AuditLogger } from './auditLogger';
 import { runCli } from './internal/cliMain';
 import { chainHash, parseChainedLine } from './internal/hashChain';
@@ -11,7 +12,7 @@ import { verifyAuditLog } from './verifyAuditLog';
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  ({ path: dir, cleanup } = tempDir('rediver-audit-'));
 });
 afterEach(async () => {
   await cleanup();

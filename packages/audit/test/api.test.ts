@@ -12,10 +12,11 @@ import {
 } from '../src/index';
 import type { AuditCheckpoint } from '../src/index';
 import { runCli } from '../src/internal/cliMain';
-import { manualClock, useEndpoint, useTempDir, waitFor } from './helpers';
+import { manualClock, waitFor } from '@rediver/testkit';
+import { useLoopbackServer, useTempDir } from '@rediver/testkit/vitest';
 
-const tmp = useTempDir();
-const endpoint = useEndpoint();
+const tmp = useTempDir('rediver-audit-');
+const endpoint = useLoopbackServer();
 
 describe('errors and options from one import', () => {
   it('re-exports isRediverError and the error codes', () => {
@@ -26,7 +27,7 @@ describe('errors and options from one import', () => {
   it('refuses an unknown option key with a did-you-mean, as INVALID_OPTION naming the key', () => {
     let err: unknown;
     try {
-      new AuditLogger({ logFile: join(tmp.dir, 'audit.log'), hashChian: true } as never);
+      new AuditLogger({ logFile: join(tmp.path, 'audit.log'), hashChian: true } as never);
     } catch (e) {
       err = e;
     }
@@ -39,7 +40,7 @@ describe('errors and options from one import', () => {
   });
 
   it('refuses unknown verify options and invalid new option values', async () => {
-    await expect(verifyAuditLog(tmp.dir, { fileNmae: 'x' } as never)).rejects.toMatchObject({
+    await expect(verifyAuditLog(tmp.path, { fileNmae: 'x' } as never)).rejects.toMatchObject({
       code: 'INVALID_OPTION',
       details: { option: 'fileNmae' },
     });
@@ -51,7 +52,7 @@ describe('errors and options from one import', () => {
       ['seal', { seal: 'yes' }],
     ];
     for (const [option, o] of bad) {
-      expect(() => new AuditLogger({ logFile: join(tmp.dir, 'a.log'), ...o })).toThrow(
+      expect(() => new AuditLogger({ logFile: join(tmp.path, 'a.log'), ...o })).toThrow(
         expect.objectContaining({
           code: 'INVALID_OPTION',
           details: expect.objectContaining({ option }),
@@ -64,7 +65,7 @@ describe('errors and options from one import', () => {
 
   it('expands ~ in verifyAuditLog as logFile does', async () => {
     const home = process.env.HOME;
-    process.env.HOME = tmp.dir;
+    process.env.HOME = tmp.path;
     try {
       const logger = new AuditLogger({ logFile: '~/.rediver/audit.log', hashChain: true });
       logger.agentStart();
@@ -79,16 +80,16 @@ describe('errors and options from one import', () => {
 describe('checkpoints', () => {
   it('are taken every checkpointEveryLines, exposed for the heartbeat, and sent to the remote endpoint', async () => {
     const bodies: unknown[] = [];
-    const url = await endpoint.start((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        bodies.push(...(JSON.parse(body) as unknown[]));
-        res.end();
-      });
-    });
+    const url = `${
+      (
+        await endpoint.start((req, res) => {
+          bodies.push(...(req.json as unknown[]));
+          res.end();
+        })
+      ).url
+    }/ingest`;
     const logger = new AuditLogger({
-      logFile: join(tmp.dir, 'audit.log'),
+      logFile: join(tmp.path, 'audit.log'),
       hashChain: true,
       checkpointEveryLines: 10,
       bufferSize: 5,
@@ -116,7 +117,7 @@ describe('checkpoints', () => {
       JSON.stringify({ properties: { audit_checkpoint: seen[2] } }),
     ].join('\n');
     expect(parseCheckpoints(text).map((c) => c.seq)).toEqual([10, 20, 30]);
-    expect(await verifyAuditLog(tmp.dir, { checkpoints: parseCheckpoints(text) })).toMatchObject({
+    expect(await verifyAuditLog(tmp.path, { checkpoints: parseCheckpoints(text) })).toMatchObject({
       ok: true,
       checkpointsChecked: 3,
     });
@@ -124,7 +125,7 @@ describe('checkpoints', () => {
 
   it('are taken every checkpointIntervalMs when lines were written, none when idle', async () => {
     const clock = manualClock();
-    const logger = new AuditLogger({ logFile: join(tmp.dir, 'audit.log'), hashChain: true, clock });
+    const logger = new AuditLogger({ logFile: join(tmp.path, 'audit.log'), hashChain: true, clock });
     const seen: number[] = [];
     logger.on('checkpoint', (cp) => seen.push(cp.seq));
     logger.info('chunk_uploaded', 'a');
@@ -145,7 +146,7 @@ describe('checkpoints', () => {
 
   it('survive a restart: the key file keeps the last one, and a log cut below it is reported at start', async () => {
     const first = new AuditLogger({
-      logFile: join(tmp.dir, 'audit.log'),
+      logFile: join(tmp.path, 'audit.log'),
       hashChain: true,
       checkpointEveryLines: 5,
     });
@@ -155,13 +156,13 @@ describe('checkpoints', () => {
     expect(cp.seq).toBe(12);
     // Someone cuts the newest lines while the agent is stopped.
     const { readFile } = await import('node:fs/promises');
-    const lines = (await readFile(join(tmp.dir, 'audit.log'), 'utf8')).split('\n');
-    await writeFile(join(tmp.dir, 'audit.log'), lines.slice(0, 8).join('\n') + '\n');
-    const second = new AuditLogger({ logFile: join(tmp.dir, 'audit.log'), hashChain: true });
+    const lines = (await readFile(join(tmp.path, 'audit.log'), 'utf8')).split('\n');
+    await writeFile(join(tmp.path, 'audit.log'), lines.slice(0, 8).join('\n') + '\n');
+    const second = new AuditLogger({ logFile: join(tmp.path, 'audit.log'), hashChain: true });
     await second.start();
     expect(second.latestCheckpoint()).toMatchObject({ seq: 12, hash: cp.hash });
     await second.close();
-    const text = await readFile(join(tmp.dir, 'audit.log'), 'utf8');
+    const text = await readFile(join(tmp.path, 'audit.log'), 'utf8');
     expect(text).toContain('"severity":"CRITICAL"');
     expect(text).toContain('Audit log truncated: it ends at seq 8 but seq 12 was checkpointed');
   });
@@ -169,19 +170,26 @@ describe('checkpoints', () => {
 
 describe('rediver-audit verify --key --checkpoint', () => {
   it('checks seals with a key file and truncation with a checkpoint file', async () => {
-    const logger = new AuditLogger({ logFile: join(tmp.dir, 'audit.log'), hashChain: true });
+    const logger = new AuditLogger({ logFile: join(tmp.path, 'audit.log'), hashChain: true });
     let key = '';
     logger.on('key', (e) => (key = e.verificationKey));
     for (let i = 0; i < 20; i++) logger.info('chunk_uploaded', `e${i}`);
     await logger.close();
     const cp = logger.latestCheckpoint()!;
-    await writeFile(join(tmp.dir, 'key.txt'), `# audit key\n${key}\n`);
-    await writeFile(join(tmp.dir, 'cps.txt'), `${formatCheckpoint(cp)}\n`);
+    await writeFile(join(tmp.path, 'key.txt'), `# audit key\n${key}\n`);
+    await writeFile(join(tmp.path, 'cps.txt'), `${formatCheckpoint(cp)}\n`);
     const out: string[] = [];
     const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
     expect(
       await runCli(
-        ['verify', tmp.dir, '--key-file', join(tmp.dir, 'key.txt'), '--checkpoint', join(tmp.dir, 'cps.txt')],
+        [
+          'verify',
+          tmp.path,
+          '--key-file',
+          join(tmp.path, 'key.txt'),
+          '--checkpoint',
+          join(tmp.path, 'cps.txt'),
+        ],
         io,
       ),
     ).toBe(0);
@@ -189,11 +197,11 @@ describe('rediver-audit verify --key --checkpoint', () => {
     expect(out.join('')).toContain('1 checkpoint(s) matched');
     out.length = 0;
     const beyond = `${cp.seq + 5}:${'a'.repeat(64)}`;
-    expect(await runCli(['verify', tmp.dir, '--key', key, '--checkpoint', beyond], io)).toBe(1);
+    expect(await runCli(['verify', tmp.path, '--key', key, '--checkpoint', beyond], io)).toBe(1);
     expect(out.join('')).toMatch(
       /^FAILED: truncated line at .*audit\.log:21 \(seq 21\): the log ends at seq 20/,
     );
     out.length = 0;
-    expect(await runCli(['verify', tmp.dir, '--key', 'audit-key-v1:nope'], io)).toBe(2);
+    expect(await runCli(['verify', tmp.path, '--key', 'audit-key-v1:nope'], io)).toBe(2);
   });
 });

@@ -4,13 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AuditLogger, verifyAuditLog } from '../src/index';
-import { tempDir } from './helpers';
+import { tempDir } from '@rediver/testkit';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 let child: ChildProcess | undefined;
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  ({ path: dir, cleanup } = tempDir('rediver-audit-'));
 });
 afterEach(async () => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

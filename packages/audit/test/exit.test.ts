@@ -3,14 +3,16 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../src/index';
-import { killFixtures, readLines, runFixture, useTempDir, waitFor } from './helpers';
+import { waitFor } from '@rediver/testkit';
+import { useTempDir } from '@rediver/testkit/vitest';
+import { killFixtures, readLines, runFixture } from './helpers';
 import type { FixtureRun } from './helpers';
 
-const tmp = useTempDir();
+const tmp = useTempDir('rediver-audit-');
 afterEach(killFixtures);
 
 function run(how: string, count = 250): FixtureRun {
-  return runFixture('exitChild.ts', [join(tmp.dir, 'audit.log'), how, String(count)]);
+  return runFixture('exitChild.ts', [join(tmp.path, 'audit.log'), how, String(count)]);
 }
 
 function keyOf(out: string): string {
@@ -26,9 +28,9 @@ describe('a program that ends without close()', () => {
     it(`keeps every accepted line when it ends by ${how}`, async () => {
       const r = run(how);
       expect((await r.exited).code).toBe(code);
-      const lines = await readLines(join(tmp.dir, 'audit.log'));
+      const lines = await readLines(join(tmp.path, 'audit.log'));
       expect(lines).toHaveLength(250);
-      const result = await verifyAuditLog(tmp.dir, { keys: [keyOf(r.out())] });
+      const result = await verifyAuditLog(tmp.path, { keys: [keyOf(r.out())] });
       expect(result).toMatchObject({ ok: true, lines: 250 });
     }, 60_000);
   }
@@ -40,12 +42,12 @@ describe('SIGKILL', () => {
     await waitFor(() => r.out().includes('logged'), 60_000);
     r.child.kill('SIGKILL');
     expect((await r.exited).signal).toBe('SIGKILL');
-    const types = (await readLines(join(tmp.dir, 'audit.log'))).map(
+    const types = (await readLines(join(tmp.path, 'audit.log'))).map(
       (l) => (JSON.parse(l) as { type: string }).type,
     );
     // The 10 buffered events before them are written with them, in order.
     expect(types).toEqual([...Array<string>(10).fill('chunk_uploaded'), 'agent_start', 'job_started']);
-    expect(await verifyAuditLog(tmp.dir, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 12 });
+    expect(await verifyAuditLog(tmp.path, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 12 });
   }, 60_000);
 
   it('restarted and SIGKILLed again and again, the log keeps every agent_start and verifies with the key', async () => {
@@ -60,23 +62,23 @@ describe('SIGKILL', () => {
       if (i === 0) key = keyOf(r.out());
       else expect(r.out()).not.toContain('audit-key-v1');
     }
-    const types = (await readLines(join(tmp.dir, 'audit.log'))).map(
+    const types = (await readLines(join(tmp.path, 'audit.log'))).map(
       (l) => (JSON.parse(l) as { type: string }).type,
     );
     expect(types.filter((t) => t === 'agent_start')).toHaveLength(runs);
     expect(types).toHaveLength(runs * 5);
-    expect(await verifyAuditLog(tmp.dir, { keys: [key] })).toMatchObject({ ok: true, lines: runs * 5 });
+    expect(await verifyAuditLog(tmp.path, { keys: [key] })).toMatchObject({ ok: true, lines: runs * 5 });
   }, 120_000);
 
   it('loses no other event once the flush window has passed, without any flush call', async () => {
     const r = run('window-then-kill', 40);
     await waitFor(() => r.out().includes('logged'), 60_000);
     await waitFor(
-      async () => (await readLines(join(tmp.dir, 'audit.log')).catch(() => [])).length === 40,
+      async () => (await readLines(join(tmp.path, 'audit.log')).catch(() => [])).length === 40,
       20_000,
     );
     r.child.kill('SIGKILL');
     expect((await r.exited).signal).toBe('SIGKILL');
-    expect(await verifyAuditLog(tmp.dir, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 40 });
+    expect(await verifyAuditLog(tmp.path, { keys: [keyOf(r.out())] })).toMatchObject({ ok: true, lines: 40 });
   }, 60_000);
 });

@@ -1,24 +1,23 @@
 // Every public promise settles in a process that has nothing else alive (issue 15): a timer a pending promise
 // depends on keeps the process alive; only idle background timers are unref'd.
 import { expect, it } from 'vitest';
-import { runFixture, useEndpoint, useTempDir } from './helpers';
+import { useLoopbackServer, useTempDir } from '@rediver/testkit/vitest';
+import { runFixture } from './helpers';
 
-const tmp = useTempDir();
-const endpoint = useEndpoint();
+const tmp = useTempDir('rediver-audit-');
+const endpoint = useLoopbackServer();
 
 /** An endpoint in this process that always answers 503: the child's shipper retries with backoff. */
-function failingEndpoint(): Promise<string> {
-  return endpoint.start((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.statusCode = 503;
-      res.end();
-    });
+async function failingEndpoint(): Promise<string> {
+  const server = await endpoint.start((_req, res) => {
+    res.statusCode = 503;
+    res.end();
   });
+  return `${server.url}/ingest`;
 }
 
 async function lifetime(what: string, endpoint?: string): Promise<{ code: number | null; out: string }> {
-  const run = runFixture('lifetimeChild.mts', [tmp.dir, what, ...(endpoint ? [endpoint] : [])]);
+  const run = runFixture('lifetimeChild.mts', [tmp.path, what, ...(endpoint ? [endpoint] : [])]);
   const { code } = await run.exited;
   return { code, out: run.out() };
 }

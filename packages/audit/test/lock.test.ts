@@ -6,16 +6,18 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { AuditLogger, createAuditLogger, isRediverError } from '../src/index';
-import { killFixtures, runFixture, useTempDir, waitFor } from './helpers';
+import { waitFor } from '@rediver/testkit';
+import { useTempDir } from '@rediver/testkit/vitest';
+import { killFixtures, runFixture } from './helpers';
 
-const tmp = useTempDir();
+const tmp = useTempDir('rediver-audit-');
 const open: AuditLogger[] = [];
 afterEach(async () => {
   killFixtures();
   await Promise.allSettled(open.splice(0).map((l) => l.close()));
 });
 
-const file = (): string => join(tmp.dir, 'audit.log');
+const file = (): string => join(tmp.path, 'audit.log');
 
 function make(): AuditLogger {
   const l = new AuditLogger({ logFile: file(), hashChain: true });

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AuditLogger, verifyAuditLog } from '../src/index';
-import { readLines, tempDir } from './helpers';
+import { tempDir } from '@rediver/testkit';
+import { readLines } from './helpers';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  ({ path: dir, cleanup } = tempDir('rediver-audit-'));
 });
 afterEach(async () => {
   await cleanup();

@@ -2,15 +2,15 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { AuditLogger } from '../src/index';
-import { useTempDir } from './helpers';
+import { useTempDir } from '@rediver/testkit/vitest';
 
-const tmp = useTempDir();
+const tmp = useTempDir('rediver-audit-');
 
 it('rotation never races retention and compression: no ENOENT, no .gz.tmp left', async () => {
   const errors: string[] = [];
   for (let run = 0; run < 3; run++) {
     const logger = new AuditLogger({
-      logFile: join(tmp.dir, 'audit.log'),
+      logFile: join(tmp.path, 'audit.log'),
       maxSizeMB: 2048 / (1024 * 1024),
       compress: true,
       maxFiles: 2,
@@ -24,7 +24,7 @@ it('rotation never races retention and compression: no ENOENT, no .gz.tmp left',
     await logger.close();
   }
   expect(errors).toEqual([]);
-  const names = await readdir(tmp.dir);
+  const names = await readdir(tmp.path);
   expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
   expect(names.filter((n) => /^audit\.\d{8}T\d{9}Z\.log(\.gz)?$/.test(n)).length).toBeLessThanOrEqual(2);
 });

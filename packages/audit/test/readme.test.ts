@@ -3,9 +3,10 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { runFixture, useTempDir } from './helpers';
+import { useTempDir } from '@rediver/testkit/vitest';
+import { runFixture } from './helpers';
 
-const tmp = useTempDir();
+const tmp = useTempDir('rediver-audit-');
 
 it('the quick start runs as written and ends by itself with exit 0', async () => {
   const readme = await readFile(join(import.meta.dirname, '..', 'README.md'), 'utf8');
@@ -16,7 +17,7 @@ it('the quick start runs as written and ends by itself with exit 0', async () =>
   const file = join(import.meta.dirname, '..', `.quickstart-${process.pid}.mjs`);
   await writeFile(file, code);
   try {
-    const run = runFixture(file, [], { ...process.env, HOME: tmp.dir });
+    const run = runFixture(file, [], { ...process.env, HOME: tmp.path });
     const { code: exit } = await run.exited;
     const out = run.out();
     expect(out).toContain('audit verification key (shown once');
@@ -24,7 +25,7 @@ it('the quick start runs as written and ends by itself with exit 0', async () =>
     expect(out).toContain('sealed with the forward-secure key');
     expect(exit, out).toBe(0);
     // The path verified is the one logged to.
-    expect((await readFile(join(tmp.dir, '.rediver', 'audit.log'), 'utf8')).split('\n')).toHaveLength(6);
+    expect((await readFile(join(tmp.path, '.rediver', 'audit.log'), 'utf8')).split('\n')).toHaveLength(6);
   } finally {
     await rm(file, { force: true });
   }

@@ -1,39 +1,27 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AuditLogger } from '../src/index';
-import { readLines, tempDir, waitFor } from './helpers';
+import { tempDir, waitFor } from '@rediver/testkit';
+import { useLoopbackServer } from '@rediver/testkit/vitest';
+import { readLines } from './helpers';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-let server: Server | undefined;
+const endpoints = useLoopbackServer();
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  ({ path: dir, cleanup } = tempDir('rediver-audit-'));
 });
 afterEach(async () => {
-  if (server) {
-    server.closeAllConnections();
-    await new Promise((r) => server!.close(r));
-    server = undefined;
-  }
   await cleanup();
 });
 
 it('redacts configured paths before disk, endpoint and pino transport; the transport gets every line', async () => {
   const bodies: string[] = [];
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      bodies.push(body);
-      res.end();
-    });
+  const { port } = await endpoints.start((req, res) => {
+    bodies.push(req.text);
+    res.end();
   });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
   const transportFile = join(dir, 'transport', 'copy.log');
   const logger = new AuditLogger({
     logFile: join(dir, 'audit.log'),

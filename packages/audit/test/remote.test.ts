@@ -1,26 +1,22 @@
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLogger } from '../src/index';
 import type { AuditDroppedEvent } from '../src/index';
-import { readLines, tempDir, waitFor } from './helpers';
+import { tempDir, waitFor } from '@rediver/testkit';
+import { useLoopbackServer } from '@rediver/testkit/vitest';
+import { readLines } from './helpers';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-const servers: Server[] = [];
+const endpoints = useLoopbackServer();
 const loggers: AuditLogger[] = [];
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  ({ path: dir, cleanup } = tempDir('rediver-audit-'));
 });
 afterEach(async () => {
   await Promise.allSettled(loggers.splice(0).map((l) => l.close()));
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
   await cleanup();
 });
 
@@ -29,30 +25,12 @@ interface Received {
   body: string;
 }
 
-function listen(
-  handler: (req: IncomingMessage, res: ServerResponse, body: string) => void,
-  port = 0,
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => (body += d));
-    req.on('end', () => handler(req, res, body));
-  });
-  servers.push(server);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port }));
-  });
-}
-
 describe('remote shipping', () => {
   it('keeps the backlog while the endpoint is down and delivers it in order when it is up again', async () => {
     // Find a free port, and keep it closed for a while: connection refused.
-    const probe = await listen(() => undefined);
+    const probe = await endpoints.start(() => undefined);
     const port = probe.port;
-    await new Promise((r) => probe.server.close(r));
-    servers.splice(servers.indexOf(probe.server), 1);
+    await probe.close();
 
     const logger = new AuditLogger({
       logFile: join(dir, 'audit.log'),
@@ -79,10 +57,13 @@ describe('remote shipping', () => {
     expect(logger.stats()).toMatchObject({ remoteDropped: 30, remoteBacklog: 50, remoteSent: 0 });
 
     const received: Received[] = [];
-    await listen((req, res, body) => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(200).end();
-    }, port);
+    await endpoints.start(
+      (req, res) => {
+        received.push({ headers: req.headers, body: req.text });
+        res.writeHead(200).end();
+      },
+      { port },
+    );
     await waitFor(() => logger.stats().remoteSent >= 50);
     await logger.close();
 
@@ -109,9 +90,9 @@ describe('remote shipping', () => {
   it('sends JSON arrays, retries 5xx/429, drops a batch refused with 400 and goes on', async () => {
     const statuses = [503, 429, 400];
     const bodies: string[] = [];
-    const { port } = await listen((_req, res, body) => {
+    const { port } = await endpoints.start((req, res) => {
       const status = statuses.shift() ?? 200;
-      if (status === 200) bodies.push(body);
+      if (status === 200) bodies.push(req.text);
       res.writeHead(status, status === 429 ? { 'retry-after': '0' } : {}).end();
     });
     const logger = new AuditLogger({
@@ -143,7 +124,7 @@ describe('remote shipping', () => {
   });
 
   it('gives up at remoteCloseTimeoutMs on a hanging endpoint: counted, reported locally, close() resolves', async () => {
-    const { port } = await listen(() => undefined); // never answers
+    const { port } = await endpoints.start(() => undefined); // never answers
     const logger = new AuditLogger({
       logFile: join(dir, 'audit.log'),
       remoteEndpoint: `http://127.0.0.1:${port}/`,

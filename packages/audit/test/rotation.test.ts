@@ -4,12 +4,13 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLogger } from '../src/index';
 import type { AuditLoggerOptions } from '../src/index';
-import { manualClock, readLines, tempDir } from './helpers';
+import { manualClock, tempDir } from '@rediver/testkit';
+import { readLines } from './helpers';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  ({ path: dir, cleanup } = tempDir('rediver-audit-'));
 });
 afterEach(async () => {
   await cleanup();

@@ -6,11 +6,13 @@ import { AuditLogger, verifyAuditLog } from '../src/index';
 import type { AuditCheckpoint, AuditLoggerOptions } from '../src/index';
 import { chainHash, parseChainedLine, sealSuffix } from '../src/internal/hashChain';
 import { evolveKey, sealMac } from '../src/internal/sealKey';
-import { manualClock, readLines, useTempDir } from './helpers';
+import { manualClock } from '@rediver/testkit';
+import { useTempDir } from '@rediver/testkit/vitest';
+import { readLines } from './helpers';
 
-const tmp = useTempDir();
+const tmp = useTempDir('rediver-audit-');
 
-const active = (): string => join(tmp.dir, 'audit.log');
+const active = (): string => join(tmp.path, 'audit.log');
 
 interface Written {
   key: string;
@@ -48,19 +50,19 @@ async function writeSealed(count: number, options: AuditLoggerOptions = {}): Pro
 /** Every line of the log, parsed, oldest first. */
 async function allLines(): Promise<{ type: string; severity: string }[]> {
   const out: { type: string; severity: string }[] = [];
-  for (const f of [...(await files()).map((n) => join(tmp.dir, n)), active()]) {
+  for (const f of [...(await files()).map((n) => join(tmp.path, n)), active()]) {
     for (const l of await readLines(f)) out.push(JSON.parse(l) as { type: string; severity: string });
   }
   return out;
 }
 
 async function files(): Promise<string[]> {
-  return (await readdir(tmp.dir)).filter((n) => /^audit\.\d{8}T\d{9}Z\.log$/.test(n)).sort();
+  return (await readdir(tmp.path)).filter((n) => /^audit\.\d{8}T\d{9}Z\.log$/.test(n)).sort();
 }
 
 /** Rewrites `file` with `edit`, then re-chains every later line of the whole log with plain SHA-256 (no key). */
 async function rechainFrom(edit: (lines: string[]) => string[], file: string): Promise<void> {
-  const all = [...(await files()).map((n) => join(tmp.dir, n)), active()];
+  const all = [...(await files()).map((n) => join(tmp.path, n)), active()];
   let prevHash: string | undefined;
   let started = false;
   for (const f of all) {
@@ -95,13 +97,13 @@ describe('an intact sealed log', () => {
     expect(w.key).toMatch(/^audit-key-v1:[0-9a-f]{16}:[0-9a-f]{64}$/);
     expect(w.checkpoints.length).toBeGreaterThanOrEqual(6);
     expect((await files()).length).toBeGreaterThan(3);
-    const r = await verifyAuditLog(tmp.dir, { keys: [w.key], checkpoints: w.checkpoints });
+    const r = await verifyAuditLog(tmp.path, { keys: [w.key], checkpoints: w.checkpoints });
     expect(r).toMatchObject({ ok: true, firstSeq: 1, keyChecked: true });
     expect(r.seals).toBeGreaterThan(20);
     expect(r.lastSealedSeq).toBe(r.lastSeq);
     expect(r.checkpointsChecked).toBe(w.checkpoints.length);
     expect(r.guarantees.join(' ')).toContain('sealed with the forward-secure key');
-    const plain = await verifyAuditLog(tmp.dir);
+    const plain = await verifyAuditLog(tmp.path);
     expect(plain).toMatchObject({ ok: true, keyChecked: false });
     expect(plain.guarantees.join(' ')).toMatch(/no key was given.*No checkpoint/);
   });
@@ -125,40 +127,45 @@ describe('tampering', () => {
     const w = await writeSealed(200);
     const lines = await readLines(active());
     await writeFile(active(), lines.slice(0, -3).join('\n') + '\n');
-    const r = await verifyAuditLog(tmp.dir, { keys: [w.key], checkpoints: [w.checkpoint] });
+    const r = await verifyAuditLog(tmp.path, { keys: [w.key], checkpoints: [w.checkpoint] });
     expect(r.ok).toBe(false);
     expect(r.problem).toMatchObject({ kind: 'truncated', file: active(), seq: w.checkpoint.seq - 2 });
     // Without a checkpoint the key alone sees the cut batch as unsealed.
-    expect((await verifyAuditLog(tmp.dir, { keys: [w.key] })).problem).toMatchObject({ kind: 'unsealed' });
+    expect((await verifyAuditLog(tmp.path, { keys: [w.key] })).problem).toMatchObject({ kind: 'unsealed' });
   });
 
   it('deleting the whole active file is truncation, even without key or checkpoint', async () => {
     const w = await writeSealed(200);
     await unlink(active());
-    expect((await verifyAuditLog(tmp.dir)).problem).toMatchObject({
+    expect((await verifyAuditLog(tmp.path)).problem).toMatchObject({
       kind: 'truncated',
       file: active(),
       line: 1,
     });
-    expect((await verifyAuditLog(tmp.dir, { checkpoints: [w.checkpoint] })).problem?.kind).toBe('truncated');
+    expect((await verifyAuditLog(tmp.path, { checkpoints: [w.checkpoint] })).problem?.kind).toBe('truncated');
     // An emptied active file too.
     await writeFile(active(), '');
-    expect((await verifyAuditLog(tmp.dir)).problem).toMatchObject({ kind: 'truncated', file: active() });
+    expect((await verifyAuditLog(tmp.path)).problem).toMatchObject({ kind: 'truncated', file: active() });
   });
 
   it('deleting the oldest rotated file (and then editing the next) is missing lines, not retention', async () => {
     await writeSealed(200);
     const [oldest, next] = await files();
-    await unlink(join(tmp.dir, oldest!));
-    const r = await verifyAuditLog(tmp.dir);
-    expect(r.problem).toMatchObject({ kind: 'missing', file: join(tmp.dir, next!), line: 1, expectedSeq: 1 });
+    await unlink(join(tmp.path, oldest!));
+    const r = await verifyAuditLog(tmp.path);
+    expect(r.problem).toMatchObject({
+      kind: 'missing',
+      file: join(tmp.path, next!),
+      line: 1,
+      expectedSeq: 1,
+    });
     expect(r.problem!.message).toContain('deleted by hand');
-    const lines = await readLines(join(tmp.dir, next!));
+    const lines = await readLines(join(tmp.path, next!));
     await writeFile(
-      join(tmp.dir, next!),
+      join(tmp.path, next!),
       [lines[0]!.replace('audit.', 'audiX.'), ...lines.slice(1)].join('\n') + '\n',
     );
-    expect((await verifyAuditLog(tmp.dir)).problem).toMatchObject({ kind: 'missing', line: 1 });
+    expect((await verifyAuditLog(tmp.path)).problem).toMatchObject({ kind: 'missing', line: 1 });
   });
 
   it('retention removing the oldest files is recorded, so the log still verifies from the next file', async () => {
@@ -173,13 +180,13 @@ describe('tampering', () => {
     }
     await logger.close();
     expect(deleted.length).toBeGreaterThan(2);
-    const r = await verifyAuditLog(tmp.dir, { keys: [key] });
+    const r = await verifyAuditLog(tmp.path, { keys: [key] });
     expect(r.firstSeq).toBeGreaterThan(1);
     expect(r).toMatchObject({ ok: true });
     expect(r.guarantees.join(' ')).toContain('removed by retention (recorded)');
     // Deleting by hand the oldest file retention left is still caught.
-    await unlink(join(tmp.dir, (await files())[0]!));
-    expect((await verifyAuditLog(tmp.dir, { keys: [key] })).problem?.kind).toBe('missing');
+    await unlink(join(tmp.path, (await files())[0]!));
+    expect((await verifyAuditLog(tmp.path, { keys: [key] })).problem?.kind).toBe('missing');
   });
 
   it('appending a forged line with a recomputed sha256: unsealed with the key, forged with a made-up seal', async () => {
@@ -189,8 +196,8 @@ describe('tampering', () => {
     const canonical = `{"timestamp":"2026-01-15T10:30:00.000Z","type":"job_completed","severity":"INFO","message":"forged","seq":${last.seq + 1}`;
     const hash = chainHash(last.hash, canonical);
     await writeFile(active(), [...lines, `${canonical},"hash":"${hash}"}`].join('\n') + '\n');
-    expect(await verifyAuditLog(tmp.dir)).toMatchObject({ ok: true }); // the plain chain cannot tell
-    expect((await verifyAuditLog(tmp.dir, { keys: [w.key] })).problem).toMatchObject({
+    expect(await verifyAuditLog(tmp.path)).toMatchObject({ ok: true }); // the plain chain cannot tell
+    expect((await verifyAuditLog(tmp.path, { keys: [w.key] })).problem).toMatchObject({
       kind: 'unsealed',
       file: active(),
       line: lines.length + 1,
@@ -201,7 +208,7 @@ describe('tampering', () => {
       active(),
       [...lines, `${canonical},"hash":"${hash}"${seal.slice(0, -1)}`].join('\n') + '\n',
     );
-    expect((await verifyAuditLog(tmp.dir, { keys: [w.key] })).problem).toMatchObject({
+    expect((await verifyAuditLog(tmp.path, { keys: [w.key] })).problem).toMatchObject({
       kind: 'forged',
       line: lines.length + 1,
     });
@@ -209,15 +216,15 @@ describe('tampering', () => {
 
   it('rewriting a middle line and re-chaining everything after it: forged at the next seal, rewritten at a checkpoint', async () => {
     const w = await writeSealed(200);
-    const second = join(tmp.dir, (await files())[1]!);
+    const second = join(tmp.path, (await files())[1]!);
     await rechainFrom((l) => l.map((x, i) => (i === 2 ? x.replace('"event ', '"EVENT ') : x)), second);
-    expect(await verifyAuditLog(tmp.dir)).toMatchObject({ ok: true }); // plain chain re-computed
-    const r = await verifyAuditLog(tmp.dir, { keys: [w.key] });
+    expect(await verifyAuditLog(tmp.path)).toMatchObject({ ok: true }); // plain chain re-computed
+    const r = await verifyAuditLog(tmp.path, { keys: [w.key] });
     expect(r.problem).toMatchObject({ kind: 'forged', file: second });
     expect(r.problem!.line).toBeGreaterThanOrEqual(3);
     expect(r.problem!.message).toMatch(/seq \d+\.\.\d+ were rewritten/);
     const after = w.checkpoints.filter((c) => c.seq > r.problem!.seq!)[0]!;
-    expect((await verifyAuditLog(tmp.dir, { checkpoints: [after] })).problem).toMatchObject({
+    expect((await verifyAuditLog(tmp.path, { checkpoints: [after] })).problem).toMatchObject({
       kind: 'rewritten',
       seq: after.seq,
     });
@@ -229,7 +236,7 @@ describe('tampering', () => {
     const slot = (await readFile(`${active()}.key`, 'utf8')).split('\0').find((s) => s.startsWith('{'))!;
     const state = JSON.parse(slot.split('\t')[0]!) as { epoch: number; key: string; id: string };
     const stolen = Buffer.from(state.key, 'hex');
-    const all = [...(await files()).map((n) => join(tmp.dir, n)), active()];
+    const all = [...(await files()).map((n) => join(tmp.path, n)), active()];
     let prev: string | undefined;
     for (const f of all) {
       const out = (await readLines(f)).map((l) => {
@@ -244,7 +251,7 @@ describe('tampering', () => {
       });
       await writeFile(f, out.join('\n') + '\n');
     }
-    const r = await verifyAuditLog(tmp.dir, { keys: [w.key] });
+    const r = await verifyAuditLog(tmp.path, { keys: [w.key] });
     expect(r.problem).toMatchObject({ kind: 'forged', file: all[0] });
     expect(r.problem!.message).toContain(`epoch ${state.epoch}`);
   });
@@ -255,18 +262,18 @@ describe('tampering', () => {
     const w2 = await writeSealed(50);
     expect(w2.key).not.toBe(w1.key);
     expect((await allLines()).some((l) => l.type === 'audit_key' && l.severity === 'WARN')).toBe(true);
-    expect((await verifyAuditLog(tmp.dir, { keys: [w1.key] })).problem).toMatchObject({ kind: 'forged' });
-    expect(await verifyAuditLog(tmp.dir, { keys: [w1.key, w2.key] })).toMatchObject({ ok: true });
+    expect((await verifyAuditLog(tmp.path, { keys: [w1.key] })).problem).toMatchObject({ kind: 'forged' });
+    expect(await verifyAuditLog(tmp.path, { keys: [w1.key, w2.key] })).toMatchObject({ ok: true });
   });
 
   it('a key derived from an operator secret verifies with the secret', async () => {
     const secret = 'correct horse battery staple';
     await writeSealed(80, { sealSecret: secret });
-    expect(await verifyAuditLog(tmp.dir, { secrets: [secret] })).toMatchObject({
+    expect(await verifyAuditLog(tmp.path, { secrets: [secret] })).toMatchObject({
       ok: true,
       keyChecked: true,
     });
-    expect((await verifyAuditLog(tmp.dir, { secrets: ['a wrong secret of 16+ chars'] })).problem?.kind).toBe(
+    expect((await verifyAuditLog(tmp.path, { secrets: ['a wrong secret of 16+ chars'] })).problem?.kind).toBe(
       'forged',
     );
   });
@@ -275,11 +282,11 @@ describe('tampering', () => {
 describe('a plain chain of the previous version', () => {
   it('is verified as plain; lines are sealed from the upgrade on, and the key covers what came before', async () => {
     await writeSealed(30, { seal: false });
-    expect((await readdir(tmp.dir)).some((n) => n.endsWith('.key'))).toBe(false);
-    expect(await verifyAuditLog(tmp.dir)).toMatchObject({ ok: true, seals: 0 });
+    expect((await readdir(tmp.path)).some((n) => n.endsWith('.key'))).toBe(false);
+    expect(await verifyAuditLog(tmp.path)).toMatchObject({ ok: true, seals: 0 });
     const w = await writeSealed(30);
     expect((await allLines()).some((l) => l.type === 'audit_key')).toBe(true);
-    const r = await verifyAuditLog(tmp.dir, { keys: [w.key] });
+    const r = await verifyAuditLog(tmp.path, { keys: [w.key] });
     expect(r).toMatchObject({ ok: true, firstSeq: 1 });
   });
 });
@@ -290,7 +297,7 @@ describe('records cannot be forged through logged details', () => {
     for (let i = 0; i < 60; i++) logger.info('chunk_uploaded', `event ${i}`, { i });
     await logger.flush();
     const [oldest] = await files();
-    const last = parseChainedLine((await readLines(join(tmp.dir, oldest!))).at(-1)!)!;
+    const last = parseChainedLine((await readLines(join(tmp.path, oldest!))).at(-1)!)!;
     // Someone who can put text into an event (a scanner's output) writes what a retention record would say.
     logger.info('chunk_uploaded', 'innocent', {
       type: 'audit_removed',
@@ -309,7 +316,7 @@ describe('records cannot be forged through logged details', () => {
     });
     expect(dropped).toEqual(['reserved_type:audit_removed']);
     await logger.close();
-    await unlink(join(tmp.dir, oldest!));
-    expect((await verifyAuditLog(tmp.dir)).problem).toMatchObject({ kind: 'missing' });
+    await unlink(join(tmp.path, oldest!));
+    expect((await verifyAuditLog(tmp.path)).problem).toMatchObject({ kind: 'missing' });
   });
 });

@@ -2,10 +2,10 @@
 // (the engine's output port); the HTTP paths are in test/upload.test.ts.
 import { isRediverError, RediverError } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openManager, tempDir, within } from '../test/helpers/harness';
-import type { TempDir } from '../test/helpers/harness';
+import { makeReport, tempDir, within } from '@rediver/testkit';
+import type { TempDir } from '@rediver/testkit';
+import { openManager } from '../test/helpers/harness';
 import { memoryUploader, untilAborted } from '../test/helpers/memoryUploader';
-import { makeReport } from '../test/helpers/reports';
 import { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from './chunkManager';
 
 let dir: TempDir;
@@ -18,7 +18,7 @@ beforeEach(() => {
 afterEach(async () => {
   vi.useRealTimers();
   await Promise.all(managers.splice(0).map((m) => m.close()));
-  dir.cleanup();
+  await dir.cleanup();
 });
 
 function open(options: Parameters<typeof openManager>[1]): ChunkManager {
@@ -108,7 +108,7 @@ describe('ChunkManager options', () => {
       const m = open({ uploader: u, maxConcurrentUploads: 1 });
       const delays: number[] = [];
       m.on('chunk:retry', (e) => delays.push(e.delayMs));
-      await m.submitReport(makeReport('far', 3), { tenantId: 't1' });
+      await m.submitReport(makeReport('far', { findings: 3 }), { tenantId: 't1' });
       m.start();
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(delays).toEqual([2 ** 31 - 1]);
@@ -136,9 +136,9 @@ describe('ChunkManager scheduling', () => {
   it('serves higher priority first, interleaves equal priorities fairly, keeps index order', async () => {
     const u = memoryUploader();
     const m = open({ uploader: u, maxConcurrentUploads: 1 });
-    const lo = await m.submitReport(makeReport('lo', 30), { tenantId: 't1', priority: 0 });
-    const a = await m.submitReport(makeReport('hi-a', 30), { tenantId: 't1', priority: 10 });
-    const b = await m.submitReport(makeReport('hi-b', 50), { tenantId: 't1', priority: 10 });
+    const lo = await m.submitReport(makeReport('lo', { findings: 30 }), { tenantId: 't1', priority: 0 });
+    const a = await m.submitReport(makeReport('hi-a', { findings: 30 }), { tenantId: 't1', priority: 10 });
+    const b = await m.submitReport(makeReport('hi-b', { findings: 50 }), { tenantId: 't1', priority: 10 });
     expect(a.totalChunks).toBe(3);
     expect(b.totalChunks).toBe(5);
     m.start();
@@ -161,14 +161,14 @@ describe('ChunkManager scheduling', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const u = memoryUploader((_call, n) => (n === 1 ? gate : undefined));
     const m = open({ uploader: u, maxConcurrentUploads: 1 });
-    await m.submitReport(makeReport('bulk', 40), { tenantId: 't1' });
+    await m.submitReport(makeReport('bulk', { findings: 40 }), { tenantId: 't1' });
     m.start();
     await within(
       vi.waitFor(() => expect(u.calls).toHaveLength(1)),
       5000,
       'first upload',
     );
-    await m.submitReport(makeReport('urgent', 20), { tenantId: 't1', priority: 20 });
+    await m.submitReport(makeReport('urgent', { findings: 20 }), { tenantId: 't1', priority: 20 });
     release();
     await within(m.drain(), 10_000, 'drain');
     expect(order(u)).toEqual(['bulk#0', 'urgent#0', 'urgent#1', 'bulk#1', 'bulk#2', 'bulk#3']);
@@ -177,8 +177,8 @@ describe('ChunkManager scheduling', () => {
   it('uses the per-tenant uploader and keeps tenants apart', async () => {
     const byTenant = { t1: memoryUploader(), t2: memoryUploader() };
     const m = open({ uploader: (tenant) => byTenant[tenant as 't1' | 't2'], maxConcurrentUploads: 2 });
-    await m.submitReport(makeReport('same-id', 20), { tenantId: 't1' });
-    await m.submitReport(makeReport('same-id', 30), { tenantId: 't2' });
+    await m.submitReport(makeReport('same-id', { findings: 20 }), { tenantId: 't1' });
+    await m.submitReport(makeReport('same-id', { findings: 30 }), { tenantId: 't2' });
     m.start();
     await within(m.drain(), 10_000, 'drain');
     expect(byTenant.t1.calls).toHaveLength(2);
@@ -194,7 +194,7 @@ describe('ChunkManager scheduling', () => {
     const u = memoryUploader();
     // The fixed pacing (adaptive delivery grows past maxConcurrentUploads: test/adaptive.test.ts).
     const m = open({ uploader: u, maxConcurrentUploads: 2, uploadDelayMs: 1000, adaptive: false });
-    await m.submitReport(makeReport('paced', 100), { tenantId: 't1' });
+    await m.submitReport(makeReport('paced', { findings: 100 }), { tenantId: 't1' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     m.start();
     await settle();
@@ -223,7 +223,7 @@ describe('ChunkManager scheduling', () => {
       maxConcurrentUploadsCeiling: 1,
       uploadDelayMs: 1000,
     });
-    await m.submitReport(makeReport('spaced', 50), { tenantId: 't1' });
+    await m.submitReport(makeReport('spaced', { findings: 50 }), { tenantId: 't1' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const t0 = Date.now();
     m.start();
@@ -245,8 +245,8 @@ describe('ChunkManager scheduling', () => {
       retryBaseDelayMs: 10_000,
       retryMaxDelayMs: 10_000,
     });
-    await m.submitReport(makeReport('one-chunk', 5), { tenantId: 't1' });
-    await m.submitReport(makeReport('other', 5), { tenantId: 't1' });
+    await m.submitReport(makeReport('one-chunk', { findings: 5 }), { tenantId: 't1' });
+    await m.submitReport(makeReport('other', { findings: 5 }), { tenantId: 't1' });
     const retries: number[] = [];
     m.on('chunk:retry', (e) => retries.push(e.delayMs));
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -275,8 +275,8 @@ describe('ChunkManager scheduling', () => {
       throw new RediverError('SERVER_ERROR', 'boom');
     });
     const m = open({ uploader: u, maxConcurrentUploads: 2, retryBaseDelayMs: 100, retryMaxDelayMs: 100 });
-    await m.submitReport(makeReport('slow', 5), { tenantId: 't1' });
-    await m.submitReport(makeReport('fast', 5), { tenantId: 't1' });
+    await m.submitReport(makeReport('slow', { findings: 5 }), { tenantId: 't1' });
+    await m.submitReport(makeReport('fast', { findings: 5 }), { tenantId: 't1' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     m.start();
     await settle();
@@ -295,7 +295,7 @@ describe('ChunkManager dead letters', () => {
   it('quarantines a corrupt chunk (never uploads it) while the rest go through', async () => {
     const u = memoryUploader();
     const m = open({ uploader: u, maxConcurrentUploads: 1 });
-    const r = await m.submitReport(makeReport('torn', 30), { tenantId: 't1' });
+    const r = await m.submitReport(makeReport('torn', { findings: 30 }), { tenantId: 't1' });
     const other = m.store.sqlite
       .prepare(
         `SELECT b.data FROM chunks c JOIN chunk_blobs b ON b.chunk_id = c.id
@@ -343,7 +343,7 @@ describe('ChunkManager dead letters', () => {
     const m = open({ uploader: u, uploadTimeoutMs: 30, maxRetries: 1 });
     const retries: string[] = [];
     m.on('chunk:retry', (e) => retries.push(`${e.retry}:${e.error.code}`));
-    await m.submitReport(makeReport('slowpoke', 5), { tenantId: 't1' });
+    await m.submitReport(makeReport('slowpoke', { findings: 5 }), { tenantId: 't1' });
     m.start();
     await within(m.waitForReport('t1', 'slowpoke'), 10_000, 'delivered after the timeout');
     expect(retries).toEqual(['1:TIMEOUT']);
@@ -356,7 +356,7 @@ describe('ChunkManager dead letters', () => {
       throw new TypeError('bug in uploader');
     });
     const m = open({ uploader: u, maxRetries: 5 });
-    await m.submitReport(makeReport('buggy', 5), { tenantId: 't1' });
+    await m.submitReport(makeReport('buggy', { findings: 5 }), { tenantId: 't1' });
     m.start();
     const err = await within(
       m.waitForReport('t1', 'buggy').then(
@@ -382,7 +382,7 @@ describe('ChunkManager dead letters', () => {
     m.on('chunk:uploaded', () => {
       throw new Error('listener bug');
     });
-    await m.submitReport(makeReport('robust', 20), { tenantId: 't1' });
+    await m.submitReport(makeReport('robust', { findings: 20 }), { tenantId: 't1' });
     m.start();
     await within(m.waitForReport('t1', 'robust'), 10_000, 'delivered');
     expect(u.calls).toHaveLength(2);
@@ -393,7 +393,7 @@ describe('ChunkManager lifecycle', () => {
   it('close() waits for in-flight uploads up to closeTimeoutMs, then aborts them back to pending', async () => {
     const u = memoryUploader((call) => untilAborted(call.signal));
     const m = open({ uploader: u, maxConcurrentUploads: 2, closeTimeoutMs: 30 });
-    await m.submitReport(makeReport('stuck', 40), { tenantId: 't1' });
+    await m.submitReport(makeReport('stuck', { findings: 40 }), { tenantId: 't1' });
     m.start();
     await within(
       vi.waitFor(() => expect(u.inFlight).toBe(2)),
@@ -406,7 +406,9 @@ describe('ChunkManager lifecycle', () => {
     await within(first, 5000, 'close');
     expect(isRediverError(await waiting, 'CLOSED')).toBe(true);
     expect(u.calls.every((c) => c.signal?.aborted)).toBe(true);
-    await expect(m.submitReport(makeReport('late', 5), { tenantId: 't1' })).rejects.toMatchObject({
+    await expect(
+      m.submitReport(makeReport('late', { findings: 5 }), { tenantId: 't1' }),
+    ).rejects.toMatchObject({
       code: 'CLOSED',
     });
     expect(() => m.start()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
@@ -421,7 +423,7 @@ describe('ChunkManager lifecycle', () => {
 
   it('puts chunks a crash left "uploading" back to pending at open and delivers them', async () => {
     const first = open({ uploader: memoryUploader() });
-    const r = await first.submitReport(makeReport('crashed', 30), { tenantId: 't1' });
+    const r = await first.submitReport(makeReport('crashed', { findings: 30 }), { tenantId: 't1' });
     first.store.sqlite.prepare(`UPDATE chunks SET status = 'uploading'`).run();
     await first.close();
     const u = memoryUploader();
@@ -441,7 +443,7 @@ describe('ChunkManager lifecycle', () => {
   it('waitForReport: NOT_FOUND for an unknown report, ABORTED on its signal', async () => {
     const m = open({ uploader: memoryUploader() });
     await expect(m.waitForReport('t1', 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await m.submitReport(makeReport('never-started', 5), { tenantId: 't1' });
+    await m.submitReport(makeReport('never-started', { findings: 5 }), { tenantId: 't1' });
     const ac = new AbortController();
     const waiting = m.waitForReport('t1', 'never-started', { signal: ac.signal });
     ac.abort();

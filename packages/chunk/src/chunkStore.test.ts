@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRediverError } from '@rediver/core';
+import { makeReport as kitReport } from '@rediver/testkit';
 import Database from 'better-sqlite3';
 import type { Clock, Finding, Report } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -45,26 +46,26 @@ class ManualClock implements Clock {
   }
 }
 
-/** A report of `n` findings with `noise` random hex bytes each (barely compressible). */
+/** A report of `n` findings with `noise` random hex bytes each (barely compressible), on `assets` hosts. */
 function makeReport(id: string, n: number, noise = 0, assets = 3): Report {
-  const findings: Finding[] = Array.from({ length: n }, (_, i) => ({
-    type: 'vulnerability',
-    title: `finding ${i} of ${id}`,
-    severity: 'high',
-    asset_ref: `asset-${i % assets}`,
-    ...(noise > 0 ? { description: randomBytes(noise / 2).toString('hex') } : {}),
-  }));
-  return {
-    version: '1.0',
-    metadata: { id, timestamp: '2026-01-01T00:00:00Z' },
-    tool: { name: 'scanner', version: '1' },
+  return kitReport(id, {
+    findings: n,
+    noiseBytes: noise,
     assets: Array.from({ length: assets }, (_, i) => ({
       id: `asset-${i}`,
       type: 'host',
       value: `10.0.0.${i}`,
     })),
-    findings,
-  };
+    finding: (i, reportId, assetRef) => ({
+      type: 'vulnerability',
+      title: `finding ${i} of ${reportId}`,
+      severity: 'high',
+      asset_ref: assetRef!,
+    }),
+    tool: { name: 'scanner', version: '1' },
+    timestamp: '2026-01-01T00:00:00Z',
+    coverageType: null,
+  });
 }
 
 /** A chunk row with its blob (migration 3 keeps blobs in `chunk_blobs`). */

@@ -3,22 +3,21 @@
 // refusal line, and backs off when the platform slows down. Assertions are on the limit's trajectory and bounds,
 // never on timings.
 import { afterEach, describe, expect, it } from 'vitest';
+import { makeReport, startCapacityPlatform, tempDir, within } from '@rediver/testkit';
+import type { CapacityPlatform } from '@rediver/testkit';
 import type { ChunkManager } from '../src/chunkManager';
 import type { UploadLimitEvent } from '../src/internal/events';
 import { createFetchChunkUploader } from './helpers/fetchUploader';
-import { startCapacityServer } from './helpers/capacityServer';
-import type { CapacityServer } from './helpers/capacityServer';
-import { openManager, tempDir, within } from './helpers/harness';
-import { makeReport } from './helpers/reports';
+import { openManager } from './helpers/harness';
 
 const dir = tempDir('rediver-chunk-adaptive-');
-let server: CapacityServer | undefined;
+let server: CapacityPlatform | undefined;
 let manager: ChunkManager | undefined;
 
 afterEach(async () => {
   await manager?.close();
   await server?.close();
-  dir.cleanup();
+  await dir.cleanup();
 });
 
 async function until(ready: () => boolean, ms: number, what: string): Promise<void> {
@@ -34,7 +33,7 @@ async function until(ready: () => boolean, ms: number, what: string): Promise<vo
 describe('adaptive concurrency', () => {
   it('converges towards the capacity, stays under the refusal line, and backs off when the platform slows down', async () => {
     const K = 6;
-    server = await startCapacityServer({ capacity: K, baseLatencyMs: 30 });
+    server = await startCapacityPlatform({ capacity: K, baseLatencyMs: 30 });
     const m = (manager = openManager(dir.path, {
       uploader: createFetchChunkUploader(server.url),
       maxConcurrentUploads: 2,
@@ -46,7 +45,8 @@ describe('adaptive concurrency', () => {
     m.on('upload:limit', (e) => changes.push(e));
     let total = 0;
     for (let r = 0; r < 4; r++)
-      total += (await m.submitReport(makeReport(`adapt-${r}`, 250), { tenantId: 't' })).totalChunks;
+      total += (await m.submitReport(makeReport(`adapt-${r}`, { findings: 250 }), { tenantId: 't' }))
+        .totalChunks;
     m.start();
     expect((await m.getStats()).upload.concurrencyLimit).toBe(2);
 
@@ -72,7 +72,7 @@ describe('adaptive concurrency', () => {
   }, 240_000);
 
   it('grows with the default pause between two uploads of a slot (uploadDelayMs 100) against a fast platform', async () => {
-    server = await startCapacityServer({ capacity: 16, baseLatencyMs: 5 });
+    server = await startCapacityPlatform({ capacity: 16, baseLatencyMs: 5 });
     const m = (manager = openManager(dir.path, {
       uploader: createFetchChunkUploader(server.url),
       maxConcurrentUploads: 2,
@@ -81,7 +81,7 @@ describe('adaptive concurrency', () => {
     }));
     const changes: UploadLimitEvent[] = [];
     m.on('upload:limit', (e) => changes.push(e));
-    await m.submitReport(makeReport('paced', 400), { tenantId: 't' });
+    await m.submitReport(makeReport('paced', { findings: 400 }), { tenantId: 't' });
     m.start();
     // Two slots pausing 100 ms each send at most ~20 chunks/s: the limit must grow for delivery to go faster.
     await until(() => changes.some((c) => c.limit >= 6), 60_000, 'limit grows past 6');
@@ -90,7 +90,7 @@ describe('adaptive concurrency', () => {
   }, 180_000);
 
   it('adaptive: false keeps exactly maxConcurrentUploads workers (no limit events)', async () => {
-    server = await startCapacityServer({ capacity: 8, baseLatencyMs: 10 });
+    server = await startCapacityPlatform({ capacity: 8, baseLatencyMs: 10 });
     const m = (manager = openManager(dir.path, {
       uploader: createFetchChunkUploader(server.url),
       maxConcurrentUploads: 3,
@@ -99,7 +99,7 @@ describe('adaptive concurrency', () => {
     }));
     const changes: UploadLimitEvent[] = [];
     m.on('upload:limit', (e) => changes.push(e));
-    await m.submitReport(makeReport('fixed', 120), { tenantId: 't' });
+    await m.submitReport(makeReport('fixed', { findings: 120 }), { tenantId: 't' });
     m.start();
     await within(m.drain(), 60_000, 'drain');
     expect(changes).toEqual([]);

@@ -5,11 +5,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom, startIngestPlatform, tempDir } from '@rediver/testkit';
+import type { IngestPlatform, TempDir } from '@rediver/testkit';
 import { bundleEntry, removeBundles } from './helpers/bundle';
-import { openManager, tempDir } from './helpers/harness';
-import type { TempDir } from './helpers/harness';
-import { seededRandom, startIngestServer } from './helpers/ingestServer';
-import type { IngestServer } from './helpers/ingestServer';
+import { openManager } from './helpers/harness';
 import { memoryUploader } from './helpers/memoryUploader';
 
 const KILLS = 20;
@@ -18,7 +17,7 @@ const FINDINGS = 200; // 40 chunks of 5 findings per report
 const packageDir = resolve(import.meta.dirname, '..');
 let childScript: string;
 let dir: TempDir;
-let server: IngestServer | undefined;
+let server: IngestPlatform | undefined;
 const children = new Set<ChildProcess>();
 
 // The child is bundled once: `node --import tsx` costs seconds per start on a loaded machine.
@@ -30,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await server?.close();
-  dir?.cleanup();
+  await dir?.cleanup();
   removeBundles();
 });
 
@@ -81,7 +80,7 @@ function waitForLine(r: Run, line: string, ms: number): Promise<boolean> {
 
 describe('crash safety', () => {
   it(`survives ${KILLS}+ SIGKILLs at random points and applies every chunk exactly once`, async () => {
-    server = await startIngestServer({ latencyMs: 20 });
+    server = await startIngestPlatform({ latencyMs: 20 });
     const databasePath = join(dir.path, 'chunks.db');
     const random = seededRandom(2026);
     let kills = 0;

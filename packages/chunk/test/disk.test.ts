@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { isRediverError } from '@rediver/core';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeReport, tempDir } from '@rediver/testkit';
+import type { TempDir } from '@rediver/testkit';
 import { ChunkStore } from '../src/chunkStore';
 import type { ChunkStoreOptions } from '../src/internal/options';
 import { MIGRATIONS } from '../src/internal/migrations';
-import { tempDir } from './helpers/harness';
-import type { TempDir } from './helpers/harness';
-import { makeReport } from './helpers/reports';
 
 let dir: TempDir;
 const stores: ChunkStore[] = [];
@@ -24,7 +23,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
-  dir.cleanup();
+  await dir.cleanup();
 });
 
 function open(databasePath: string, options: ChunkStoreOptions = {}): ChunkStore {
@@ -47,8 +46,8 @@ const sha = (path: string): string => createHash('sha256').update(readFileSync(p
 /** A closed store of a couple of MB at `path`. */
 async function filledStore(path: string): Promise<void> {
   const s = new ChunkStore({ databasePath: path, cleanupIntervalMinutes: 0, maxFindingsPerChunk: 20 });
-  await s.submitReport(makeReport('old-1', 200, { noiseBytes: 4000 }), { tenantId: 't' });
-  await s.submitReport(makeReport('old-2', 200, { noiseBytes: 4000 }), { tenantId: 't' });
+  await s.submitReport(makeReport('old-1', { findings: 200, noiseBytes: 4000 }), { tenantId: 't' });
+  await s.submitReport(makeReport('old-2', { findings: 200, noiseBytes: 4000 }), { tenantId: 't' });
   await s.close();
 }
 
@@ -74,7 +73,9 @@ describe('a damaged store', () => {
       expect(event).toMatchObject({ path, movedTo });
       // Fresh and usable.
       expect((await store.getStats()).reports.pending).toBe(0);
-      expect((await store.submitReport(makeReport('new-1', 50), { tenantId: 't' })).created).toBe(true);
+      expect(
+        (await store.submitReport(makeReport('new-1', { findings: 50 }), { tenantId: 't' })).created,
+      ).toBe(true);
       expect(ChunkStore.listSetAside(path).map((f) => f.movedTo)).toEqual([movedTo]);
       // A later open of the fresh file sets nothing aside.
       await store.close();
@@ -113,13 +114,13 @@ describe('a full disk', () => {
   it('is DISK_FULL (max_page_count as a deterministic stand-in), keeps what was stored and the store usable', async () => {
     const path = join(dir.path, 'chunks.db');
     const store = open(path);
-    await store.submitReport(makeReport('kept', 100, { noiseBytes: 1000 }), { tenantId: 't' });
+    await store.submitReport(makeReport('kept', { findings: 100, noiseBytes: 1000 }), { tenantId: 't' });
     const pages = store.sqlite.pragma('page_count', { simple: true }) as number;
     store.sqlite.pragma(`max_page_count = ${pages + 8}`);
     for (const submit of [
-      () => store.submitReport(makeReport('too-big', 400, { noiseBytes: 2000 }), { tenantId: 't' }),
+      () => store.submitReport(makeReport('too-big', { findings: 400, noiseBytes: 2000 }), { tenantId: 't' }),
       async () => {
-        const { findings, ...header } = makeReport('too-big-streamed', 400, { noiseBytes: 2000 });
+        const { findings, ...header } = makeReport('too-big-streamed', { findings: 400, noiseBytes: 2000 });
         const w = await store.beginReport({ tenantId: 't', header });
         await w.addFindings(findings!);
         return w.commit();
@@ -138,7 +139,8 @@ describe('a full disk', () => {
     expect((await store.decompressChunk('t', 'kept', 4))?.chunk_index).toBe(4);
     store.sqlite.pragma('max_page_count = 1073741823');
     expect(
-      (await store.submitReport(makeReport('after', 100, { noiseBytes: 1000 }), { tenantId: 't' })).created,
+      (await store.submitReport(makeReport('after', { findings: 100, noiseBytes: 1000 }), { tenantId: 't' }))
+        .created,
     ).toBe(true);
   });
 
@@ -173,7 +175,9 @@ describe('a full disk', () => {
       let err: unknown;
       for (let i = 0; i < 40 && err === undefined; i++) {
         try {
-          await store.submitReport(makeReport(`r-${i}`, 60, { noiseBytes: 2000 }), { tenantId: 't' });
+          await store.submitReport(makeReport(`r-${i}`, { findings: 60, noiseBytes: 2000 }), {
+            tenantId: 't',
+          });
           accepted.push(`r-${i}`);
         } catch (e) {
           err = e;
@@ -186,7 +190,9 @@ describe('a full disk', () => {
       // (its staging row may be left behind: deleting it needs disk space too).
       for (let i = 0; i < 2; i++) {
         const again = await caught(
-          store.submitReport(makeReport(`r-${accepted.length}`, 60, { noiseBytes: 2000 }), { tenantId: 't' }),
+          store.submitReport(makeReport(`r-${accepted.length}`, { findings: 60, noiseBytes: 2000 }), {
+            tenantId: 't',
+          }),
         );
         expect(isRediverError(again, 'DISK_FULL')).toBe(true);
       }
@@ -200,7 +206,10 @@ describe('a full disk', () => {
       expect((await ro.getStats('t')).reports.pending).toBe(accepted.length);
       expect((await ro.listReports('t')).map((r) => r.reportId)).toEqual(accepted);
       expect(
-        isRediverError(await caught(ro.submitReport(makeReport('x', 1), { tenantId: 't' })), 'READ_ONLY'),
+        isRediverError(
+          await caught(ro.submitReport(makeReport('x', { findings: 1 }), { tenantId: 't' })),
+          'READ_ONLY',
+        ),
       ).toBe(true);
       await ro.close();
       expect(sha(path)).toBe(before);
@@ -235,7 +244,7 @@ describe('read-only open', () => {
       expect(isRediverError(await caught(ro.runRetentionCleanup()), 'READ_ONLY')).toBe(true);
       expect(
         isRediverError(
-          await caught(ro.beginReport({ tenantId: 't', header: makeReport('n', 0) })),
+          await caught(ro.beginReport({ tenantId: 't', header: makeReport('n', { findings: 0 }) })),
           'READ_ONLY',
         ),
       ).toBe(true);

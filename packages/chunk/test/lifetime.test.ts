@@ -4,10 +4,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startIngestPlatform, tempDir } from '@rediver/testkit';
+import type { TempDir } from '@rediver/testkit';
 import { bundleEntry, removeBundles } from './helpers/bundle';
-import { tempDir } from './helpers/harness';
-import type { TempDir } from './helpers/harness';
-import { startIngestServer } from './helpers/ingestServer';
 
 let childScript: string;
 let dir: TempDir;
@@ -17,8 +16,8 @@ beforeAll(async () => {
   dir = tempDir();
 }, 60_000);
 
-afterAll(() => {
-  dir?.cleanup();
+afterAll(async () => {
+  await dir?.cleanup();
   removeBundles();
 });
 
@@ -26,9 +25,9 @@ describe('promise lifetimes in a process with nothing else alive', () => {
   it('waitForReport, drain and close settle while a retry waits after a 503, and the process exits 0', async () => {
     // The first request is answered 503, then the server heals: the chunk waits retryBaseDelayMs on a timer,
     // alone in the child.
-    const server = await startIngestServer({ errorRate: 1 });
+    const server = await startIngestPlatform({ errorRate: 1 });
     const healed = setInterval(() => {
-      if (server.counters.errors > 0) server.setFaults({});
+      if (server.counters.error > 0) server.setFaults({});
     }, 1);
     try {
       const { NODE_PATH: _ignored, ...env } = process.env;
@@ -46,7 +45,7 @@ describe('promise lifetimes in a process with nothing else alive', () => {
       expect(code).toBe(0);
       expect(out).toContain('delivered 1');
       expect(out).toContain('done');
-      expect(server.counters.errors).toBeGreaterThanOrEqual(1);
+      expect(server.counters.error).toBeGreaterThanOrEqual(1);
     } finally {
       clearInterval(healed);
       await server.close();

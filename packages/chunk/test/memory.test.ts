@@ -6,11 +6,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ChunkUploader, ChunkUploadResponse } from '@rediver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeReport, tempDir, within } from '@rediver/testkit';
+import type { TempDir } from '@rediver/testkit';
 import type { ChunkManager } from '../src/chunkManager';
 import { copyStoredReport } from './helpers/backlog';
-import { openManager, tempDir, within } from './helpers/harness';
-import type { TempDir } from './helpers/harness';
-import { makeReport } from './helpers/reports';
+import { openManager } from './helpers/harness';
 
 const MiB = 1024 * 1024;
 const REPORTS = 20;
@@ -30,7 +30,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   await manager?.close();
-  dir.cleanup();
+  await dir.cleanup();
 });
 
 /** Serialises each chunk like an HTTP client would, then drops it. */
@@ -71,7 +71,7 @@ describe('backlog replay', () => {
     let storedBytes = 0;
     let chunks = 0;
     for (let i = 0; i < DISTINCT; i++) {
-      const report = makeReport(`backlog-${i}`, FINDINGS);
+      const report = makeReport(`backlog-${i}`, { findings: FINDINGS });
       for (const f of report.findings!) f.description = randomBytes((NOISE_BYTES * 3) / 4).toString('base64');
       const stored = await manager.submitReport(report, { tenantId: 't1' });
       for (let k = 0; k < REPORTS / DISTINCT; k++) {

@@ -2,28 +2,27 @@
 // the same port; and a ten-minute outage on a fake clock with the default retry settings.
 import { RediverError } from '@rediver/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makeReport, startIngestPlatform, tempDir, within } from '@rediver/testkit';
+import type { IngestPlatform } from '@rediver/testkit';
 import type { ChunkManager } from '../src/chunkManager';
 import { createFetchChunkUploader } from './helpers/fetchUploader';
-import { openManager, tempDir, within } from './helpers/harness';
-import { startIngestServer } from './helpers/ingestServer';
-import type { IngestServer } from './helpers/ingestServer';
+import { openManager } from './helpers/harness';
 import { memoryUploader } from './helpers/memoryUploader';
-import { makeReport } from './helpers/reports';
 
 const dir = tempDir('rediver-chunk-outage-');
-let server: IngestServer | undefined;
+let server: IngestPlatform | undefined;
 let manager: ChunkManager | undefined;
 
 afterEach(async () => {
   vi.useRealTimers();
   await manager?.close();
   await server?.close();
-  dir.cleanup();
+  await dir.cleanup();
 });
 
 describe('outages', () => {
   it('survives a real server going away mid-delivery and coming back: everything delivered once, no dead letter', async () => {
-    server = await startIngestServer({ latencyMs: 5 });
+    server = await startIngestPlatform({ latencyMs: 5 });
     const port = Number(new URL(server.url).port);
     const m = (manager = openManager(dir.path, {
       uploader: createFetchChunkUploader(server.url),
@@ -35,7 +34,7 @@ describe('outages', () => {
     let escalated = 0;
     m.on('chunk:failed', (e) => failed.push(`${e.chunkIndex}:${e.reason}`));
     m.on('chunk:retry', (e) => (escalated += e.escalated ? 1 : 0));
-    const r = await m.submitReport(makeReport('through-outage', 400), { tenantId: 't' });
+    const r = await m.submitReport(makeReport('through-outage', { findings: 400 }), { tenantId: 't' });
     m.start();
     await within(
       new Promise<void>((resolve) => m.on('chunk:uploaded', () => server!.applied.size >= 5 && resolve())),
@@ -52,7 +51,7 @@ describe('outages', () => {
       'retries past maxRetries while down',
     );
     expect((await m.getProgress('t', 'through-outage'))?.status).toBe('uploading');
-    server = await startIngestServer({ latencyMs: 5, port });
+    server = await startIngestPlatform({ latencyMs: 5, port });
     expect(server.url).toContain(`:${port}`);
     const done = await within(m.waitForReport('t', 'through-outage'), 60_000, 'delivered after the outage');
     expect(done).toMatchObject({ status: 'completed', uploadedChunks: r.totalChunks, failedChunks: 0 });
@@ -81,7 +80,7 @@ describe('outages', () => {
     const retries: { retry: number; delayMs: number; escalated: boolean }[] = [];
     m.on('chunk:failed', (e) => failed.push(e.reason));
     m.on('chunk:retry', (e) => retries.push({ retry: e.retry, delayMs: e.delayMs, escalated: e.escalated }));
-    const r = await m.submitReport(makeReport('long-outage', 30), { tenantId: 't' });
+    const r = await m.submitReport(makeReport('long-outage', { findings: 30 }), { tenantId: 't' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     m.start();
     for (let t = 0; t < 10 * 60_000; t += 5000) await vi.advanceTimersByTimeAsync(5000);

@@ -9,6 +9,8 @@ import type { Finding, Report } from '@rediver/core';
 import { isRediverError } from '@rediver/core';
 import { decompress } from 'fzstd';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeReport, tempDir, within } from '@rediver/testkit';
+import type { TempDir } from '@rediver/testkit';
 import { ChunkStore } from '../src/chunkStore';
 import type { ChunkStoreOptions } from '../src/internal/options';
 import { sha256Hex } from '../src/internal/checksum';
@@ -16,9 +18,7 @@ import { reassembleChunks } from '../src/internal/split';
 import type { StoredChunkData } from '../src/internal/split';
 import type { ReportHeader } from '../src/reportWriter';
 import { memoryUploader } from './helpers/memoryUploader';
-import { openManager, tempDir, within } from './helpers/harness';
-import type { TempDir } from './helpers/harness';
-import { makeReport } from './helpers/reports';
+import { openManager } from './helpers/harness';
 
 let dir: TempDir;
 const stores: ChunkStore[] = [];
@@ -29,7 +29,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
-  dir.cleanup();
+  await dir.cleanup();
 });
 
 function open(name: string, options: ChunkStoreOptions = {}): ChunkStore {
@@ -62,7 +62,7 @@ describe('streaming submit', () => {
     ['batches of 333, on this thread', false, 'batches'],
     ['an async iterable, on the worker', true, 'iterable'],
   ] as const)('stores the same chunks as submitReport, byte for byte: %s', async (_name, worker, how) => {
-    const report = makeReport('same-bytes', 2345, { noiseBytes: 40, assets: 7 });
+    const report = makeReport('same-bytes', { findings: 2345, noiseBytes: 40, assets: 7 });
     const options = { maxFindingsPerChunk: 100, maxChunkSizeBytes: 64 * 1024, compressInWorker: worker };
     const whole = open('whole.db', options);
     const streamed = open('streamed.db', options);
@@ -91,8 +91,11 @@ describe('streaming submit', () => {
 
   it('writes two concatenated standard zstd frames per chunk that fzstd and the zstd CLI decode, checksums holding', async (ctx) => {
     const store = open('frames.db', { maxFindingsPerChunk: 10 });
-    const w = await store.beginReport({ tenantId: 't', header: split(makeReport('frames', 0)).header });
-    await w.addFindings(split(makeReport('frames', 35)).findings);
+    const w = await store.beginReport({
+      tenantId: 't',
+      header: split(makeReport('frames', { findings: 0 })).header,
+    });
+    await w.addFindings(split(makeReport('frames', { findings: 35 })).findings);
     const res = await w.commit();
     expect(res.totalChunks).toBe(4);
     const blob = (await store.readChunkFrame('t', 'frames', 1))!;
@@ -118,7 +121,7 @@ describe('streaming submit', () => {
     const m = openManager(dir.path, { uploader: memoryUploader(), maxFindingsPerChunk: 50 });
     try {
       m.start();
-      const { header, findings } = split(makeReport('invisible', 1000, { noiseBytes: 64 }));
+      const { header, findings } = split(makeReport('invisible', { findings: 1000, noiseBytes: 64 }));
       const w = await m.beginReport({ tenantId: 't', header });
       // 650 findings: 13 chunks cut; chunk 0 waits for the final header (compressed at commit).
       await w.addFindings(findings.slice(0, 650));
@@ -154,7 +157,7 @@ describe('streaming submit', () => {
 
   it('abort() discards every staged chunk; a failed writer refuses more findings', async () => {
     const store = open('abort.db', { maxFindingsPerChunk: 10 });
-    const { header, findings } = split(makeReport('gone', 300, { noiseBytes: 32 }));
+    const { header, findings } = split(makeReport('gone', { findings: 300, noiseBytes: 32 }));
     const w = await store.beginReport({ tenantId: 't', header });
     await w.addFindings(findings);
     await w.abort();
@@ -181,7 +184,7 @@ describe('streaming submit', () => {
 
   it('is idempotent by content and refuses a second writer of the same id while one is open', async () => {
     const store = open('idem.db', { maxFindingsPerChunk: 10 });
-    const report = makeReport('idem', 55);
+    const report = makeReport('idem', { findings: 55 });
     const { header, findings } = split(report);
     const first = await store.beginReport({ tenantId: 't', header });
     await expect(store.beginReport({ tenantId: 't', header })).rejects.toMatchObject({
@@ -201,13 +204,14 @@ describe('streaming submit', () => {
 
   it('holds the quota while streaming: refuses with STORAGE_QUOTA mid-stream, keeping everything accepted before', async () => {
     const probe = open('probe.db', { maxFindingsPerChunk: 10 });
-    const size = (await probe.submitReport(makeReport('probe', 40, { noiseBytes: 400 }), { tenantId: 'x' }))
-      .compressedBytes;
+    const size = (
+      await probe.submitReport(makeReport('probe', { findings: 40, noiseBytes: 400 }), { tenantId: 'x' })
+    ).compressedBytes;
     const store = open('quota.db', { maxFindingsPerChunk: 10, maxStorageMB: (size * 1.5) / (1024 * 1024) });
     const full = vi.fn();
     store.on('storage:full', full);
-    await store.submitReport(makeReport('kept', 40, { noiseBytes: 400 }), { tenantId: 't' });
-    const { header, findings } = split(makeReport('too-much', 400, { noiseBytes: 400 }));
+    await store.submitReport(makeReport('kept', { findings: 40, noiseBytes: 400 }), { tenantId: 't' });
+    const { header, findings } = split(makeReport('too-much', { findings: 400, noiseBytes: 400 }));
     const w = await store.beginReport({ tenantId: 't', header });
     const err = await w
       .addFindings(findings)
@@ -226,7 +230,7 @@ describe('streaming submit', () => {
   it('discards at open what a writer left staged (a crash), never what a live writer is writing', async () => {
     const path = 'left.db';
     const store = open(path, { maxFindingsPerChunk: 10 });
-    const { header, findings } = split(makeReport('left', 200, { noiseBytes: 32 }));
+    const { header, findings } = split(makeReport('left', { findings: 200, noiseBytes: 32 }));
     const w = await store.beginReport({ tenantId: 't', header });
     await w.addFindings(findings);
     // A second store on the same file in this process: the writer is alive, its staging stays.
@@ -244,7 +248,7 @@ describe('streaming submit', () => {
   describe('a header final only at commit (commit({ header }))', () => {
     /** The provisional header a scanner knows before its results, and the final one known after them. */
     function headers(reportId: string, summaryBytes: number): { first: ReportHeader; last: ReportHeader } {
-      const { header } = split(makeReport(reportId, 0, { assets: 3 }));
+      const { header } = split(makeReport(reportId, { findings: 0, assets: 3 }));
       return {
         first: { ...header, metadata: { ...header.metadata, coverage_type: 'full' } },
         last: {
@@ -263,7 +267,7 @@ describe('streaming submit', () => {
       async (_name, worker) => {
         // Findings of ~1.3 KB and 16 KiB chunks: chunk 0 is cut by size, so where it ends would depend on the
         // header's size if it were not planned with room for it.
-        const { findings } = split(makeReport('final-head', 700, { noiseBytes: 1200, assets: 3 }));
+        const { findings } = split(makeReport('final-head', { findings: 700, noiseBytes: 1200, assets: 3 }));
         const { first, last } = headers('final-head', 900);
         const options = { maxChunkSizeBytes: 16 * 1024, compressInWorker: worker };
         const whole = open('whole.db', options);
@@ -302,7 +306,7 @@ describe('streaming submit', () => {
       const store = open('big-head.db', { maxChunkSizeBytes: 16 * 1024 });
       const oversize = vi.fn();
       store.on('chunk:oversize', oversize);
-      const { findings } = split(makeReport('big-head', 200, { noiseBytes: 1200, assets: 3 }));
+      const { findings } = split(makeReport('big-head', { findings: 200, noiseBytes: 1200, assets: 3 }));
       const { first, last } = headers('big-head', 6000); // the room is 2 KiB at 16 KiB chunks
       const w = await store.beginReport({ tenantId: 't', header: first });
       await w.addFindings(findings);
@@ -320,7 +324,7 @@ describe('streaming submit', () => {
 
     it('refuses a final header with another id, other assets or findings, and discards the report', async () => {
       const store = open('bad-head.db', { maxFindingsPerChunk: 10 });
-      const { findings } = split(makeReport('bad-head', 30, { assets: 3 }));
+      const { findings } = split(makeReport('bad-head', { findings: 30, assets: 3 }));
       const { first, last } = headers('bad-head', 10);
       const cases: ReportHeader[] = [
         { ...last, metadata: { ...last.metadata, id: 'another' } },
@@ -341,7 +345,7 @@ describe('streaming submit', () => {
 
     it('recognises a report stored by an earlier version (its content hash put chunk 0 fields first)', async () => {
       const store = open('legacy.db', { maxFindingsPerChunk: 10 });
-      const report = makeReport('legacy', 25, { assets: 2 });
+      const report = makeReport('legacy', { findings: 25, assets: 2 });
       await store.submitReport(report, { tenantId: 't' });
       // The earlier definition, written out: version line, chunk 0's fields, assets, findings.
       const { findings = [], assets = [] } = report;

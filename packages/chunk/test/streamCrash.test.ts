@@ -5,18 +5,16 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startIngestPlatform, tempDir } from '@rediver/testkit';
+import type { IngestPlatform, TempDir } from '@rediver/testkit';
 import { ChunkStore } from '../src/chunkStore';
 import { bundleEntry, removeBundles } from './helpers/bundle';
-import { tempDir } from './helpers/harness';
-import type { TempDir } from './helpers/harness';
-import { startIngestServer } from './helpers/ingestServer';
-import type { IngestServer } from './helpers/ingestServer';
 
 const FINDINGS = 20_000; // 200 chunks of 100
 const packageDir = resolve(import.meta.dirname, '..');
 let childScript: string;
 let dir: TempDir;
-let server: IngestServer | undefined;
+let server: IngestPlatform | undefined;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
@@ -27,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await server?.close();
-  dir?.cleanup();
+  await dir?.cleanup();
   removeBundles();
 });
 
@@ -63,7 +61,7 @@ async function until(ready: () => boolean, ms: number, what: string): Promise<vo
 
 describe('SIGKILL during a streaming submit', () => {
   it('leaves no half report; the rerun delivers every chunk exactly once', async () => {
-    server = await startIngestServer({ verifyData: true });
+    server = await startIngestPlatform({ verifyData: true });
     const databasePath = join(dir.path, 'chunks.db');
     for (const at of [10, 60, 150]) {
       const r = run(databasePath, server.url);

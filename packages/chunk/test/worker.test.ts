@@ -3,9 +3,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '@rediver/testkit';
+import type { TempDir } from '@rediver/testkit';
 import { bundleEntry, removeBundles } from './helpers/bundle';
-import { tempDir } from './helpers/harness';
-import type { TempDir } from './helpers/harness';
 
 let childScript: string;
 let dir: TempDir;
@@ -15,8 +15,8 @@ beforeAll(async () => {
   dir = tempDir();
 }, 60_000);
 
-afterAll(() => {
-  dir?.cleanup();
+afterAll(async () => {
+  await dir?.cleanup();
   removeBundles();
 });
 

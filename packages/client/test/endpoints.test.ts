@@ -4,14 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RediverClient } from '../src/index';
 import { createClient, DEFAULT_CLIENT_OPTIONS, isClientError, VERSION } from '../src/index';
 import { API_KEY, chunk, chunkAnswer, heartbeatBody, ingestAnswer, report } from './fixtures';
-import type { SeenRequest, TestServer } from './testServer';
-import { sendJson, startTestServer } from './testServer';
+import type { SeenRequest, LoopbackServer } from '@rediver/testkit';
+import { sendJson, startLoopbackServer } from '@rediver/testkit';
 
-let server: TestServer;
+let server: LoopbackServer;
 let client: RediverClient;
 
 beforeEach(async () => {
-  server = await startTestServer();
+  server = await startLoopbackServer();
   client = createClient({ baseUrl: server.url, apiKey: API_KEY, agentId: 'agent-7', timeoutMs: 10_000 });
 });
 

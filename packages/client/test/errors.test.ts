@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClientError, RediverClient } from '../src/index';
 import { createClient, isClientError } from '../src/index';
 import { API_KEY, chunk, chunkAnswer, heartbeatBody, ingestAnswer, report } from './fixtures';
-import type { TestServer } from './testServer';
-import { sendJson, startTestServer } from './testServer';
+import type { LoopbackServer } from '@rediver/testkit';
+import { sendJson, startLoopbackServer } from '@rediver/testkit';
 
 /** Everything logged, for the key-leak search. */
 const logged: unknown[] = [];
@@ -21,7 +21,7 @@ const captureLogger: Logger = {
 
 const NOW_MS = Date.parse('2026-01-01T00:00:00Z');
 
-let server: TestServer;
+let server: LoopbackServer;
 let client: RediverClient;
 
 function makeClient(url: string, timeoutMs = 10_000): RediverClient {
@@ -36,7 +36,7 @@ function makeClient(url: string, timeoutMs = 10_000): RediverClient {
 
 beforeEach(async () => {
   logged.length = 0;
-  server = await startTestServer();
+  server = await startLoopbackServer();
   client = makeClient(server.url);
 });
 

@@ -2,13 +2,13 @@ import type { ChunkUploadRequest } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from '../src/index';
 import { API_KEY, chunk, chunkAnswer } from './fixtures';
-import type { TestServer } from './testServer';
-import { sendJson, startTestServer } from './testServer';
+import type { LoopbackServer } from '@rediver/testkit';
+import { sendJson, startLoopbackServer } from '@rediver/testkit';
 
-let server: TestServer;
+let server: LoopbackServer;
 
 beforeEach(async () => {
-  server = await startTestServer((req, res) =>
+  server = await startLoopbackServer((req, res) =>
     sendJson(res, 201, chunkAnswer(req.json as ChunkUploadRequest)),
   );
 });

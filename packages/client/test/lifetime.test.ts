@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLifetimeScript, settledCleanly } from '../../../tools/testing/lifetime';
-import type { TestServer } from './testServer';
-import { sendJson, startTestServer } from './testServer';
+import type { LoopbackServer } from '@rediver/testkit';
+import { sendJson, startLoopbackServer } from '@rediver/testkit';
 
-let server: TestServer;
+let server: LoopbackServer;
 beforeAll(async () => {
-  server = await startTestServer((req, res) => {
+  server = await startLoopbackServer((req, res) => {
     if (req.url.startsWith('/hang/')) return; // never answers
     sendJson(res, 200, { status: 'ok', agent_id: 'agent-1', tenant_id: 'tenant-1' });
   });

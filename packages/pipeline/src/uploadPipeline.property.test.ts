@@ -1,7 +1,8 @@
 import { isRediverError, RediverError } from '@rediver/core';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeUploader, makeReport, tick } from '../test/fakeUploader';
+import { makeReport } from '@rediver/testkit';
+import { FakeUploader, tick } from '../test/fakeUploader';
 import { UploadPipeline } from './uploadPipeline';
 
 type Op =

@@ -1,7 +1,8 @@
 import type { QueueItem, RediverError, UploadAttemptOptions, UploadResult } from '@rediver/core';
 import { isRediverError, PRIORITY, RediverError as CoreError } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeUploader, makeReport, okResult, tick } from '../test/fakeUploader';
+import { makeReport } from '@rediver/testkit';
+import { FakeUploader, okResult, tick } from '../test/fakeUploader';
 import type { UploadPipelineOptions } from './options';
 import { UploadPipeline } from './uploadPipeline';
 import { thrownCode } from '../test/thrownCode';

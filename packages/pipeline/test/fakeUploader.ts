@@ -25,16 +25,6 @@ export function okResult(report: Report): UploadResult {
   };
 }
 
-/** A small valid report. */
-export function makeReport(id: string): Report {
-  return {
-    version: '1.0',
-    metadata: { id, timestamp: '2026-11-27T08:00:00Z' },
-    tool: { name: 'test' },
-    findings: [{ type: 'code', title: `finding of ${id}`, severity: 'low' }],
-  };
-}
-
 /** Records calls; counts how many are open at once. */
 export class FakeUploader implements ReportUploader {
   readonly calls: FakeCall[] = [];

@@ -1,14 +1,12 @@
 // One end-to-end run against a real HTTP server on loopback, through a tiny fetch-based
 // ReportUploader written here (the real client lives in another package this one must not use).
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import type { IngestResponse, QueueItem, Report, ReportUploader, UploadResult } from '@rediver/core';
 import { API_PATHS, IDEMPOTENCY_KEY_HEADER, RediverError } from '@rediver/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UploadPipeline } from '../src/index';
-import { makeReport } from './fakeUploader';
+import { makeReport, sendJson, startLoopbackServer, waitFor } from '@rediver/testkit';
+import type { LoopbackServer, SeenRequest } from '@rediver/testkit';
 
 interface Seen {
   reportId: string;
@@ -17,23 +15,11 @@ interface Seen {
 }
 
 const seen: Seen[] = [];
-let server: Server;
+let server: LoopbackServer;
 let baseUrl: string;
 
-function reply(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const report = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Report;
+function handle(req: SeenRequest, res: ServerResponse): void {
+  const report = req.json as Report;
   const id = report.metadata.id;
   const entry: Seen = {
     reportId: id,
@@ -42,11 +28,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   };
   seen.push(entry);
   const times = seen.filter((s) => s.reportId === id).length;
-  if (req.url !== API_PATHS.ingest || req.method !== 'POST') return reply(res, 404, { error: 'no route' });
-  if (id.startsWith('bad')) return reply(res, 400, { error: 'invalid report' });
-  if (id.startsWith('flaky') && times === 1) return reply(res, 503, { error: 'try later' });
+  if (req.url !== API_PATHS.ingest || req.method !== 'POST') return sendJson(res, 404, { error: 'no route' });
+  if (id.startsWith('bad')) return sendJson(res, 400, { error: 'invalid report' });
+  if (id.startsWith('flaky') && times === 1) return sendJson(res, 503, { error: 'try later' });
   if (id.startsWith('limited') && times === 1)
-    return reply(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
+    return sendJson(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
   if (id.startsWith('slow')) {
     // never answers; the client's abort closes the connection
     res.on('close', () => {
@@ -63,7 +49,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     findings_skipped: 0,
     errors: [],
   };
-  reply(res, 200, body);
+  sendJson(res, 200, body);
 }
 
 /** The smallest faithful ReportUploader over fetch: status → RediverError, abort → the signal's reason. */
@@ -110,18 +96,12 @@ function fetchUploader(base: string): ReportUploader {
 }
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => reply(res, 500, { error: String(err) }));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startLoopbackServer(handle);
+  baseUrl = server.url;
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  server.close();
-  await once(server, 'close');
+  await server.close();
 });
 
 describe('UploadPipeline over real HTTP on loopback', { timeout: 30_000 }, () => {
@@ -177,12 +157,3 @@ describe('UploadPipeline over real HTTP on loopback', { timeout: 30_000 }, () =>
     expect(pipeline.getStats()).toMatchObject({ submitted: 2, returned: 2, completed: 0 });
   });
 });
-
-/** Polls a condition on real time, bounded (the server's view arrives asynchronously). */
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

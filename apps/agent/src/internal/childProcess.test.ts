@@ -1,21 +1,23 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRediverError } from '@rediver/core';
+import { tempDir, waitFor } from '@rediver/testkit';
+import type { TempDir } from '@rediver/testkit';
 import { detectCgroupPlacement } from './cgroupPlacement';
 import { scannerEnv } from './childEnv';
 import { runChild } from './childProcess';
 import { defaultScannerCaps } from './containment';
 import { sweepLeftScanners } from './scannerRegistry';
 
+let tmp: TempDir;
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'agent-child-'));
+  tmp = tempDir('agent-child-');
+  dir = tmp.path;
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await tmp.cleanup();
 });
 
 function alive(pid: number): boolean {
@@ -24,14 +26,6 @@ function alive(pid: number): boolean {
     return !/^\d+ \(.*\) Z/.test(stat);
   } catch {
     return false;
-  }
-}
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -56,6 +56,7 @@ it('a store damaged while running: audited and said once, however many operation
   const said: string[] = [];
   watchStoreDamage(manager.events, { log: (e) => logged.push(e) }, (t) => said.push(t));
   // Garbage over every page but the first, under the open connection (a failing disk, another writer).
+  // eslint-disable-next-line rediver/no-internal-member -- fault injection: reads must reach the damaged file
   manager.store.sqlite.pragma('cache_size = 0');
   const bytes = readFileSync(path);
   bytes.fill(0x5a, 8192);

@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { IngestServer } from '@rediver/ingest-server';
-import {
-  agentArgs,
-  runCli,
-  SAMPLE,
-  startCli,
-  startServer,
-  tempDir,
-  totals,
-  waitFor,
-  TENANT,
-  useE2eLifecycle,
-} from './helpers';
+import { tempDir, waitFor } from '@rediver/testkit';
+import { agentArgs, runCli, SAMPLE, startCli, startServer, totals, TENANT, useE2eLifecycle } from './helpers';
 
 const cleanups = useE2eLifecycle();
 
 async function setup(
   options: Parameters<typeof startServer>[1] = {},
 ): Promise<{ dir: string; server: IngestServer }> {
-  const dir = await tempDir('agent-e2e-');
+  const dir = tempDir('agent-e2e-');
   cleanups.push(dir.cleanup);
   const server = await startServer(dir.path, options);
   cleanups.push(() => server.close());
@@ -72,11 +62,11 @@ describe('delivery under faults (real processes)', () => {
       'pipeline.retryAttempts=40',
     ]);
     // Down until the agent has tried (and failed) to upload.
-    await waitFor(
-      () => /retried|retries [1-9]/.test(run.stdout() + run.stderr()),
-      60_000,
-      'a failed upload attempt',
-    );
+    await waitFor(() => /retried|retries [1-9]/.test(run.stdout() + run.stderr()), {
+      timeoutMs: 60_000,
+      what: 'a failed upload attempt',
+      intervalMs: 50,
+    });
     const again = await startServer(dir, { port });
     cleanups.push(() => again.close());
     const code = await run.exit;
@@ -108,7 +98,11 @@ describe('delivery under faults (real processes)', () => {
       ]);
       let current = server;
       for (const at of [30, 100, 170]) {
-        await waitFor(() => totals(current).chunks >= at, 120_000, `${at} chunks`);
+        await waitFor(() => totals(current).chunks >= at, {
+          timeoutMs: 120_000,
+          what: `${at} chunks`,
+          intervalMs: 50,
+        });
         await current.close();
         await new Promise((r) => setTimeout(r, 2000));
         const next = await startServer(dir, { port, faults: { latencyMs: 20 } });
@@ -183,7 +177,11 @@ describe('delivery under faults (real processes)', () => {
         // Kill once this process got at least one more chunk acknowledged (so it is mid-upload, not before or after).
         let exited = false;
         void run.exit.then(() => (exited = true));
-        await waitFor(() => exited || totals(server).chunks > seen, 60_000, 'a chunk upload');
+        await waitFor(() => exited || totals(server).chunks > seen, {
+          timeoutMs: 60_000,
+          what: 'a chunk upload',
+          intervalMs: 50,
+        });
         if (exited) break; // everything was delivered before we could kill it again
         // A little later, at a random point: often while the next chunk is in flight (sent, not yet recorded).
         await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));

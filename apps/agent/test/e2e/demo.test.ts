@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, runCli, disposeCli, prepareCli, tempDir } from './helpers';
+import { tempDir } from '@rediver/testkit';
+import { killAll, runCli, disposeCli, prepareCli } from './helpers';
 
 // The demo keeps its temp folder for people to look at; in tests it goes under one removed afterwards.
 let tmp: { path: string; cleanup: () => Promise<void> };
 let env: Record<string, string>;
 beforeAll(async () => {
-  tmp = await tempDir('agent-e2e-demo-');
+  tmp = tempDir('agent-e2e-demo-');
   env = { TMPDIR: tmp.path };
   await prepareCli();
 });

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { startIngestServer } from '@rediver/ingest-server';
 import type { IngestServer, IngestServerOptions } from '@rediver/ingest-server';
@@ -83,25 +82,6 @@ export async function runCli(
 /** Kills every CLI process a test left running. */
 export function killAll(): void {
   for (const c of live) c.kill('SIGKILL');
-}
-
-/** Waits for `cond` (polled), failing after `timeoutMs`. */
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A temp folder removed by `cleanup`. */
-export async function tempDir(prefix: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
 
 /** Starts the ingest server for tests (tenant `TENANT`, key `KEY`). */

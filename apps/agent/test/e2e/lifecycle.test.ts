@@ -2,24 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  agentArgs,
-  runCli,
-  SAMPLE,
-  startCli,
-  startServer,
-  tempDir,
-  TENANT,
-  totals,
-  waitFor,
-  useE2eLifecycle,
-} from './helpers';
+import { tempDir, waitFor } from '@rediver/testkit';
+import { agentArgs, runCli, SAMPLE, startCli, startServer, TENANT, totals, useE2eLifecycle } from './helpers';
 
 const cleanups = useE2eLifecycle();
 
 describe('daemon lifecycle (real processes)', () => {
   it('SIGTERM mid-job: exits 0, nothing lost, the rest is delivered after restart', async () => {
-    const dir = await tempDir('agent-e2e-run-');
+    const dir = tempDir('agent-e2e-run-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path, { faults: { latencyMs: 40 } });
     cleanups.push(() => server.close());
@@ -44,7 +34,11 @@ describe('daemon lifecycle (real processes)', () => {
       'chunk.maxAssetsPerChunk=20',
     ];
     const run = startCli(['run', ...args]);
-    await waitFor(() => totals(server).chunks >= 2, 90_000, 'chunks of the job arriving');
+    await waitFor(() => totals(server).chunks >= 2, {
+      timeoutMs: 90_000,
+      what: 'chunks of the job arriving',
+      intervalMs: 50,
+    });
     expect(server.getCommand(TENANT, cmd.id)?.status).toMatch(/running|completed/);
     run.child.kill('SIGTERM');
     const code = await run.exit;
@@ -80,7 +74,7 @@ describe('daemon lifecycle (real processes)', () => {
     'run: the server down 15 s after 30 of 200 chunks, restarted on the same port and database: everything delivered, the command completed only then',
     { timeout: 300_000 },
     async () => {
-      const dir = await tempDir('agent-e2e-outage-');
+      const dir = tempDir('agent-e2e-outage-');
       cleanups.push(dir.cleanup);
       const server = await startServer(dir.path, { faults: { latencyMs: 20 } });
       const port = server.port;
@@ -108,7 +102,11 @@ describe('daemon lifecycle (real processes)', () => {
         'chunk.retryMaxDelayMs=2000',
       ];
       const run = startCli(['run', ...args]);
-      await waitFor(() => totals(server).chunks >= 30, 120_000, '30 chunks delivered');
+      await waitFor(() => totals(server).chunks >= 30, {
+        timeoutMs: 120_000,
+        what: '30 chunks delivered',
+        intervalMs: 50,
+      });
       await server.close(); // killed: every chunk in flight now fails, for 15 s
       const down = Date.now();
       // Not completed while its reports wait for the platform (the database says so after the restart).
@@ -124,8 +122,7 @@ describe('daemon lifecycle (real processes)', () => {
           completedAt ??= totals(again);
           return true;
         },
-        180_000,
-        'the command completing after the restart',
+        { timeoutMs: 180_000, what: 'the command completing after the restart', intervalMs: 50 },
       );
       // Completed only once every chunk was acknowledged.
       expect(completedAt!.findingsReceived).toBe(2000);
@@ -144,7 +141,7 @@ describe('daemon lifecycle (real processes)', () => {
   );
 
   it('run: a report the platform refuses for good fails its command, with the reason', async () => {
-    const dir = await tempDir('agent-e2e-refused-');
+    const dir = tempDir('agent-e2e-refused-');
     cleanups.push(dir.cleanup);
     // Chunks of more than 1 KiB of data are refused (413, permanent): the large report is dead-lettered.
     const server = await startServer(dir.path, {
@@ -162,11 +159,11 @@ describe('daemon lifecycle (real processes)', () => {
       '--set',
       'pollIntervalMs=200',
     ]);
-    await waitFor(
-      () => server.getCommand(TENANT, cmd.id)?.status === 'failed',
-      120_000,
-      'the command failing',
-    );
+    await waitFor(() => server.getCommand(TENANT, cmd.id)?.status === 'failed', {
+      timeoutMs: 120_000,
+      what: 'the command failing',
+      intervalMs: 50,
+    });
     const failed = server.getCommand(TENANT, cmd.id) as unknown as { error_message?: string };
     expect(failed.error_message).toMatch(/^not every report was delivered: report synthetic-\S+: .*HTTP 413/);
     run.child.kill('SIGTERM');
@@ -174,7 +171,7 @@ describe('daemon lifecycle (real processes)', () => {
   });
 
   it('a second signal exits at once; the chunk store still delivers everything afterwards', async () => {
-    const dir = await tempDir('agent-e2e-sig2-');
+    const dir = tempDir('agent-e2e-sig2-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path, { faults: { latencyMs: 40 } });
     cleanups.push(() => server.close());
@@ -188,12 +185,20 @@ describe('daemon lifecycle (real processes)', () => {
       'chunk.maxAssetsPerChunk=20',
     ];
     const run = startCli(['scan', SAMPLE, ...args, '--scanner', 'synthetic:2500']);
-    await waitFor(() => totals(server).chunks >= 1, 90_000, 'the first chunk');
+    await waitFor(() => totals(server).chunks >= 1, {
+      timeoutMs: 90_000,
+      what: 'the first chunk',
+      intervalMs: 50,
+    });
     // Slow answers from now on: the graceful stop waits for the chunk in flight, so the second signal lands in it.
     server.setFaults({ latencyMs: 5000 });
     await new Promise((r) => setTimeout(r, 200));
     run.child.kill('SIGINT');
-    await waitFor(() => /SIGINT received/.test(run.stderr()), 30_000, 'the first signal handled');
+    await waitFor(() => /SIGINT received/.test(run.stderr()), {
+      timeoutMs: 30_000,
+      what: 'the first signal handled',
+      intervalMs: 50,
+    });
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(130);
     expect(run.stderr()).toMatch(/second SIGINT: exiting now/);
@@ -204,7 +209,7 @@ describe('daemon lifecycle (real processes)', () => {
   });
 
   it('sends heartbeats with real metrics and acknowledges a command only when its job starts', async () => {
-    const dir = await tempDir('agent-e2e-hb-');
+    const dir = tempDir('agent-e2e-hb-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path);
     cleanups.push(() => server.close());
@@ -229,7 +234,11 @@ describe('daemon lifecycle (real processes)', () => {
       '--set',
       'resource.minConcurrentJobs=0',
     ]);
-    await waitFor(() => server.lastHeartbeat(TENANT, 'e2e-agent') !== undefined, 60_000, 'a heartbeat');
+    await waitFor(() => server.lastHeartbeat(TENANT, 'e2e-agent') !== undefined, {
+      timeoutMs: 60_000,
+      what: 'a heartbeat',
+      intervalMs: 50,
+    });
     const cmd = server.enqueueCommand({
       tenantId: TENANT,
       type: 'scan',
@@ -237,8 +246,7 @@ describe('daemon lifecycle (real processes)', () => {
     });
     await waitFor(
       () => /waits for a slot/.test(readFileSync(join(dir.path, 'agent/audit/audit.log'), 'utf8')),
-      60_000,
-      'the job waiting',
+      { timeoutMs: 60_000, what: 'the job waiting', intervalMs: 50 },
     );
     expect(server.getCommand(TENANT, cmd.id)?.status).toBe('pending');
     // The heartbeat on record may predate the throttle by up to one interval: wait for the next one.
@@ -246,7 +254,11 @@ describe('daemon lifecycle (real processes)', () => {
       const hb = server.lastHeartbeat(TENANT, 'e2e-agent') as unknown as Record<string, unknown>;
       return JSON.stringify(hb.body ?? hb);
     };
-    await waitFor(() => /throttled/.test(heartbeatBody()), 60_000, 'a throttled heartbeat');
+    await waitFor(() => /throttled/.test(heartbeatBody()), {
+      timeoutMs: 60_000,
+      what: 'a throttled heartbeat',
+      intervalMs: 50,
+    });
     expect(heartbeatBody()).toMatch(/"status":"throttled"|throttled/);
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
@@ -254,11 +266,11 @@ describe('daemon lifecycle (real processes)', () => {
     expect(server.getCommand(TENANT, cmd.id)?.status).toBe('pending');
     // A normal agent then takes it.
     const run2 = startCli(['run', ...args]);
-    await waitFor(
-      () => server.getCommand(TENANT, cmd.id)?.status === 'completed',
-      60_000,
-      'the command completing',
-    );
+    await waitFor(() => server.getCommand(TENANT, cmd.id)?.status === 'completed', {
+      timeoutMs: 60_000,
+      what: 'the command completing',
+      intervalMs: 50,
+    });
     // The heartbeat carries the audit log's checkpoint (the first run's, recorded when it stopped, or newer).
     const hb = JSON.parse(heartbeatBody()) as {
       properties?: { audit_checkpoint?: { seq: number; hash: string } };
@@ -291,7 +303,7 @@ describe('configuration errors (real process)', () => {
     ['pipeline:\n  workers: 0\n', {}, /pipeline\.workers/],
     ['', { REDIVER_RESOURCE__CPU_THRESHOLD: '150' }, /resource\.cpuThreshold/],
   ])('%j → a message naming the field', async (yaml, env, msg) => {
-    const dir = await tempDir('agent-e2e-cfg-');
+    const dir = tempDir('agent-e2e-cfg-');
     cleanups.push(dir.cleanup);
     const file = join(dir.path, 'agent.yaml');
     await writeFile(file, yaml);

@@ -5,16 +5,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processGroup } from '../../src/internal/containment';
-import {
-  agentArgs,
-  runCli,
-  startCli,
-  startServer,
-  tempDir,
-  TENANT,
-  useE2eLifecycle,
-  waitFor,
-} from './helpers';
+import { tempDir, waitFor } from '@rediver/testkit';
+import { agentArgs, runCli, startCli, startServer, TENANT, useE2eLifecycle } from './helpers';
 
 const cleanups = useE2eLifecycle();
 
@@ -53,7 +45,7 @@ async function sleeperScanner(dir: string): Promise<{ script: string; pidFile: s
 
 describe('operating the daemon (real processes)', () => {
   it('a scanner of an agent killed with SIGKILL is stopped by the next start; it saw no REDIVER_* variable', async () => {
-    const dir = await tempDir('agent-e2e-orphan-');
+    const dir = tempDir('agent-e2e-orphan-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path);
     cleanups.push(() => server.close());
@@ -82,11 +74,11 @@ describe('operating the daemon (real processes)', () => {
       E2E_SECRET: 'no',
     };
     const first = startCli(['run', ...args], env);
-    await waitFor(
-      () => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '',
-      60_000,
-      'the scanner to start',
-    );
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '', {
+      timeoutMs: 60_000,
+      what: 'the scanner to start',
+      intervalMs: 50,
+    });
     const scannerPid = Number(readFileSync(pidFile, 'utf8'));
     const seen = JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>;
     expect(Object.keys(seen).filter((k) => /^REDIVER_/i.test(k))).toEqual([]);
@@ -102,11 +94,11 @@ describe('operating the daemon (real processes)', () => {
     expect(existsSync(join(dataDir, 'run', `scanner-${scannerPid}.json`))).toBe(true);
     // The next agent on the data dir takes the stale lock over and stops what the last one left.
     const second = startCli(['run', ...args, '--set', 'maxQueuedJobs=1'], env);
-    await waitFor(
-      () => !alive(scannerPid) || processGroup(scannerPid).length === 0,
-      60_000,
-      'the orphan to be stopped',
-    );
+    await waitFor(() => !alive(scannerPid) || processGroup(scannerPid).length === 0, {
+      timeoutMs: 60_000,
+      what: 'the orphan to be stopped',
+      intervalMs: 50,
+    });
     await waitFor(
       () =>
         auditLines(dataDir).some(
@@ -114,8 +106,7 @@ describe('operating the daemon (real processes)', () => {
             l.message.startsWith('stopped scanner') &&
             l.message.includes(`(pid ${scannerPid}) left running by agent pid`),
         ),
-      30_000,
-      'the audit line of the sweep',
+      { timeoutMs: 30_000, what: 'the audit line of the sweep', intervalMs: 50 },
     );
     second.child.kill('SIGTERM');
     expect(await second.exit).toBe(0);
@@ -123,14 +114,18 @@ describe('operating the daemon (real processes)', () => {
   });
 
   it('two agents on one data dir: the second names the holder and exits; --wait-lock waits; a stale lock is taken over; status needs no lock', async () => {
-    const dir = await tempDir('agent-e2e-lock-');
+    const dir = tempDir('agent-e2e-lock-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path);
     cleanups.push(() => server.close());
     const dataDir = join(dir.path, 'agent');
     const args = agentArgs(server, dataDir);
     const first = startCli(['run', ...args, '--set', 'pollIntervalMs=200']);
-    await waitFor(() => /running as/.test(first.stderr() + first.stdout()), 60_000, 'the first agent');
+    await waitFor(() => /running as/.test(first.stderr() + first.stdout()), {
+      timeoutMs: 60_000,
+      what: 'the first agent',
+      intervalMs: 50,
+    });
     const pid = first.child.pid!;
     const second = await runCli(['run', ...args]);
     expect(second.code).toBe(1);
@@ -147,17 +142,21 @@ describe('operating the daemon (real processes)', () => {
     expect(status.stdout).toContain(`agent: running, pid ${pid}`);
     // --wait-lock waits for the holder, then runs.
     const waiting = startCli(['deliver', ...args, '--wait-lock']);
-    await waitFor(
-      () => /is in use by process .*; waiting for it/.test(waiting.stderr()),
-      30_000,
-      'the waiter to say so',
-    );
+    await waitFor(() => /is in use by process .*; waiting for it/.test(waiting.stderr()), {
+      timeoutMs: 30_000,
+      what: 'the waiter to say so',
+      intervalMs: 50,
+    });
     first.child.kill('SIGTERM');
     expect(await first.exit).toBe(0);
     expect(await waiting.exit).toBe(0);
     // A lock left by a dead agent (SIGKILL) is stale and taken over.
     const third = startCli(['run', ...args]);
-    await waitFor(() => /running as/.test(third.stderr() + third.stdout()), 60_000, 'the third agent');
+    await waitFor(() => /running as/.test(third.stderr() + third.stdout()), {
+      timeoutMs: 60_000,
+      what: 'the third agent',
+      intervalMs: 50,
+    });
     third.child.kill('SIGKILL');
     await third.exit;
     expect(existsSync(join(dataDir, 'agent.lock'))).toBe(true);
@@ -168,7 +167,7 @@ describe('operating the daemon (real processes)', () => {
   });
 
   it('a tight poll interval adds no abort listener per cycle (no MaxListenersExceededWarning); metrics and health', async () => {
-    const dir = await tempDir('agent-e2e-poll-');
+    const dir = tempDir('agent-e2e-poll-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path);
     cleanups.push(() => server.close());
@@ -181,11 +180,11 @@ describe('operating the daemon (real processes)', () => {
       '--metrics-port',
       '0',
     ]);
-    await waitFor(
-      () => /metrics http:\/\/127\.0\.0\.1:\d+\/metrics/.test(run.stderr()),
-      60_000,
-      'the metrics endpoint',
-    );
+    await waitFor(() => /metrics http:\/\/127\.0\.0\.1:\d+\/metrics/.test(run.stderr()), {
+      timeoutMs: 60_000,
+      what: 'the metrics endpoint',
+      intervalMs: 50,
+    });
     const base = /metrics (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(run.stderr())![1]!;
     // Hundreds of polls, each of which used to add a listener to the same signal.
     await new Promise((r) => setTimeout(r, 3000));
@@ -229,7 +228,7 @@ describe('operating the daemon (real processes)', () => {
   });
 
   it('status | head: no EPIPE stack; status shows the first line of a large audit log whole', async () => {
-    const dir = await tempDir('agent-e2e-status-');
+    const dir = tempDir('agent-e2e-status-');
     cleanups.push(dir.cleanup);
     const dataDir = join(dir.path, 'agent');
     await mkdir(join(dataDir, 'audit'), { recursive: true });

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { splitCommand } from '../../src/config';
-import { APP, KEY, runCli, startServer, tempDir, TENANT, useE2eLifecycle } from './helpers';
+import { tempDir } from '@rediver/testkit';
+import { APP, KEY, runCli, startServer, TENANT, useE2eLifecycle } from './helpers';
 
 const cleanups = useE2eLifecycle();
 const PROJECT = join(APP, 'test/fixtures/conformance/project');
@@ -45,7 +46,7 @@ describe('README scanner examples (run as printed)', () => {
   it.each(lines.map((l) => [l]))(
     '%s',
     async (line) => {
-      const dir = await tempDir('agent-readme-');
+      const dir = tempDir('agent-readme-');
       cleanups.push(dir.cleanup);
       const server = await startServer(dir.path);
       cleanups.push(() => server.close());

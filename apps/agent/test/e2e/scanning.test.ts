@@ -8,12 +8,13 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { IngestServer } from '@rediver/ingest-server';
-import { agentArgs, runCli, startServer, tempDir, TENANT, totals, useE2eLifecycle } from './helpers';
+import { tempDir } from '@rediver/testkit';
+import { agentArgs, runCli, startServer, TENANT, totals, useE2eLifecycle } from './helpers';
 
 const cleanups = useE2eLifecycle();
 
 async function setup(): Promise<{ dir: string; server: IngestServer }> {
-  const dir = await tempDir('agent-scan-e2e-');
+  const dir = tempDir('agent-scan-e2e-');
   cleanups.push(dir.cleanup);
   const server = await startServer(dir.path);
   cleanups.push(() => server.close());

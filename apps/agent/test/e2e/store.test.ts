@@ -7,7 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { agentArgs, runCli, SAMPLE, startServer, tempDir, totals, useE2eLifecycle } from './helpers';
+import { tempDir } from '@rediver/testkit';
+import { agentArgs, runCli, SAMPLE, startServer, totals, useE2eLifecycle } from './helpers';
 
 const cleanups = useE2eLifecycle();
 
@@ -38,7 +39,7 @@ function expectNoRawFailure(out: string): void {
 
 /** A data dir whose chunk store holds an undelivered report (the platform was down), then damaged by `damage`. */
 async function damagedDataDir(damage: (db: string) => void): Promise<{ dir: string; dataDir: string }> {
-  const tmp = await tempDir('agent-e2e-store-');
+  const tmp = tempDir('agent-e2e-store-');
   cleanups.push(tmp.cleanup);
   const dataDir = join(tmp.path, 'agent');
   const down = { url: 'http://127.0.0.1:9' };
@@ -161,7 +162,7 @@ describe('a full disk: the data dir on a small tmpfs (real processes)', () => {
 
   /** The agent's flags: the data dir on the tmpfs, the audit log on the ordinary disk (so it can be read). */
   async function setup(): Promise<{ dir: string; dataDir: string; auditLog: string }> {
-    const tmp = await tempDir('agent-e2e-full-');
+    const tmp = tempDir('agent-e2e-full-');
     cleanups.push(tmp.cleanup);
     return { dir: tmp.path, dataDir: join(mountPoint, 'agent'), auditLog: join(tmp.path, 'audit.log') };
   }

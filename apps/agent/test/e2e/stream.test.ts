@@ -4,16 +4,8 @@ import { join } from 'node:path';
 import { ChunkStore } from '@rediver/chunk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticSarif } from '../../bench/syntheticSarif';
-import {
-  agentArgs,
-  runCli,
-  startCli,
-  startServer,
-  tempDir,
-  totals,
-  useE2eLifecycle,
-  waitFor,
-} from './helpers';
+import { tempDir, waitFor } from '@rediver/testkit';
+import { agentArgs, runCli, startCli, startServer, totals, useE2eLifecycle } from './helpers';
 
 const cleanups = useE2eLifecycle();
 const RESULTS = 100_000;
@@ -22,7 +14,7 @@ let sarif: string;
 let target: string;
 
 beforeAll(async () => {
-  const dir = await tempDir('agent-e2e-stream-');
+  const dir = tempDir('agent-e2e-stream-');
   work = dir.path;
   sarif = join(work, 'results.sarif');
   target = join(work, 'repo');
@@ -44,7 +36,7 @@ async function staging(dataDir: string): Promise<{ reports: number; bytes: numbe
 
 describe('scanner output streamed into the chunk store (real processes)', () => {
   it('a 100k-result SARIF is converted, streamed and delivered: every finding arrives exactly once', async () => {
-    const dir = await tempDir('agent-e2e-100k-');
+    const dir = tempDir('agent-e2e-100k-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path);
     cleanups.push(() => server.close());
@@ -67,7 +59,7 @@ describe('scanner output streamed into the chunk store (real processes)', () => 
   }, 420_000);
 
   it('SIGKILL while the report streams into the store leaves no half report; the rerun delivers exactly once', async () => {
-    const dir = await tempDir('agent-e2e-kill-stream-');
+    const dir = tempDir('agent-e2e-kill-stream-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path);
     cleanups.push(() => server.close());
@@ -79,8 +71,7 @@ describe('scanner output streamed into the chunk store (real processes)', () => 
     // Chunks written and not committed: the report is being streamed.
     await waitFor(
       async () => exited || (await staging(data).catch(() => ({ reports: 0, bytes: 0 }))).bytes > 0,
-      200_000,
-      'staged chunks on disk',
+      { timeoutMs: 200_000, what: 'staged chunks on disk', intervalMs: 50 },
     );
     expect(exited, run.stdout() + run.stderr()).toBe(false);
     run.child.kill('SIGKILL');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeReport } from '../../test/helpers/reports';
+import { makeReport } from '@rediver/testkit';
 import { ChunkStore } from '../chunkStore';
 import { prepareStatements } from './uploadQueue';
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
     maxFindingsPerChunk: 1,
   });
   for (let r = 0; r < 4; r++)
-    await store.submitReport(makeReport(`plan-${r}`, 1000), { tenantId: `t${r % 2}` });
+    await store.submitReport(makeReport(`plan-${r}`, { findings: 1000 }), { tenantId: `t${r % 2}` });
   store.sqlite.exec('ANALYZE');
 });
 

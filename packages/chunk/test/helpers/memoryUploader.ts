@@ -1,5 +1,6 @@
 // An in-process ChunkUploader (the engine's output port) for tests about scheduling and timing, where a network
 // would only add noise. Each call is recorded; `behave` decides the answer.
+import { chunkAck } from '@rediver/testkit';
 import type {
   ChunkUploader,
   ChunkUploadRequest,
@@ -66,20 +67,5 @@ export function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/** The platform's answer to an applied chunk (nothing created: tests and benches only count). */
-export function ackResponse(
-  chunk: Pick<ChunkUploadRequest, 'report_id' | 'chunk_index'>,
-  chunkId = '1',
-): ChunkUploadResponse {
-  return {
-    chunk_id: chunkId,
-    report_id: chunk.report_id,
-    chunk_index: chunk.chunk_index,
-    status: 'processed',
-    assets_created: 0,
-    assets_updated: 0,
-    findings_created: 0,
-    findings_updated: 0,
-    findings_skipped: 0,
-  };
-}
+/** The platform's answer acknowledging a chunk (the kit's `chunkAck`). */
+export const ackResponse = chunkAck;
