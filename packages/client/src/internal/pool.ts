@@ -1,5 +1,14 @@
-import UndiciPool from 'undici/lib/dispatcher/pool.js';
-import request from 'undici/lib/api/api-request.js';
+import type { Dispatcher, Pool as UndiciPoolType } from 'undici';
+// @ts-expect-error -- undici publishes declarations for its index only; typed below with the index's own types.
+import poolModule from 'undici/lib/dispatcher/pool.js';
+// @ts-expect-error -- as above.
+import requestModule from 'undici/lib/api/api-request.js';
+
+const UndiciPool = poolModule as typeof UndiciPoolType;
+const request = requestModule as (
+  this: Dispatcher,
+  options: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
 
 /**
  * undici's `Pool` with the one API method the client calls, `request`, loaded from their own files: the
