@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { APP, KEY, startCli, startServer, tempDir, TENANT, useE2eLifecycle, waitFor } from './helpers';
+import {
+  APP,
+  plainAgentArgs,
+  startCli,
+  startServer,
+  tempDir,
+  TENANT,
+  useE2eLifecycle,
+  waitFor,
+} from './helpers';
 
 const cleanups = useE2eLifecycle();
 
@@ -24,19 +33,7 @@ describe('footprint of the idle daemon (real process)', () => {
     const log = join(dir.path, 'modules.txt');
     // The sources through tsx: every package and dependency is its own file there (the bundle would hide them).
     const run = startCli(
-      [
-        'run',
-        '--server',
-        server.url,
-        '--api-key',
-        KEY,
-        '--data-dir',
-        join(dir.path, 'agent'),
-        '--tenant-id',
-        TENANT,
-        '--progress',
-        'plain',
-      ],
+      ['run', ...plainAgentArgs(server, join(dir.path, 'agent'))],
       {
         NODE_OPTIONS: `--import ${join(APP, 'test/fixtures/footprint/moduleLog.mjs')}`,
         REDIVER_MODULE_LOG: log,
