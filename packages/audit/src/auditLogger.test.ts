@@ -364,6 +364,29 @@ describe('buffering', () => {
     expect((await flushed).synced).toBe(true);
     expect(await readLines(join(dir, 'audit.log'))).toHaveLength(1);
   });
+
+  it('arms the flush tick only while something is buffered: an idle logger never wakes', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const logger = make({ bufferSize: 1000, flushIntervalMs: 1000 });
+    await logger.start();
+    await logger.flush();
+    // Only the hourly retention check is left.
+    expect(vi.getTimerCount()).toBe(1);
+    logger.info('upload_started', 'x');
+    expect(vi.getTimerCount()).toBe(2);
+    const flushed = new Promise<{ synced: boolean }>((resolve) => logger.once('flushed', resolve));
+    vi.advanceTimersByTime(1000);
+    expect((await flushed).synced).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    // The next tick finds nothing to write or fsync and disarms itself.
+    vi.advanceTimersByTime(1000);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(60_000);
+    expect(vi.getTimerCount()).toBe(1);
+    expect(await readLines(join(dir, 'audit.log'))).toHaveLength(1);
+    await logger.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
 
 describe('close', () => {

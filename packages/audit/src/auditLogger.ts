@@ -165,7 +165,9 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   closing: Promise<void> | undefined;
   starting: Promise<void> | undefined;
   private drainScheduled = false;
-  private readonly timer: NodeJS.Timeout;
+  /** The flush tick: armed only while lines are buffered or written but not fsync'd (an idle logger never wakes). */
+  private timer: NodeJS.Timeout | undefined;
+  private readonly retentionTimer: NodeJS.Timeout;
   private lastRetentionMs: number;
 
   constructor(options: AuditLoggerOptions) {
@@ -268,13 +270,41 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       destination,
     );
     this.lastRetentionMs = o.clock.now();
-    // An idle background timer: nothing a caller awaits depends on it.
-    this.timer = setInterval(() => this.tick(), o.flushIntervalMs);
+    // Idle background timers: nothing a caller awaits depends on them.
+    this.retentionTimer = setInterval(() => this.checkRetention(), RETENTION_CHECK_MS);
+    this.retentionTimer.unref();
+  }
+
+  /** Whether lines wait to be written or fsync'd (what the flush tick is for). */
+  private get unflushed(): boolean {
+    return this.sink.pendingCount > 0 || this.sink.dirtyFile;
+  }
+
+  /**
+   * Arms the flush tick (every `flushIntervalMs`) when something waits for it; the tick disarms itself once it
+   * finds nothing to do. Buffered lines are still on disk within `flushIntervalMs` of being logged.
+   */
+  private armFlush(): void {
+    if (this.timer !== undefined || this.closed || !this.unflushed) return;
+    this.timer = setInterval(() => this.tick(), this.options.flushIntervalMs);
     this.timer.unref();
   }
 
   private tick(): void {
-    if (this.sink.pendingCount > 0 || this.sink.dirtyFile) this.flushInBackground('sync');
+    if (this.unflushed) {
+      // A failed fsync leaves the file dirty: the tick stays armed for the next attempt.
+      this.sink
+        .flush(true)
+        .catch(noop)
+        .finally(() => this.armFlush());
+    } else {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+    this.checkRetention();
+  }
+
+  private checkRetention(): void {
     const now = this.options.clock.now();
     if (now - this.lastRetentionMs >= RETENTION_CHECK_MS) {
       this.lastRetentionMs = now;
@@ -283,6 +313,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   }
 
   private onWritten(text: string, lines: number, bytes: number): void {
+    this.armFlush();
     this.stats.written += lines;
     this.stats.bytesWritten += bytes;
     this.stats.seq = this.sink.chainState.seq;
@@ -341,6 +372,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       message: entry.message,
       details: entry.details,
     });
+    this.armFlush();
   }
 
   /** Serialises one event into the sink; durable events are written and fsync'd before this returns. */
@@ -382,6 +414,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
     }
     if (ALWAYS_DURABLE[entry.severity] || o.durableTypes.has(entry.type)) this.writeDurable();
     else if (this.sink.pendingCount >= o.bufferSize) this.scheduleDrain();
+    this.armFlush();
   }
 
   /** On disk and fsync'd before returning; a failure is reported (`'error'`), never thrown into the caller. */
@@ -441,6 +474,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   private async doClose(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.retentionTimer);
     let failure: AuditError | undefined;
     await this.sink.flush(true).catch((err: unknown) => {
       failure ??= toAuditError(err, 'final flush');

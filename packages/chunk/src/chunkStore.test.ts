@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { decompress as zstdDecompress } from 'fzstd';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRediverError } from '@rediver/core';
@@ -101,6 +102,18 @@ function rowCounts(store: ChunkStore): { reports: number; chunks: number } {
 }
 
 describe('ChunkStore: opening', () => {
+  it('loads Kysely only when `db` is first used, and then queries the open database', async () => {
+    const store = open();
+    await store.submitReport(makeReport('kept', 3), { tenantId: 't' });
+    const kyselyLoaded = (): boolean =>
+      Object.keys(createRequire(import.meta.url).cache).some((p) => /[\\/]kysely[\\/]/.test(p));
+    expect(kyselyLoaded()).toBe(false);
+    const rows = await store.db.selectFrom('reports').select(['report_id', 'total_chunks']).execute();
+    expect(rows).toEqual([{ report_id: 'kept', total_chunks: expect.any(Number) as number }]);
+    expect(store.db).toBe(store.db);
+    expect(kyselyLoaded()).toBe(true);
+  });
+
   it('creates the folder and a 0600 file, sets the pragmas and applies the migrations once', async () => {
     const path = join(dir, 'nested', 'deeper', 'chunks.db');
     const store = open({ databasePath: path });

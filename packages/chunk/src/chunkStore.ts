@@ -5,9 +5,9 @@ import { EventEmitter } from 'eventemitter3';
 import type { Kysely } from 'kysely';
 import { sha256Hex } from './internal/checksum';
 import { BufferPool, InlineCompression, WorkerCompression } from './internal/compress';
-import { listSetAside, openDatabase } from './internal/db';
+import { kyselyOf, listSetAside, openDatabase } from './internal/db';
 import type { SetAsideFile } from './internal/db';
-import { decompressBounded } from './internal/decompress';
+import { decoderLoaded, decompressBounded, loadDecoder } from './internal/decompress';
 import { ChunkError } from './internal/errors';
 import type { ChunkCleanupEvent, ChunkEventMap, CleanupReason } from './internal/events';
 import { maxStorageBytes, resolveChunkStoreOptions } from './internal/options';
@@ -156,7 +156,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   readonly setAside: readonly SetAsideFile[];
   readonly #sqlite: BetterSqlite3.Database;
   readonly #sql: Sql;
-  readonly #db: Kysely<ChunkDatabase>;
+  #db: Kysely<ChunkDatabase> | undefined;
   readonly #inline: InlineCompression;
   readonly #worker: WorkerCompression | undefined;
   /** Chunk buffers back from the worker, for the next chunks. */
@@ -204,7 +204,6 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       throw storageError(err, 'opening the chunk store');
     }
     this.#sqlite = open.sqlite;
-    this.#db = open.db;
     this.#sql = new Sql(open.sqlite);
     this.#sql.onError = (err) => this.#watchCorrupt(err);
     this.path = open.path;
@@ -239,9 +238,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     return listSetAside(databasePath);
   }
 
-  /** @internal The Kysely instance (reads of this package's tools). */
+  /** @internal The Kysely instance (reads of this package's tools), created (and Kysely loaded) on first use. */
   get db(): Kysely<ChunkDatabase> {
-    return this.#db;
+    return (this.#db ??= kyselyOf(this.#sqlite));
   }
 
   /** @internal The raw better-sqlite3 handle (synchronous hot paths of this package). */
@@ -355,6 +354,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     reportId: string,
     chunkIndex: number,
   ): Promise<ChunkBlob | undefined> {
+    if (!decoderLoaded()) await loadDecoder();
     return this.#readVerified(tenantId, reportId, chunkIndex, 'blob')?.blob;
   }
 
@@ -369,6 +369,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     reportId: string,
     chunkIndex: number,
   ): Promise<ChunkBlob | undefined> {
+    if (!decoderLoaded()) await loadDecoder();
     return this.#readVerified(tenantId, reportId, chunkIndex, 'frame')?.blob;
   }
 
@@ -378,6 +379,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     reportId: string,
     chunkIndex: number,
   ): Promise<StoredChunkData | undefined> {
+    if (!decoderLoaded()) await loadDecoder();
     const read = this.#readVerified(tenantId, reportId, chunkIndex, 'json');
     if (!read) return undefined;
     return JSON.parse(

@@ -24,7 +24,7 @@ import {
   MAX_CHUNK_DATA_BYTES,
   MAX_TOTAL_CHUNKS,
 } from '@rediver/core';
-import { Pool } from 'undici';
+import { Pool } from './internal/pool';
 import { ClientError } from './clientError';
 import type { ClientOptions, ResolvedClientOptions } from './clientOptions';
 import { resolveClientOptions } from './clientOptions';

@@ -117,8 +117,8 @@ export function totals(server: IngestServer): {
   };
 }
 
-/** Flags pointing the agent at `server` with a data dir and fast retries. */
-export function agentArgs(server: { url: string }, dataDir: string): string[] {
+/** Flags pointing the agent at `server` with a data dir, nothing else (the defaults). */
+export function plainAgentArgs(server: { url: string }, dataDir: string): string[] {
   return [
     '--server',
     server.url,
@@ -130,6 +130,13 @@ export function agentArgs(server: { url: string }, dataDir: string): string[] {
     TENANT,
     '--progress',
     'plain',
+  ];
+}
+
+/** Flags pointing the agent at `server` with a data dir and fast retries. */
+export function agentArgs(server: { url: string }, dataDir: string): string[] {
+  return [
+    ...plainAgentArgs(server, dataDir),
     '--set',
     'chunk.retryBaseDelayMs=100',
     '--set',

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_DECOMPRESSION_LIMITS, isRediverError } from '@rediver/core';
 import type { DecompressionLimits } from '@rediver/core';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CompressStream } from 'zstd-napi';
 import { sha256Hex } from './checksum';
 import { ChunkCompressor } from './compress';
-import { decompressBounded } from './decompress';
+import { decompressBounded, loadDecoder } from './decompress';
+
+beforeAll(() => loadDecoder());
 
 const compressor = new ChunkCompressor(3);
 

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  APP,
+  plainAgentArgs,
+  startCli,
+  startServer,
+  tempDir,
+  TENANT,
+  useE2eLifecycle,
+  waitFor,
+} from './helpers';
+
+const cleanups = useE2eLifecycle();
+
+// Modules an idle `run` has no use for (issue 17: the daemon's footprint, measured by `bench:idle`): Kysely (the
+// chunk store's own queries do not use it, ~12 MB RSS), the YAML parser (no config file, no --set: ~8 MB), the
+// zstd decoder (needed to read chunks back, ~4 MB) and undici's index (the client needs its Pool only, ~8 MB).
+const NOT_WHILE_IDLE: [string, RegExp][] = [
+  ['kysely', /[\\/]node_modules[\\/]kysely[\\/]/],
+  ['yaml', /[\\/]node_modules[\\/]yaml[\\/]/],
+  ['fzstd', /[\\/]node_modules[\\/]fzstd[\\/]/],
+  ["undici's index", /[\\/]node_modules[\\/]undici[\\/]index\.js$/],
+];
+
+describe('footprint of the idle daemon (real process)', () => {
+  it('`run` with no jobs loads only the modules it uses', async () => {
+    const dir = await tempDir('agent-e2e-footprint-');
+    cleanups.push(dir.cleanup);
+    const server = await startServer(dir.path);
+    cleanups.push(() => server.close());
+    const log = join(dir.path, 'modules.txt');
+    // The sources through tsx: every package and dependency is its own file there (the bundle would hide them).
+    const run = startCli(
+      ['run', ...plainAgentArgs(server, join(dir.path, 'agent'))],
+      {
+        NODE_OPTIONS: `--import ${join(APP, 'test/fixtures/footprint/moduleLog.mjs')}`,
+        REDIVER_MODULE_LOG: log,
+      },
+      { tsx: true },
+    );
+    await waitFor(() => /running as/.test(run.stderr() + run.stdout()), 60_000, 'the daemon running');
+    // A poll and a heartbeat went through the client.
+    await waitFor(
+      () => (server.stats(TENANT).tenants[0]?.totals.heartbeats ?? 0) >= 1,
+      30_000,
+      'a heartbeat at the server',
+    );
+    run.child.kill('SIGTERM');
+    expect(await run.exit, run.stdout() + run.stderr()).toBe(0);
+    const loaded = readFileSync(log, 'utf8').split('\n');
+    // The log works: what `run` does use is in it.
+    expect(loaded.some((p) => /[\\/]better-sqlite3[\\/]/.test(p))).toBe(true);
+    expect(loaded.some((p) => /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]pool\.js$/.test(p))).toBe(true);
+    for (const [name, pattern] of NOT_WHILE_IDLE)
+      expect(
+        loaded.filter((p) => pattern.test(p)),
+        `${name} loaded by an idle run`,
+      ).toEqual([]);
+  });
+});
