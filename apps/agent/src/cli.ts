@@ -2,6 +2,7 @@
 // The `rediver-agent` executable. The commands live in `main.ts`, which the library entry shares: kept apart so
 // that, in the split build, this file stays the process entry (see tsup.config.ts) and runs `main` only as one.
 import { realpathSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { EXIT } from './commands/common';
 import { main } from './main';
@@ -30,6 +31,13 @@ function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
 }
 
 if (isEntry()) {
+  // WebAssembly stays on V8's baseline compiler (Liftoff). The only wasm this process runs is undici's llhttp
+  // (fetch's HTTP parser, compiled at the first request); its optimising tier-up ran on a background thread
+  // and held ~32 MB of compiler memory for ~3 s when delivery started: the agent's peak RSS at any report size
+  // (measured with bench/e2e.ts and /proc/<pid>/smaps: one malloc arena of a V8 platform thread, gone with
+  // this flag). Parsing the platform's short JSON answers does not need optimised code. The executable only:
+  // a library user's process keeps its own flags.
+  setFlagsFromString('--liftoff-only');
   ignoreClosedPipe(process.stdout);
   ignoreClosedPipe(process.stderr);
   // Run through `pnpm --filter @rediver/agent agent …`, the script starts in apps/agent: relative paths a user
