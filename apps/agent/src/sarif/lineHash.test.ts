@@ -104,4 +104,15 @@ describe('FingerprintSet', () => {
     expect(s.add(fps[4999]!)).toBe(1);
     expect(s.bytes).toBeLessThan(5000 * 40);
   });
+
+  it('tells every one of 300k fingerprints apart (shards growing on their own), the all-zero one included', () => {
+    const s = new FingerprintSet();
+    const zero = '0'.repeat(64);
+    expect(s.add(zero)).toBe(0);
+    for (let i = 0; i < 300_000; i++) expect(s.add(sha256([i]))).toBe(0);
+    expect(s.add(zero)).toBe(1);
+    for (let i = 0; i < 300_000; i += 997) expect(s.add(sha256([i]))).toBe(1);
+    // 8 bytes a slot, at most 70% full, each shard at least 30% full once grown: 8-27 bytes per fingerprint.
+    expect(s.bytes).toBeLessThan(300_000 * 28);
+  });
 });
