@@ -31,10 +31,11 @@ function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
 }
 
 if (isEntry()) {
-  // undici parses HTTP answers with llhttp compiled to WebAssembly. V8 compiles it at once with its baseline
-  // compiler (Liftoff), then again with its optimising one on a background thread, and that thread's malloc arena
-  // kept ~10 MB resident for the life of the daemon in 3 of 4 runs (measured: RssAnon of the idle `run` 26-31 MB
-  // against 20-21 MB with this flag, 4 runs each). The answers the agent parses are small JSON documents.
+  // WebAssembly stays on V8's baseline compiler (Liftoff). The only wasm this process runs is undici's llhttp, the
+  // parser of the platform's short JSON answers. Its optimising tier-up runs on a background thread whose malloc
+  // arena held ~32 MB for ~3 s when delivery started (the agent's peak RSS at any report size; bench/e2e.ts with
+  // /proc/<pid>/smaps) and kept ~10 MB resident for the life of an idle daemon in 3 of 4 runs (RssAnon 26-31 MB
+  // against 20-21 MB with the flag). The executable only: a library user's process keeps its own flags.
   setFlagsFromString('--liftoff-only');
   ignoreClosedPipe(process.stdout);
   ignoreClosedPipe(process.stderr);

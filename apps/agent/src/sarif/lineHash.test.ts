@@ -104,4 +104,20 @@ describe('FingerprintSet', () => {
     expect(s.add(fps[4999]!)).toBe(1);
     expect(s.bytes).toBeLessThan(5000 * 40);
   });
+
+  it('tells every one of 200k fingerprints apart (shards growing on their own), the all-zero one included', () => {
+    const s = new FingerprintSet();
+    const zero = '0'.repeat(64);
+    const fps = Array.from({ length: 200_000 }, (_, i) => sha256([i]));
+    expect(s.add(zero)).toBe(0);
+    let firsts = 0;
+    for (const fp of fps) if (s.add(fp) === 0) firsts++;
+    expect(firsts).toBe(200_000);
+    expect(s.add(zero)).toBe(1);
+    let repeats = 0;
+    for (let i = 0; i < fps.length; i += 997) if (s.add(fps[i]!) === 1) repeats++;
+    expect(repeats).toBe(Math.ceil(200_000 / 997));
+    // 8 bytes a slot, at most 70% full, each shard at least 35% full once grown: 8-23 bytes per fingerprint.
+    expect(s.bytes).toBeLessThan(200_000 * 24);
+  });
 });

@@ -89,4 +89,23 @@ describe('AdaptiveLimit', () => {
     const capped = new AdaptiveLimit({ initial: 5, max: 5 });
     expect(Math.max(...simulate(capped, () => 100, 2000))).toBe(5);
   });
+
+  it('a single slow window (a stall) does not shrink the limit; a rise that lasts two windows does', () => {
+    const limiter = new AdaptiveLimit({ initial: 6, max: 6 });
+    let now = 0;
+    const window = (rttMs: number): ReturnType<AdaptiveLimit['done']> => {
+      limiter.start();
+      now += 300; // past the window's end (about one baseline RTT, even a slow one): every call closes a window
+      return limiter.done({ rttMs, backPressure: false }, now);
+    };
+    for (let i = 0; i < 20; i++) window(i % 2 === 0 ? 18 : 24);
+    expect(limiter.limit).toBe(6);
+    // A pause of the platform or of this host: one window ten times slower, then back to normal.
+    expect(window(250)).toBeUndefined();
+    for (let i = 0; i < 20; i++) expect(window(i % 2 === 0 ? 18 : 24)).toBeUndefined();
+    expect(limiter.limit).toBe(6);
+    // A queue: the round trip stays up.
+    expect(window(250)).toBeUndefined();
+    expect(window(250)).toMatchObject({ previous: 6, limit: 5, reason: 'rtt' });
+  });
 });

@@ -8,7 +8,7 @@ export interface AdaptiveLimitSettings {
   readonly decreaseRatio?: number;
   /** Weight of a new window's mean RTT in the moving baseline. Default 0.4. */
   readonly ewmaAlpha?: number;
-  /** RTT above baseline + scale × its deviation counts as back pressure. Default 2.5. */
+  /** RTT above baseline + scale × its deviation (and at least 10% above it) counts as back pressure. Default 2.5. */
   readonly rttDeviationScale?: number;
   /**
    * No increase while a window's mean RTT is above this multiple of the lowest RTT seen lately (the platform's
@@ -42,7 +42,8 @@ export interface LimitChange {
  * end of each window the limit grows by one when the window reached the limit with no back pressure and a mean
  * RTT neither above the baseline nor above `latencyTolerance` × the lowest RTT seen lately (Vegas' idea: the
  * baseline alone drifts up with a queue), and shrinks to `floor(limit × decreaseRatio)` when the mean RTT rose above
- * baseline + `rttDeviationScale` × deviation. Explicit back pressure (429, 503, timeouts) shrinks it at once and
+ * baseline + `rttDeviationScale` × deviation in two windows in a row (one slow window is a stall, not a queue).
+ * Explicit back pressure (429, 503, timeouts) shrinks it at once and
  * starts a new window (so at most once per window; Vector waits for the window's end, Netflix's AIMD acts on each
  * drop). The baseline is an
  * exponentially weighted mean and variance of past windows. Pure: the caller passes the time.
@@ -64,6 +65,10 @@ export class AdaptiveLimit {
   #windowCount = 0;
   #backPressure = false;
   #reachedLimit = false;
+  /** Windows in a row whose mean RTT was clearly above the baseline (`rtt` shrinks at two). */
+  #highWindows = 0;
+  /** The baseline before the first of those windows. */
+  #beforeRise: { mean: number; variance: number } | undefined;
   /** No further immediate shrink before this (one per window). */
   #holdUntil = 0;
 
@@ -133,7 +138,6 @@ export class AdaptiveLimit {
       return change;
     }
     if (now < this.#nextUpdate) return undefined;
-    const threshold = Math.sqrt(baseline.variance) * this.#scale;
     let change: LimitChange | undefined;
     if (
       this.#limit < this.#max &&
@@ -152,8 +156,17 @@ export class AdaptiveLimit {
         rttMs: current,
         baselineRttMs: baseline.mean,
       };
-    } else if (this.#limit > 1 && (this.#backPressure || (current ?? 0) >= baseline.mean + threshold)) {
-      change = this.#shrink(this.#backPressure ? 'back-pressure' : 'rtt', current, baseline.mean);
+    } else if (this.#limit > 1 && this.#backPressure) {
+      change = this.#shrink('back-pressure', current, baseline.mean);
+    } else if (current !== undefined && this.#risen(current, baseline)) {
+      // RTT clearly above its baseline in two windows in a row: one slow window is a stall (a pause of the
+      // platform or of this host), not a queue, and shrinking on each one kept the limit at 1-2 against a
+      // platform that had room (issue 13's bench against apps/ingest-server on a busy 2-core host).
+      if (this.#highWindows === 0) this.#beforeRise = { ...baseline };
+      this.#highWindows += 1;
+      if (this.#limit > 1 && this.#highWindows >= 2) change = this.#shrink('rtt', current, baseline.mean);
+    } else {
+      this.#highWindows = 0;
     }
     if (current !== undefined) {
       this.#floorRtt = Math.min(this.#floorRtt * (1 + (0.005 * (now - this.#floorAt)) / 1000), current);
@@ -168,9 +181,20 @@ export class AdaptiveLimit {
     return change;
   }
 
+  /**
+   * True when a window's mean RTT is clearly above the baseline: by `rttDeviationScale` deviations and at least
+   * 10%. The second slow window in a row is compared with the baseline from before the first (which has already
+   * taken the first one in).
+   */
+  #risen(rttMs: number, baseline: { mean: number; variance: number }): boolean {
+    const ref = this.#highWindows > 0 && this.#beforeRise !== undefined ? this.#beforeRise : baseline;
+    return rttMs > ref.mean + Math.max(Math.sqrt(ref.variance) * this.#scale, ref.mean * 0.1);
+  }
+
   #shrink(reason: 'back-pressure' | 'rtt', rttMs: number | undefined, baselineRttMs: number): LimitChange {
     const previous = this.#limit;
     this.#limit = Math.max(1, Math.floor(this.#limit * this.#decrease));
+    this.#highWindows = 0;
     this.#resetWindow();
     return { previous, limit: this.#limit, reason, rttMs, baselineRttMs };
   }
