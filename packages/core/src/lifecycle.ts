@@ -29,11 +29,14 @@ export function closeOnce(run: () => Promise<void> | void): { (): Promise<void>;
   return close;
 }
 
-/** The listener-facing half of an eventemitter3 emitter: what a component hands out (never `emit`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- listeners of any signature, as eventemitter3 types them
+type AnyListener = (...args: any[]) => void;
+
+/** The eventemitter3 emitter a component composes (it hands out the listener half, never `emit`). */
 export interface EmitterLike {
-  on(event: string, fn: (...args: never[]) => void, context?: unknown): unknown;
-  once(event: string, fn: (...args: never[]) => void, context?: unknown): unknown;
-  off(event: string, fn?: (...args: never[]) => void, context?: unknown, once?: boolean): unknown;
+  on(event: string, fn: AnyListener, context?: unknown): unknown;
+  once(event: string, fn: AnyListener, context?: unknown): unknown;
+  off(event: string, fn?: AnyListener, context?: unknown, once?: boolean): unknown;
   emit(event: string, ...args: unknown[]): boolean;
   listenerCount(event: string): number;
   removeAllListeners(event?: string): unknown;
@@ -71,19 +74,19 @@ export abstract class Component<E extends EventMapOf<E>> implements Closable {
 
   /** Subscribes to an event. */
   on<K extends keyof E & string>(event: K, listener: E[K]): this {
-    this.#emitter.on(event, listener as (...args: never[]) => void);
+    this.#emitter.on(event, listener as unknown as AnyListener);
     return this;
   }
 
   /** Subscribes to the next occurrence of an event. */
   once<K extends keyof E & string>(event: K, listener: E[K]): this {
-    this.#emitter.once(event, listener as (...args: never[]) => void);
+    this.#emitter.once(event, listener as unknown as AnyListener);
     return this;
   }
 
   /** Unsubscribes a listener (every listener of the event when `listener` is omitted). */
   off<K extends keyof E & string>(event: K, listener?: E[K]): this {
-    this.#emitter.off(event, listener as ((...args: never[]) => void) | undefined);
+    this.#emitter.off(event, listener as unknown as AnyListener | undefined);
     return this;
   }
 
