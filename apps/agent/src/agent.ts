@@ -1,19 +1,20 @@
-import { EventEmitter } from 'node:events';
-import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
+import { EventEmitter } from 'eventemitter3';
+import { AUDIT_EVENT_TYPES as T, Component, isRediverError } from '@rediver/core';
 import { RETRYABLE_ERROR_CODES } from '@rediver/core';
 import type { ErrorCode, Finding, Job, JobResult, Report } from '@rediver/core';
+import type { ChunkEventMap } from '@rediver/chunk';
 import type { AgentConfig } from './config';
 import { resolveScanner } from './config';
 import { AgentError } from './errors';
 import type {
   AuditPort,
+  ChunkEvents,
   ChunkPort,
-  ChunkPortEvent,
   PipelinePort,
   PlatformPort,
   ResourcePort,
   StoredReportInfo,
-} from './internal/ports';
+} from './ports';
 import type { ScannerConfig } from './config';
 import type { SarifSummary } from './sarif';
 import { partialText, runScanJob, scanSummaryDetails } from './scanners';
@@ -139,8 +140,10 @@ class RateMeter {
 
 /** Events of the agent (progress display, daemon). */
 export interface AgentEvents {
-  change: [];
-  line: [text: string];
+  /** Something a progress display shows changed (coalesce: it can fire per chunk). */
+  'agent:changed': () => void;
+  /** A line for the operator (what `--progress` prints between status lines). */
+  'agent:line': (event: { text: string }) => void;
 }
 
 /** Hooks of one job (the daemon acknowledges a command only when its job really starts). */
@@ -160,7 +163,7 @@ function errInfo(e: unknown): { message: string; code?: string } {
  * small ones through the pipeline, large ones (and anything the pipeline cannot take or deliver) through
  * the chunk store, which keeps them on disk until the platform acknowledged every chunk.
  */
-export class Agent extends EventEmitter<AgentEvents> {
+export class Agent extends Component<AgentEvents> {
   readonly config: AgentConfig;
   readonly deps: AgentDeps;
   readonly counters: AgentCounters = {
@@ -214,7 +217,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   #errors = 0;
 
   constructor(config: AgentConfig, deps: AgentDeps) {
-    super();
+    super(new EventEmitter());
     this.config = config;
     this.deps = deps;
   }
@@ -238,7 +241,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   #changed(): void {
-    this.emit('change');
+    this.emit('agent:changed', undefined);
   }
 
   /** Something was acknowledged or settled: the stall deadline of `waitDelivered` starts again. */
@@ -247,7 +250,12 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   #say(text: string): void {
-    this.emit('line', text);
+    this.say(text);
+  }
+
+  /** Tells the operator something (an `agent:line` event: the progress display prints it). */
+  say(text: string): void {
+    this.emit('agent:line', { text });
   }
 
   /** Starts the composed packages; the chunk engine replays any backlog left by an earlier run. */
@@ -313,9 +321,8 @@ export class Agent extends EventEmitter<AgentEvents> {
       });
       this.#changed();
     });
-    chunks.onEvent((e) => this.#onChunkEvent(e));
+    this.#listenToChunks(chunks.events);
     resource.start();
-    pipeline.start();
     chunks.start();
   }
 
@@ -371,136 +378,168 @@ export class Agent extends EventEmitter<AgentEvents> {
     void this.#persist(report, jobId, 'pipeline-failed');
   }
 
-  #onChunkEvent(e: ChunkPortEvent): void {
-    const d = 'reportId' in e && e.reportId !== undefined ? this.deliveries.get(e.reportId) : undefined;
-    switch (e.kind) {
-      case 'report-stored':
-        this.counters.chunksTotal += e.totalChunks;
-        this.counters.bytesTotal += e.bytes;
-        if (d !== undefined) d.totalChunks = e.totalChunks;
-        break;
-      case 'chunk-created':
-        this.#audit({
-          type: T.chunkCreated,
-          severity: 'DEBUG',
-          message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} stored`,
-          reportId: e.reportId,
-          details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, bytes: e.bytes },
-        });
-        break;
-      case 'chunk-uploaded':
-        this.#progressed();
-        this.#rate.tick(now());
-        if (d !== undefined) {
-          this.counters.chunksUploaded++;
-          this.counters.bytesUploaded += e.bytes;
-          d.uploadedChunks++;
-        } else if (this.#backlog.has(e.reportId)) this.counters.backlogChunksUploaded++;
-        this.#audit({
-          type: T.chunkUploaded,
-          severity: 'INFO',
-          message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} uploaded`,
-          reportId: e.reportId,
-          details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, size: e.bytes },
-        });
-        break;
-      case 'chunk-retry': {
-        this.counters.chunkRetries++;
-        const info = errInfo(e.error);
-        this.#audit({
-          type: info.code === 'RATE_LIMITED' ? T.rateLimited : T.uploadRetry,
-          severity: 'WARN',
-          message: `chunk ${e.chunkIndex} of report ${e.reportId} will be retried: ${info.message}`,
-          reportId: e.reportId,
-          error: e.error,
-          details: { chunk_index: e.chunkIndex, attempt: e.attempt, delay_ms: e.delayMs },
-        });
-        break;
+  /** Delivery state, counters and audit lines from the chunk package's own events. */
+  #listenToChunks(events: ChunkEvents): void {
+    const on = <K extends keyof ChunkEventMap>(
+      event: K,
+      handle: (e: Parameters<ChunkEventMap[K]>[0]) => void,
+    ): void => {
+      events.on(event, (e: Parameters<ChunkEventMap[K]>[0]) => {
+        handle(e);
+        this.#changed();
+      });
+    };
+    on('report:stored', (e) => {
+      this.counters.chunksTotal += e.totalChunks;
+      this.counters.bytesTotal += e.compressedBytes;
+      const d = this.deliveries.get(e.reportId);
+      if (d !== undefined) d.totalChunks = e.totalChunks;
+    });
+    on('chunk:created', (e) =>
+      this.#audit({
+        type: T.chunkCreated,
+        severity: 'DEBUG',
+        message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} stored`,
+        reportId: e.reportId,
+        details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, bytes: e.compressedBytes },
+      }),
+    );
+    on('chunk:uploaded', (e) => {
+      this.#progressed();
+      this.#rate.tick(now());
+      const d = this.deliveries.get(e.reportId);
+      if (d !== undefined) {
+        this.counters.chunksUploaded++;
+        this.counters.bytesUploaded += e.compressedBytes;
+        d.uploadedChunks++;
+      } else if (this.#backlog.has(e.reportId)) this.counters.backlogChunksUploaded++;
+      this.#audit({
+        type: T.chunkUploaded,
+        severity: 'INFO',
+        message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} uploaded`,
+        reportId: e.reportId,
+        details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, size: e.compressedBytes },
+      });
+    });
+    on('chunk:retry', (e) => {
+      this.counters.chunkRetries++;
+      const info = errInfo(e.error);
+      this.#audit({
+        type: info.code === 'RATE_LIMITED' ? T.rateLimited : T.uploadRetry,
+        severity: 'WARN',
+        message: `chunk ${e.chunkIndex} of report ${e.reportId} will be retried: ${info.message}`,
+        reportId: e.reportId,
+        error: e.error,
+        details: { chunk_index: e.chunkIndex, attempt: e.retry, delay_ms: e.delayMs },
+      });
+    });
+    const chunkFailed = (e: { reportId: string; chunkIndex: number; error: unknown }): void => {
+      this.#progressed();
+      this.counters.chunksFailed++;
+      this.#errors++;
+      this.#audit({
+        type: T.chunkFailed,
+        severity: 'ERROR',
+        message: `chunk ${e.chunkIndex} of report ${e.reportId} dead-lettered: ${errInfo(e.error).message}`,
+        reportId: e.reportId,
+        error: e.error,
+        details: { chunk_index: e.chunkIndex },
+      });
+    };
+    on('chunk:failed', chunkFailed);
+    on('chunk:corrupt', chunkFailed);
+    const cleanup = (e: {
+      reportId?: string | undefined;
+      chunks: number;
+      bytes: number;
+      reason: string;
+      undelivered: boolean;
+    }): void =>
+      this.#audit({
+        type: T.chunkCleanup,
+        severity: e.undelivered ? 'WARN' : 'DEBUG',
+        message: `${e.chunks} chunk(s) cleaned up (${e.reason})${e.undelivered ? ' — UNDELIVERED data deleted' : ''}`,
+        ...(e.reportId === undefined ? {} : { reportId: e.reportId }),
+        details: { chunks: e.chunks, bytes: e.bytes, reason: e.reason, undelivered: e.undelivered },
+      });
+    on('chunk:cleanup', (e) =>
+      cleanup({
+        reportId: e.reportId,
+        chunks: e.chunksDeleted + e.blobsFreed,
+        bytes: e.bytesFreed,
+        reason: e.reason,
+        undelivered: e.undelivered,
+      }),
+    );
+    on('report:dropped', (e) =>
+      cleanup({
+        reportId: e.reportId,
+        chunks: e.chunks,
+        bytes: e.bytes,
+        reason: 'quota-drop',
+        undelivered: true,
+      }),
+    );
+    on('report:completed', (e) => {
+      this.#progressed();
+      const d = this.deliveries.get(e.reportId);
+      if (d === undefined) {
+        const b = this.#backlog.get(e.reportId);
+        if (b !== undefined) b.status = 'completed';
+        this.counters.backlogDelivered++;
+        this.#say(`delivered report ${e.reportId} kept from an earlier run`);
+      } else if (d.state === 'chunks') {
+        d.state = 'delivered';
+        this.counters.reportsDelivered++;
+        this.counters.findingsDelivered += d.findings;
       }
-      case 'chunk-failed':
-        this.#progressed();
-        this.counters.chunksFailed++;
-        this.#errors++;
-        this.#audit({
-          type: T.chunkFailed,
-          severity: 'ERROR',
-          message: `chunk ${e.chunkIndex} of report ${e.reportId} dead-lettered: ${errInfo(e.error).message}`,
-          reportId: e.reportId,
-          error: e.error,
-          details: { chunk_index: e.chunkIndex },
-        });
-        break;
-      case 'chunk-cleanup':
-        this.#audit({
-          type: T.chunkCleanup,
-          severity: e.undelivered ? 'WARN' : 'DEBUG',
-          message: `${e.chunks} chunk(s) cleaned up (${e.reason})${e.undelivered ? ' — UNDELIVERED data deleted' : ''}`,
-          ...(e.reportId === undefined ? {} : { reportId: e.reportId }),
-          details: { chunks: e.chunks, bytes: e.bytes, reason: e.reason, undelivered: e.undelivered },
-        });
-        break;
-      case 'report-completed':
-        this.#progressed();
-        if (d === undefined) {
-          const b = this.#backlog.get(e.reportId);
-          if (b !== undefined) b.status = 'completed';
-          this.counters.backlogDelivered++;
-          this.#say(`delivered report ${e.reportId} kept from an earlier run`);
-        } else if (d.state === 'chunks') {
-          d.state = 'delivered';
-          this.counters.reportsDelivered++;
-          this.counters.findingsDelivered += d.findings;
-        }
-        this.#audit({
-          type: T.uploadCompleted,
-          severity: 'INFO',
-          message: `report ${e.reportId} delivered in chunks`,
-          reportId: e.reportId,
-          details: { route: 'chunks', findings: d?.findings, total_chunks: d?.totalChunks },
-        });
-        break;
-      case 'report-failed': {
-        this.#progressed();
-        const b = d === undefined ? this.#backlog.get(e.reportId) : undefined;
-        if (b !== undefined) {
-          b.status = e.status === 'partial' ? 'partial' : 'failed';
-          b.lastError = e.error === undefined ? e.status : errInfo(e.error).message;
-        }
-        if (d !== undefined && d.state === 'chunks') {
-          d.state = 'failed';
-          d.error = e.error === undefined ? e.status : errInfo(e.error).message;
-          this.counters.reportsFailed++;
-        }
-        this.#errors++;
-        this.#audit({
-          type: T.uploadFailed,
-          severity: 'ERROR',
-          message: `report ${e.reportId} ended ${e.status}: kept in the chunk store (see \`rediver-agent status\`)`,
-          reportId: e.reportId,
-          error: e.error,
-          details: { status: e.status },
-        });
-        break;
+      this.#audit({
+        type: T.uploadCompleted,
+        severity: 'INFO',
+        message: `report ${e.reportId} delivered in chunks`,
+        reportId: e.reportId,
+        details: { route: 'chunks', findings: d?.findings, total_chunks: d?.totalChunks },
+      });
+    });
+    on('report:failed', (e) => {
+      this.#progressed();
+      const d = this.deliveries.get(e.reportId);
+      const b = d === undefined ? this.#backlog.get(e.reportId) : undefined;
+      const why = errInfo(e.error).message;
+      if (b !== undefined) {
+        b.status = e.status === 'partial' ? 'partial' : 'failed';
+        b.lastError = why;
       }
-      case 'upload-backlog':
-        this.delivery.concurrencyLimit = e.concurrencyLimit;
-        this.delivery.outstandingChunks = e.outstandingChunks;
-        this.delivery.inFlight = e.inFlight;
-        break;
-      case 'upload-limit':
-        this.delivery.concurrencyLimit = e.limit;
-        break;
-      case 'storage-full':
-        this.#audit({
-          type: T.resourceWarning,
-          severity: 'ERROR',
-          message: `chunk storage full: ${e.message}`,
-        });
-        break;
-      default:
-        break;
-    }
-    this.#changed();
+      if (d !== undefined && d.state === 'chunks') {
+        d.state = 'failed';
+        d.error = why;
+        this.counters.reportsFailed++;
+      }
+      this.#errors++;
+      this.#audit({
+        type: T.uploadFailed,
+        severity: 'ERROR',
+        message: `report ${e.reportId} ended ${e.status}: kept in the chunk store (see \`rediver-agent status\`)`,
+        reportId: e.reportId,
+        error: e.error,
+        details: { status: e.status },
+      });
+    });
+    on('upload:backlog', (e) => {
+      this.delivery.concurrencyLimit = e.concurrencyLimit;
+      this.delivery.outstandingChunks = e.outstandingChunks;
+      this.delivery.inFlight = e.inFlight;
+    });
+    on('upload:limit', (e) => {
+      this.delivery.concurrencyLimit = e.limit;
+    });
+    on('storage:full', (e) =>
+      this.#audit({
+        type: T.resourceWarning,
+        severity: 'ERROR',
+        message: `chunk storage full: ${e.action}: report ${e.reportId} needs ${e.neededBytes} bytes, ${e.storedBytes}/${e.maxStorageBytes} used`,
+      }),
+    );
   }
 
   #track(report: Report, jobId: string | undefined): Delivery {
@@ -1160,11 +1199,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     while (!cond() && signal?.aborted !== true) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
-          this.off('change', done);
+          this.off('agent:changed', done);
           signal?.removeEventListener('abort', done);
           resolve();
         };
-        this.on('change', done);
+        this.on('agent:changed', done);
         signal?.addEventListener('abort', done, { once: true });
       });
     }
@@ -1186,7 +1225,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(t);
-          this.off('change', onChange);
+          this.off('agent:changed', onChange);
           options.signal?.removeEventListener('abort', done);
           resolve();
         };
@@ -1194,10 +1233,10 @@ export class Agent extends EventEmitter<AgentEvents> {
         const t = setTimeout(done, Math.max(1, stallAt - now()));
         // Re-check soon after a change (settling events come in bursts), not on every one.
         const onChange = (): void => {
-          this.off('change', onChange);
+          this.off('agent:changed', onChange);
           setTimeout(done, 10);
         };
-        this.on('change', onChange);
+        this.on('agent:changed', onChange);
         options.signal?.addEventListener('abort', done, { once: true });
       });
     }

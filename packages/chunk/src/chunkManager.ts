@@ -1,7 +1,6 @@
-import { ERROR_CODES, findUnknownOption, unknownOptionMessage } from '@rediver/core';
+import { ClosableBase, ERROR_CODES, findUnknownOption, unknownOptionMessage } from '@rediver/core';
 import type { ChunkUploader, Report } from '@rediver/core';
-import type { EventEmitter } from 'eventemitter3';
-import { ChunkStore } from './chunkStore';
+import { ChunkStore, storeEmit } from './chunkStore';
 import type {
   ChunkStoreStats,
   ListReportsOptions,
@@ -89,12 +88,18 @@ export interface ChunkManagerStats extends ChunkStoreStats {
 
 type Listener<E extends keyof ChunkEventMap> = ChunkEventMap[E];
 
+/** Where a manager's (and its store's) events are listened to: the listener half, never `emit`. */
+export type ChunkEventSource = Pick<
+  ChunkStore,
+  'on' | 'once' | 'off' | 'addListener' | 'removeListener' | 'removeAllListeners' | 'listenerCount'
+>;
+
 /**
  * Stores large reports as compressed chunks in SQLite and delivers them: paced, prioritised, fair, retried with
  * backoff, resumable after a crash, and — with the per-chunk idempotency key — applied once by a deduplicating
  * server. One manager per database file.
  */
-export class ChunkManager {
+export class ChunkManager extends ClosableBase {
   /** The underlying store (cleanup, stats, decoding). Closed by `close()`. */
   readonly store: ChunkStore;
   readonly #queue: UploadQueue;
@@ -106,6 +111,7 @@ export class ChunkManager {
   #compacting: Promise<void> | undefined;
 
   constructor(options: ChunkManagerOptions) {
+    super();
     const {
       uploader,
       retryBaseDelayMs = DEFAULT_CHUNK_MANAGER_OPTIONS.retryBaseDelayMs,
@@ -190,10 +196,13 @@ export class ChunkManager {
       {
         queue: this.#queue,
         readChunk: (tenantId, reportId, chunkIndex) =>
-          this.store.readChunkFrame(tenantId, reportId, chunkIndex),
+          this.store.readChunk(tenantId, { reportId, chunkIndex }, { verify: 'frame' }),
         uploaderFor,
         dbBusy: () => this.store.sqlite.inTransaction,
-        emitter: this.store,
+        events: {
+          emit: (event, payload) => storeEmit(this.store, event, payload),
+          listenerCount: (event) => this.store.listenerCount(event),
+        },
         clock: o.clock,
         logger: o.logger,
         random: Math.random,
@@ -219,13 +228,16 @@ export class ChunkManager {
       });
   }
 
-  /** Opens a manager (same as `new ChunkManager(options)`). */
+  /**
+   * Opens a manager (same as `new ChunkManager(options)`, which is the one way to open it).
+   * @deprecated Use `new ChunkManager(options)`.
+   */
   static async open(options: ChunkManagerOptions): Promise<ChunkManager> {
     return new ChunkManager(options);
   }
 
-  /** The event emitter (the store's): storage and upload events. */
-  get events(): EventEmitter<ChunkEventMap> {
+  /** Where storage and upload events are listened to (the store's emitter; `emit` is not public). */
+  get events(): ChunkEventSource {
     return this.store;
   }
 
@@ -282,11 +294,14 @@ export class ChunkManager {
     return this.store.listReports(tenantId, options);
   }
 
-  /** Starts uploading (pending chunks, then whatever is submitted). Idempotent. */
-  start(): this {
+  /**
+   * Starts uploading (pending chunks, then whatever is submitted); resolves once the workers run. Idempotent.
+   * Throws `CLOSED` after `close()` (synchronously, so a caller that does not await still sees the misuse).
+   */
+  start(): Promise<void> {
     this.#assertOpen();
     this.#engine.start();
-    return this;
+    return Promise.resolve();
   }
 
   /** Upload progress of one report of a tenant, or `undefined` when it does not exist (anymore). */
@@ -357,7 +372,10 @@ export class ChunkManager {
     );
   }
 
-  /** Same as `drain()`. */
+  /**
+   * Same as `drain()`.
+   * @deprecated Use `drain()`.
+   */
   flush(options: WaitOptions = {}): Promise<void> {
     return this.drain(options);
   }
@@ -401,11 +419,6 @@ export class ChunkManager {
       }
     })();
     return this.#closePromise;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   /**

@@ -1,4 +1,4 @@
-import { CHUNK_STATUSES, ERROR_CODES, REPORT_STATUSES } from '@rediver/core';
+import { CHUNK_STATUSES, Component, ERROR_CODES, isRediverError, REPORT_STATUSES } from '@rediver/core';
 import type { ChunkStatus, Report, ReportStatus } from '@rediver/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { EventEmitter } from 'eventemitter3';
@@ -62,6 +62,12 @@ export interface ChunkBlob {
   checksum: string;
   originalBytes: number;
   compressedBytes: number;
+}
+
+/** Options of `readChunk`. */
+export interface ReadChunkOptions {
+  /** `'full'` (default): decompress and check the content's SHA-256; `'frame'`: check the stored frame's SHA-256. */
+  verify?: 'full' | 'frame';
 }
 
 /** Identifies one chunk of a tenant: its row id, or report id and index. */
@@ -140,12 +146,23 @@ interface ChunkReadRow {
   total_chunks: number;
 }
 
+/** @internal Emits on a store (for the upload engine of this package: `emit` is not public). */
+export let storeEmit: <E extends keyof ChunkEventMap>(
+  store: ChunkStore,
+  event: E,
+  payload: Parameters<ChunkEventMap[E]>[0],
+) => void;
+
 /**
  * Durable, compact storage of chunked reports in SQLite (better-sqlite3): splitting, zstd compression,
  * checksums, bomb-safe reads, tenant-scoped cleanup and a hard disk quota. Reports are written whole
  * (`submitReport`) or streamed finding by finding (`beginReport`), on one code path.
  */
-export class ChunkStore extends EventEmitter<ChunkEventMap> {
+export class ChunkStore extends Component<ChunkEventMap> {
+  static {
+    storeEmit = (store, event, payload) => store.emit(event, payload);
+  }
+
   /** The resolved options. */
   readonly options: ResolvedChunkStoreOptions;
   /** Absolute path of the database file. */
@@ -181,7 +198,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   #closePromise: Promise<void> | undefined;
 
   constructor(options: ChunkStoreOptions = {}) {
-    super();
+    super(new EventEmitter());
     this.options = resolveChunkStoreOptions(options);
     this.readOnly = this.options.readOnly;
     this.#pool = new BufferPool(6, 2 * this.options.maxChunkSizeBytes + 64 * 1024);
@@ -226,7 +243,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     }
   }
 
-  /** Opens a store (same as `new ChunkStore(options)`). */
+  /**
+   * Opens a store (same as `new ChunkStore(options)`, which is the one way to open it).
+   * @deprecated Use `new ChunkStore(options)`.
+   */
   static async open(options: ChunkStoreOptions = {}): Promise<ChunkStore> {
     return new ChunkStore(options);
   }
@@ -346,9 +366,40 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   }
 
   /**
+   * Reads one chunk's stored zstd data (`ref`: the chunk's report and index) after verifying it: `verify: 'full'`
+   * (default) decompresses it and checks the SHA-256 of its content; `'frame'` (the upload path's read) checks the
+   * SHA-256 of the stored frame recorded at compression and the tail's exact content instead, at a fraction of the
+   * cost (rows stored before migration 2 have no frame checksum and get the full check). `undefined` when the row or
+   * its blob is gone; a damaged chunk is quarantined as `corrupt` (`chunk:corrupt`) and `CHECKSUM_MISMATCH` (or
+   * `DECOMPRESS_LIMIT`/`DECOMPRESS_FAILED`) is thrown.
+   */
+  async readChunk(
+    tenantId: string,
+    ref: { reportId: string; chunkIndex: number },
+    options: ReadChunkOptions = {},
+  ): Promise<ChunkBlob | undefined> {
+    const verify = options.verify ?? 'full';
+    if (verify !== 'full' && verify !== 'frame') {
+      throw new ChunkError(
+        ERROR_CODES.INVALID_OPTION,
+        `verify must be 'full' or 'frame' (got ${String(verify)})`,
+        {
+          details: { option: 'verify' },
+        },
+      );
+    }
+    if (typeof ref !== 'object' || ref === null) {
+      throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, 'ref must be { reportId, chunkIndex }');
+    }
+    return this.#readVerified(tenantId, ref.reportId, ref.chunkIndex, verify === 'full' ? 'blob' : 'frame')
+      ?.blob;
+  }
+
+  /**
    * Reads one chunk's stored zstd data after verifying its checksum. `undefined` when the row or its
    * blob is gone; throws `CHECKSUM_MISMATCH` (or `DECOMPRESS_LIMIT`/`DECOMPRESS_FAILED`) after
    * quarantining the chunk as `corrupt` and emitting `chunk:corrupt`.
+   * @deprecated Use `readChunk(tenantId, { reportId, chunkIndex })`.
    */
   async readChunkBlob(
     tenantId: string,
@@ -363,6 +414,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
    * (recorded when it was compressed) and the tail frame's exact content instead of decompressing the
    * body, so a torn or altered blob is still caught before it is sent, at a fraction of the cost. Rows
    * stored before migration 2 (no frame checksum) get `readChunkBlob`'s full verification.
+   * @deprecated Use `readChunk(tenantId, { reportId, chunkIndex }, { verify: 'frame' })`.
    */
   async readChunkFrame(
     tenantId: string,
@@ -656,11 +708,6 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     return this.#closePromise;
   }
 
-  /** Same as `close()`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
   /**
    * SQLite found the file damaged while running (a disk error, someone else's write): announced once with
    * `store:corrupt`. The open connection cannot be trusted to repair it; the next open (after `close()`, e.g. an
@@ -688,7 +735,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       maxStorageBytes: this.maxStorageBytes,
       tailReserveBytes: TAIL_RESERVE_BYTES,
       assertOpen: () => this.#assertWritable(),
-      emit: (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
+      emit: (event, payload) => this.emit(event, payload),
       counters: this.#counters,
       cleanupEvent: (e) => this.#cleanupEvent(e),
       dropped: (tenantId, d) => this.#dropped(tenantId, d, 'quota-drop'),
@@ -889,6 +936,12 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         if (this.options.aggressiveCleanup) this.#freeOverQuota();
       } catch (error) {
         this.options.logger.error({ err: error }, 'chunk store maintenance failed; retried on the next tick');
+        const failure = isRediverError(error)
+          ? error
+          : new ChunkError(ERROR_CODES.INTERNAL, `chunk store maintenance failed: ${String(error)}`, {
+              cause: error,
+            });
+        this.emit('error', { error: failure, source: 'maintenance' });
         this.emit('maintenance:error', { error });
       } finally {
         this.#maintenance = undefined;

@@ -7,6 +7,7 @@ export type {
   ChunkRef,
   ChunkStoreStats,
   ListReportsOptions,
+  ReadChunkOptions,
   StoredReportSummary,
   SubmitReportOptions,
   SubmitReportResult,
@@ -26,6 +27,8 @@ export type {
   ChunkCleanupEvent,
   ChunkCorruptEvent,
   ChunkCreatedEvent,
+  ChunkErrorEvent,
+  ChunkErrorSource,
   ChunkEventMap,
   ChunkOversizeEvent,
   CleanupReason,
@@ -39,7 +42,7 @@ export type {
 
 // ---- upload half (issue 7) ----
 export { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from './chunkManager';
-export type { ChunkManagerOptions, ChunkManagerStats, WaitOptions } from './chunkManager';
+export type { ChunkEventSource, ChunkManagerOptions, ChunkManagerStats, WaitOptions } from './chunkManager';
 export type { UploadCounters, UploadErrorContext } from './internal/uploadEngine';
 export type { DeadLetter, DeadLetterFilter, ReportOutcome, ReportProgress } from './internal/uploadQueue';
 export type {

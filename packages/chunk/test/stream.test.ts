@@ -117,7 +117,7 @@ describe('streaming submit', () => {
   it('writes chunks as they fill (staged, invisible) and makes the report visible only at commit', async () => {
     const m = openManager(dir.path, { uploader: memoryUploader(), maxFindingsPerChunk: 50 });
     try {
-      m.start();
+      void m.start();
       const { header, findings } = split(makeReport('invisible', 1000, { noiseBytes: 64 }));
       const w = await m.beginReport({ tenantId: 't', header });
       // 650 findings: 13 chunks cut; chunk 0 waits for the final header (compressed at commit).

@@ -68,7 +68,7 @@ describe('ChunkManager upload over HTTP', () => {
     const a = await m.submitReport(makeReport('rep-a', 45), { tenantId: 't1' });
     const b = await m.submitReport(makeReport('rep-b', 25), { tenantId: 't1', priority: 5 });
     expect(a.totalChunks).toBeGreaterThan(3);
-    m.start();
+    void m.start();
     const [pa, pb] = await within(
       Promise.all([m.waitForReport('t1', 'rep-a'), m.waitForReport('t1', 'rep-b')]),
       20_000,
@@ -117,7 +117,7 @@ describe('ChunkManager upload over HTTP', () => {
       }),
     );
     const r = await m.submitReport(makeReport('keep-meta', 30), { tenantId: 't1' });
-    m.start();
+    void m.start();
     await within(m.waitForReport('t1', 'keep-meta'), 20_000, 'delivered');
     const rows = m.store.sqlite
       .prepare(`SELECT status, has_data = 0 AS freed, uploaded_at FROM chunks WHERE report_id = 'keep-meta'`)
@@ -137,7 +137,7 @@ describe('ChunkManager upload over HTTP', () => {
       }),
     );
     const r = await m.submitReport(makeReport('keep-all', 25), { tenantId: 't1' });
-    m.start();
+    void m.start();
     await within(m.waitForReport('t1', 'keep-all'), 20_000, 'delivered');
     const kept = m.store.sqlite
       .prepare(`SELECT COUNT(*) AS n FROM chunks WHERE has_data = 1 AND status = 'uploaded'`)
@@ -157,7 +157,7 @@ describe('ChunkManager upload over HTTP', () => {
     const reports = [];
     for (let i = 0; i < 4; i++)
       reports.push(await m.submitReport(makeReport(`conc-${i}`, 40), { tenantId: 't1' }));
-    m.start();
+    void m.start();
     await within(m.drain(), 20_000, 'drain');
     expectExactlyOnce(server, reports);
     expect(server.counters.maxInFlight).toBeLessThanOrEqual(3);
@@ -184,7 +184,7 @@ describe('ChunkManager upload over HTTP', () => {
     m.on('report:failed', (e) => reportFailed.push(e));
     const poisoned = await m.submitReport(makeReport('poisoned', 40), { tenantId: 't1', priority: 10 });
     const healthy = await m.submitReport(makeReport('healthy', 40), { tenantId: 't1' });
-    m.start();
+    void m.start();
     const outcome = await within(
       m.waitForReport('t1', 'poisoned').then(
         () => undefined,
@@ -257,7 +257,7 @@ describe('ChunkManager upload over HTTP', () => {
     const reports = [];
     for (let i = 0; i < 4; i++)
       reports.push(await m.submitReport(makeReport(`flaky-${i}`, 60), { tenantId: 't1' }));
-    m.start();
+    void m.start();
     await within(
       Promise.all(reports.map((r) => m.waitForReport('t1', r.reportId))),
       30_000,
@@ -295,7 +295,7 @@ describe('ChunkManager upload over HTTP', () => {
       if (e.escalated) escalated.add(e.chunkIndex);
     });
     const r = await m.submitReport(makeReport('doomed', 15), { tenantId: 't1' });
-    m.start();
+    void m.start();
     // Well past 1 + maxRetries attempts per chunk: nothing is given up.
     const target = r.totalChunks * 6;
     await within(

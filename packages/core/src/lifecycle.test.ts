@@ -14,7 +14,7 @@ class Thing extends Component<Events> {
   });
   constructor() {
     // Any emitter with eventemitter3's listener API works; node's has the same shape for these calls.
-    super(new EventEmitter() as never);
+    super(new EventEmitter());
   }
   fire(n: number): boolean {
     return this.emit('thing:done', { n });

@@ -174,10 +174,10 @@ describe('sampling lifecycle', () => {
     const c = make({ sampleIntervalMs: 5000 });
     expect(c.metrics).toBeUndefined();
     expect(source.calls).toBe(0);
-    c.start();
+    void c.start();
     expect(source.calls).toBe(1);
     expect(c.getStatus().metrics?.cpuPercent).toBe(10);
-    c.start(); // idempotent
+    void c.start(); // idempotent
     vi.advanceTimersByTime(4999);
     expect(source.calls).toBe(1);
     vi.advanceTimersByTime(1);
@@ -190,7 +190,7 @@ describe('sampling lifecycle', () => {
   it('samples again after 1 s when the first sample had no CPU figure yet', () => {
     const c = make({ sampleIntervalMs: 5000 });
     load({ cpuOrigin: 'unavailable', cpuPercent: 0 });
-    c.start();
+    void c.start();
     load({});
     vi.advanceTimersByTime(999);
     expect(source.calls).toBe(1);
@@ -203,7 +203,7 @@ describe('sampling lifecycle', () => {
 
   it('close() stops sampling, returns one promise, and start() afterwards throws CLOSED', async () => {
     const c = make();
-    c.start();
+    void c.start();
     const first = c.close();
     expect(c.close()).toBe(first);
     await first;
@@ -229,7 +229,7 @@ describe('sampling lifecycle', () => {
 
   it('closes a metrics source it created itself', async () => {
     const c = new ResourceController();
-    c.start();
+    void c.start();
     expect(c.metrics?.cpuOrigin).toBeDefined();
     await c.close();
     expect(c.sample()).toBeUndefined();
@@ -240,7 +240,7 @@ describe('sampling lifecycle', () => {
     const warnings: ResourceWarning[] = [];
     c.on('warning', (w) => warnings.push(w));
     load({ cpuPercent: 95 });
-    c.start();
+    void c.start();
     expect(c.isThrottled).toBe(true);
     source.failWith = new Error('procfs gone');
     vi.advanceTimersByTime(1000);

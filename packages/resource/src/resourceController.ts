@@ -135,16 +135,23 @@ export class ResourceController extends Component<ResourceControllerEvents> {
    * admission is blind to CPU load. Bounded by `timeoutMs` (default 3000): a host whose CPU cannot be read must not
    * stall the caller. Resolves with the latest sample (`undefined` when there is none), also after `close()`.
    */
-  whenMeasured(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SystemMetrics | undefined> {
+  whenMeasured(
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<SystemMetrics | undefined> {
     const { timeoutMs = 3000, signal } = options;
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || timeoutMs > MAX_TIMER_MS) {
       return Promise.reject(
-        new ResourceError('INVALID_OPTION', `timeoutMs must be a number from 0 to ${MAX_TIMER_MS}, got ${String(timeoutMs)}`, {
-          details: { option: 'timeoutMs' },
-        }),
+        new ResourceError(
+          'INVALID_OPTION',
+          `timeoutMs must be a number from 0 to ${MAX_TIMER_MS}, got ${String(timeoutMs)}`,
+          {
+            details: { option: 'timeoutMs' },
+          },
+        ),
       );
     }
-    const measured = (m: SystemMetrics | undefined): boolean => m !== undefined && m.cpuOrigin !== 'unavailable';
+    const measured = (m: SystemMetrics | undefined): boolean =>
+      m !== undefined && m.cpuOrigin !== 'unavailable';
     if (measured(this.latest) || this.closed || signal?.aborted === true) return Promise.resolve(this.latest);
     return new Promise((resolve) => {
       const done = (): void => {
