@@ -241,7 +241,7 @@ export class Agent extends Component<AgentEvents> {
   }
 
   #changed(): void {
-    this.emit('agent:changed', undefined);
+    this.emit('agent:changed');
   }
 
   /** Something was acknowledged or settled: the stall deadline of `waitDelivered` starts again. */

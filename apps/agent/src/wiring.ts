@@ -185,9 +185,9 @@ export function createPipeline(
         retries: s.retries,
       };
     },
-    onCompleted: (fn) => void pipeline.on('completed', fn),
-    onFailed: (fn) => void pipeline.on('failed', fn),
-    onRetry: (fn) => void pipeline.on('retry', (item, info) => fn(item, info.error, info.delayMs)),
+    onCompleted: (fn) => void pipeline.on('item:completed', (e) => fn(e.item, e.result)),
+    onFailed: (fn) => void pipeline.on('item:failed', (e) => fn(e.item, e.error)),
+    onRetry: (fn) => void pipeline.on('item:retry', (e) => fn(e.item, e.error, e.delayMs)),
   };
 }
 

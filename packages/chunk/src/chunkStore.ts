@@ -160,7 +160,7 @@ export let storeEmit: <E extends keyof ChunkEventMap>(
  */
 export class ChunkStore extends Component<ChunkEventMap> {
   static {
-    storeEmit = (store, event, payload) => store.emit(event, payload);
+    storeEmit = (store, event, payload) => store.emit(event, ...([payload] as Parameters<ChunkEventMap[typeof event]>));
   }
 
   /** The resolved options. */
@@ -735,7 +735,7 @@ export class ChunkStore extends Component<ChunkEventMap> {
       maxStorageBytes: this.maxStorageBytes,
       tailReserveBytes: TAIL_RESERVE_BYTES,
       assertOpen: () => this.#assertWritable(),
-      emit: (event, payload) => this.emit(event, payload),
+      emit: (event, payload) => this.emit(event, ...([payload] as Parameters<ChunkEventMap[typeof event]>)),
       counters: this.#counters,
       cleanupEvent: (e) => this.#cleanupEvent(e),
       dropped: (tenantId, d) => this.#dropped(tenantId, d, 'quota-drop'),

@@ -42,8 +42,11 @@ export interface EmitterLike {
   removeAllListeners(event?: string): unknown;
 }
 
-/** An event map: every event has exactly one payload. */
-export type EventMapOf<E> = { [K in keyof E]: (payload: never) => void };
+/**
+ * An event map. The contract is one payload per event (an object); only deprecated aliases kept for existing
+ * listeners may have positional arguments.
+ */
+export type EventMapOf<E> = { [K in keyof E]: (...args: never[]) => void };
 
 /** One listener of event `K` of map `E`. */
 export type EventListener<E, K extends keyof E> = E[K];
@@ -113,8 +116,8 @@ export abstract class Component<E extends EventMapOf<E>> implements Closable {
   }
 
   /** Emits an event to its listeners (for the component and its internals only). */
-  protected emit<K extends keyof E & string>(event: K, payload: Parameters<E[K]>[0]): boolean {
-    return this.#emitter.emit(event, payload);
+  protected emit<K extends keyof E & string>(event: K, ...args: Parameters<E[K]>): boolean {
+    return this.#emitter.emit(event, ...args);
   }
 
   /** Drains or flushes, releases what the component holds; the same promise on every call. */
