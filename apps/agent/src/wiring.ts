@@ -103,7 +103,7 @@ export async function createAudit(
   };
   const logger = construct('audit', config.audit, () => new AuditLogger(options));
   let newKey: AuditPort['newKey'];
-  logger.once('key', (e) => (newKey = e));
+  logger.once('key:created', (e) => (newKey = e));
   await logger.start();
   return {
     logger,
