@@ -467,3 +467,34 @@ describe('the lifecycle contract (issue 16)', () => {
     expect(() => m.start()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
   });
 });
+
+describe('grouped options (issue 16): store and upload apart, the flat form still accepted', () => {
+  it('takes { store, upload } like the flat options, and refuses a key in the wrong group or given twice', async () => {
+    const grouped = new ChunkManager({
+      uploader: memoryUploader(),
+      store: { maxFindingsPerChunk: 7, databasePath: `${dir.path}/grouped.db`, cleanupIntervalMinutes: 0 },
+      upload: { maxConcurrentUploads: 3, adaptive: false },
+    });
+    managers.push(grouped);
+    expect(grouped.store.options.maxFindingsPerChunk).toBe(7);
+    expect(grouped.store.options.maxConcurrentUploads).toBe(3);
+    await grouped.submitReport(makeReport('g', 20), { tenantId: 't1' });
+    expect((await grouped.getProgress('t1', 'g'))?.totalChunks).toBe(3);
+    const refused = (options: object): unknown => {
+      try {
+        managers.push(
+          new ChunkManager({ uploader: memoryUploader(), databasePath: `${dir.path}/r.db`, ...options }),
+        );
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const wrongGroup = refused({ store: { maxRetries: 2 } });
+    expect(isRediverError(wrongGroup, 'INVALID_OPTION')).toBe(true);
+    expect((wrongGroup as RediverError).details).toMatchObject({ option: 'store.maxRetries' });
+    const twice = refused({ maxRetries: 1, upload: { maxRetries: 2 } });
+    expect(isRediverError(twice, 'INVALID_OPTION')).toBe(true);
+    expect((twice as RediverError).details).toMatchObject({ option: 'upload.maxRetries' });
+  });
+});

@@ -11,20 +11,15 @@ import type {
 import { ChunkError } from './internal/errors';
 import type { ChunkEventMap } from './internal/events';
 import { DEFAULT_CHUNK_STORE_OPTIONS } from './internal/options';
-import type { ChunkStoreOptions } from './internal/options';
+import type { ChunkStorageOptions, ChunkUploadTableOptions } from './internal/options';
 import type { BeginReportOptions, ReportWriter } from './reportWriter';
 import { reportFailure, UploadEngine } from './internal/uploadEngine';
 import type { UploadCallbacks, UploadCounters } from './internal/uploadEngine';
 import { UploadQueue } from './internal/uploadQueue';
 import type { DeadLetter, DeadLetterFilter, ReportProgress } from './internal/uploadQueue';
 
-/** Options of `ChunkManager`: the store's (the spec's Chunk Manager Config) plus delivery. */
-export interface ChunkManagerOptions extends ChunkStoreOptions, UploadCallbacks {
-  /**
-   * Delivers one chunk (e.g. `@rediver/client`'s). A function picks the uploader per tenant (the platform derives
-   * the tenant from the API key, so a multi-tenant agent needs one uploader per tenant).
-   */
-  uploader: ChunkUploader | ((tenantId: string) => ChunkUploader);
+/** Delivery options of `ChunkManager`'s upload engine (the `upload` group of `ChunkManagerOptions`). */
+export interface ChunkUploadOptions extends ChunkUploadTableOptions, UploadCallbacks {
   /** Delay before the first retry of a chunk (doubles each retry, jittered), ms. Default 1000. */
   retryBaseDelayMs?: number;
   /** Cap of the exponential backoff, ms (a server's `Retry-After` may exceed it). Default 60000. */
@@ -46,6 +41,23 @@ export interface ChunkManagerOptions extends ChunkStoreOptions, UploadCallbacks 
   maxConcurrentUploadsCeiling?: number;
 }
 
+/**
+ * Options of `ChunkManager`: where chunks are kept (`store`, the `ChunkStore`'s options) and how they are delivered
+ * (`upload`), plus the `uploader`. The flat form (every option at the top level, as in the spec's table and an
+ * agent's `chunk` section) is accepted too; an option given both flat and in its group is refused.
+ */
+export interface ChunkManagerOptions extends ChunkStorageOptions, ChunkUploadOptions {
+  /**
+   * Delivers one chunk (e.g. `@rediver/client`'s). A function picks the uploader per tenant (the platform derives
+   * the tenant from the API key, so a multi-tenant agent needs one uploader per tenant).
+   */
+  uploader: ChunkUploader | ((tenantId: string) => ChunkUploader);
+  /** Storage options (same as the flat ones). */
+  store?: ChunkStorageOptions;
+  /** Delivery options (same as the flat ones). */
+  upload?: ChunkUploadOptions;
+}
+
 /** Defaults of `ChunkManager` (everything but the uploader and callbacks). */
 export const DEFAULT_CHUNK_MANAGER_OPTIONS = Object.freeze({
   ...DEFAULT_CHUNK_STORE_OPTIONS,
@@ -57,6 +69,29 @@ export const DEFAULT_CHUNK_MANAGER_OPTIONS = Object.freeze({
   maxConcurrentUploadsCeiling: 32,
 });
 
+/** The keys of the `upload` group. */
+const UPLOAD_KEYS: readonly string[] = Object.freeze([
+  'uploadDelayMs',
+  'maxConcurrentUploads',
+  'maxRetries',
+  'autoCleanupOnUpload',
+  'cleanupOnReportComplete',
+  'retryBaseDelayMs',
+  'retryMaxDelayMs',
+  'uploadTimeoutMs',
+  'closeTimeoutMs',
+  'adaptive',
+  'maxConcurrentUploadsCeiling',
+  'onProgress',
+  'onComplete',
+  'onError',
+]);
+
+/** The keys of the `store` group. */
+const STORAGE_KEYS: readonly string[] = Object.freeze(
+  Object.keys(DEFAULT_CHUNK_STORE_OPTIONS).filter((k) => !UPLOAD_KEYS.includes(k)),
+);
+
 /** Every key `ChunkManager` takes (store options included): anything else is refused with a hint. */
 const CHUNK_MANAGER_KEYS: readonly string[] = Object.freeze([
   ...Object.keys(DEFAULT_CHUNK_MANAGER_OPTIONS),
@@ -64,7 +99,38 @@ const CHUNK_MANAGER_KEYS: readonly string[] = Object.freeze([
   'onProgress',
   'onComplete',
   'onError',
+  'store',
+  'upload',
 ]);
+
+/** The grouped form (`store`, `upload`) as the flat one; a key in a group it does not belong to, or twice, is refused. */
+function flattenGroups(options: ChunkManagerOptions): ChunkManagerOptions {
+  if (typeof options !== 'object' || options === null) return options;
+  const { store, upload, ...flat } = options;
+  if (store === undefined && upload === undefined) return options;
+  const out: Record<string, unknown> = { ...flat };
+  for (const [group, value, keys] of [
+    ['store', store, STORAGE_KEYS],
+    ['upload', upload, UPLOAD_KEYS],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'object' || value === null) invalid(group, value, 'an object');
+    const unknown = findUnknownOption(value, keys);
+    if (unknown !== undefined) {
+      throw new ChunkError(
+        ERROR_CODES.INVALID_OPTION,
+        unknownOptionMessage(`ChunkManager's ${group} options`, unknown, keys),
+        { details: { option: `${group}.${unknown.key}` } },
+      );
+    }
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      if (out[k] !== undefined) invalid(`${group}.${k}`, v, `given once (${k} is also set at the top level)`);
+      out[k] = v;
+    }
+  }
+  return out as unknown as ChunkManagerOptions;
+}
 
 /** Options of `waitForReport` and `drain`. */
 export interface WaitOptions {
@@ -110,8 +176,9 @@ export class ChunkManager extends ClosableBase {
   #closePromise: Promise<void> | undefined;
   #compacting: Promise<void> | undefined;
 
-  constructor(options: ChunkManagerOptions) {
+  constructor(given: ChunkManagerOptions) {
     super();
+    const options = flattenGroups(given);
     const {
       uploader,
       retryBaseDelayMs = DEFAULT_CHUNK_MANAGER_OPTIONS.retryBaseDelayMs,

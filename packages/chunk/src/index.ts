@@ -22,7 +22,12 @@ export type { ErrorCode, RediverError } from '@rediver/core';
 export { reassembleChunks } from './internal/split';
 export type { StoredChunkData } from './internal/split';
 export { DEFAULT_CHUNK_STORE_OPTIONS, WHEN_FULL_POLICIES } from './internal/options';
-export type { ChunkStoreOptions, WhenFullPolicy } from './internal/options';
+export type {
+  ChunkStorageOptions,
+  ChunkStoreOptions,
+  ChunkUploadTableOptions,
+  WhenFullPolicy,
+} from './internal/options';
 export type {
   ChunkCleanupEvent,
   ChunkCorruptEvent,
@@ -42,7 +47,13 @@ export type {
 
 // ---- upload half (issue 7) ----
 export { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from './chunkManager';
-export type { ChunkEventSource, ChunkManagerOptions, ChunkManagerStats, WaitOptions } from './chunkManager';
+export type {
+  ChunkEventSource,
+  ChunkManagerOptions,
+  ChunkManagerStats,
+  ChunkUploadOptions,
+  WaitOptions,
+} from './chunkManager';
 export type { UploadCounters, UploadErrorContext } from './internal/uploadEngine';
 export type { DeadLetter, DeadLetterFilter, ReportOutcome, ReportProgress } from './internal/uploadQueue';
 export type {
