@@ -721,6 +721,7 @@ export class Agent extends Component<AgentEvents> {
     jobId: string | undefined,
     priority: number,
     onConverted?: (summary: SarifSummary | undefined, findings: number) => void,
+    reopen?: () => Promise<ReportStream>,
   ): Promise<{ delivery: Delivery | undefined; findings: number }> {
     const t = this.deps.chunks.thresholds();
     const assets = stream.assets;
@@ -773,6 +774,7 @@ export class Agent extends Component<AgentEvents> {
       }
     }
     let writer: Awaited<ReturnType<ChunkPort['beginReport']>> | undefined;
+    let converted = false;
     const stored = (async (): Promise<{ totalChunks: number }> => {
       writer = await this.deps.chunks.beginReport({ header: stream.header, assets, priority });
       await writer.addFindings(buffered.map(counted));
@@ -785,6 +787,7 @@ export class Agent extends Component<AgentEvents> {
         converting = e;
         throw e;
       }
+      converted = true;
       onConverted?.(final.summary, d.findings);
       return writer.commit(final.header);
     })();
@@ -821,6 +824,18 @@ export class Agent extends Component<AgentEvents> {
         this.counters.findingsFound -= d.findings;
         throw error;
       }
+      // The store could not keep it for a reason of the host (full disk, damaged or read-only store): the
+      // report is converted again, whole, and held in memory until the scan's end (sent directly meanwhile).
+      if (reopen !== undefined && !storeRefusedReport(error)) {
+        const whole = await this.#convertWhole(reopen).catch(() => undefined);
+        if (whole !== undefined) {
+          const n = whole.report.findings?.length ?? 0;
+          this.counters.findingsFound += n - d.findings;
+          d.findings = n;
+          if (!converted) onConverted?.(whole.summary, n);
+          if (this.#holdInMemory(whole.report, d, jobId, error)) return { delivery: d, findings: n };
+        }
+      }
       d.state = 'failed';
       d.error = errInfo(error).message;
       this.counters.reportsFailed++;
@@ -837,6 +852,21 @@ export class Agent extends Component<AgentEvents> {
       return { delivery: d, findings: d.findings };
     } finally {
       this.#changed();
+    }
+  }
+
+  /** A stream's report converted whole, in memory (the fallback when the store cannot keep it). */
+  async #convertWhole(
+    reopen: () => Promise<ReportStream>,
+  ): Promise<{ report: Report; summary: SarifSummary | undefined }> {
+    const stream = await reopen();
+    try {
+      const findings: Finding[] = [];
+      for await (const f of stream.findings) findings.push(f);
+      const { header, summary } = await stream.final();
+      return { report: { ...header, assets: stream.assets, findings }, summary };
+    } finally {
+      await stream.close();
     }
   }
 
@@ -1044,16 +1074,21 @@ export class Agent extends Component<AgentEvents> {
           await this.deliver(outcome.report, job.id, job.priority ?? 5);
         },
         // Outputs are converted finding by finding and streamed into the chunk store once they are large.
-        onReportStream: async (def, stream, run) => {
-          const r = await this.deliverStream(stream, job.id, job.priority ?? 5, (summary, n) =>
-            this.#scanCompleted(def, job.id, {
-              reportId: stream.reportId,
-              findings: n,
-              assets: stream.assets.length,
-              durationMs: run.durationMs,
-              exitCode: run.exitCode,
-              summary,
-            }),
+        onReportStream: async (def, stream, run, reopen) => {
+          const r = await this.deliverStream(
+            stream,
+            job.id,
+            job.priority ?? 5,
+            (summary, n) =>
+              this.#scanCompleted(def, job.id, {
+                reportId: stream.reportId,
+                findings: n,
+                assets: stream.assets.length,
+                durationMs: run.durationMs,
+                exitCode: run.exitCode,
+                summary,
+              }),
+            reopen,
           );
           findings += r.findings;
         },
@@ -1331,15 +1366,7 @@ export class Agent extends Component<AgentEvents> {
    * be reachable even though the disk is full). Returns false for anything else (the caller fails the report).
    */
   #holdInMemory(report: Report, d: Delivery, jobId: string | undefined, error: unknown): boolean {
-    const refusedAsSuch = isRediverError(
-      error,
-      'VALIDATION_FAILED',
-      'REPORT_ID_INVALID',
-      'REPORT_TOO_LARGE',
-      'REPORT_CONFLICT',
-      'INVALID_OPTION',
-    );
-    if (refusedAsSuch) return false;
+    if (storeRefusedReport(error)) return false;
     // Delivered ones are let go (a daemon on a full disk must not keep every report it ever held).
     for (const id of this.#held.keys())
       if (this.deliveries.get(id)?.state === 'delivered') this.#held.delete(id);
@@ -1438,4 +1465,16 @@ export class Agent extends Component<AgentEvents> {
     }
     this.#changed();
   }
+}
+
+/** The store refused the report itself (its content or id), not for a reason of the host: holding it cannot help. */
+function storeRefusedReport(error: unknown): boolean {
+  return isRediverError(
+    error,
+    'VALIDATION_FAILED',
+    'REPORT_ID_INVALID',
+    'REPORT_TOO_LARGE',
+    'REPORT_CONFLICT',
+    'INVALID_OPTION',
+  );
 }

@@ -467,9 +467,15 @@ export interface ScanJobHooks {
   /**
    * When set, outputs are handed over as streams instead of `onReport`: read every finding, then
    * `stream.final()` for the header and summary. The stream is closed (scratch files removed) when the returned
-   * promise settles.
+   * promise settles. `reopen()` opens the same output again from its start (the SARIF file, or the synthetic
+   * generator): for converting it whole when the chunk store cannot keep it.
    */
-  onReportStream?(def: ScannerConfig, stream: ReportStream, run: ScannerRun): Promise<void>;
+  onReportStream?(
+    def: ScannerConfig,
+    stream: ReportStream,
+    run: ScannerRun,
+    reopen: () => Promise<ReportStream>,
+  ): Promise<void>;
 }
 
 /**
@@ -521,7 +527,7 @@ export async function runScanJob(
         if (options.onReportStream !== undefined) {
           const stream = await session.open(run);
           try {
-            await options.onReportStream(run.def, stream, run);
+            await options.onReportStream(run.def, stream, run, () => session.open(run));
           } finally {
             await stream.close();
           }
