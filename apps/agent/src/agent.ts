@@ -2,161 +2,40 @@ import { EventEmitter } from 'eventemitter3';
 import { AUDIT_EVENT_TYPES as T, Component, isRediverError } from '@rediver/core';
 import { RETRYABLE_ERROR_CODES } from '@rediver/core';
 import type { ErrorCode, Finding, Job, JobResult, Report } from '@rediver/core';
-import type { ChunkEventMap } from '@rediver/chunk';
 import type { AgentConfig } from './config';
 import { resolveScanner } from './config';
 import { AgentError } from './errors';
-import type {
-  AuditPort,
-  ChunkEvents,
-  ChunkPort,
-  PipelinePort,
-  PlatformPort,
-  ResourcePort,
-  StoredReportInfo,
-} from './ports';
+import type { AuditPort, ChunkPort, PipelinePort } from './ports';
 import type { ScannerConfig } from './config';
+import type {
+  AgentCounters,
+  AgentDeps,
+  AgentEvents,
+  BacklogReport,
+  Delivery,
+  DeliveryFigures,
+  JobDelivery,
+  JobHooks,
+} from './agentTypes';
+import { errInfo } from './internal/errInfo';
+import { RateMeter } from './internal/rateMeter';
+import { listenToChunks } from './chunkDelivery';
 import type { SarifSummary } from './sarif';
 import { partialText, runScanJob, scanSummaryDetails } from './scanners';
 import type { ReportStream } from './scanners';
 
-/** The packages the agent composes, adapted to its ports (see `wiring.ts`). */
-export interface AgentDeps {
-  audit: AuditPort;
-  resource: ResourcePort;
-  pipeline: PipelinePort;
-  chunks: ChunkPort;
-  platform?: PlatformPort;
-}
-
-/** Where a report is on its way to the platform. */
-export type DeliveryState = 'pipeline' | 'chunks' | 'delivered' | 'failed';
-
-/** One report the agent is delivering. */
-export interface Delivery {
-  reportId: string;
-  jobId: string | undefined;
-  findings: number;
-  assets: number;
-  state: DeliveryState;
-  /** How it travels (or travelled): the pipeline, or the chunk store because it is large or had to be persisted. */
-  route: 'pipeline' | 'chunks';
-  /** Why it went to the chunk store instead of the pipeline. */
-  persistedBecause?: 'large' | 'queue-full' | 'pipeline-failed' | 'stopping';
-  totalChunks?: number;
-  uploadedChunks: number;
-  /** True once it is in the chunk store on disk (survives a crash from then on). */
-  stored?: boolean;
-  error?: string;
-  /**
-   * The chunk store could not keep it (full disk, damaged store): held in memory while this process runs and sent
-   * through the pipeline; `notKept` once the agent stopped with it neither stored nor delivered (lost).
-   */
-  heldInMemory?: boolean;
-  notKept?: boolean;
-}
-
-/** Counters for the progress display and the summary. */
-export interface AgentCounters {
-  jobsQueued: number;
-  jobsWaiting: number;
-  jobsRunning: number;
-  jobsCompleted: number;
-  jobsFailed: number;
-  jobsCancelled: number;
-  /** Jobs that had to wait for a slot. */
-  jobsThrottled: number;
-  throttleEvents: number;
-  findingsFound: number;
-  findingsDelivered: number;
-  reportsDelivered: number;
-  reportsFailed: number;
-  reportsPersisted: number;
-  chunksTotal: number;
-  chunksUploaded: number;
-  chunkRetries: number;
-  chunksFailed: number;
-  bytesTotal: number;
-  bytesUploaded: number;
-  uploadRetries: number;
-  /** Backlog reports (from earlier runs) delivered. */
-  backlogDelivered: number;
-  /** Reports kept from earlier runs, found at start (pending or re-queued). */
-  backlogReports: number;
-  /** Their chunks still to send when found, and how many of those were acknowledged since. */
-  backlogChunksTotal: number;
-  backlogChunksUploaded: number;
-}
-
-/** What the chunk engine said last about delivery (`upload:backlog`, `upload:limit`): nothing is polled. */
-export interface DeliveryFigures {
-  /** Uploads allowed at once now (the adaptive limit); undefined until the engine said. */
-  concurrencyLimit: number | undefined;
-  /** Committed chunks not delivered yet, all reports. */
-  outstandingChunks: number | undefined;
-  inFlight: number;
-  /** Epoch ms of the last progress: a chunk or report acknowledged, a report settled. */
-  lastProgressAt: number;
-  /** Chunks acknowledged per second over the last seconds. */
-  chunksPerSecond(): number;
-}
-
-/** How the reports of a job ended (the daemon completes or fails its command from it). */
-export type JobDelivery =
-  | { outcome: 'delivered'; reports: string[] }
-  | { outcome: 'failed'; reports: string[]; reason: string }
-  | { outcome: 'stopped'; reports: string[] };
-
-/** A report kept from an earlier run, as the agent follows it (events only, after one read at start). */
-interface BacklogReport {
-  status: StoredReportInfo['status'];
-  lastError?: string;
-}
-
-/** Chunk acknowledgements per second over a sliding window of one-second buckets. */
-class RateMeter {
-  readonly #buckets = new Float64Array(10);
-  #second = 0;
-  tick(now: number): void {
-    this.#roll(now);
-    this.#buckets[this.#second % this.#buckets.length]! += 1;
-  }
-  perSecond(now: number): number {
-    this.#roll(now);
-    const current = this.#second % this.#buckets.length;
-    let sum = 0;
-    for (let i = 0; i < this.#buckets.length; i++) if (i !== current) sum += this.#buckets[i]!;
-    // The current second is partial: the full ones give the rate.
-    return sum / (this.#buckets.length - 1);
-  }
-  #roll(now: number): void {
-    const second = Math.floor(now / 1000);
-    if (this.#second === 0) this.#second = second;
-    for (let s = this.#second + 1; s <= Math.min(second, this.#second + this.#buckets.length); s++)
-      this.#buckets[s % this.#buckets.length] = 0;
-    if (second > this.#second) this.#second = second;
-  }
-}
-
-/** Events of the agent (progress display, daemon). */
-export interface AgentEvents {
-  /** Something a progress display shows changed (coalesce: it can fire per chunk). */
-  'agent:changed': () => void;
-  /** A line for the operator (what `--progress` prints between status lines). */
-  'agent:line': (event: { text: string }) => void;
-}
-
-/** Hooks of one job (the daemon acknowledges a command only when its job really starts). */
-export interface JobHooks {
-  onStart?: () => Promise<void>;
-}
+export type {
+  AgentCounters,
+  AgentDeps,
+  AgentEvents,
+  Delivery,
+  DeliveryFigures,
+  DeliveryState,
+  JobDelivery,
+  JobHooks,
+} from './agentTypes';
 
 const now = (): number => Date.now();
-
-function errInfo(e: unknown): { message: string; code?: string } {
-  if (isRediverError(e)) return { message: e.message, code: e.code };
-  return { message: e instanceof Error ? e.message : String(e) };
-}
 
 /**
  * The sample agent: admits jobs through the resource controller, runs scanners, and delivers reports —
@@ -321,7 +200,18 @@ export class Agent extends Component<AgentEvents> {
       });
       this.#changed();
     });
-    this.#listenToChunks(chunks.events);
+    listenToChunks(chunks.events, {
+      counters: this.counters,
+      deliveries: this.deliveries,
+      backlog: this.#backlog,
+      delivery: this.delivery,
+      audit: (entry) => this.#audit(entry),
+      say: (text) => this.#say(text),
+      progressed: () => this.#progressed(),
+      chunkAcknowledged: () => this.#rate.tick(now()),
+      failed: () => void this.#errors++,
+      changed: () => this.#changed(),
+    });
     resource.start();
     chunks.start();
   }
@@ -376,170 +266,6 @@ export class Agent extends Component<AgentEvents> {
     if (d !== undefined && d.state !== 'pipeline') return;
     // Nothing is dropped: what the pipeline cannot deliver now goes to disk and is retried from there.
     void this.#persist(report, jobId, 'pipeline-failed');
-  }
-
-  /** Delivery state, counters and audit lines from the chunk package's own events. */
-  #listenToChunks(events: ChunkEvents): void {
-    const on = <K extends keyof ChunkEventMap>(
-      event: K,
-      handle: (e: Parameters<ChunkEventMap[K]>[0]) => void,
-    ): void => {
-      events.on(event, (e: Parameters<ChunkEventMap[K]>[0]) => {
-        handle(e);
-        this.#changed();
-      });
-    };
-    on('report:stored', (e) => {
-      this.counters.chunksTotal += e.totalChunks;
-      this.counters.bytesTotal += e.compressedBytes;
-      const d = this.deliveries.get(e.reportId);
-      if (d !== undefined) d.totalChunks = e.totalChunks;
-    });
-    on('chunk:created', (e) =>
-      this.#audit({
-        type: T.chunkCreated,
-        severity: 'DEBUG',
-        message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} stored`,
-        reportId: e.reportId,
-        details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, bytes: e.compressedBytes },
-      }),
-    );
-    on('chunk:uploaded', (e) => {
-      this.#progressed();
-      this.#rate.tick(now());
-      const d = this.deliveries.get(e.reportId);
-      if (d !== undefined) {
-        this.counters.chunksUploaded++;
-        this.counters.bytesUploaded += e.compressedBytes;
-        d.uploadedChunks++;
-      } else if (this.#backlog.has(e.reportId)) this.counters.backlogChunksUploaded++;
-      this.#audit({
-        type: T.chunkUploaded,
-        severity: 'INFO',
-        message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} uploaded`,
-        reportId: e.reportId,
-        details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, size: e.compressedBytes },
-      });
-    });
-    on('chunk:retry', (e) => {
-      this.counters.chunkRetries++;
-      const info = errInfo(e.error);
-      this.#audit({
-        type: info.code === 'RATE_LIMITED' ? T.rateLimited : T.uploadRetry,
-        severity: 'WARN',
-        message: `chunk ${e.chunkIndex} of report ${e.reportId} will be retried: ${info.message}`,
-        reportId: e.reportId,
-        error: e.error,
-        details: { chunk_index: e.chunkIndex, attempt: e.retry, delay_ms: e.delayMs },
-      });
-    });
-    const chunkFailed = (e: { reportId: string; chunkIndex: number; error: unknown }): void => {
-      this.#progressed();
-      this.counters.chunksFailed++;
-      this.#errors++;
-      this.#audit({
-        type: T.chunkFailed,
-        severity: 'ERROR',
-        message: `chunk ${e.chunkIndex} of report ${e.reportId} dead-lettered: ${errInfo(e.error).message}`,
-        reportId: e.reportId,
-        error: e.error,
-        details: { chunk_index: e.chunkIndex },
-      });
-    };
-    on('chunk:failed', chunkFailed);
-    on('chunk:corrupt', chunkFailed);
-    const cleanup = (e: {
-      reportId?: string | undefined;
-      chunks: number;
-      bytes: number;
-      reason: string;
-      undelivered: boolean;
-    }): void =>
-      this.#audit({
-        type: T.chunkCleanup,
-        severity: e.undelivered ? 'WARN' : 'DEBUG',
-        message: `${e.chunks} chunk(s) cleaned up (${e.reason})${e.undelivered ? ' — UNDELIVERED data deleted' : ''}`,
-        ...(e.reportId === undefined ? {} : { reportId: e.reportId }),
-        details: { chunks: e.chunks, bytes: e.bytes, reason: e.reason, undelivered: e.undelivered },
-      });
-    on('chunk:cleanup', (e) =>
-      cleanup({
-        reportId: e.reportId,
-        chunks: e.chunksDeleted + e.blobsFreed,
-        bytes: e.bytesFreed,
-        reason: e.reason,
-        undelivered: e.undelivered,
-      }),
-    );
-    on('report:dropped', (e) =>
-      cleanup({
-        reportId: e.reportId,
-        chunks: e.chunks,
-        bytes: e.bytes,
-        reason: 'quota-drop',
-        undelivered: true,
-      }),
-    );
-    on('report:completed', (e) => {
-      this.#progressed();
-      const d = this.deliveries.get(e.reportId);
-      if (d === undefined) {
-        const b = this.#backlog.get(e.reportId);
-        if (b !== undefined) b.status = 'completed';
-        this.counters.backlogDelivered++;
-        this.#say(`delivered report ${e.reportId} kept from an earlier run`);
-      } else if (d.state === 'chunks') {
-        d.state = 'delivered';
-        this.counters.reportsDelivered++;
-        this.counters.findingsDelivered += d.findings;
-      }
-      this.#audit({
-        type: T.uploadCompleted,
-        severity: 'INFO',
-        message: `report ${e.reportId} delivered in chunks`,
-        reportId: e.reportId,
-        details: { route: 'chunks', findings: d?.findings, total_chunks: d?.totalChunks },
-      });
-    });
-    on('report:failed', (e) => {
-      this.#progressed();
-      const d = this.deliveries.get(e.reportId);
-      const b = d === undefined ? this.#backlog.get(e.reportId) : undefined;
-      const why = errInfo(e.error).message;
-      if (b !== undefined) {
-        b.status = e.status === 'partial' ? 'partial' : 'failed';
-        b.lastError = why;
-      }
-      if (d !== undefined && d.state === 'chunks') {
-        d.state = 'failed';
-        d.error = why;
-        this.counters.reportsFailed++;
-      }
-      this.#errors++;
-      this.#audit({
-        type: T.uploadFailed,
-        severity: 'ERROR',
-        message: `report ${e.reportId} ended ${e.status}: kept in the chunk store (see \`rediver-agent status\`)`,
-        reportId: e.reportId,
-        error: e.error,
-        details: { status: e.status },
-      });
-    });
-    on('upload:backlog', (e) => {
-      this.delivery.concurrencyLimit = e.concurrencyLimit;
-      this.delivery.outstandingChunks = e.outstandingChunks;
-      this.delivery.inFlight = e.inFlight;
-    });
-    on('upload:limit', (e) => {
-      this.delivery.concurrencyLimit = e.limit;
-    });
-    on('storage:full', (e) =>
-      this.#audit({
-        type: T.resourceWarning,
-        severity: 'ERROR',
-        message: `chunk storage full: ${e.action}: report ${e.reportId} needs ${e.neededBytes} bytes, ${e.storedBytes}/${e.maxStorageBytes} used`,
-      }),
-    );
   }
 
   #track(report: Report, jobId: string | undefined): Delivery {
