@@ -7,10 +7,10 @@ import type {
   StoredReportSummary,
   SubmitReportOptions,
   SubmitReportResult,
-} from './chunkStore';
+} from './chunkStoreTypes';
 import { ChunkError } from './internal/errors';
 import type { ChunkEventMap } from './internal/events';
-import { DEFAULT_CHUNK_STORE_OPTIONS } from './internal/options';
+import { CHUNK_MANAGER_ONLY_KEYS, DEFAULT_CHUNK_STORE_OPTIONS } from './internal/options';
 import type { ChunkStorageOptions, ChunkUploadTableOptions } from './internal/options';
 import type { BeginReportOptions, ReportWriter } from './reportWriter';
 import { reportFailure, UploadEngine } from './internal/uploadEngine';
@@ -76,15 +76,7 @@ const UPLOAD_KEYS: readonly string[] = Object.freeze([
   'maxRetries',
   'autoCleanupOnUpload',
   'cleanupOnReportComplete',
-  'retryBaseDelayMs',
-  'retryMaxDelayMs',
-  'uploadTimeoutMs',
-  'closeTimeoutMs',
-  'adaptive',
-  'maxConcurrentUploadsCeiling',
-  'onProgress',
-  'onComplete',
-  'onError',
+  ...CHUNK_MANAGER_ONLY_KEYS.filter((k) => k !== 'uploader'),
 ]);
 
 /** The keys of the `store` group. */

@@ -35,16 +35,6 @@ import type {
   SubmitReportOptions,
   SubmitReportResult,
 } from './chunkStoreTypes';
-export type {
-  ChunkBlob,
-  ChunkRef,
-  ChunkStoreStats,
-  ListReportsOptions,
-  ReadChunkOptions,
-  StoredReportSummary,
-  SubmitReportOptions,
-  SubmitReportResult,
-} from './chunkStoreTypes';
 
 /** Extra reserved per staged chunk for its tail frame, written at commit: the quota then holds at commit. */
 const TAIL_RESERVE_BYTES = 64;

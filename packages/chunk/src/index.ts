@@ -11,7 +11,7 @@ export type {
   StoredReportSummary,
   SubmitReportOptions,
   SubmitReportResult,
-} from './chunkStore';
+} from './chunkStoreTypes';
 export { ReportWriter } from './reportWriter';
 export type { BeginReportOptions, CommitReportOptions, ReportHeader } from './reportWriter';
 export type { SetAsideFile } from './internal/db';

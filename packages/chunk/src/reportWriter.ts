@@ -1,6 +1,6 @@
 import { ERROR_CODES, MAX_CHUNK_DATA_BYTES } from '@rediver/core';
 import type { Asset, Finding, Report } from '@rediver/core';
-import type { SubmitReportResult } from './chunkStore';
+import type { SubmitReportResult } from './chunkStoreTypes';
 import { CompressionWorkerLost } from './internal/compress';
 import type { BufferPool, ChunkCompression, CompressedChunk, InlineCompression } from './internal/compress';
 import type { WorkerCompression } from './internal/compress';

@@ -94,5 +94,12 @@ export {
   RETRYABLE_ERROR_CODES,
 } from './errors';
 
-export type { BackgroundErrorEvent, Closable, EmitterLike, EventListener, EventMapOf, Startable } from './lifecycle';
+export type {
+  BackgroundErrorEvent,
+  Closable,
+  EmitterLike,
+  EventListener,
+  EventMapOf,
+  Startable,
+} from './lifecycle';
 export { ClosableBase, closeOnce, Component } from './lifecycle';

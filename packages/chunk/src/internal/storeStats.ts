@@ -7,14 +7,15 @@ import type { Sql } from './sql';
 /* The store's figures: counts and bytes from the counter rows, and the committed reports' list (no chunk read). */
 
 /** The store's own counters (drops, rejections, quarantines), kept in memory since open. */
-export interface StoreCounters {
-  droppedReports: number;
-  droppedBytes: number;
-  quotaRejections: number;
-  corruptChunks: number;
-  oversizeChunks: number;
-  undeliveredChunksDeleted: number;
-}
+export type StoreCounters = Pick<
+  ChunkStoreStats,
+  | 'droppedReports'
+  | 'droppedBytes'
+  | 'quotaRejections'
+  | 'corruptChunks'
+  | 'oversizeChunks'
+  | 'undeliveredChunksDeleted'
+>;
 
 /** Counts and bytes, for one tenant (checked) or the whole store, from the counter rows (O(tenants)). */
 export function readStoreStats(
