@@ -8,10 +8,10 @@ import type {
   SubmitReportOptions,
   SubmitReportResult,
 } from './chunkStoreTypes';
-import { ChunkError } from './internal/errors';
-import type { ChunkEventMap } from './internal/events';
-import { CHUNK_MANAGER_ONLY_KEYS, DEFAULT_CHUNK_STORE_OPTIONS } from './internal/options';
-import type { ChunkStorageOptions, ChunkUploadTableOptions } from './internal/options';
+import { ChunkError } from './errors';
+import type { ChunkEventMap } from './events';
+import { CHUNK_MANAGER_ONLY_KEYS, DEFAULT_CHUNK_STORE_OPTIONS } from './options';
+import type { ChunkStorageOptions, ChunkUploadTableOptions } from './options';
 import type { BeginReportOptions, ReportWriter } from './reportWriter';
 import { reportFailure, UploadEngine } from './internal/uploadEngine';
 import type { UploadCallbacks, UploadCounters } from './internal/uploadEngine';

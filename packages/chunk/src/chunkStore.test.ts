@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { Clock, Finding, Report } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { base64Length, ChunkStore } from './chunkStore';
-import type { ChunkStoreOptions } from './internal/options';
+import type { ChunkStoreOptions } from './options';
 import { sha256Hex } from './internal/checksum';
 import { MIGRATIONS } from './internal/migrations';
 import { planSplit, reassembleChunks } from './internal/split';

@@ -15,19 +15,19 @@ export type {
 export { ReportWriter } from './reportWriter';
 export type { BeginReportOptions, CommitReportOptions, ReportHeader } from './reportWriter';
 export type { SetAsideFile } from './internal/db';
-export { ChunkError } from './internal/errors';
+export { ChunkError } from './errors';
 // Re-exported from @rediver/core so one import handles this package's errors.
 export { ERROR_CODES, isRediverError, isRetryableError } from '@rediver/core';
 export type { ErrorCode, RediverError } from '@rediver/core';
 export { reassembleChunks } from './internal/split';
 export type { StoredChunkData } from './internal/split';
-export { DEFAULT_CHUNK_STORE_OPTIONS, WHEN_FULL_POLICIES } from './internal/options';
+export { DEFAULT_CHUNK_STORE_OPTIONS, WHEN_FULL_POLICIES } from './options';
 export type {
   ChunkStorageOptions,
   ChunkStoreOptions,
   ChunkUploadTableOptions,
   WhenFullPolicy,
-} from './internal/options';
+} from './options';
 export type {
   ChunkCleanupEvent,
   ChunkCorruptEvent,
@@ -43,7 +43,7 @@ export type {
   StorageFullEvent,
   StoreCorruptEvent,
   StoreSetAsideEvent,
-} from './internal/events';
+} from './events';
 
 // ---- upload half (issue 7) ----
 export { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from './chunkManager';
@@ -65,6 +65,6 @@ export type {
   UploadBacklogEvent,
   UploadErrorEvent,
   UploadLimitEvent,
-} from './internal/events';
+} from './events';
 export { chunkIdempotencyKey } from './internal/uploadIdempotency';
 export type { ChunkIdentity } from './internal/uploadIdempotency';

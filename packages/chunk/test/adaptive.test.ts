@@ -4,7 +4,7 @@
 // never on timings.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChunkManager } from '../src/chunkManager';
-import type { UploadLimitEvent } from '../src/internal/events';
+import type { UploadLimitEvent } from '../src/events';
 import { createFetchChunkUploader } from './helpers/fetchUploader';
 import { startCapacityServer } from './helpers/capacityServer';
 import type { CapacityServer } from './helpers/capacityServer';

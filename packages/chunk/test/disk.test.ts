@@ -9,7 +9,7 @@ import { isRediverError } from '@rediver/core';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChunkStore } from '../src/chunkStore';
-import type { ChunkStoreOptions } from '../src/internal/options';
+import type { ChunkStoreOptions } from '../src/options';
 import { MIGRATIONS } from '../src/internal/migrations';
 import { tempDir } from './helpers/harness';
 import type { TempDir } from './helpers/harness';

@@ -10,7 +10,7 @@ import { isRediverError } from '@rediver/core';
 import { decompress } from 'fzstd';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ChunkStore } from '../src/chunkStore';
-import type { ChunkStoreOptions } from '../src/internal/options';
+import type { ChunkStoreOptions } from '../src/options';
 import { sha256Hex } from '../src/internal/checksum';
 import { reassembleChunks } from '../src/internal/split';
 import type { StoredChunkData } from '../src/internal/split';

@@ -3,7 +3,7 @@
 import { isRediverError } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChunkManager } from '../src/chunkManager';
-import type { ChunkRetryEvent, ReportFailedEvent } from '../src/internal/events';
+import type { ChunkRetryEvent, ReportFailedEvent } from '../src/events';
 import type { ReportProgress } from '../src/internal/uploadQueue';
 import { createFetchChunkUploader } from './helpers/fetchUploader';
 import { openManager, tempDir, within } from './helpers/harness';

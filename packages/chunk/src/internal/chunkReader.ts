@@ -3,7 +3,7 @@ import type { DecompressionLimits } from '@rediver/core';
 import type { ChunkBlob } from '../chunkStoreTypes';
 import { sha256Hex } from './checksum';
 import { decompressBounded } from './decompress';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 import { chunkTail } from './split';
 
 /* Reading one stored chunk back, verified: the store's read path (quarantining is the store's). */

@@ -1,5 +1,5 @@
 import { ERROR_CODES, isRediverError } from '@rediver/core';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 
 /** SQLite's (and the OS's) way of saying the disk is full. */
 const DISK_FULL_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_FSYNC']);

@@ -1,8 +1,8 @@
 import { ERROR_CODES, isRediverError } from '@rediver/core';
 import type { ChunkUploader, Clock, Logger, RediverError } from '@rediver/core';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 import { AdaptiveLimit } from './adaptiveLimit';
-import type { ChunkEventMap, ChunkFailReason, ReportFailedEvent } from './events';
+import type { ChunkEventMap, ChunkFailReason, ReportFailedEvent } from '../events';
 import { MAX_TIMER_MS, retryDelayMs } from './uploadBackoff';
 import { chunkIdempotencyKey } from './uploadIdempotency';
 import { buildChunkUploadRequest } from './uploadPayload';

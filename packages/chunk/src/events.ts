@@ -1,6 +1,6 @@
 import type { ChunkUploadResponse, RediverError } from '@rediver/core';
 import type { WhenFullPolicy } from './options';
-import type { ReportProgress } from './uploadQueue';
+import type { ReportProgress } from './internal/uploadQueue';
 
 /** A chunk was stored. */
 export interface ChunkCreatedEvent {
