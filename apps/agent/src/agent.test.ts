@@ -4,6 +4,14 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RediverError } from '@rediver/core';
 import type { Finding, QueueItem, Report, ResourceStatus, UploadResult } from '@rediver/core';
+import type {
+  ChunkEventMap,
+  ChunkUploadedEvent,
+  ReportFailedEvent,
+  ReportProgress,
+  ReportStoredEvent,
+  UploadBacklogEvent,
+} from '@rediver/chunk';
 import { Agent } from './agent';
 import { loadConfig } from './config';
 import type { AgentConfig } from './config';
@@ -14,11 +22,11 @@ import type {
   ReportHeaderPort,
   ReportWriterPort,
   StoredReportInfo,
-  ChunkPortEvent,
+  ChunkEvents,
   PipelinePort,
   ResourcePort,
   SlotPort,
-} from './internal/ports';
+} from './ports';
 import { statusLine } from './progress';
 import { generateLargeReport } from './synthetic';
 
@@ -156,9 +164,93 @@ class FakePipeline implements PipelinePort {
   onRetry(): void {}
 }
 
+function progress(
+  reportId: string,
+  status: ReportProgress['status'],
+  lastError: string | null,
+): ReportProgress {
+  return {
+    tenantId: 't',
+    reportId,
+    status,
+    priority: 5,
+    totalChunks: 4,
+    uploadedChunks: status === 'completed' ? 4 : 3,
+    failedChunks: status === 'completed' ? 0 : 1,
+    pendingChunks: 0,
+    totalBytes: 40,
+    uploadedBytes: 30,
+    lastError,
+  };
+}
+
+/** Payloads of `@rediver/chunk`'s events, as the real manager sends them. */
+const chunkEvent = {
+  stored: (
+    reportId: string,
+    totalChunks: number,
+    bytes: number,
+    originalBytes: number,
+  ): ReportStoredEvent => ({
+    tenantId: 't',
+    reportId,
+    totalChunks,
+    priority: 5,
+    originalBytes,
+    compressedBytes: bytes,
+  }),
+  uploaded: (
+    reportId: string,
+    chunkIndex: number,
+    totalChunks: number,
+    bytes: number,
+  ): ChunkUploadedEvent => ({
+    tenantId: 't',
+    reportId,
+    chunkIndex,
+    totalChunks,
+    attempt: 1,
+    originalBytes: bytes,
+    compressedBytes: bytes,
+    idempotencyKey: `${reportId}:${chunkIndex}`,
+    response: {
+      chunk_id: `${reportId}-${chunkIndex}`,
+      report_id: reportId,
+      chunk_index: chunkIndex,
+      status: 'received',
+      assets_created: 0,
+      assets_updated: 0,
+      findings_created: 0,
+      findings_updated: 0,
+      findings_skipped: 0,
+    },
+  }),
+  completed: (reportId: string): ReportProgress => progress(reportId, 'completed', null),
+  failed: (reportId: string, status: 'partial' | 'failed', error: RediverError): ReportFailedEvent => ({
+    ...progress(reportId, status, error.message),
+    error,
+  }),
+  backlog: (outstandingChunks: number, inFlight: number, concurrencyLimit: number): UploadBacklogEvent => ({
+    outstandingChunks,
+    inFlight,
+    concurrencyLimit,
+    uploaded: 0,
+    bytesUploaded: 0,
+    deadLettered: 0,
+    retries: 0,
+  }),
+};
+
 class FakeChunks implements ChunkPort {
   stored = new Map<string, Report>();
-  listener?: (e: ChunkPortEvent) => void;
+  readonly #listeners = new Map<string, ((e: unknown) => void)[]>();
+  readonly events: ChunkEvents = {
+    on: (event, listener) => {
+      const list = this.#listeners.get(event) ?? [];
+      list.push(listener as (e: unknown) => void);
+      this.#listeners.set(event, list);
+    },
+  };
   closed = false;
   needsChunking(r: Report): boolean {
     return (r.findings?.length ?? 0) >= 2000;
@@ -172,23 +264,14 @@ class FakeChunks implements ChunkPort {
     if (this.refuse !== undefined) return Promise.reject(this.refuse);
     this.stored.set(r.metadata.id, r);
     this.priorities.set(r.metadata.id, o?.priority);
-    this.listener?.({
-      kind: 'report-stored',
-      reportId: r.metadata.id,
-      totalChunks: 2,
-      bytes: 10,
-      originalBytes: 20,
-    });
+    this.emit('report:stored', chunkEvent.stored(r.metadata.id, 2, 10, 20));
     return Promise.resolve({ totalChunks: 2 });
   }
   complete(id: string): void {
     this.stored.delete(id);
-    this.listener?.({ kind: 'report-completed', reportId: id });
+    this.emit('report:completed', chunkEvent.completed(id));
   }
   start(): void {}
-  onEvent(fn: (e: ChunkPortEvent) => void): void {
-    this.listener = fn;
-  }
   thresholds(): ChunkingThresholds {
     return { findings: 2000, assets: 200, bytes: 5 * 1024 * 1024 };
   }
@@ -226,8 +309,8 @@ class FakeChunks implements ChunkPort {
     const r = this.kept.find((k) => k.reportId === id);
     return Promise.resolve(r?.failedChunks ?? 0);
   }
-  emit(e: ChunkPortEvent): void {
-    this.listener?.(e);
+  emit<K extends keyof ChunkEventMap>(event: K, payload: Parameters<ChunkEventMap[K]>[0]): void {
+    for (const l of this.#listeners.get(event) ?? []) l(payload);
   }
   storage(): Promise<{ storedBytes: number; maxStorageBytes: number }> {
     return Promise.resolve({ storedBytes: 0, maxStorageBytes: 1 });
@@ -550,15 +633,12 @@ describe('Agent delivery state from events (issue 13) and the backlog (issue 18)
     await agent.resumeBacklog();
     expect(chunks.calls.listReports).toBe(1);
     expect(await agent.settled()).toEqual({ done: false, pending: 2, failed: 1 });
-    for (let i = 0; i < 4; i++)
-      chunks.emit({ kind: 'chunk-uploaded', reportId: 'a', chunkIndex: i, totalChunks: 4, bytes: 10 });
-    chunks.emit({ kind: 'report-completed', reportId: 'a' });
-    chunks.emit({
-      kind: 'report-failed',
-      reportId: 'b',
-      status: 'partial',
-      error: new RediverError('REQUEST_REJECTED', 'bad chunk'),
-    });
+    for (let i = 0; i < 4; i++) chunks.emit('chunk:uploaded', chunkEvent.uploaded('a', i, 4, 10));
+    chunks.emit('report:completed', chunkEvent.completed('a'));
+    chunks.emit(
+      'report:failed',
+      chunkEvent.failed('b', 'partial', new RediverError('REQUEST_REJECTED', 'bad chunk')),
+    );
     expect(await agent.settled()).toEqual({ done: true, pending: 0, failed: 2 });
     expect(agent.counters).toMatchObject({ backlogChunksUploaded: 4, backlogDelivered: 1 });
     expect(chunks.calls.listReports).toBe(1);
@@ -576,8 +656,8 @@ describe('Agent delivery state from events (issue 13) and the backlog (issue 18)
     let n = 0;
     const ticker = setInterval(() => {
       n++;
-      chunks.emit({ kind: 'chunk-uploaded', reportId: 'slow', chunkIndex: n, totalChunks: 20, bytes: 1 });
-      if (n === 10) chunks.emit({ kind: 'report-completed', reportId: 'slow' });
+      chunks.emit('chunk:uploaded', chunkEvent.uploaded('slow', n, 20, 1));
+      if (n === 10) chunks.emit('report:completed', chunkEvent.completed('slow'));
     }, 30);
     try {
       expect(await agent.waitDelivered({ stallTimeoutMs: 150 })).toBe(true);
@@ -604,9 +684,9 @@ describe('Agent delivery state from events (issue 13) and the backlog (issue 18)
     chunks.kept = [kept('old', 'pending')];
     await agent.resumeBacklog();
     await agent.deliver(report('new', 2500));
-    chunks.emit({ kind: 'chunk-uploaded', reportId: 'new', chunkIndex: 0, totalChunks: 2, bytes: 5 });
-    chunks.emit({ kind: 'chunk-uploaded', reportId: 'old', chunkIndex: 0, totalChunks: 4, bytes: 5 });
-    chunks.emit({ kind: 'upload-backlog', outstandingChunks: 4, inFlight: 2, concurrencyLimit: 6 });
+    chunks.emit('chunk:uploaded', chunkEvent.uploaded('new', 0, 2, 5));
+    chunks.emit('chunk:uploaded', chunkEvent.uploaded('old', 0, 4, 5));
+    chunks.emit('upload:backlog', chunkEvent.backlog(4, 2, 6));
     const plain = statusLine(agent);
     expect(plain).toMatch(/chunks 1\/2 \(50%\)/);
     expect(plain).toMatch(/backlog 1\/4 chunks \(25%\) of 1 earlier report\(s\)/);

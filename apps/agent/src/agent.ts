@@ -1,168 +1,48 @@
-import { EventEmitter } from 'node:events';
-import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
+import { EventEmitter } from 'eventemitter3';
+import { AUDIT_EVENT_TYPES as T, Component, isRediverError } from '@rediver/core';
 import { PRIORITY, RETRYABLE_ERROR_CODES } from '@rediver/core';
 import type { ErrorCode, Finding, Job, JobResult, Report } from '@rediver/core';
 import type { AgentConfig } from './config';
 import { resolveScanner } from './config';
 import { AgentError } from './errors';
-import type {
-  AuditPort,
-  ChunkPort,
-  ChunkPortEvent,
-  PipelinePort,
-  PlatformPort,
-  ResourcePort,
-  StoredReportInfo,
-} from './internal/ports';
+import type { AuditPort, ChunkPort, PipelinePort } from './ports';
 import type { ScannerConfig } from './config';
+import type {
+  AgentCounters,
+  AgentDeps,
+  AgentEvents,
+  BacklogReport,
+  Delivery,
+  DeliveryFigures,
+  JobDelivery,
+  JobHooks,
+} from './agentTypes';
+import { errInfo } from './internal/errInfo';
+import { RateMeter } from './internal/rateMeter';
+import { listenToChunks } from './chunkDelivery';
 import type { SarifSummary } from './sarif';
 import { partialText, runScanJob, scanSummaryDetails } from './scanners';
 import type { ReportStream } from './scanners';
 
-/** The packages the agent composes, adapted to its ports (see `wiring.ts`). */
-export interface AgentDeps {
-  audit: AuditPort;
-  resource: ResourcePort;
-  pipeline: PipelinePort;
-  chunks: ChunkPort;
-  platform?: PlatformPort;
-}
-
-/** Where a report is on its way to the platform. */
-export type DeliveryState = 'pipeline' | 'chunks' | 'delivered' | 'failed';
-
-/** One report the agent is delivering. */
-export interface Delivery {
-  reportId: string;
-  jobId: string | undefined;
-  findings: number;
-  assets: number;
-  state: DeliveryState;
-  /** How it travels (or travelled): the pipeline, or the chunk store because it is large or had to be persisted. */
-  route: 'pipeline' | 'chunks';
-  /** The delivery priority the caller asked for (the job's, default 5); kept when the report moves to the chunk store. */
-  priority: number;
-  /** Why it went to the chunk store instead of the pipeline. */
-  persistedBecause?: 'large' | 'queue-full' | 'pipeline-failed' | 'stopping';
-  totalChunks?: number;
-  uploadedChunks: number;
-  /** True once it is in the chunk store on disk (survives a crash from then on). */
-  stored?: boolean;
-  error?: string;
-  /**
-   * The chunk store could not keep it (full disk, damaged store): held in memory while this process runs and sent
-   * through the pipeline; `notKept` once the agent stopped with it neither stored nor delivered (lost).
-   */
-  heldInMemory?: boolean;
-  notKept?: boolean;
-}
-
-/** Counters for the progress display and the summary. */
-export interface AgentCounters {
-  jobsQueued: number;
-  jobsWaiting: number;
-  jobsRunning: number;
-  jobsCompleted: number;
-  jobsFailed: number;
-  jobsCancelled: number;
-  /** Jobs that had to wait for a slot. */
-  jobsThrottled: number;
-  throttleEvents: number;
-  findingsFound: number;
-  findingsDelivered: number;
-  reportsDelivered: number;
-  reportsFailed: number;
-  reportsPersisted: number;
-  chunksTotal: number;
-  chunksUploaded: number;
-  chunkRetries: number;
-  chunksFailed: number;
-  bytesTotal: number;
-  bytesUploaded: number;
-  uploadRetries: number;
-  /** Backlog reports (from earlier runs) delivered. */
-  backlogDelivered: number;
-  /** Reports kept from earlier runs, found at start (pending or re-queued). */
-  backlogReports: number;
-  /** Their chunks still to send when found, and how many of those were acknowledged since. */
-  backlogChunksTotal: number;
-  backlogChunksUploaded: number;
-}
-
-/** What the chunk engine said last about delivery (`upload:backlog`, `upload:limit`): nothing is polled. */
-export interface DeliveryFigures {
-  /** Uploads allowed at once now (the adaptive limit); undefined until the engine said. */
-  concurrencyLimit: number | undefined;
-  /** Committed chunks not delivered yet, all reports. */
-  outstandingChunks: number | undefined;
-  inFlight: number;
-  /** Epoch ms of the last progress: a chunk or report acknowledged, a report settled. */
-  lastProgressAt: number;
-  /** Chunks acknowledged per second over the last seconds. */
-  chunksPerSecond(): number;
-}
-
-/** How the reports of a job ended (the daemon completes or fails its command from it). */
-export type JobDelivery =
-  | { outcome: 'delivered'; reports: string[] }
-  | { outcome: 'failed'; reports: string[]; reason: string }
-  | { outcome: 'stopped'; reports: string[] };
-
-/** A report kept from an earlier run, as the agent follows it (events only, after one read at start). */
-interface BacklogReport {
-  status: StoredReportInfo['status'];
-  lastError?: string;
-}
-
-/** Chunk acknowledgements per second over a sliding window of one-second buckets. */
-class RateMeter {
-  readonly #buckets = new Float64Array(10);
-  #second = 0;
-  tick(now: number): void {
-    this.#roll(now);
-    this.#buckets[this.#second % this.#buckets.length]! += 1;
-  }
-  perSecond(now: number): number {
-    this.#roll(now);
-    const current = this.#second % this.#buckets.length;
-    let sum = 0;
-    for (let i = 0; i < this.#buckets.length; i++) if (i !== current) sum += this.#buckets[i]!;
-    // The current second is partial: the full ones give the rate.
-    return sum / (this.#buckets.length - 1);
-  }
-  #roll(now: number): void {
-    const second = Math.floor(now / 1000);
-    if (this.#second === 0) this.#second = second;
-    for (let s = this.#second + 1; s <= Math.min(second, this.#second + this.#buckets.length); s++)
-      this.#buckets[s % this.#buckets.length] = 0;
-    if (second > this.#second) this.#second = second;
-  }
-}
-
-/** Events of the agent (progress display, daemon). */
-export interface AgentEvents {
-  change: [];
-  line: [text: string];
-}
-
-/** Hooks of one job (the daemon acknowledges a command only when its job really starts). */
-export interface JobHooks {
-  onStart?: () => Promise<void>;
-}
+export type {
+  AgentCounters,
+  AgentDeps,
+  AgentEvents,
+  Delivery,
+  DeliveryFigures,
+  DeliveryState,
+  JobDelivery,
+  JobHooks,
+} from './agentTypes';
 
 const now = (): number => Date.now();
-
-function errInfo(e: unknown): { message: string; code?: string } {
-  if (isRediverError(e)) return { message: e.message, code: e.code };
-  return { message: e instanceof Error ? e.message : String(e) };
-}
 
 /**
  * The sample agent: admits jobs through the resource controller, runs scanners, and delivers reports —
  * small ones through the pipeline, large ones (and anything the pipeline cannot take or deliver) through
  * the chunk store, which keeps them on disk until the platform acknowledged every chunk.
  */
-export class Agent extends EventEmitter<AgentEvents> {
+export class Agent extends Component<AgentEvents> {
   readonly config: AgentConfig;
   readonly deps: AgentDeps;
   readonly counters: AgentCounters = {
@@ -216,7 +96,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   #errors = 0;
 
   constructor(config: AgentConfig, deps: AgentDeps) {
-    super();
+    super(new EventEmitter());
     this.config = config;
     this.deps = deps;
   }
@@ -240,7 +120,7 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   #changed(): void {
-    this.emit('change');
+    this.emit('agent:changed');
   }
 
   /** Something was acknowledged or settled: the stall deadline of `waitDelivered` starts again. */
@@ -249,7 +129,12 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   #say(text: string): void {
-    this.emit('line', text);
+    this.say(text);
+  }
+
+  /** Tells the operator something (an `agent:line` event: the progress display prints it). */
+  say(text: string): void {
+    this.emit('agent:line', { text });
   }
 
   /** Starts the composed packages; the chunk engine replays any backlog left by an earlier run. */
@@ -315,9 +200,19 @@ export class Agent extends EventEmitter<AgentEvents> {
       });
       this.#changed();
     });
-    chunks.onEvent((e) => this.#onChunkEvent(e));
+    listenToChunks(chunks.events, {
+      counters: this.counters,
+      deliveries: this.deliveries,
+      backlog: this.#backlog,
+      delivery: this.delivery,
+      audit: (entry) => this.#audit(entry),
+      say: (text) => this.#say(text),
+      progressed: () => this.#progressed(),
+      chunkAcknowledged: () => this.#rate.tick(now()),
+      failed: () => void this.#errors++,
+      changed: () => this.#changed(),
+    });
     resource.start();
-    pipeline.start();
     chunks.start();
   }
 
@@ -371,138 +266,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (d !== undefined && d.state !== 'pipeline') return;
     // Nothing is dropped: what the pipeline cannot deliver now goes to disk and is retried from there.
     void this.#persist(report, jobId, 'pipeline-failed');
-  }
-
-  #onChunkEvent(e: ChunkPortEvent): void {
-    const d = 'reportId' in e && e.reportId !== undefined ? this.deliveries.get(e.reportId) : undefined;
-    switch (e.kind) {
-      case 'report-stored':
-        this.counters.chunksTotal += e.totalChunks;
-        this.counters.bytesTotal += e.bytes;
-        if (d !== undefined) d.totalChunks = e.totalChunks;
-        break;
-      case 'chunk-created':
-        this.#audit({
-          type: T.chunkCreated,
-          severity: 'DEBUG',
-          message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} stored`,
-          reportId: e.reportId,
-          details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, bytes: e.bytes },
-        });
-        break;
-      case 'chunk-uploaded':
-        this.#progressed();
-        this.#rate.tick(now());
-        if (d !== undefined) {
-          this.counters.chunksUploaded++;
-          this.counters.bytesUploaded += e.bytes;
-          d.uploadedChunks++;
-        } else if (this.#backlog.has(e.reportId)) this.counters.backlogChunksUploaded++;
-        this.#audit({
-          type: T.chunkUploaded,
-          severity: 'INFO',
-          message: `chunk ${e.chunkIndex + 1}/${e.totalChunks} of report ${e.reportId} uploaded`,
-          reportId: e.reportId,
-          details: { chunk_index: e.chunkIndex, total_chunks: e.totalChunks, size: e.bytes },
-        });
-        break;
-      case 'chunk-retry': {
-        this.counters.chunkRetries++;
-        const info = errInfo(e.error);
-        this.#audit({
-          type: info.code === 'RATE_LIMITED' ? T.rateLimited : T.uploadRetry,
-          severity: 'WARN',
-          message: `chunk ${e.chunkIndex} of report ${e.reportId} will be retried: ${info.message}`,
-          reportId: e.reportId,
-          error: e.error,
-          details: { chunk_index: e.chunkIndex, attempt: e.attempt, delay_ms: e.delayMs },
-        });
-        break;
-      }
-      case 'chunk-failed':
-        this.#progressed();
-        this.counters.chunksFailed++;
-        this.#errors++;
-        this.#audit({
-          type: T.chunkFailed,
-          severity: 'ERROR',
-          message: `chunk ${e.chunkIndex} of report ${e.reportId} dead-lettered: ${errInfo(e.error).message}`,
-          reportId: e.reportId,
-          error: e.error,
-          details: { chunk_index: e.chunkIndex },
-        });
-        break;
-      case 'chunk-cleanup':
-        this.#audit({
-          type: T.chunkCleanup,
-          severity: e.undelivered ? 'WARN' : 'DEBUG',
-          message: `${e.chunks} chunk(s) cleaned up (${e.reason})${e.undelivered ? ' — UNDELIVERED data deleted' : ''}`,
-          ...(e.reportId === undefined ? {} : { reportId: e.reportId }),
-          details: { chunks: e.chunks, bytes: e.bytes, reason: e.reason, undelivered: e.undelivered },
-        });
-        break;
-      case 'report-completed':
-        this.#progressed();
-        if (d === undefined) {
-          const b = this.#backlog.get(e.reportId);
-          if (b !== undefined) b.status = 'completed';
-          this.counters.backlogDelivered++;
-          this.#say(`delivered report ${e.reportId} kept from an earlier run`);
-        } else if (d.state === 'chunks') {
-          d.state = 'delivered';
-          this.counters.reportsDelivered++;
-          this.counters.findingsDelivered += d.findings;
-        }
-        this.#audit({
-          type: T.uploadCompleted,
-          severity: 'INFO',
-          message: `report ${e.reportId} delivered in chunks`,
-          reportId: e.reportId,
-          details: { route: 'chunks', findings: d?.findings, total_chunks: d?.totalChunks },
-        });
-        break;
-      case 'report-failed': {
-        this.#progressed();
-        const b = d === undefined ? this.#backlog.get(e.reportId) : undefined;
-        if (b !== undefined) {
-          b.status = e.status === 'partial' ? 'partial' : 'failed';
-          b.lastError = e.error === undefined ? e.status : errInfo(e.error).message;
-        }
-        if (d !== undefined && d.state === 'chunks') {
-          d.state = 'failed';
-          d.error = e.error === undefined ? e.status : errInfo(e.error).message;
-          this.counters.reportsFailed++;
-        }
-        this.#errors++;
-        this.#audit({
-          type: T.uploadFailed,
-          severity: 'ERROR',
-          message: `report ${e.reportId} ended ${e.status}: kept in the chunk store (see \`rediver-agent status\`)`,
-          reportId: e.reportId,
-          error: e.error,
-          details: { status: e.status },
-        });
-        break;
-      }
-      case 'upload-backlog':
-        this.delivery.concurrencyLimit = e.concurrencyLimit;
-        this.delivery.outstandingChunks = e.outstandingChunks;
-        this.delivery.inFlight = e.inFlight;
-        break;
-      case 'upload-limit':
-        this.delivery.concurrencyLimit = e.limit;
-        break;
-      case 'storage-full':
-        this.#audit({
-          type: T.resourceWarning,
-          severity: 'ERROR',
-          message: `chunk storage full: ${e.message}`,
-        });
-        break;
-      default:
-        break;
-    }
-    this.#changed();
   }
 
   #track(report: Report, jobId: string | undefined, priority: number): Delivery {
@@ -1177,11 +940,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     while (!cond() && signal?.aborted !== true) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
-          this.off('change', done);
+          this.off('agent:changed', done);
           signal?.removeEventListener('abort', done);
           resolve();
         };
-        this.on('change', done);
+        this.on('agent:changed', done);
         signal?.addEventListener('abort', done, { once: true });
       });
     }
@@ -1203,7 +966,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(t);
-          this.off('change', onChange);
+          this.off('agent:changed', onChange);
           options.signal?.removeEventListener('abort', done);
           resolve();
         };
@@ -1211,10 +974,10 @@ export class Agent extends EventEmitter<AgentEvents> {
         const t = setTimeout(done, Math.max(1, stallAt - now()));
         // Re-check soon after a change (settling events come in bursts), not on every one.
         const onChange = (): void => {
-          this.off('change', onChange);
+          this.off('agent:changed', onChange);
           setTimeout(done, 10);
         };
-        this.on('change', onChange);
+        this.on('agent:changed', onChange);
         options.signal?.addEventListener('abort', done, { once: true });
       });
     }

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
 import type { Agent } from './agent';
-import type { PlatformPort } from './internal/ports';
+import type { PlatformPort } from './ports';
 
 /**
  * A platform command whose job ran and whose reports are on their way: kept in `<dataDir>/commands/` until the

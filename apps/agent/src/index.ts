@@ -30,15 +30,15 @@ export { AgentError, configError } from './errors';
 export type {
   AuditEntry,
   AuditPort,
+  ChunkEvents,
   ChunkPort,
-  ChunkPortEvent,
   PipelinePort,
   PipelineSubmit,
   PlatformPort,
   ResourcePort,
   SlotPort,
   StoredReportInfo,
-} from './internal/ports';
+} from './ports';
 export { dataPaths } from './paths';
 export { attachProgress, formatBytes, statusLine } from './progress';
 export type { ProgressDisplay } from './progress';

@@ -74,6 +74,7 @@ export function attachProgress(
   if (!live) {
     let last = '';
     const onLine = (t: string): void => void stream.write(`${t}\n`);
+    const onLineEvent = (e: { text: string }): void => onLine(e.text);
     // Plain mode: a status line when something changed, at most every 2 s. Driven by changes, not a timer: an
     // idle daemon is never woken for it.
     let lastAt = 0;
@@ -92,14 +93,14 @@ export function attachProgress(
       timer = setTimeout(emit, Math.max(0, lastAt + 2000 - Date.now()));
       timer.unref();
     };
-    agent.on('line', onLine);
-    agent.on('change', onChange);
+    agent.on('agent:line', onLineEvent);
+    agent.on('agent:changed', onChange);
     return {
       line: onLine,
       stop: () => {
         if (timer !== undefined) clearTimeout(timer);
-        agent.off('line', onLine);
-        agent.off('change', onChange);
+        agent.off('agent:line', onLineEvent);
+        agent.off('agent:changed', onChange);
         const s = statusLine(agent);
         if (s !== last) stream.write(`[progress] ${s}\n`);
       },
@@ -122,6 +123,7 @@ export function attachProgress(
     stream.write(`${t}\n`);
     draw();
   };
+  const onLineEvent = (e: { text: string }): void => onLine(e.text);
   let pending = false;
   const onChange = (): void => {
     if (pending) return;
@@ -133,15 +135,15 @@ export function attachProgress(
   };
   const timer = setInterval(draw, 500);
   timer.unref();
-  agent.on('line', onLine);
-  agent.on('change', onChange);
+  agent.on('agent:line', onLineEvent);
+  agent.on('agent:changed', onChange);
   draw();
   return {
     line: onLine,
     stop: () => {
       clearInterval(timer);
-      agent.off('line', onLine);
-      agent.off('change', onChange);
+      agent.off('agent:line', onLineEvent);
+      agent.off('agent:changed', onChange);
       draw();
       stream.write('\n');
       drawn = false;

@@ -21,11 +21,10 @@ import { AgentError, configError, withCode } from './errors';
 import type {
   AuditPort,
   ChunkPort,
-  ChunkPortEvent,
   PipelinePort,
   PlatformPort,
   ResourcePort,
-} from './internal/ports';
+} from './ports';
 import { chunkStorePath, dataPaths } from './paths';
 import { storedReportInfo, UNDELIVERED_STATUSES } from './internal/storedReports';
 import { VERSION } from './version';
@@ -103,7 +102,7 @@ export async function createAudit(
   };
   const logger = construct('audit', config.audit, () => new AuditLogger(options));
   let newKey: AuditPort['newKey'];
-  logger.once('key', (e) => (newKey = e));
+  logger.once('key:created', (e) => (newKey = e));
   await logger.start();
   return {
     logger,
@@ -135,36 +134,22 @@ export function createResource(config: AgentConfig): ResourcePort & { controller
   );
   return {
     controller,
-    start: () => controller.start(),
-    // The first sample at start() has no CPU figure yet (a rate needs two readings); the controller takes
-    // the next one about 1 s later. Until then it would admit every job blind, whatever the host's load.
-    ready: () =>
-      new Promise<void>((resolve) => {
-        if (controller.metrics !== undefined && controller.metrics.cpuOrigin !== 'unavailable')
-          return resolve();
-        const done = (): void => {
-          clearTimeout(timer);
-          controller.off('sample', onSample);
-          resolve();
-        };
-        const onSample = (m: SystemMetrics): void => {
-          if (m.cpuOrigin !== 'unavailable') done();
-        };
-        // Bounded: a host whose CPU cannot be read (no /proc, no os.cpus deltas) must not stall the agent.
-        const timer = setTimeout(done, 3000);
-        controller.on('sample', onSample);
-      }),
+    start: () => void controller.start(),
+    // The first sample at start() has no CPU figure yet: wait (bounded) for one, so the first job is admitted knowingly.
+    ready: async () => {
+      await controller.whenMeasured({ timeoutMs: 3000 });
+    },
     acquireSlot: () => controller.acquireSlot(),
     acquireSlotBlocking: (o) =>
       controller.acquireSlotBlocking(o.signal === undefined ? {} : { signal: o.signal }),
     getStatus: () => controller.getStatus(),
     metrics: () => controller.metrics,
-    onThrottle: (fn) => void controller.on('throttle', (e) => fn(e.reason, e.metrics)),
-    onResume: (fn) => void controller.on('resume', (e) => fn(e.metrics)),
-    onWarning: (fn) => void controller.on('warning', (w) => fn(w.message, { code: w.code })),
+    onThrottle: (fn) => void controller.on('resource:throttled', (e) => fn(e.reason, e.metrics)),
+    onResume: (fn) => void controller.on('resource:resumed', (e) => fn(e.metrics)),
+    onWarning: (fn) => void controller.on('resource:warning', (w) => fn(w.message, { code: w.code })),
     close: async () => {
       await controller.close();
-      metricsSource.close();
+      await metricsSource.close();
     },
   };
 }
@@ -181,7 +166,6 @@ export function createPipeline(
   );
   return {
     pipeline,
-    start: () => {},
     submit: (report, o) => pipeline.submit(report, o),
     flush: (o) => pipeline.flush(o.signal === undefined ? {} : { signal: o.signal }),
     stop: async (o) => {
@@ -200,9 +184,9 @@ export function createPipeline(
         retries: s.retries,
       };
     },
-    onCompleted: (fn) => void pipeline.on('completed', fn),
-    onFailed: (fn) => void pipeline.on('failed', fn),
-    onRetry: (fn) => void pipeline.on('retry', (item, info) => fn(item, info.error, info.delayMs)),
+    onCompleted: (fn) => void pipeline.on('item:completed', (e) => fn(e.item, e.result)),
+    onFailed: (fn) => void pipeline.on('item:failed', (e) => fn(e.item, e.error)),
+    onRetry: (fn) => void pipeline.on('item:retry', (e) => fn(e.item, e.error, e.delayMs)),
   };
 }
 
@@ -254,96 +238,6 @@ export function createChunks(
         }),
     ),
   );
-  const listeners: ((e: ChunkPortEvent) => void)[] = [];
-  const emit = (e: ChunkPortEvent): void => {
-    for (const l of listeners) l(e);
-  };
-  const ev = manager.events;
-  ev.on('report:stored', (e) =>
-    emit({
-      kind: 'report-stored',
-      reportId: e.reportId,
-      totalChunks: e.totalChunks,
-      bytes: e.compressedBytes,
-      originalBytes: e.originalBytes,
-    }),
-  );
-  ev.on('chunk:created', (e) =>
-    emit({
-      kind: 'chunk-created',
-      reportId: e.reportId,
-      chunkIndex: e.chunkIndex,
-      totalChunks: e.totalChunks,
-      bytes: e.compressedBytes,
-    }),
-  );
-  ev.on('chunk:uploaded', (e) =>
-    emit({
-      kind: 'chunk-uploaded',
-      reportId: e.reportId,
-      chunkIndex: e.chunkIndex,
-      totalChunks: e.totalChunks,
-      bytes: e.compressedBytes,
-    }),
-  );
-  ev.on('chunk:retry', (e) =>
-    emit({
-      kind: 'chunk-retry',
-      reportId: e.reportId,
-      chunkIndex: e.chunkIndex,
-      attempt: e.retry,
-      error: e.error,
-      delayMs: e.delayMs,
-    }),
-  );
-  ev.on('chunk:failed', (e) =>
-    emit({ kind: 'chunk-failed', reportId: e.reportId, chunkIndex: e.chunkIndex, error: e.error }),
-  );
-  ev.on('chunk:corrupt', (e) =>
-    emit({ kind: 'chunk-failed', reportId: e.reportId, chunkIndex: e.chunkIndex, error: e.error }),
-  );
-  ev.on('chunk:cleanup', (e) => {
-    const cleanup: ChunkPortEvent = {
-      kind: 'chunk-cleanup',
-      chunks: e.chunksDeleted + e.blobsFreed,
-      bytes: e.bytesFreed,
-      reason: e.reason,
-      undelivered: e.undelivered,
-    };
-    if (e.reportId !== undefined) cleanup.reportId = e.reportId;
-    emit(cleanup);
-  });
-  ev.on('report:dropped', (e) =>
-    emit({
-      kind: 'chunk-cleanup',
-      reportId: e.reportId,
-      chunks: e.chunks,
-      bytes: e.bytes,
-      reason: 'quota-drop',
-      undelivered: true,
-    }),
-  );
-  ev.on('report:completed', (e) => emit({ kind: 'report-completed', reportId: e.reportId }));
-  ev.on('report:failed', (e) =>
-    emit({ kind: 'report-failed', reportId: e.reportId, status: e.status, error: e.error }),
-  );
-  ev.on('storage:full', (e) =>
-    emit({
-      kind: 'storage-full',
-      message: `${e.action}: report ${e.reportId} needs ${e.neededBytes} bytes, ${e.storedBytes}/${e.maxStorageBytes} used`,
-    }),
-  );
-  ev.on('upload:backlog', (e) =>
-    emit({
-      kind: 'upload-backlog',
-      outstandingChunks: e.outstandingChunks,
-      inFlight: e.inFlight,
-      concurrencyLimit: e.concurrencyLimit,
-    }),
-  );
-  ev.on('upload:limit', (e) =>
-    emit({ kind: 'upload-limit', previous: e.previous, limit: e.limit, reason: e.reason }),
-  );
   const o = manager.store.options;
   return {
     manager,
@@ -378,7 +272,7 @@ export function createChunks(
       return { totalChunks: res.totalChunks };
     },
     start: () => void manager.start(),
-    onEvent: (fn) => void listeners.push(fn),
+    events: manager.events,
     listReports: async () =>
       (
         await manager.listReports(tenantId, {

@@ -224,7 +224,7 @@ function stats(args: string[], io: Io): number {
     const result = store.stats(values.tenant);
     io.out(values.json ? JSON.stringify(result, null, 2) : formatStats(result).trimEnd());
   } finally {
-    store.close();
+    void store.close();
   }
   return 0;
 }
@@ -268,7 +268,7 @@ function enqueue(args: string[], io: Io): number {
     });
     io.out(JSON.stringify(command));
   } finally {
-    store.close();
+    void store.close();
   }
   return 0;
 }

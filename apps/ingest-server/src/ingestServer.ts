@@ -762,7 +762,7 @@ export async function startIngestServer(options: IngestServerOptions = {}): Prom
     return server;
   } catch (error) {
     await app.close().catch(() => {});
-    store.close();
+    void store.close();
     throw error;
   }
 }

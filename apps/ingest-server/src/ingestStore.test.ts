@@ -36,7 +36,7 @@ const open = (path = ':memory:') => {
   return s;
 };
 afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
+  for (const s of stores.splice(0)) void s.close();
 });
 
 describe('IngestStore chunks', () => {
@@ -214,12 +214,12 @@ describe('IngestStore on a file', () => {
       const a = new IngestStore(path);
       a.applyChunk('t1', chunk());
       a.recordHeartbeat('t1', 'agent-1', { status: 'online' });
-      a.close();
-      a.close();
+      void a.close();
+      void a.close();
       const b = open(path);
       expect(b.stats('t1').tenants[0]!.totals).toMatchObject({ chunks: 1, agents: 1, heartbeats: 1 });
       expect(b.lastHeartbeat('t1', 'agent-1')).toMatchObject({ body: { status: 'online' }, count: 1 });
-      b.close();
+      void b.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -233,7 +233,7 @@ describe('IngestStore finding index (a million findings without a unique SQLite 
       const path = join(dir, 'ingest.db');
       const first = new IngestStore(path);
       expect(first.applyChunk('t1', chunk()).body.findings_created).toBe(2);
-      first.close();
+      void first.close();
       const again = open(path);
       const answer = again.applyChunk('t1', chunk({ reportId: 'r2', checksum: 'other' }));
       expect(answer.body).toMatchObject({ findings_created: 0, findings_skipped: 2 });

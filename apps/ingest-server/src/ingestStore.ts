@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { COMMAND_STATUSES } from '@rediver/core';
+import { ClosableBase, closeOnce, COMMAND_STATUSES } from '@rediver/core';
 import type {
   Asset,
   ChunkUploadResponse,
@@ -212,7 +212,7 @@ interface ApplyCounts {
  * chunks with their first answers, idempotency records, commands and heartbeats. Every read and write is scoped to
  * a tenant. Safe to open the same file from another process (WAL), e.g. the CLI's `stats` and `enqueue`.
  */
-export class IngestStore {
+export class IngestStore extends ClosableBase {
   /** The underlying better-sqlite3 database, for ad-hoc queries in tests. */
   readonly db: Database.Database;
   private readonly now: () => number;
@@ -222,6 +222,7 @@ export class IngestStore {
   private readonly findingIndex = new FindingIndex();
 
   constructor(databasePath: string, options: { now?: () => number } = {}) {
+    super();
     this.db = new Database(databasePath);
     this.now = options.now ?? Date.now;
     // Findings are keyed by random fingerprints, so every insert lands at a random place of their index. Bigger
@@ -776,12 +777,18 @@ export class IngestStore {
     };
   }
 
-  /** Closes the database (idempotent). */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Closes the database (synchronously: it is closed when this returns); the same promise on every call, and
+   * `await using` closes it too.
+   */
+  close(): Promise<void> {
+    return this.#close();
+  }
+
+  readonly #close = closeOnce(() => {
     this.closed = true;
     this.db.close();
-  }
+  });
 }
 
 /** Opens (creating if needed) an ingest store at `databasePath` (`':memory:'` for a throwaway one). */

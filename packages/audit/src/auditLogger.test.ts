@@ -484,3 +484,35 @@ describe('write failures', () => {
     },
   );
 });
+
+describe('the event contract (issue 16)', () => {
+  it('emits domain:verb names, then the deprecated plain names with the same payload', async () => {
+    const logger = make();
+    const seen: string[] = [];
+    logger.on('file:flushed', (e) => seen.push(`file:flushed ${e.lines}`));
+    logger.on('flushed', (e) => seen.push(`flushed ${e.lines}`));
+    logger.on('audit:dropped', (e) => seen.push(`audit:dropped ${e.reason}`));
+    logger.on('dropped', (e) => seen.push(`dropped ${e.reason}`));
+    await logger.start();
+    logger.info('scan_started', 'one');
+    await logger.flush();
+    await logger.close();
+    logger.info('scan_started', 'too late');
+    expect(seen).toContain('file:flushed 1');
+    expect(seen.indexOf('file:flushed 1')).toBe(seen.indexOf('flushed 1') - 1);
+    expect(seen.slice(-2)).toEqual(['audit:dropped closed', 'dropped closed']);
+  });
+
+  it("reports background failures as 'error' { error, source } (operation kept, deprecated)", async () => {
+    // The log's folder is a file: opening it fails in the background of a logging call.
+    await writeFile(join(dir, 'blocked'), 'x');
+    const logger = make({ logFile: join(dir, 'blocked', 'audit.log') });
+    const errors: { source: string; operation: string; code: string }[] = [];
+    logger.on('error', (e) => errors.push({ source: e.source, operation: e.operation, code: e.error.code }));
+    logger.info('scan_started', 'one');
+    await logger.flush().catch(() => {});
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]!.source).toBe(errors[0]!.operation);
+    expect(errors[0]!.source).toMatch(/^(open|write)$/);
+  });
+});

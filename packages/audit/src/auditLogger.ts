@@ -11,6 +11,7 @@ import type {
   AuditOperation,
   AuditStats,
 } from './events';
+import { AUDIT_EVENT_ALIASES } from './events';
 import { toErrorField } from './internal/errorField';
 import { AUDIT_FAILURE_CODES } from './internal/failureCodes';
 import { FileSink } from './internal/fileSink';
@@ -142,6 +143,17 @@ function toCheckpoint(cp: SinkCheckpoint): AuditCheckpoint {
 
 /** State shared by a logger and its context views. */
 class AuditCore extends EventEmitter<AuditLoggerEvents> {
+  /** Emits `event`, then its deprecated alias (same payload) when it has one. */
+  override emit<E extends EventEmitter.EventNames<AuditLoggerEvents>>(
+    event: E,
+    ...args: EventEmitter.EventArgs<AuditLoggerEvents, E>
+  ): boolean {
+    const heard = super.emit(event, ...args);
+    const alias = (AUDIT_EVENT_ALIASES as Record<string, keyof AuditLoggerEvents | undefined>)[event];
+    if (alias === undefined) return heard;
+    return (super.emit as (e: keyof AuditLoggerEvents, ...a: unknown[]) => boolean)(alias, ...args) || heard;
+  }
+
   readonly options: ResolvedAuditOptions;
   readonly sink: FileSink;
   readonly pino: PinoLogger;
@@ -188,26 +200,26 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       clock: o.clock,
       hooks: {
         written: (text, lines, bytes) => this.onWritten(text, lines, bytes),
-        flushed: (lines, bytes, synced) => this.emit('flushed', { lines, bytes, synced }),
+        flushed: (lines, bytes, synced) => this.emit('file:flushed', { lines, bytes, synced }),
         rotated: (from, to) => {
           this.stats.rotations++;
           log.info({ from, to }, 'audit log rotated');
-          this.emit('rotated', { from, to });
+          this.emit('file:rotated', { from, to });
         },
-        compressed: (file) => this.emit('compressed', { file }),
+        compressed: (file) => this.emit('file:compressed', { file }),
         deleted: (file, reason) => {
           log.info({ file, reason }, 'audit log retention deleted a rotated file');
-          this.emit('deleted', { file, reason });
+          this.emit('file:deleted', { file, reason });
         },
         recovered: (file, truncatedBytes) => {
           log.warn({ file, truncatedBytes }, 'audit log: cut a torn last line left by a crash');
-          this.emit('recovered', { file, truncatedBytes });
+          this.emit('file:recovered', { file, truncatedBytes });
         },
         record: (record) => this.writeRecord(recordEntry(record)),
         checkpoint: (cp) => this.onCheckpoint(toCheckpoint(cp)),
         newKey: (verificationKey, keyFile, derived, replaced) => {
           log.warn({ keyFile, derived, replaced }, 'audit log: a new sealing key was created');
-          this.emit('key', { verificationKey, keyFile, derived, replaced });
+          this.emit('key:created', { verificationKey, keyFile, derived, replaced });
         },
         failed: (operation, error) => this.fail(operation, error),
       },
@@ -231,7 +243,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
             this.stats.remoteDropped += count;
             log.warn({ count, reason, endpoint: remote.url }, 'audit remote shipping dropped lines');
             const event: AuditDroppedEvent = error ? { reason, count, error } : { reason, count };
-            this.emit('dropped', event);
+            this.emit('audit:dropped', event);
           },
           recovered: (dropped) => this.reportRemoteDrops(dropped),
         },
@@ -328,7 +340,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   }
 
   private onCheckpoint(cp: AuditCheckpoint): void {
-    this.emit('checkpoint', cp);
+    this.emit('checkpoint:taken', cp);
     if (this.shipper && !this.shipper.closingStarted) {
       const o = this.options;
       const line = JSON.stringify({
@@ -357,7 +369,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   fail(operation: AuditOperation, error: AuditError): void {
     this.stats.errors++;
     this.options.logger.error({ err: error, operation }, `audit log ${operation} failed`);
-    this.emit('error', { operation, error });
+    this.emit('error', { error, source: operation, operation });
   }
 
   /** A line about the log itself: serialised like an event, written with the next batch. */
@@ -386,7 +398,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
         `audit: event type ${entry.type} is reserved for the log's own records`,
       );
       this.fail('write', error);
-      this.emit('dropped', { reason: 'reserved_type', count: 1, type: entry.type, error });
+      this.emit('audit:dropped', { reason: 'reserved_type', count: 1, type: entry.type, error });
       return;
     }
     const error = entry.error === undefined ? undefined : toErrorField(entry.error);
@@ -409,7 +421,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
       // pino falls back to a safe stringifier for cycles and BigInt, so this is a getter that throws or worse:
       // the event cannot be written; say so rather than throw into the caller.
       this.fail('write', toAuditError(err, 'serialising an event'));
-      this.emit('dropped', { reason: 'unserialisable', count: 1, type: entry.type });
+      this.emit('audit:dropped', { reason: 'unserialisable', count: 1, type: entry.type });
       return;
     }
     if (ALWAYS_DURABLE[entry.severity] || o.durableTypes.has(entry.type)) this.writeDurable();
@@ -439,7 +451,7 @@ class AuditCore extends EventEmitter<AuditLoggerEvents> {
   dropAfterClose(type: AuditEventType): void {
     this.stats.droppedAfterClose++;
     this.options.logger.warn({ type }, 'audit event logged after close() was dropped');
-    this.emit('dropped', { reason: 'closed', count: 1, type });
+    this.emit('audit:dropped', { reason: 'closed', count: 1, type });
   }
 
   flushInBackground(mode: Flush): void {

@@ -61,31 +61,72 @@ export interface AuditKeyEvent {
   replaced: boolean;
 }
 
-/** Typed event map of `AuditLogger` (eventemitter3). */
+/** Payload of `error`: a background operation failed (the logging call that caused it did not throw). */
+export interface AuditErrorEvent {
+  error: AuditError;
+  /** Which background operation failed (the contract's `source`). */
+  source: AuditOperation;
+  /** @deprecated Same as `source`. */
+  operation: AuditOperation;
+}
+
+/**
+ * Typed event map of `AuditLogger` (eventemitter3): one payload per event, `domain:verb` names, `error` for
+ * background failures. The plain names of earlier versions (`dropped`, `flushed`, `rotated`, `compressed`,
+ * `deleted`, `recovered`, `checkpoint`, `key`) still fire with the same payload and are deprecated.
+ */
 export interface AuditLoggerEvents {
   /** Something was not written or not shipped; also counted in `stats()`. */
-  dropped: (event: AuditDroppedEvent) => void;
+  'audit:dropped': (event: AuditDroppedEvent) => void;
   /** A batch reached the file (`synced`: and was fsync'd). */
-  flushed: (event: { lines: number; bytes: number; synced: boolean }) => void;
+  'file:flushed': (event: { lines: number; bytes: number; synced: boolean }) => void;
   /** The active file was renamed to `to` and a new one started. */
-  rotated: (event: { from: string; to: string }) => void;
+  'file:rotated': (event: { from: string; to: string }) => void;
   /** A rotated file was gzipped. */
-  compressed: (event: { file: string }) => void;
+  'file:compressed': (event: { file: string }) => void;
   /** Retention deleted a rotated file. */
-  deleted: (event: { file: string; reason: 'age' | 'count' }) => void;
+  'file:deleted': (event: { file: string; reason: 'age' | 'count' }) => void;
   /** At open, a torn last line (from a crash) was cut from the active file. */
-  recovered: (event: { file: string; truncatedBytes: number }) => void;
+  'file:recovered': (event: { file: string; truncatedBytes: number }) => void;
   /** A remote batch was delivered. */
   'remote:sent': (event: { lines: number; attempt: number }) => void;
   /** A remote batch failed and will be retried after `delayMs`. */
   'remote:retry': (event: { attempt: number; delayMs: number; error: AuditError }) => void;
   /** A background operation failed (the logging call that caused it did not throw). */
-  error: (event: { operation: AuditOperation; error: AuditError }) => void;
+  error: (event: AuditErrorEvent) => void;
   /** A checkpoint was taken (its line is fsync'd); it is also sent to the remote endpoint. */
-  checkpoint: (event: AuditCheckpoint) => void;
+  'checkpoint:taken': (event: AuditCheckpoint) => void;
   /** A new sealing key was created (at the first start, or when the key file was lost). */
+  'key:created': (event: AuditKeyEvent) => void;
+  /** @deprecated Use `audit:dropped`. */
+  dropped: (event: AuditDroppedEvent) => void;
+  /** @deprecated Use `file:flushed`. */
+  flushed: (event: { lines: number; bytes: number; synced: boolean }) => void;
+  /** @deprecated Use `file:rotated`. */
+  rotated: (event: { from: string; to: string }) => void;
+  /** @deprecated Use `file:compressed`. */
+  compressed: (event: { file: string }) => void;
+  /** @deprecated Use `file:deleted`. */
+  deleted: (event: { file: string; reason: 'age' | 'count' }) => void;
+  /** @deprecated Use `file:recovered`. */
+  recovered: (event: { file: string; truncatedBytes: number }) => void;
+  /** @deprecated Use `checkpoint:taken`. */
+  checkpoint: (event: AuditCheckpoint) => void;
+  /** @deprecated Use `key:created`. */
   key: (event: AuditKeyEvent) => void;
 }
+
+/** The deprecated names, each emitted after its `domain:verb` name with the same payload. */
+export const AUDIT_EVENT_ALIASES = Object.freeze({
+  'audit:dropped': 'dropped',
+  'file:flushed': 'flushed',
+  'file:rotated': 'rotated',
+  'file:compressed': 'compressed',
+  'file:deleted': 'deleted',
+  'file:recovered': 'recovered',
+  'checkpoint:taken': 'checkpoint',
+  'key:created': 'key',
+} as const);
 
 /** Counters of an `AuditLogger` (shared by its context views). */
 export interface AuditStats {

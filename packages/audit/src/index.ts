@@ -17,6 +17,7 @@ export type {
   AuditDropReason,
   AuditKeyEvent,
   AuditLoggerEvents,
+  AuditErrorEvent,
   AuditOperation,
   AuditStats,
 } from './events';

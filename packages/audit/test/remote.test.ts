@@ -155,7 +155,7 @@ describe('remote shipping', () => {
       { status: 503, retryAfter: '1.5' },
       { status: 429, retryAfter: new Date(Date.now() + 86_400_000).toUTCString() },
     ];
-    const { port } = await listen((_req, res) => {
+    const { port } = await endpoints.start((_req, res) => {
       const a = answers.shift();
       if (a === undefined) res.writeHead(200).end();
       else res.writeHead(a.status, { 'retry-after': a.retryAfter }).end();

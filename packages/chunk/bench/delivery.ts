@@ -97,7 +97,7 @@ async function ackCost(chunks: number): Promise<number> {
       { tenantId: 'bench' },
     );
     const t = performance.now();
-    m.start();
+    void m.start();
     await m.waitForReport('bench', `ack-${chunks}`);
     return (performance.now() - t) / chunks;
   } finally {
@@ -194,7 +194,7 @@ async function deliver(
       { version: '1.0', metadata: { id: 'adaptive', timestamp: 't' }, findings },
       { tenantId: 'bench' },
     );
-    m.start();
+    void m.start();
     await m.waitForReport('bench', 'adaptive');
     const limit = (await m.getStats()).upload.concurrencyLimit;
     // BENCH_DEBUG=1: the limit's trajectory (i/r/b = increase, rtt, back-pressure, then the new limit).

@@ -128,7 +128,7 @@ async function throughput(
       };
       const runEngine = async (): Promise<void> => {
         const t = performance.now();
-        manager.start();
+        void manager.start();
         await manager.waitForReport('bench', reportId);
         engineMBps.push(payloadBytes / MiB / ((performance.now() - t) / 1000));
       };

@@ -59,7 +59,7 @@ if (mode === 'build') {
   let chunks = 0;
   manager.on('chunk:uploaded', () => (chunks += 1));
   const t0 = performance.now();
-  manager.start();
+  void manager.start();
   await manager.drain();
   const ms = performance.now() - t0;
   await manager.close();

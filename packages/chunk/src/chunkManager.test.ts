@@ -109,7 +109,7 @@ describe('ChunkManager options', () => {
       const delays: number[] = [];
       m.on('chunk:retry', (e) => delays.push(e.delayMs));
       await m.submitReport(makeReport('far', { findings: 3 }), { tenantId: 't1' });
-      m.start();
+      void m.start();
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(delays).toEqual([2 ** 31 - 1]);
       expect(u.calls).toHaveLength(1); // not retried at once, not spinning
@@ -141,7 +141,7 @@ describe('ChunkManager scheduling', () => {
     const b = await m.submitReport(makeReport('hi-b', { findings: 50 }), { tenantId: 't1', priority: 10 });
     expect(a.totalChunks).toBe(3);
     expect(b.totalChunks).toBe(5);
-    m.start();
+    void m.start();
     await within(m.drain(), 10_000, 'drain');
     expect(order(u)).toEqual([
       'hi-a#0',
@@ -162,7 +162,7 @@ describe('ChunkManager scheduling', () => {
     const u = memoryUploader((_call, n) => (n === 1 ? gate : undefined));
     const m = open({ uploader: u, maxConcurrentUploads: 1 });
     await m.submitReport(makeReport('bulk', { findings: 40 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     await within(
       vi.waitFor(() => expect(u.calls).toHaveLength(1)),
       5000,
@@ -179,7 +179,7 @@ describe('ChunkManager scheduling', () => {
     const m = open({ uploader: (tenant) => byTenant[tenant as 't1' | 't2'], maxConcurrentUploads: 2 });
     await m.submitReport(makeReport('same-id', { findings: 20 }), { tenantId: 't1' });
     await m.submitReport(makeReport('same-id', { findings: 30 }), { tenantId: 't2' });
-    m.start();
+    void m.start();
     await within(m.drain(), 10_000, 'drain');
     expect(byTenant.t1.calls).toHaveLength(2);
     expect(byTenant.t2.calls).toHaveLength(3);
@@ -196,7 +196,7 @@ describe('ChunkManager scheduling', () => {
     const m = open({ uploader: u, maxConcurrentUploads: 2, uploadDelayMs: 1000, adaptive: false });
     await m.submitReport(makeReport('paced', { findings: 100 }), { tenantId: 't1' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    m.start();
+    void m.start();
     await settle();
     expect(u.calls).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(999);
@@ -226,7 +226,7 @@ describe('ChunkManager scheduling', () => {
     await m.submitReport(makeReport('spaced', { findings: 50 }), { tenantId: 't1' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const t0 = Date.now();
-    m.start();
+    void m.start();
     for (let s = 0; s < 4; s++) {
       await vi.advanceTimersByTimeAsync(1000);
       await settle();
@@ -250,7 +250,7 @@ describe('ChunkManager scheduling', () => {
     const retries: number[] = [];
     m.on('chunk:retry', (e) => retries.push(e.delayMs));
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    m.start();
+    void m.start();
     await settle();
     // The failing chunk waits; the other report's chunk does not wait behind it.
     expect(order(u)).toEqual(['one-chunk#0', 'other#0']);
@@ -278,7 +278,7 @@ describe('ChunkManager scheduling', () => {
     await m.submitReport(makeReport('slow', { findings: 5 }), { tenantId: 't1' });
     await m.submitReport(makeReport('fast', { findings: 5 }), { tenantId: 't1' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    m.start();
+    void m.start();
     await settle();
     expect(u.calls).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(100);
@@ -313,7 +313,7 @@ describe('ChunkManager dead letters', () => {
     const corrupt: number[] = [];
     m.on('chunk:failed', (e) => failed.push(`${e.chunkIndex}:${e.reason}:${e.error.code}`));
     m.on('chunk:corrupt', (e) => corrupt.push(e.chunkIndex));
-    m.start();
+    void m.start();
     const err = await within(
       m.waitForReport('t1', 'torn').then(
         () => undefined,
@@ -344,7 +344,7 @@ describe('ChunkManager dead letters', () => {
     const retries: string[] = [];
     m.on('chunk:retry', (e) => retries.push(`${e.retry}:${e.error.code}`));
     await m.submitReport(makeReport('slowpoke', { findings: 5 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     await within(m.waitForReport('t1', 'slowpoke'), 10_000, 'delivered after the timeout');
     expect(retries).toEqual(['1:TIMEOUT']);
     expect(u.calls).toHaveLength(2);
@@ -357,7 +357,7 @@ describe('ChunkManager dead letters', () => {
     });
     const m = open({ uploader: u, maxRetries: 5 });
     await m.submitReport(makeReport('buggy', { findings: 5 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     const err = await within(
       m.waitForReport('t1', 'buggy').then(
         () => undefined,
@@ -383,7 +383,7 @@ describe('ChunkManager dead letters', () => {
       throw new Error('listener bug');
     });
     await m.submitReport(makeReport('robust', { findings: 20 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     await within(m.waitForReport('t1', 'robust'), 10_000, 'delivered');
     expect(u.calls).toHaveLength(2);
   });
@@ -394,7 +394,7 @@ describe('ChunkManager lifecycle', () => {
     const u = memoryUploader((call) => untilAborted(call.signal));
     const m = open({ uploader: u, maxConcurrentUploads: 2, closeTimeoutMs: 30 });
     await m.submitReport(makeReport('stuck', { findings: 40 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     await within(
       vi.waitFor(() => expect(u.inFlight).toBe(2)),
       5000,
@@ -429,7 +429,7 @@ describe('ChunkManager lifecycle', () => {
     const u = memoryUploader();
     const m = open({ uploader: u });
     expect((await m.getStats()).upload.recoveredAtOpen).toBe(r.totalChunks);
-    m.start();
+    void m.start();
     await within(m.waitForReport('t1', 'crashed'), 10_000, 'delivered');
     expect(u.calls).toHaveLength(r.totalChunks);
   });
@@ -450,5 +450,53 @@ describe('ChunkManager lifecycle', () => {
     await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
     const drained = m.drain({ signal: AbortSignal.abort() });
     await expect(drained).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
+
+describe('the lifecycle contract (issue 16)', () => {
+  it('start() resolves once running; drain (and its deprecated flush) resolve once delivered; disposal closes', async () => {
+    const m = open({ uploader: memoryUploader() });
+    await m.submitReport(makeReport('life', { findings: 5 }), { tenantId: 't1' });
+    const started = m.start();
+    expect(started).toBeInstanceOf(Promise);
+    await started;
+    await m.start(); // idempotent
+    expect((await m.getStats()).upload.running).toBe(true);
+    await within(m.drain(), 5000, 'drain');
+    await within(m.flush(), 5000, 'flush');
+    expect((await m.getProgress('t1', 'life'))?.status).toBe('completed');
+    await m[Symbol.asyncDispose]();
+    expect(() => m.start()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+  });
+});
+
+describe('grouped options (issue 16): store and upload apart, the flat form still accepted', () => {
+  it('takes { store, upload } like the flat options, and refuses a key in the wrong group or given twice', async () => {
+    const grouped = new ChunkManager({
+      uploader: memoryUploader(),
+      store: { maxFindingsPerChunk: 7, databasePath: `${dir.path}/grouped.db`, cleanupIntervalMinutes: 0 },
+      upload: { maxConcurrentUploads: 3, adaptive: false },
+    });
+    managers.push(grouped);
+    expect(grouped.store.options.maxFindingsPerChunk).toBe(7);
+    expect(grouped.store.options.maxConcurrentUploads).toBe(3);
+    await grouped.submitReport(makeReport('g', { findings: 20 }), { tenantId: 't1' });
+    expect((await grouped.getProgress('t1', 'g'))?.totalChunks).toBe(3);
+    const refused = (options: object): unknown => {
+      try {
+        managers.push(
+          new ChunkManager({ uploader: memoryUploader(), databasePath: `${dir.path}/r.db`, ...options }),
+        );
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const wrongGroup = refused({ store: { maxRetries: 2 } });
+    expect(isRediverError(wrongGroup, 'INVALID_OPTION')).toBe(true);
+    expect((wrongGroup as RediverError).details).toMatchObject({ option: 'store.maxRetries' });
+    const twice = refused({ maxRetries: 1, upload: { maxRetries: 2 } });
+    expect(isRediverError(twice, 'INVALID_OPTION')).toBe(true);
+    expect((twice as RediverError).details).toMatchObject({ option: 'upload.maxRetries' });
   });
 });

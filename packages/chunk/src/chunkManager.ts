@@ -1,32 +1,26 @@
-import { ERROR_CODES, findUnknownOption, unknownOptionMessage } from '@rediver/core';
+import { ClosableBase, ERROR_CODES, findUnknownOption, unknownOptionMessage } from '@rediver/core';
 import type { ChunkUploader, Report } from '@rediver/core';
-import type { EventEmitter } from 'eventemitter3';
-import { ChunkStore } from './chunkStore';
+import { ChunkStore, storeEmit } from './chunkStore';
 import type {
   ChunkStoreStats,
   ListReportsOptions,
   StoredReportSummary,
   SubmitReportOptions,
   SubmitReportResult,
-} from './chunkStore';
-import { ChunkError } from './internal/errors';
+} from './chunkStoreTypes';
+import { ChunkError } from './errors';
+import type { ChunkEventMap } from './events';
+import { CHUNK_MANAGER_ONLY_KEYS, DEFAULT_CHUNK_STORE_OPTIONS } from './options';
+import type { ChunkStorageOptions, ChunkUploadTableOptions } from './options';
 import { check } from './internal/optionCheck';
-import type { ChunkEventMap } from './internal/events';
-import { DEFAULT_CHUNK_STORE_OPTIONS } from './internal/options';
-import type { ChunkStoreOptions } from './internal/options';
 import type { BeginReportOptions, ReportWriter } from './reportWriter';
 import { reportFailure, UploadEngine } from './internal/uploadEngine';
 import type { UploadCallbacks, UploadCounters } from './internal/uploadEngine';
 import { UploadQueue } from './internal/uploadQueue';
 import type { DeadLetter, DeadLetterFilter, ReportProgress } from './internal/uploadQueue';
 
-/** Options of `ChunkManager`: the store's (the Chunk Manager Config of `docs/spec/`) plus delivery. */
-export interface ChunkManagerOptions extends ChunkStoreOptions, UploadCallbacks {
-  /**
-   * Delivers one chunk (e.g. `@rediver/client`'s). A function picks the uploader per tenant (the platform derives
-   * the tenant from the API key, so a multi-tenant agent needs one uploader per tenant).
-   */
-  uploader: ChunkUploader | ((tenantId: string) => ChunkUploader);
+/** Delivery options of `ChunkManager`'s upload engine (the `upload` group of `ChunkManagerOptions`). */
+export interface ChunkUploadOptions extends ChunkUploadTableOptions, UploadCallbacks {
   /** Delay before the first retry of a chunk (doubles each retry, jittered), ms. Default 1000. */
   retryBaseDelayMs?: number;
   /** Cap of the exponential backoff, ms (a server's `Retry-After` may exceed it). Default 60000. */
@@ -48,6 +42,23 @@ export interface ChunkManagerOptions extends ChunkStoreOptions, UploadCallbacks 
   maxConcurrentUploadsCeiling?: number;
 }
 
+/**
+ * Options of `ChunkManager`: where chunks are kept (`store`, the `ChunkStore`'s options) and how they are delivered
+ * (`upload`), plus the `uploader`. The flat form (every option at the top level, as in the spec's table and an
+ * agent's `chunk` section) is accepted too; an option given both flat and in its group is refused.
+ */
+export interface ChunkManagerOptions extends ChunkStorageOptions, ChunkUploadOptions {
+  /**
+   * Delivers one chunk (e.g. `@rediver/client`'s). A function picks the uploader per tenant (the platform derives
+   * the tenant from the API key, so a multi-tenant agent needs one uploader per tenant).
+   */
+  uploader: ChunkUploader | ((tenantId: string) => ChunkUploader);
+  /** Storage options (same as the flat ones). */
+  store?: ChunkStorageOptions;
+  /** Delivery options (same as the flat ones). */
+  upload?: ChunkUploadOptions;
+}
+
 /** Defaults of `ChunkManager` (everything but the uploader and callbacks). */
 export const DEFAULT_CHUNK_MANAGER_OPTIONS = Object.freeze({
   ...DEFAULT_CHUNK_STORE_OPTIONS,
@@ -59,6 +70,21 @@ export const DEFAULT_CHUNK_MANAGER_OPTIONS = Object.freeze({
   maxConcurrentUploadsCeiling: 32,
 });
 
+/** The keys of the `upload` group. */
+const UPLOAD_KEYS: readonly string[] = Object.freeze([
+  'uploadDelayMs',
+  'maxConcurrentUploads',
+  'maxRetries',
+  'autoCleanupOnUpload',
+  'cleanupOnReportComplete',
+  ...CHUNK_MANAGER_ONLY_KEYS.filter((k) => k !== 'uploader'),
+]);
+
+/** The keys of the `store` group. */
+const STORAGE_KEYS: readonly string[] = Object.freeze(
+  Object.keys(DEFAULT_CHUNK_STORE_OPTIONS).filter((k) => !UPLOAD_KEYS.includes(k)),
+);
+
 /** Every key `ChunkManager` takes (store options included): anything else is refused with a hint. */
 const CHUNK_MANAGER_KEYS: readonly string[] = Object.freeze([
   ...Object.keys(DEFAULT_CHUNK_MANAGER_OPTIONS),
@@ -66,7 +92,40 @@ const CHUNK_MANAGER_KEYS: readonly string[] = Object.freeze([
   'onProgress',
   'onComplete',
   'onError',
+  'store',
+  'upload',
 ]);
+
+/** The grouped form (`store`, `upload`) as the flat one; a key in a group it does not belong to, or twice, is refused. */
+function flattenGroups(options: ChunkManagerOptions): ChunkManagerOptions {
+  if (typeof options !== 'object' || options === null) return options;
+  const { store, upload, ...flat } = options;
+  if (store === undefined && upload === undefined) return options;
+  const out: Record<string, unknown> = { ...flat };
+  for (const [group, value, keys] of [
+    ['store', store, STORAGE_KEYS],
+    ['upload', upload, UPLOAD_KEYS],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'object' || value === null) throw check.invalid(group, 'an object', value);
+    const unknown = findUnknownOption(value, keys);
+    if (unknown !== undefined) {
+      throw new ChunkError(
+        ERROR_CODES.INVALID_OPTION,
+        unknownOptionMessage(`ChunkManager's ${group} options`, unknown, keys),
+        { details: { option: `${group}.${unknown.key}` } },
+      );
+    }
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      if (out[k] !== undefined) {
+        throw check.invalid(`${group}.${k}`, `given once (${k} is also set at the top level)`, v);
+      }
+      out[k] = v;
+    }
+  }
+  return out as unknown as ChunkManagerOptions;
+}
 
 /** Options of `waitForReport` and `drain`. */
 export interface WaitOptions {
@@ -90,12 +149,18 @@ export interface ChunkManagerStats extends ChunkStoreStats {
 
 type Listener<E extends keyof ChunkEventMap> = ChunkEventMap[E];
 
+/** Where a manager's (and its store's) events are listened to: the listener half, never `emit`. */
+export type ChunkEventSource = Pick<
+  ChunkStore,
+  'on' | 'once' | 'off' | 'addListener' | 'removeListener' | 'removeAllListeners' | 'listenerCount'
+>;
+
 /**
  * Stores large reports as compressed chunks in SQLite and delivers them: paced, prioritised, fair, retried with
  * backoff, resumable after a crash, and — with the per-chunk idempotency key — applied once by a deduplicating
  * server. One manager per database file.
  */
-export class ChunkManager {
+export class ChunkManager extends ClosableBase {
   /** The underlying store (cleanup, stats, decoding). Closed by `close()`. */
   readonly store: ChunkStore;
   readonly #queue: UploadQueue;
@@ -106,7 +171,9 @@ export class ChunkManager {
   #closePromise: Promise<void> | undefined;
   #compacting: Promise<void> | undefined;
 
-  constructor(options: ChunkManagerOptions) {
+  constructor(given: ChunkManagerOptions) {
+    super();
+    const options = flattenGroups(given);
     const {
       uploader,
       retryBaseDelayMs = DEFAULT_CHUNK_MANAGER_OPTIONS.retryBaseDelayMs,
@@ -189,10 +256,13 @@ export class ChunkManager {
       {
         queue: this.#queue,
         readChunk: (tenantId, reportId, chunkIndex) =>
-          this.store.readChunkFrame(tenantId, reportId, chunkIndex),
+          this.store.readChunk(tenantId, { reportId, chunkIndex }, { verify: 'frame' }),
         uploaderFor,
         dbBusy: () => this.store.sqlite.inTransaction,
-        emitter: this.store,
+        events: {
+          emit: (event, payload) => storeEmit(this.store, event, payload),
+          listenerCount: (event) => this.store.listenerCount(event),
+        },
         clock: o.clock,
         logger: o.logger,
         random: Math.random,
@@ -218,13 +288,16 @@ export class ChunkManager {
       });
   }
 
-  /** Opens a manager (same as `new ChunkManager(options)`). */
+  /**
+   * Opens a manager (same as `new ChunkManager(options)`, which is the one way to open it).
+   * @deprecated Use `new ChunkManager(options)`.
+   */
   static async open(options: ChunkManagerOptions): Promise<ChunkManager> {
     return new ChunkManager(options);
   }
 
-  /** The event emitter (the store's): storage and upload events. */
-  get events(): EventEmitter<ChunkEventMap> {
+  /** Where storage and upload events are listened to (the store's emitter; `emit` is not public). */
+  get events(): ChunkEventSource {
     return this.store;
   }
 
@@ -281,11 +354,14 @@ export class ChunkManager {
     return this.store.listReports(tenantId, options);
   }
 
-  /** Starts uploading (pending chunks, then whatever is submitted). Idempotent. */
-  start(): this {
+  /**
+   * Starts uploading (pending chunks, then whatever is submitted); resolves once the workers run. Idempotent.
+   * Throws `CLOSED` after `close()` (synchronously, so a caller that does not await still sees the misuse).
+   */
+  start(): Promise<void> {
     this.#assertOpen();
     this.#engine.start();
-    return this;
+    return Promise.resolve();
   }
 
   /** Upload progress of one report of a tenant, or `undefined` when it does not exist (anymore). */
@@ -356,7 +432,10 @@ export class ChunkManager {
     );
   }
 
-  /** Same as `drain()`. */
+  /**
+   * Same as `drain()`.
+   * @deprecated Use `drain()`.
+   */
   flush(options: WaitOptions = {}): Promise<void> {
     return this.drain(options);
   }
@@ -400,11 +479,6 @@ export class ChunkManager {
       }
     })();
     return this.#closePromise;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   /**

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import type { Clock, Finding, Report } from '@rediver/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { base64Length, ChunkStore } from './chunkStore';
-import type { ChunkStoreOptions } from './internal/options';
+import type { ChunkStoreOptions } from './options';
 import { sha256Hex } from './internal/checksum';
 import { MIGRATIONS } from './internal/migrations';
 import { planSplit, reassembleChunks } from './internal/split';
@@ -858,5 +858,51 @@ describe('ChunkStore: compression off the main thread', () => {
       code: 'REPORT_TOO_LARGE',
       details: { chunkIndex: 0, originalBytes: final0 },
     });
+  });
+});
+
+describe('the one read and the one background-failure event (issue 16)', () => {
+  it("readChunk verifies the content by default and only the stored frame with verify: 'frame'", async () => {
+    const store = open({ maxFindingsPerChunk: 3 });
+    await store.submitReport(makeReport('rc', 9, 64), { tenantId: 't' });
+    const full = await store.readChunk('t', { reportId: 'rc', chunkIndex: 1 });
+    expect(full).toEqual(await store.readChunkBlob('t', 'rc', 1));
+    expect(await store.readChunk('t', { reportId: 'rc', chunkIndex: 1 }, { verify: 'frame' })).toEqual(full);
+    expect(await store.readChunk('B', { reportId: 'rc', chunkIndex: 1 })).toBeUndefined();
+    // A wrong content checksum with an intact frame: only the full check can see it.
+    store.sqlite
+      .prepare(`UPDATE chunks SET checksum = ? WHERE report_id = 'rc' AND chunk_index = 2`)
+      .run('0'.repeat(64));
+    expect(
+      (await store.readChunk('t', { reportId: 'rc', chunkIndex: 2 }, { verify: 'frame' }))?.chunkIndex,
+    ).toBe(2);
+    expect(
+      isRediverError(
+        await caught(store.readChunk('t', { reportId: 'rc', chunkIndex: 2 })),
+        'CHECKSUM_MISMATCH',
+      ),
+    ).toBe(true);
+    expect(
+      isRediverError(
+        await caught(store.readChunk('t', { reportId: 'rc', chunkIndex: 0 }, { verify: 'nope' as never })),
+        'INVALID_OPTION',
+      ),
+    ).toBe(true);
+  });
+
+  it("reports a failed maintenance sweep as 'error' { source: 'maintenance' } (and the deprecated name)", async () => {
+    vi.useFakeTimers();
+    const store = open({ cleanupIntervalMinutes: 1 });
+    const cause = new Error('disk went away');
+    vi.spyOn(store, 'runRetentionCleanup').mockRejectedValue(cause);
+    const errors: { code: string; source: string; cause: unknown }[] = [];
+    const old = vi.fn();
+    store.on('error', ({ error, source }) => errors.push({ code: error.code, source, cause: error.cause }));
+    store.on('maintenance:error', old);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(errors).toEqual([{ code: 'INTERNAL', source: 'maintenance', cause }]);
+    expect(old).toHaveBeenCalledWith({ error: cause });
+    // @ts-expect-error emit is not public
+    expect(typeof store.emit).toBe('function');
   });
 });

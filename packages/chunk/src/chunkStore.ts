@@ -1,151 +1,64 @@
-import { CHUNK_STATUSES, ERROR_CODES, isRediverError, REPORT_STATUSES } from '@rediver/core';
-import type { ChunkStatus, Report, ReportStatus } from '@rediver/core';
+import { Component, ERROR_CODES, isRediverError } from '@rediver/core';
+import type { Report } from '@rediver/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { EventEmitter } from 'eventemitter3';
 import type { Kysely } from 'kysely';
-import { sha256Hex } from './internal/checksum';
 import { BufferPool, InlineCompression, WorkerCompression } from './internal/compress';
 import { kyselyOf, listSetAside, openDatabase } from './internal/db';
 import type { SetAsideFile } from './internal/db';
-import { decoderLoaded, decompressBounded, loadDecoder } from './internal/decompress';
-import { ChunkError } from './internal/errors';
-import type { ChunkCleanupEvent, ChunkEventMap, CleanupReason } from './internal/events';
-import { maxStorageBytes, resolveChunkStoreOptions } from './internal/options';
-import type { ChunkStoreOptions, ResolvedChunkStoreOptions } from './internal/options';
+import { decoderLoaded, loadDecoder } from './internal/decompress';
+import { ChunkError } from './errors';
+import type { ChunkCleanupEvent, ChunkEventMap, CleanupReason } from './events';
+import { maxStorageBytes, resolveChunkStoreOptions } from './options';
+import type { ChunkStoreOptions, ResolvedChunkStoreOptions } from './options';
 import { dropOldest, freeUploaded, storedBytes } from './internal/quota';
 import type { DropRecord } from './internal/quota';
 import type { ChunkDatabase } from './internal/schema';
-import type { ReportProgress } from './internal/uploadQueue';
 import { Sql } from './internal/sql';
+import { readVerifiedChunk } from './internal/chunkReader';
+import { PragmaHolds, vacuum } from './internal/tuning';
+import type { HeldPragma } from './internal/tuning';
+import { listStoredReports, readStoreStats } from './internal/storeStats';
+import type { StoreCounters } from './internal/storeStats';
+import type { ReadMode } from './internal/chunkReader';
 import { isCorrupt, storageError } from './internal/sqliteErrors';
-import { chunkTail } from './internal/split';
 import type { StoredChunkData } from './internal/split';
 import { checkTenant, isStagingHere, processAlive, ReportWriter } from './reportWriter';
 import type { BeginReportOptions, StoreInternals } from './reportWriter';
 
-/** Options of `submitReport`. */
-export interface SubmitReportOptions {
-  /** Tenant owning the report; every later read, delete and cleanup is scoped to it. */
-  tenantId: string;
-  /** Higher uploads first. Default 0. */
-  priority?: number;
-}
-
-/** Outcome of `submitReport` (and of a streamed report's `commit()`). */
-export interface SubmitReportResult {
-  reportId: string;
-  totalChunks: number;
-  /** False when the same report (same content) was already stored: nothing was written. */
-  created: boolean;
-  /** Sum of the chunks' uncompressed JSON bytes. */
-  originalBytes: number;
-  /** Sum of the chunks' compressed bytes. */
-  compressedBytes: number;
-}
-
-/** A stored chunk's verified data: its zstd frames as stored (never recompressed). */
-export interface ChunkBlob {
-  /** Row id (stable, tenant-scoped). */
-  chunkId: number;
-  tenantId: string;
-  reportId: string;
-  chunkIndex: number;
-  totalChunks: number;
-  isFinal: boolean;
-  /**
-   * Standard zstd data of the chunk's `ChunkData` JSON: one frame, or (chunks stored since 0.x streaming) two
-   * concatenated frames — the body, then the tail with `total_chunks` and `is_final`. Any zstd decoder
-   * (fzstd, the `zstd` CLI, the platform's) reads concatenated frames as one stream.
-   */
-  data: Uint8Array;
-  /** Hex SHA-256 of the uncompressed JSON (verified before returning). */
-  checksum: string;
-  originalBytes: number;
-  compressedBytes: number;
-}
-
-/** Identifies one chunk of a tenant: its row id, or report id and index. */
-export type ChunkRef = number | { reportId: string; chunkIndex: number };
-
-/** Counts and bytes of the store (or of one tenant). Read from counter rows: O(tenants), never O(chunks). */
-export interface ChunkStoreStats {
-  /** Committed reports by status (a streamed report is counted once committed). */
-  reports: Record<ReportStatus, number>;
-  /** Committed chunks by status. */
-  chunks: Record<ChunkStatus, number>;
-  /** Compressed bytes of the committed chunks' blobs still stored. */
-  storedBytes: number;
-  /** Uncompressed bytes of every committed chunk row (stored or freed). */
-  originalBytes: number;
-  /** Compressed bytes of every committed chunk row (stored or freed). */
-  compressedBytes: number;
-  /** Streamed reports being written (not committed: invisible to uploads and to the counts above). */
-  stagingReports: number;
-  /** Compressed bytes their chunks hold so far (they count against the quota). */
-  stagedBytes: number;
-  /** `maxStorageMB` in bytes. */
-  maxStorageBytes: number;
-  /** (stored + staged bytes of the whole store) / maxStorageBytes, even for a tenant's stats. */
-  quotaUsed: number;
-  /** Undelivered reports deleted by `whenFull: 'drop-oldest'` since open. */
-  droppedReports: number;
-  /** Undelivered compressed bytes deleted since open. */
-  droppedBytes: number;
-  /** Reports refused with `STORAGE_QUOTA` since open. */
-  quotaRejections: number;
-  /** Chunks quarantined as `corrupt` since open. */
-  corruptChunks: number;
-  /** Oversize single-finding chunks stored since open. */
-  oversizeChunks: number;
-  /** Undelivered chunks deleted since open (quota drops, retention of failed reports). */
-  undeliveredChunksDeleted: number;
-}
-
-/** A stored report, as `listReports` gives it: its progress and its times. */
-export interface StoredReportSummary extends ReportProgress {
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** Filter of `listReports`. */
-export interface ListReportsOptions {
-  /** Only these statuses (default: all). */
-  statuses?: readonly ReportStatus[];
-  /** Most rows (default 200). */
-  limit?: number;
-}
+import type {
+  ChunkBlob,
+  ChunkRef,
+  ChunkStoreStats,
+  ListReportsOptions,
+  ReadChunkOptions,
+  StoredReportSummary,
+  SubmitReportOptions,
+  SubmitReportResult,
+} from './chunkStoreTypes';
 
 /** Extra reserved per staged chunk for its tail frame, written at commit: the quota then holds at commit. */
 const TAIL_RESERVE_BYTES = 64;
 export { base64Length } from './internal/uploadPayload';
 
-interface Counters {
-  droppedReports: number;
-  droppedBytes: number;
-  quotaRejections: number;
-  corruptChunks: number;
-  oversizeChunks: number;
-  undeliveredChunksDeleted: number;
-}
-
-interface ChunkReadRow {
-  id: number;
-  status: string;
-  data: Buffer | null;
-  tail: Buffer | null;
-  checksum: string;
-  frame_checksum: string | null;
-  original_bytes: number;
-  compressed_bytes: number;
-  total_chunks: number;
-}
+/** @internal Emits on a store (for the upload engine of this package: `emit` is not public). */
+export let storeEmit: <E extends keyof ChunkEventMap>(
+  store: ChunkStore,
+  event: E,
+  payload: Parameters<ChunkEventMap[E]>[0],
+) => void;
 
 /**
  * Durable, compact storage of chunked reports in SQLite (better-sqlite3): splitting, zstd compression,
  * checksums, bomb-safe reads, tenant-scoped cleanup and a hard disk quota. Reports are written whole
  * (`submitReport`) or streamed finding by finding (`beginReport`), on one code path.
  */
-export class ChunkStore extends EventEmitter<ChunkEventMap> {
+export class ChunkStore extends Component<ChunkEventMap> {
+  static {
+    storeEmit = (store, event, payload) =>
+      store.emit(event, ...([payload] as Parameters<ChunkEventMap[typeof event]>));
+  }
+
   /** The resolved options. */
   readonly options: ResolvedChunkStoreOptions;
   /** Absolute path of the database file. */
@@ -161,13 +74,13 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   readonly #worker: WorkerCompression | undefined;
   /** Chunk buffers back from the worker, for the next chunks. */
   readonly #pool: BufferPool;
-  /** Pragmas changed for the duration of commits (see `#pragmaWhile`). */
-  readonly #heldPragmas = new Map<string, { before: number; users: number }>();
+  /** Pragmas changed for the duration of commits (see `#pragmaWhile`); set up once the connection is open. */
+  #heldPragmas!: PragmaHolds;
   /** Writers not committed or aborted yet (`close()` settles them). */
   readonly #writers = new Set<ReportWriter>();
   /** Whole-report submits in progress (`close()` lets them finish). */
   readonly #submits = new Set<Promise<unknown>>();
-  readonly #counters: Counters = {
+  readonly #counters: StoreCounters = {
     droppedReports: 0,
     droppedBytes: 0,
     quotaRejections: 0,
@@ -181,7 +94,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   #closePromise: Promise<void> | undefined;
 
   constructor(options: ChunkStoreOptions = {}) {
-    super();
+    super(new EventEmitter());
     this.options = resolveChunkStoreOptions(options);
     this.readOnly = this.options.readOnly;
     this.#pool = new BufferPool(6, 2 * this.options.maxChunkSizeBytes + 64 * 1024);
@@ -204,6 +117,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       throw storageError(err, 'opening the chunk store');
     }
     this.#sqlite = open.sqlite;
+    this.#heldPragmas = new PragmaHolds(open.sqlite);
     this.#sql = new Sql(open.sqlite);
     this.#sql.onError = (err) => this.#watchCorrupt(err);
     this.path = open.path;
@@ -225,7 +139,10 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     }
   }
 
-  /** Opens a store (same as `new ChunkStore(options)`). */
+  /**
+   * Opens a store (same as `new ChunkStore(options)`, which is the one way to open it).
+   * @deprecated Use `new ChunkStore(options)`.
+   */
   static async open(options: ChunkStoreOptions = {}): Promise<ChunkStore> {
     return new ChunkStore(options);
   }
@@ -345,9 +262,40 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   }
 
   /**
+   * Reads one chunk's stored zstd data (`ref`: the chunk's report and index) after verifying it: `verify: 'full'`
+   * (default) decompresses it and checks the SHA-256 of its content; `'frame'` (the upload path's read) checks the
+   * SHA-256 of the stored frame recorded at compression and the tail's exact content instead, at a fraction of the
+   * cost (rows stored before migration 2 have no frame checksum and get the full check). `undefined` when the row or
+   * its blob is gone; a damaged chunk is quarantined as `corrupt` (`chunk:corrupt`) and `CHECKSUM_MISMATCH` (or
+   * `DECOMPRESS_LIMIT`/`DECOMPRESS_FAILED`) is thrown.
+   */
+  async readChunk(
+    tenantId: string,
+    ref: { reportId: string; chunkIndex: number },
+    options: ReadChunkOptions = {},
+  ): Promise<ChunkBlob | undefined> {
+    const verify = options.verify ?? 'full';
+    if (verify !== 'full' && verify !== 'frame') {
+      throw new ChunkError(
+        ERROR_CODES.INVALID_OPTION,
+        `verify must be 'full' or 'frame' (got ${String(verify)})`,
+        {
+          details: { option: 'verify' },
+        },
+      );
+    }
+    if (typeof ref !== 'object' || ref === null) {
+      throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, 'ref must be { reportId, chunkIndex }');
+    }
+    return this.#readVerified(tenantId, ref.reportId, ref.chunkIndex, verify === 'full' ? 'blob' : 'frame')
+      ?.blob;
+  }
+
+  /**
    * Reads one chunk's stored zstd data after verifying its checksum. `undefined` when the row or its
    * blob is gone; throws `CHECKSUM_MISMATCH` (or `DECOMPRESS_LIMIT`/`DECOMPRESS_FAILED`) after
    * quarantining the chunk as `corrupt` and emitting `chunk:corrupt`.
+   * @deprecated Use `readChunk(tenantId, { reportId, chunkIndex })`.
    */
   async readChunkBlob(
     tenantId: string,
@@ -363,6 +311,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
    * (recorded when it was compressed) and the tail frame's exact content instead of decompressing the
    * body, so a torn or altered blob is still caught before it is sent, at a fraction of the cost. Rows
    * stored before migration 2 (no frame checksum) get `readChunkBlob`'s full verification.
+   * @deprecated Use `readChunk(tenantId, { reportId, chunkIndex }, { verify: 'frame' })`.
    */
   async readChunkFrame(
     tenantId: string,
@@ -560,77 +509,13 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
   async getStats(tenantId?: string): Promise<ChunkStoreStats> {
     this.#assertOpen();
     const tenant = tenantId === undefined ? undefined : checkTenant(tenantId);
-    const sums = [
-      ...REPORT_STATUSES.map((s) => `reports_${s}`),
-      'reports_staging',
-      ...CHUNK_STATUSES.map((s) => `chunks_${s}`),
-      'original_bytes',
-      'compressed_bytes',
-      'stored_bytes',
-      'staged_bytes',
-    ]
-      .map((c) => `coalesce(sum(${c}), 0) AS ${c}`)
-      .join(', ');
-    const row = (
-      tenant === undefined
-        ? this.#sql.q(`SELECT ${sums} FROM tenant_stats`).get()
-        : this.#sql.q(`SELECT ${sums} FROM tenant_stats WHERE tenant_id = ?`).get(tenant)
-    ) as Record<string, number>;
-    const reports = Object.fromEntries(REPORT_STATUSES.map((s) => [s, row[`reports_${s}`] ?? 0])) as Record<
-      ReportStatus,
-      number
-    >;
-    const chunks = Object.fromEntries(CHUNK_STATUSES.map((s) => [s, row[`chunks_${s}`] ?? 0])) as Record<
-      ChunkStatus,
-      number
-    >;
-    const max = this.maxStorageBytes;
-    const staged = row.staged_bytes ?? 0;
-    return {
-      reports,
-      chunks,
-      storedBytes: (row.stored_bytes ?? 0) - staged,
-      originalBytes: row.original_bytes ?? 0,
-      compressedBytes: row.compressed_bytes ?? 0,
-      stagingReports: row.reports_staging ?? 0,
-      stagedBytes: staged,
-      maxStorageBytes: max,
-      quotaUsed: storedBytes(this.#sql) / max,
-      ...this.#counters,
-    };
+    return readStoreStats(this.#sql, tenant, this.maxStorageBytes, this.#counters);
   }
 
   /** The tenant's committed reports, oldest first (narrow rows: no chunk is read). */
   async listReports(tenantId: string, options: ListReportsOptions = {}): Promise<StoredReportSummary[]> {
     this.#assertOpen();
-    const tenant = checkTenant(tenantId);
-    const statuses = options.statuses ?? REPORT_STATUSES;
-    const limit = options.limit ?? 200;
-    const rows = this.#sql
-      .q(
-        `SELECT * FROM reports WHERE tenant_id = ? AND status != 'staging'
-         AND status IN (SELECT value FROM json_each(?)) ORDER BY created_at, report_id LIMIT ?`,
-      )
-      .all(tenant, JSON.stringify(statuses), limit) as Record<string, unknown>[];
-    return rows.map((r) => {
-      const completed = r.status === 'completed';
-      const total = r.total_chunks as number;
-      return {
-        tenantId: tenant,
-        reportId: r.report_id as string,
-        status: r.status as ReportStatus,
-        priority: r.priority as number,
-        totalChunks: total,
-        uploadedChunks: completed ? total : (r.chunks_uploaded as number),
-        failedChunks: completed ? 0 : (r.chunks_failed as number),
-        pendingChunks: completed ? 0 : (r.chunks_pending as number),
-        totalBytes: r.compressed_bytes as number,
-        uploadedBytes: completed ? (r.compressed_bytes as number) : (r.bytes_uploaded as number),
-        createdAt: r.created_at as number,
-        updatedAt: r.updated_at as number,
-        lastError: r.last_error as string | null,
-      };
-    });
+    return listStoredReports(this.#sql, checkTenant(tenantId), options);
   }
 
   /**
@@ -656,11 +541,6 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       this.#sqlite.close();
     })();
     return this.#closePromise;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   /**
@@ -690,7 +570,7 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
       maxStorageBytes: this.maxStorageBytes,
       tailReserveBytes: TAIL_RESERVE_BYTES,
       assertOpen: () => this.#assertWritable(),
-      emit: (event, payload) => (this.emit as (e: string, p: unknown) => boolean)(event, payload),
+      emit: (event, payload) => this.emit(event, ...([payload] as Parameters<ChunkEventMap[typeof event]>)),
       counters: this.#counters,
       cleanupEvent: (e) => this.#cleanupEvent(e),
       dropped: (tenantId, d) => this.#dropped(tenantId, d, 'quota-drop'),
@@ -734,77 +614,21 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     tenantId: string,
     reportId: string,
     chunkIndex: number,
-    mode: 'frame' | 'blob' | 'json',
+    mode: ReadMode,
   ): { blob: ChunkBlob; json?: Uint8Array } | undefined {
-    const keep = mode === 'json';
     this.#assertOpen();
     const tenant = checkTenant(tenantId);
-    const row = this.#readRow(
-      `SELECT c.id, c.status, b.data, c.tail, c.checksum, c.frame_checksum, c.original_bytes,
-                c.compressed_bytes, r.total_chunks
-         FROM chunks c
-         JOIN reports r ON r.tenant_id = c.tenant_id AND r.report_id = c.report_id
-         LEFT JOIN chunk_blobs b ON b.chunk_id = c.id
-         WHERE c.tenant_id = ? AND c.report_id = ? AND c.chunk_index = ? AND c.status != 'staged'`,
-      [tenant, reportId, chunkIndex],
-    ) as ChunkReadRow | undefined;
-    if (!row || row.data === null) return undefined;
-    if (row.status === 'corrupt') {
-      throw new ChunkError(
-        ERROR_CODES.CHECKSUM_MISMATCH,
-        `chunk ${chunkIndex} of report ${reportId} is quarantined as corrupt`,
-        { details: { tenantId: tenant, reportId, chunkIndex, quarantined: true } },
-      );
-    }
-    const isFinal = chunkIndex === row.total_chunks - 1;
-    const data = row.tail === null ? row.data : Buffer.concat([row.data, row.tail]);
-    let failure: ChunkError | undefined;
-    let decoded: ReturnType<typeof decompressBounded> | undefined;
-    const mismatch = (what: string): ChunkError =>
-      new ChunkError(
-        ERROR_CODES.CHECKSUM_MISMATCH,
-        `chunk ${chunkIndex} of report ${reportId} failed its ${what} check and was quarantined`,
-        { details: { tenantId: tenant, reportId, chunkIndex } },
-      );
-    try {
-      if (mode === 'frame' && row.frame_checksum !== null) {
-        if (data.length !== row.compressed_bytes || sha256Hex(row.data) !== row.frame_checksum) {
-          failure = mismatch('frame SHA-256');
-        } else if (row.tail !== null) {
-          // The tail is a few dozen bytes whose whole content is known: decode it and compare.
-          const tail = decompressBounded(row.tail, this.options.decompressionLimits, true);
-          if (Buffer.from(tail.data!).toString('latin1') !== chunkTail(row.total_chunks, isFinal)) {
-            failure = mismatch('tail');
-          }
-        }
-      } else {
-        decoded = decompressBounded(data, this.options.decompressionLimits, keep);
-      }
-      if (decoded && (decoded.bytes !== row.original_bytes || decoded.checksum !== row.checksum)) {
-        failure = mismatch('SHA-256');
-      }
-    } catch (err) {
-      failure = isRediverError(err)
-        ? err
-        : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
-    }
-    if (failure) {
-      this.#quarantine(tenant, reportId, chunkIndex, row.id, failure);
-      throw failure;
-    }
-    const blob: ChunkBlob = {
-      chunkId: row.id,
-      tenantId: tenant,
+    return readVerifiedChunk(
+      {
+        readRow: (text, args) => this.#readRow(text, args),
+        quarantine: (t, r, i, id, failure) => this.#quarantine(t, r, i, id, failure),
+        limits: this.options.decompressionLimits,
+      },
+      tenant,
       reportId,
       chunkIndex,
-      totalChunks: row.total_chunks,
-      isFinal,
-      data,
-      checksum: row.checksum,
-      originalBytes: row.original_bytes,
-      compressedBytes: row.compressed_bytes,
-    };
-    return keep ? { blob, json: decoded!.data! } : { blob };
+      mode,
+    );
   }
 
   /** One read; a damaged file is announced (see `#watchCorrupt`). */
@@ -869,17 +693,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     });
   }
 
-  /**
-   * Returns freed pages to the OS (auto_vacuum=INCREMENTAL) and, after bulk deletions, checkpoints the
-   * WAL so the main file really shrinks. Best effort: a failure (a full disk cannot checkpoint) is logged.
-   */
+  /** Returns freed pages to the OS and checkpoints the WAL (see `vacuum`). Best effort. */
   #vacuum(checkpoint = true): void {
-    try {
-      this.#sqlite.pragma('incremental_vacuum');
-      if (checkpoint) this.#sqlite.pragma('wal_checkpoint(TRUNCATE)');
-    } catch (err) {
-      this.options.logger.warn({ err: (err as Error).message }, 'chunk store compaction failed');
-    }
+    vacuum(this.#sqlite, this.options.logger, checkpoint);
   }
 
   #runMaintenance(): void {
@@ -890,6 +706,12 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
         if (this.options.aggressiveCleanup) this.#freeOverQuota();
       } catch (error) {
         this.options.logger.error({ err: error }, 'chunk store maintenance failed; retried on the next tick');
+        const failure = isRediverError(error)
+          ? error
+          : new ChunkError(ERROR_CODES.INTERNAL, `chunk store maintenance failed: ${String(error)}`, {
+              cause: error,
+            });
+        this.emit('error', { error: failure, source: 'maintenance' });
         this.emit('maintenance:error', { error });
       } finally {
         this.#maintenance = undefined;
@@ -923,26 +745,9 @@ export class ChunkStore extends EventEmitter<ChunkEventMap> {
     this.#vacuum();
   }
 
-  /**
-   * Sets pragma `name` to `value` until the returned function is called; overlapping calls (concurrent
-   * commits) share one change and the last one restores the value from before the first.
-   */
-  #pragmaWhile(name: 'cache_size' | 'wal_autocheckpoint', value: number): () => void {
-    const held = this.#heldPragmas.get(name);
-    if (held === undefined) {
-      const before = Number(this.#sqlite.pragma(name, { simple: true }));
-      this.#sqlite.pragma(`${name} = ${value}`);
-      this.#heldPragmas.set(name, { before, users: 1 });
-    } else held.users += 1;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const h = this.#heldPragmas.get(name)!;
-      if (--h.users > 0) return;
-      this.#heldPragmas.delete(name);
-      if (this.#sqlite.open) this.#sqlite.pragma(`${name} = ${h.before}`);
-    };
+  /** Sets pragma `name` to `value` until the returned function is called (see `PragmaHolds`). */
+  #pragmaWhile(name: HeldPragma, value: number): () => void {
+    return this.#heldPragmas.hold(name, value);
   }
 
   /**

@@ -6,25 +6,33 @@ export type {
   ChunkRef,
   ChunkStoreStats,
   ListReportsOptions,
+  ReadChunkOptions,
   StoredReportSummary,
   SubmitReportOptions,
   SubmitReportResult,
-} from './chunkStore';
+} from './chunkStoreTypes';
 export { ReportWriter } from './reportWriter';
 export type { BeginReportOptions, CommitReportOptions, ReportHeader } from './reportWriter';
 export type { SetAsideFile } from './internal/db';
-export { ChunkError } from './internal/errors';
+export { ChunkError } from './errors';
 // Re-exported from @rediver/core so one import handles this package's errors.
 export { ERROR_CODES, isRediverError, isRetryableError } from '@rediver/core';
 export type { ErrorCode, RediverError } from '@rediver/core';
 export { reassembleChunks } from './internal/split';
 export type { StoredChunkData } from './internal/split';
-export { DEFAULT_CHUNK_STORE_OPTIONS, WHEN_FULL_POLICIES } from './internal/options';
-export type { ChunkStoreOptions, WhenFullPolicy } from './internal/options';
+export { DEFAULT_CHUNK_STORE_OPTIONS, WHEN_FULL_POLICIES } from './options';
+export type {
+  ChunkStorageOptions,
+  ChunkStoreOptions,
+  ChunkUploadTableOptions,
+  WhenFullPolicy,
+} from './options';
 export type {
   ChunkCleanupEvent,
   ChunkCorruptEvent,
   ChunkCreatedEvent,
+  ChunkErrorEvent,
+  ChunkErrorSource,
   ChunkEventMap,
   ChunkOversizeEvent,
   CleanupReason,
@@ -34,11 +42,17 @@ export type {
   StorageFullEvent,
   StoreCorruptEvent,
   StoreSetAsideEvent,
-} from './internal/events';
+} from './events';
 
 // ---- upload half: the engine that delivers stored chunks ----
 export { ChunkManager, DEFAULT_CHUNK_MANAGER_OPTIONS } from './chunkManager';
-export type { ChunkManagerOptions, ChunkManagerStats, WaitOptions } from './chunkManager';
+export type {
+  ChunkEventSource,
+  ChunkManagerOptions,
+  ChunkManagerStats,
+  ChunkUploadOptions,
+  WaitOptions,
+} from './chunkManager';
 export type { UploadCounters, UploadErrorContext } from './internal/uploadEngine';
 export type { DeadLetter, DeadLetterFilter, ReportOutcome, ReportProgress } from './internal/uploadQueue';
 export type {
@@ -50,6 +64,6 @@ export type {
   UploadBacklogEvent,
   UploadErrorEvent,
   UploadLimitEvent,
-} from './internal/events';
+} from './events';
 export { chunkIdempotencyKey } from './internal/uploadIdempotency';
 export type { ChunkIdentity } from './internal/uploadIdempotency';

@@ -1,12 +1,12 @@
 import { ERROR_CODES, MAX_CHUNK_DATA_BYTES } from '@rediver/core';
 import type { Asset, Finding, Report } from '@rediver/core';
-import type { SubmitReportResult } from './chunkStore';
+import type { SubmitReportResult } from './chunkStoreTypes';
 import { CompressionWorkerLost } from './internal/compress';
 import type { BufferPool, ChunkCompression, CompressedChunk, InlineCompression } from './internal/compress';
 import type { WorkerCompression } from './internal/compress';
-import { ChunkError } from './internal/errors';
-import type { ChunkCleanupEvent, ChunkEventMap } from './internal/events';
-import type { ResolvedChunkStoreOptions } from './internal/options';
+import { ChunkError } from './errors';
+import type { ChunkCleanupEvent, ChunkEventMap } from './events';
+import type { ResolvedChunkStoreOptions } from './options';
 import { dropOldest, freeUploaded, storedBytes } from './internal/quota';
 import type { DropRecord } from './internal/quota';
 import type { Sql } from './internal/sql';

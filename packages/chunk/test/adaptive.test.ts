@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeReport, startCapacityPlatform, tempDir, within } from '@rediver/testkit';
 import type { CapacityPlatform } from '@rediver/testkit';
 import type { ChunkManager } from '../src/chunkManager';
-import type { UploadLimitEvent } from '../src/internal/events';
+import type { UploadLimitEvent } from '../src/events';
 import { createFetchChunkUploader } from './helpers/fetchUploader';
 import { openManager } from './helpers/harness';
 
@@ -47,7 +47,7 @@ describe('adaptive concurrency', () => {
     for (let r = 0; r < 4; r++)
       total += (await m.submitReport(makeReport(`adapt-${r}`, { findings: 250 }), { tenantId: 't' }))
         .totalChunks;
-    m.start();
+    void m.start();
     expect((await m.getStats()).upload.concurrencyLimit).toBe(2);
 
     // Phase 1: the limit grows past its start, to the platform's capacity.
@@ -82,7 +82,7 @@ describe('adaptive concurrency', () => {
     const changes: UploadLimitEvent[] = [];
     m.on('upload:limit', (e) => changes.push(e));
     await m.submitReport(makeReport('paced', { findings: 400 }), { tenantId: 't' });
-    m.start();
+    void m.start();
     // Two slots pausing 100 ms each send at most ~20 chunks/s: the limit must grow for delivery to go faster.
     await until(() => changes.some((c) => c.limit >= 6), 60_000, 'limit grows past 6');
     await within(m.drain(), 120_000, 'drain');
@@ -100,7 +100,7 @@ describe('adaptive concurrency', () => {
     const changes: UploadLimitEvent[] = [];
     m.on('upload:limit', (e) => changes.push(e));
     await m.submitReport(makeReport('fixed', { findings: 120 }), { tenantId: 't' });
-    m.start();
+    void m.start();
     await within(m.drain(), 60_000, 'drain');
     expect(changes).toEqual([]);
     expect(server.counters.maxInFlight).toBe(3);

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeReport, tempDir } from '@rediver/testkit';
 import type { TempDir } from '@rediver/testkit';
 import { ChunkStore } from '../src/chunkStore';
-import type { ChunkStoreOptions } from '../src/internal/options';
+import type { ChunkStoreOptions } from '../src/options';
 import { MIGRATIONS } from '../src/internal/migrations';
 
 let dir: TempDir;

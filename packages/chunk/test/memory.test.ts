@@ -100,7 +100,7 @@ describe('backlog replay', () => {
       peakHeap = Math.max(peakHeap, now.heapUsed + now.external);
     }, 5);
     try {
-      manager.start();
+      void manager.start();
       await within(manager.drain(), 60_000, 'backlog drained');
     } finally {
       clearInterval(sampler);

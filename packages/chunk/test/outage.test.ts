@@ -35,7 +35,7 @@ describe('outages', () => {
     m.on('chunk:failed', (e) => failed.push(`${e.chunkIndex}:${e.reason}`));
     m.on('chunk:retry', (e) => (escalated += e.escalated ? 1 : 0));
     const r = await m.submitReport(makeReport('through-outage', { findings: 400 }), { tenantId: 't' });
-    m.start();
+    void m.start();
     await within(
       new Promise<void>((resolve) => m.on('chunk:uploaded', () => server!.applied.size >= 5 && resolve())),
       20_000,
@@ -82,7 +82,7 @@ describe('outages', () => {
     m.on('chunk:retry', (e) => retries.push({ retry: e.retry, delayMs: e.delayMs, escalated: e.escalated }));
     const r = await m.submitReport(makeReport('long-outage', { findings: 30 }), { tenantId: 't' });
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
-    m.start();
+    void m.start();
     for (let t = 0; t < 10 * 60_000; t += 5000) await vi.advanceTimersByTimeAsync(5000);
     expect(failed).toEqual([]);
     expect(retries.some((x) => x.escalated)).toBe(true);

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeReport, tempDir, within } from '@rediver/testkit';
 import type { TempDir } from '@rediver/testkit';
 import { ChunkStore } from '../src/chunkStore';
-import type { ChunkStoreOptions } from '../src/internal/options';
+import type { ChunkStoreOptions } from '../src/options';
 import { sha256Hex } from '../src/internal/checksum';
 import { reassembleChunks } from '../src/internal/split';
 import type { StoredChunkData } from '../src/internal/split';
@@ -120,7 +120,7 @@ describe('streaming submit', () => {
   it('writes chunks as they fill (staged, invisible) and makes the report visible only at commit', async () => {
     const m = openManager(dir.path, { uploader: memoryUploader(), maxFindingsPerChunk: 50 });
     try {
-      m.start();
+      void m.start();
       const { header, findings } = split(makeReport('invisible', { findings: 1000, noiseBytes: 64 }));
       const w = await m.beginReport({ tenantId: 't', header });
       // 650 findings: 13 chunks cut; chunk 0 waits for the final header (compressed at commit).

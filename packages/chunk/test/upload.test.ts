@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeReport, startIngestPlatform, tempDir, within } from '@rediver/testkit';
 import type { IngestPlatform, TempDir } from '@rediver/testkit';
 import type { ChunkManager } from '../src/chunkManager';
-import type { ChunkRetryEvent, ReportFailedEvent } from '../src/internal/events';
+import type { ChunkRetryEvent, ReportFailedEvent } from '../src/events';
 import type { ReportProgress } from '../src/internal/uploadQueue';
 import { createFetchChunkUploader } from './helpers/fetchUploader';
 import { openManager } from './helpers/harness';
@@ -66,7 +66,7 @@ describe('ChunkManager upload over HTTP', () => {
     const a = await m.submitReport(makeReport('rep-a', { findings: 45 }), { tenantId: 't1' });
     const b = await m.submitReport(makeReport('rep-b', { findings: 25 }), { tenantId: 't1', priority: 5 });
     expect(a.totalChunks).toBeGreaterThan(3);
-    m.start();
+    void m.start();
     const [pa, pb] = await within(
       Promise.all([m.waitForReport('t1', 'rep-a'), m.waitForReport('t1', 'rep-b')]),
       20_000,
@@ -115,7 +115,7 @@ describe('ChunkManager upload over HTTP', () => {
       }),
     );
     const r = await m.submitReport(makeReport('keep-meta', { findings: 30 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     await within(m.waitForReport('t1', 'keep-meta'), 20_000, 'delivered');
     const rows = m.store.sqlite
       .prepare(`SELECT status, has_data = 0 AS freed, uploaded_at FROM chunks WHERE report_id = 'keep-meta'`)
@@ -135,7 +135,7 @@ describe('ChunkManager upload over HTTP', () => {
       }),
     );
     const r = await m.submitReport(makeReport('keep-all', { findings: 25 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     await within(m.waitForReport('t1', 'keep-all'), 20_000, 'delivered');
     const kept = m.store.sqlite
       .prepare(`SELECT COUNT(*) AS n FROM chunks WHERE has_data = 1 AND status = 'uploaded'`)
@@ -155,7 +155,7 @@ describe('ChunkManager upload over HTTP', () => {
     const reports = [];
     for (let i = 0; i < 4; i++)
       reports.push(await m.submitReport(makeReport(`conc-${i}`, { findings: 40 }), { tenantId: 't1' }));
-    m.start();
+    void m.start();
     await within(m.drain(), 20_000, 'drain');
     expectExactlyOnce(server, reports);
     expect(server.counters.maxInFlight).toBeLessThanOrEqual(3);
@@ -185,7 +185,7 @@ describe('ChunkManager upload over HTTP', () => {
       priority: 10,
     });
     const healthy = await m.submitReport(makeReport('healthy', { findings: 40 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     const outcome = await within(
       m.waitForReport('t1', 'poisoned').then(
         () => undefined,
@@ -260,7 +260,7 @@ describe('ChunkManager upload over HTTP', () => {
     const reports = [];
     for (let i = 0; i < 4; i++)
       reports.push(await m.submitReport(makeReport(`flaky-${i}`, { findings: 60 }), { tenantId: 't1' }));
-    m.start();
+    void m.start();
     await within(
       Promise.all(reports.map((r) => m.waitForReport('t1', r.reportId))),
       30_000,
@@ -298,7 +298,7 @@ describe('ChunkManager upload over HTTP', () => {
       if (e.escalated) escalated.add(e.chunkIndex);
     });
     const r = await m.submitReport(makeReport('doomed', { findings: 15 }), { tenantId: 't1' });
-    m.start();
+    void m.start();
     // Well past 1 + maxRetries attempts per chunk: nothing is given up.
     const target = r.totalChunks * 6;
     await within(

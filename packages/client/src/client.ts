@@ -18,6 +18,7 @@ import type {
 } from '@rediver/core';
 import {
   API_PATHS,
+  ClosableBase,
   CHUNK_COMPRESSIONS,
   IDEMPOTENCY_KEY_HEADER,
   isValidReportId,
@@ -87,7 +88,7 @@ interface Answer<T> {
 }
 
 /** The platform's agent API over a pooled keep-alive HTTP client. Create with `createClient`. */
-export class RediverClient implements ReportUploader, ChunkUploader, AsyncDisposable {
+export class RediverClient extends ClosableBase implements ReportUploader, ChunkUploader {
   readonly #o: ResolvedClientOptions;
   readonly #pool: Pool;
   readonly #headers: Readonly<Record<string, string>>;
@@ -95,6 +96,7 @@ export class RediverClient implements ReportUploader, ChunkUploader, AsyncDispos
 
   /** Validates `options` (throws `ClientError` `INVALID_OPTION`) and opens no socket until the first call. */
   constructor(options: ClientOptions) {
+    super();
     this.#o = resolveClientOptions(options);
     this.#pool = new Pool(this.#o.origin, {
       connections: this.#o.maxConnections,
@@ -251,11 +253,6 @@ export class RediverClient implements ReportUploader, ChunkUploader, AsyncDispos
       () => undefined,
     );
     return this.#closing;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   async #ingest(report: Report, options: RequestOptions | undefined): Promise<Answer<IngestResponse>> {

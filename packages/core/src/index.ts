@@ -107,3 +107,13 @@ export {
   RediverError,
   RETRYABLE_ERROR_CODES,
 } from './errors';
+
+export type {
+  BackgroundErrorEvent,
+  Closable,
+  EmitterLike,
+  EventListener,
+  EventMapOf,
+  Startable,
+} from './lifecycle';
+export { ClosableBase, closeOnce, Component } from './lifecycle';

@@ -30,8 +30,8 @@ describe('@rediver/pipeline', () => {
       .filter((line) => line.startsWith('| `'));
     expect(rows.length).toBeGreaterThanOrEqual(6);
     for (const row of rows) {
-      const [, name, args] = /^\| `(\w+)`\s*\|\s*([^|]*?)\s*\|/.exec(row) ?? [];
-      const declared = new RegExp(`^  ${name}: \\((.*)\\) => void;$`, 'm').exec(events)?.[1];
+      const [, name, args] = /^\| `([\w:]+)`\s*\|\s*([^|]*?)\s*\|/.exec(row) ?? [];
+      const declared = new RegExp(`^  '?${name}'?: \\((.*)\\) => void;$`, 'm').exec(events)?.[1];
       expect(declared, `event ${name} in events.ts`).toBeDefined();
       // Every `name: Type` the README shows must be what events.ts declares.
       for (const [, param, type] of (args ?? '').matchAll(/`?(\w+): ([^`,]+)`?/g)) {

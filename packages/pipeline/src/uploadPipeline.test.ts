@@ -591,11 +591,19 @@ describe('stop', () => {
   it('every stop and close returns the same promise; a later stop without drain cuts the drain', async () => {
     const { pipeline } = setup();
     pipeline.submit(makeReport('a'));
+    const handedBack: string[] = [];
+    pipeline.on('pipeline:returned', ({ items }) =>
+      handedBack.push(...items.map((i) => i.report.metadata.id)),
+    );
     const first = pipeline.stop();
-    expect(pipeline.close()).toBe(first);
+    const closing = pipeline.close();
+    expect(pipeline.close()).toBe(closing);
     expect(pipeline.stop({ drain: false })).toBe(first);
     expect((await first).map((i) => i.report.metadata.id)).toEqual(['a']);
     expect(pipeline.stop()).toBe(first);
+    // close() hands nothing back (issue 16): the items are stop()'s result and the pipeline:returned event.
+    await expect(closing).resolves.toBeUndefined();
+    expect(handedBack).toEqual(['a']);
   });
 
   it('resolves at once when idle, and flush after stop resolves', async () => {
@@ -662,6 +670,34 @@ describe('callbacks and events', () => {
     await pipeline.flush();
     expect(pipeline.getStats()).toMatchObject({ completed: 1 });
     expect(errors.length).toBe(4);
+  });
+
+  it('emits single-payload item:/pipeline: events (the positional names alongside) and reports throwing listeners as error', async () => {
+    const { uploader, pipeline } = setup({ retryAttempts: 1, retryDelayMs: 1, maxRetryDelayMs: 1 });
+    const seen: string[] = [];
+    pipeline.on('item:submitted', ({ item }) => seen.push(`submitted ${item.report.metadata.id}`));
+    pipeline.on('item:retry', ({ item, retry }) => seen.push(`retry ${item.report.metadata.id} #${retry}`));
+    pipeline.on('item:completed', ({ item, result }) =>
+      seen.push(`completed ${item.report.metadata.id} ${result.reportId}`),
+    );
+    pipeline.on('completed', (item) => seen.push(`old completed ${item.report.metadata.id}`));
+    pipeline.on('pipeline:idle', () => seen.push('idle'));
+    const errors: { code: string; source: string; listener: unknown }[] = [];
+    pipeline.on('error', ({ error, source }) =>
+      errors.push({ code: error.code, source, listener: error.details?.listener }),
+    );
+    pipeline.on('item:completed', () => {
+      throw new Error('listener bug');
+    });
+    pipeline.submit(makeReport('a'));
+    await tick();
+    uploader.calls[0]!.reject(new CoreError('SERVER_ERROR', 'HTTP 503', { status: 503 }));
+    await vi.advanceTimersByTimeAsync(20);
+    await tick();
+    uploader.calls[1]!.resolve();
+    await pipeline.flush();
+    expect(seen).toEqual(['submitted a', 'retry a #1', 'completed a a', 'old completed a', 'idle']);
+    expect(errors).toEqual([{ code: 'INTERNAL', source: 'listener', listener: 'item:completed' }]);
   });
 
   it('logs every give-up at warn, and per-item progress only when verbose', async () => {

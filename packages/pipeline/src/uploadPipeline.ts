@@ -8,6 +8,7 @@ import type {
   UploadResult,
 } from '@rediver/core';
 import {
+  Component,
   findUnknownOption,
   isRediverError,
   isValidReportId,
@@ -16,7 +17,7 @@ import {
   unknownOptionMessage,
 } from '@rediver/core';
 import { EventEmitter } from 'eventemitter3';
-import type { UploadPipelineEvents } from './events';
+import type { RetryInfo, UploadPipelineEvents } from './events';
 import { Attempt, AttemptOptions } from './internal/attempt';
 import { computeRetryDelayMs } from './internal/backoff';
 import { jsonByteLength } from './internal/jsonByteLength';
@@ -45,7 +46,7 @@ const CALLBACK_NAMES = { submitted: 'onSubmitted', completed: 'onCompleted', fai
  * completed, failed or returned (handed back by `stop`), and
  * `submitted = completed + failed + returned + inProgress + queueLength` holds at every moment.
  */
-export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implements AsyncDisposable {
+export class UploadPipeline extends Component<UploadPipelineEvents> {
   private readonly uploader: ReportUploader;
   private readonly opts: ResolvedOptions;
   private readonly queue = new PriorityQueue<QueueItem>();
@@ -74,12 +75,13 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
   private readonly onDeadline = (): void => this.checkDeadlines();
 
   private stopPromise: Promise<QueueItem[]> | undefined;
+  private closePromise: Promise<void> | undefined;
   private resolveStop: ((items: QueueItem[]) => void) | undefined;
   private readonly stopCleanups: (() => void)[] = [];
 
   /** Creates a pipeline delivering through `uploader`; throws `INVALID_OPTION` for a bad option. */
   constructor(uploader: ReportUploader, options: UploadPipelineOptions = {}) {
-    super();
+    super(new EventEmitter());
     if (typeof uploader?.uploadReport !== 'function') {
       throw new PipelineError(
         'INVALID_OPTION',
@@ -237,14 +239,14 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     return this.stopPromise;
   }
 
-  /** Stops with drain (same promise as every `stop`/`close` call). */
-  close(): Promise<QueueItem[]> {
-    return this.stop({ drain: true });
-  }
-
-  /** Stops with drain, for `await using`. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  /**
+   * Stops with drain and resolves once stopped; the same promise on every call. It hands nothing back: items a
+   * `stop` without drain (or a fired signal) returned are `stop()`'s result (the same promise whoever called first)
+   * and the `pipeline:returned` event.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.stop({ drain: true }).then(() => undefined);
+    return this.closePromise;
   }
 
   /** Counters; `submitted = completed + failed + returned + inProgress + queueLength` always holds. */
@@ -338,11 +340,9 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
         'report upload failed; retry scheduled',
       );
     }
-    try {
-      this.emit('retry', item, { error, retry, delayMs });
-    } catch (err) {
-      this.listenerFailed('retry', err);
-    }
+    const info: RetryInfo = { error, retry, delayMs };
+    this.guarded('item:retry', () => this.emit('item:retry', { item, ...info }));
+    this.guarded('retry', () => this.emit('retry', item, info));
   }
 
   private onRetryDue(item: QueueItem): void {
@@ -378,20 +378,23 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
         this.listenerFailed(CALLBACK_NAMES[event], err);
       }
     }
-    try {
-      switch (event) {
-        case 'submitted':
-          this.emit('submitted', item);
-          break;
-        case 'completed':
-          this.emit('completed', item, detail as UploadResult);
-          break;
-        case 'failed':
-          this.emit('failed', item, detail as RediverError);
-          break;
+    switch (event) {
+      case 'submitted':
+        this.guarded('item:submitted', () => this.emit('item:submitted', { item }));
+        this.guarded(event, () => this.emit('submitted', item));
+        break;
+      case 'completed': {
+        const result = detail as UploadResult;
+        this.guarded('item:completed', () => this.emit('item:completed', { item, result }));
+        this.guarded(event, () => this.emit('completed', item, result));
+        break;
       }
-    } catch (err) {
-      this.listenerFailed(event, err);
+      case 'failed': {
+        const error = detail as RediverError;
+        this.guarded('item:failed', () => this.emit('item:failed', { item, error }));
+        this.guarded(event, () => this.emit('failed', item, error));
+        break;
+      }
     }
   }
 
@@ -410,11 +413,8 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     this.idleWaiters.clear();
     if (this.busy) {
       this.busy = false;
-      try {
-        this.emit('idle');
-      } catch (err) {
-        this.listenerFailed('idle', err);
-      }
+      this.guarded('pipeline:idle', () => this.emit('pipeline:idle'));
+      this.guarded('idle', () => this.emit('idle'));
     }
     if (this.state === 'draining') this.finishStop([]);
   }
@@ -447,11 +447,8 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
         { count: items.length },
         'upload pipeline stopped; undelivered reports handed back',
       );
-      try {
-        this.emit('returned', items);
-      } catch (err) {
-        this.listenerFailed('returned', err);
-      }
+      this.guarded('pipeline:returned', () => this.emit('pipeline:returned', { items }));
+      this.guarded('returned', () => this.emit('returned', items));
       this.becameIdle();
     }
     this.finishStop(items);
@@ -516,8 +513,31 @@ export class UploadPipeline extends EventEmitter<UploadPipelineEvents> implement
     );
   }
 
+  /** Runs listeners of one event: a throw is logged and reported as `error`, never propagated. */
+  private guarded(listener: string, run: () => unknown): void {
+    try {
+      run();
+    } catch (err) {
+      this.listenerFailed(listener, err);
+    }
+  }
+
   private listenerFailed(listener: string, err: unknown): void {
     this.opts.logger.error({ listener, err }, 'upload pipeline listener threw; ignored');
+    const error = new PipelineError(
+      'INTERNAL',
+      `a '${listener}' listener or callback threw: ${String(err)}`,
+      {
+        cause: err,
+        details: { listener },
+      },
+    );
+    try {
+      this.emit('error', { error, source: 'listener' });
+    } catch (again) {
+      // A throwing 'error' listener can only be logged: reporting it would recurse.
+      this.opts.logger.error({ err: again }, "'error' listener threw");
+    }
   }
 }
 

@@ -45,7 +45,7 @@ for (let i = 0; i < 60; i++) {
 }
 spaced.sort((a, b) => a - b);
 const spacedNs = spaced[Math.floor(spaced.length / 2)]!;
-source.close();
+void source.close();
 
 // The same kernel files read the naive way (readFileSync per file per sample), for reference.
 const files = ['/proc/stat', '/proc/meminfo', '/proc/pressure/cpu', '/proc/pressure/memory'].filter((f) => {

@@ -2,7 +2,7 @@ import type { RediverErrorOptions } from '@rediver/core';
 import { errorCodes, RediverError } from '@rediver/core';
 
 /** The codes `@rediver/resource` throws (the README's Errors table says when). */
-export const RESOURCE_ERROR_CODES = errorCodes('INVALID_OPTION', 'CLOSED', 'ABORTED', 'TIMEOUT');
+export const RESOURCE_ERROR_CODES = errorCodes('INVALID_OPTION', 'CLOSED', 'ABORTED', 'TIMEOUT', 'INTERNAL');
 /** A code `@rediver/resource` throws. */
 export type ResourceErrorCode = (typeof RESOURCE_ERROR_CODES)[keyof typeof RESOURCE_ERROR_CODES];
 

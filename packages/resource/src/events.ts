@@ -1,4 +1,5 @@
-import type { SystemMetrics } from '@rediver/core';
+import type { BackgroundErrorEvent, SystemMetrics } from '@rediver/core';
+import type { ResourceError } from './errors';
 
 /** Payload of the `throttle` event. */
 export interface ThrottleEvent {
@@ -40,14 +41,35 @@ export interface ResourceWarning {
   error?: unknown;
 }
 
-/** The controller's typed event map (eventemitter3). */
+/** What failed in the background: a sample of the metrics source, or a callback/listener of the user's. */
+export type ResourceErrorSource = 'sample' | 'listener';
+
+/** Payload of the `error` event (the one way background failures are reported). */
+export interface ResourceErrorEvent extends BackgroundErrorEvent<ResourceErrorSource> {
+  error: ResourceError;
+}
+
+/**
+ * The controller's typed event map (eventemitter3): one payload per event, `domain:verb` names. The plain names
+ * (`throttle`, `resume`, `sample`, `warning`) are deprecated aliases, emitted with the same payload.
+ */
 export interface ResourceControllerEvents {
   /** Throttling started: new jobs beyond `minConcurrentJobs` are refused. */
-  throttle: [event: ThrottleEvent];
+  'resource:throttled': (event: ThrottleEvent) => void;
   /** Throttling cleared after the cooldown: admission back to `maxConcurrentJobs`. */
-  resume: [event: ResumeEvent];
+  'resource:resumed': (event: ResumeEvent) => void;
   /** Every successful sample, after the state was updated from it. */
-  sample: [metrics: SystemMetrics];
-  /** An absorbed failure (see `RESOURCE_WARNING_CODES`). */
-  warning: [warning: ResourceWarning];
+  'resource:sampled': (metrics: SystemMetrics) => void;
+  /** An absorbed irregularity (see `RESOURCE_WARNING_CODES`); failures also come as `error`. */
+  'resource:warning': (warning: ResourceWarning) => void;
+  /** A background failure (a sample, a callback or listener that threw); the controller carried on. */
+  error: (event: ResourceErrorEvent) => void;
+  /** @deprecated Use `resource:throttled`. */
+  throttle: (event: ThrottleEvent) => void;
+  /** @deprecated Use `resource:resumed`. */
+  resume: (event: ResumeEvent) => void;
+  /** @deprecated Use `resource:sampled`. */
+  sample: (metrics: SystemMetrics) => void;
+  /** @deprecated Use `resource:warning` (and `error` for failures). */
+  warning: (warning: ResourceWarning) => void;
 }

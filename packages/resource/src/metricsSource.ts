@@ -14,5 +14,5 @@ export interface MetricsSource {
   /** CPUs the process may use (cgroup quota or host); the controller's default `maxConcurrentJobs`. */
   effectiveCpus?(): number;
   /** Releases the source's handles; called by the controller's `close()` for a source it created. */
-  close?(): void;
+  close?(): void | Promise<void>;
 }

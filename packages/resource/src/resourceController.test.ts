@@ -175,10 +175,10 @@ describe('sampling lifecycle', () => {
     const c = make({ sampleIntervalMs: 5000 });
     expect(c.metrics).toBeUndefined();
     expect(source.calls).toBe(0);
-    c.start();
+    void c.start();
     expect(source.calls).toBe(1);
     expect(c.getStatus().metrics?.cpuPercent).toBe(10);
-    c.start(); // idempotent
+    void c.start(); // idempotent
     vi.advanceTimersByTime(4999);
     expect(source.calls).toBe(1);
     vi.advanceTimersByTime(1);
@@ -191,7 +191,7 @@ describe('sampling lifecycle', () => {
   it('samples again after 1 s when the first sample had no CPU figure yet', () => {
     const c = make({ sampleIntervalMs: 5000 });
     load({ cpuOrigin: 'unavailable', cpuPercent: 0 });
-    c.start();
+    void c.start();
     load({});
     vi.advanceTimersByTime(999);
     expect(source.calls).toBe(1);
@@ -204,7 +204,7 @@ describe('sampling lifecycle', () => {
 
   it('close() stops sampling, returns one promise, and start() afterwards throws CLOSED', async () => {
     const c = make();
-    c.start();
+    void c.start();
     const first = c.close();
     expect(c.close()).toBe(first);
     await first;
@@ -241,7 +241,7 @@ describe('sampling lifecycle', () => {
       }).length;
     const before = openOnProcStat();
     const c = new ResourceController();
-    c.start();
+    void c.start();
     expect(c.metrics?.cpuOrigin).toBeDefined();
     expect(openOnProcStat()).toBe(before + 1);
     await c.close();
@@ -254,7 +254,7 @@ describe('sampling lifecycle', () => {
     const warnings: ResourceWarning[] = [];
     c.on('warning', (w) => warnings.push(w));
     load({ cpuPercent: 95 });
-    c.start();
+    void c.start();
     expect(c.isThrottled).toBe(true);
     source.failWith = new Error('procfs gone');
     vi.advanceTimersByTime(1000);
@@ -757,5 +757,73 @@ describe('getStatus', () => {
     });
     slot.release();
     await pending;
+  });
+});
+
+describe('the event contract (issue 16)', () => {
+  it('emits domain:verb events with one payload, and the deprecated names alongside', () => {
+    const c = manual({ cooldownMs: 0 });
+    const seen: string[] = [];
+    for (const name of ['resource:throttled', 'throttle', 'resource:resumed', 'resume'] as const)
+      c.on(name, (e: ThrottleEvent | ResumeEvent) => seen.push(`${name}:${e.throttledAt}`));
+    c.on('resource:sampled', (m) => seen.push(`sampled:${m.cpuPercent}`));
+    load({ cpuPercent: 90 });
+    c.sample();
+    load({ cpuPercent: 10 });
+    c.sample();
+    expect(seen).toEqual([
+      'sampled:90',
+      'resource:throttled:1000000',
+      'throttle:1000000',
+      'sampled:10',
+      'resource:resumed:1000000',
+      'resume:1000000',
+    ]);
+  });
+
+  it("reports background failures once, as 'error' { error, source } with code INTERNAL and the cause", () => {
+    const c = manual();
+    const errors: { code: string; source: string; cause: unknown }[] = [];
+    c.on('error', ({ error, source }) => errors.push({ code: error.code, source, cause: error.cause }));
+    const broke = new Error('procfs gone');
+    source.failWith = broke;
+    c.sample();
+    source.failWith = undefined;
+    c.on('resource:sampled', () => {
+      throw new Error('listener broke');
+    });
+    c.sample();
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toEqual({ code: 'INTERNAL', source: 'sample', cause: broke });
+    expect(errors[1]!.source).toBe('listener');
+  });
+
+  it('start() resolves; whenMeasured() waits for the first sample with a CPU figure', async () => {
+    const c = make({ sampleIntervalMs: 5000 });
+    load({ cpuOrigin: 'unavailable' });
+    await c.start();
+    let measured: SystemMetrics | undefined;
+    const waiting = c.whenMeasured().then((m) => (measured = m));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(measured).toBeUndefined();
+    load({ cpuOrigin: 'host', cpuPercent: 33 });
+    // The controller re-samples 1 s after a start() without a CPU figure.
+    await vi.advanceTimersByTimeAsync(600);
+    await waiting;
+    expect(measured?.cpuPercent).toBe(33);
+    // Already measured: at once.
+    expect((await c.whenMeasured())?.cpuPercent).toBe(33);
+  });
+
+  it('whenMeasured() gives up at its timeout with the latest sample (a host whose CPU cannot be read)', async () => {
+    const c = make({ sampleIntervalMs: 60_000 });
+    load({ cpuOrigin: 'unavailable' });
+    await c.start();
+    const waiting = c.whenMeasured({ timeoutMs: 3000 });
+    await vi.advanceTimersByTimeAsync(3000);
+    expect((await waiting)?.cpuOrigin).toBe('unavailable');
+    expect(
+      isRediverError(await c.whenMeasured({ timeoutMs: -1 }).catch((e: unknown) => e), 'INVALID_OPTION'),
+    ).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
-import { MAX_TIMER_MS } from '@rediver/core';
+import { Component, MAX_TIMER_MS } from '@rediver/core';
 import type { ResourceStatus, SystemMetrics } from '@rediver/core';
 import { ResourceError } from './errors';
-import type { ResourceControllerEvents, ResourceWarning } from './events';
+import type { ResourceControllerEvents, ResourceErrorSource, ResourceWarning } from './events';
 import type { ListNode } from './internal/waiterList';
 import { WaiterList } from './internal/waiterList';
 import type { ResolvedOptions } from './internal/resolveOptions';
@@ -73,7 +73,7 @@ let releaseAgain: (controller: ResourceController) => void;
  * `minConcurrentJobs` while throttled. Blocking waiters are served FIFO and woken at once by a release,
  * a resize or a clear.
  */
-export class ResourceController extends EventEmitter<ResourceControllerEvents> implements AsyncDisposable {
+export class ResourceController extends Component<ResourceControllerEvents> {
   static {
     freeSlot = (controller) => controller.freeSlot();
     releaseAgain = (controller) => controller.releaseAgain();
@@ -103,15 +103,19 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
 
   /** Validates `options` (throws `INVALID_OPTION`); sampling starts with `start()`. */
   constructor(options: ResourceControllerOptions = {}) {
-    super();
+    super(new EventEmitter());
     this.opts = resolveOptions(options);
     this.maxJobs = this.opts.maxConcurrentJobs;
   }
 
-  /** Takes the first sample and starts sampling every `sampleIntervalMs`. Idempotent; throws `CLOSED` after `close()`. */
-  start(): void {
+  /**
+   * Takes the first sample and starts sampling every `sampleIntervalMs`; resolves once started (the first sample
+   * is taken synchronously). Idempotent. Throws `CLOSED` after `close()` (synchronously: a caller that does not
+   * await `start()` still sees the misuse). `whenMeasured()` waits for the first CPU figure.
+   */
+  start(): Promise<void> {
     if (this.closed) throw new ResourceError('CLOSED', 'ResourceController is closed');
-    if (this.started) return;
+    if (this.started) return Promise.resolve();
     this.started = true;
     const first = this.sample();
     this.timer = setInterval(() => this.sample(), this.opts.sampleIntervalMs);
@@ -122,6 +126,48 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
       this.retry = setTimeout(() => this.sample(), FIRST_FIGURE_RETRY_MS);
       this.retry.unref();
     }
+    return Promise.resolve();
+  }
+
+  /**
+   * Resolves once the host has been measured: a sample with a real CPU figure (a rate needs two readings, so the
+   * first sample at `start()` usually has none; the controller takes the next about 1 s later). Until then
+   * admission is blind to CPU load. Bounded by `timeoutMs` (default 3000): a host whose CPU cannot be read must not
+   * stall the caller. Resolves with the latest sample (`undefined` when there is none), also after `close()`.
+   */
+  whenMeasured(
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<SystemMetrics | undefined> {
+    const { timeoutMs = 3000, signal } = options;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || timeoutMs > MAX_TIMER_MS) {
+      return Promise.reject(
+        new ResourceError(
+          'INVALID_OPTION',
+          `timeoutMs must be a number from 0 to ${MAX_TIMER_MS}, got ${String(timeoutMs)}`,
+          {
+            details: { option: 'timeoutMs' },
+          },
+        ),
+      );
+    }
+    const measured = (m: SystemMetrics | undefined): boolean =>
+      m !== undefined && m.cpuOrigin !== 'unavailable';
+    if (measured(this.latest) || this.closed || signal?.aborted === true) return Promise.resolve(this.latest);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('resource:sampled', onSample);
+        signal?.removeEventListener('abort', done);
+        resolve(this.latest);
+      };
+      const onSample = (m: SystemMetrics): void => {
+        if (measured(m)) done();
+      };
+      // Not unref'd: the caller's promise depends on it.
+      const timer = setTimeout(done, timeoutMs);
+      this.on('resource:sampled', onSample);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   /**
@@ -137,6 +183,7 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
       this.sampleErrors++;
       this.opts.logger.warn({ err: error }, 'resource sample failed');
       this.warn({ code: 'SAMPLE_FAILED', message: `metrics source failed: ${describe(error)}`, error });
+      this.failed('sample', `metrics source failed: ${describe(error)}`, error);
       return undefined;
     }
     this.samples++;
@@ -168,17 +215,17 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
     else this.opts.logger.debug(entry, 'resource sample');
     // Slots first (a clear admits waiters at once), then everyone is told, state already current.
     if (transition === 'resume') this.drain();
-    this.safeEmit('sample', metrics);
+    this.safeEmit('resource:sampled', 'sample', metrics);
     if (transition === 'throttle') {
       const reason = this.throttleReason ?? '';
       this.opts.logger.warn({ reason, metrics }, `resource throttle: ${reason}`);
       this.callback('onThresholdExceeded', () => this.opts.onThresholdExceeded?.(metrics, reason));
-      this.safeEmit('throttle', { metrics, reason, throttledAt });
+      this.safeEmit('resource:throttled', 'throttle', { metrics, reason, throttledAt });
     } else if (transition === 'resume') {
       const throttledForMs = now - throttledAt;
       this.opts.logger.info({ throttledForMs, metrics }, 'resource throttle cleared');
       this.callback('onThresholdCleared', () => this.opts.onThresholdCleared?.(metrics));
-      this.safeEmit('resume', { metrics, throttledAt, throttledForMs });
+      this.safeEmit('resource:resumed', 'resume', { metrics, throttledAt, throttledForMs });
     }
     return metrics;
   }
@@ -328,11 +375,6 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
     return this.closing;
   }
 
-  /** Delegates to `close()`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
   private async shutdown(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
@@ -349,7 +391,7 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
       this.cleanup(w);
       w.reject(new ResourceError('CLOSED', 'ResourceController closed while waiting for a slot'));
     }
-    if (this.opts.ownsSource) this.opts.source.close?.();
+    if (this.opts.ownsSource) await this.opts.source.close?.();
   }
 
   private limit(): number {
@@ -401,29 +443,45 @@ export class ResourceController extends EventEmitter<ResourceControllerEvents> i
     }
   }
 
-  private safeEmit<K extends keyof ResourceControllerEvents>(
+  private safeEmit<K extends 'resource:sampled' | 'resource:throttled' | 'resource:resumed'>(
     event: K,
-    ...args: ResourceControllerEvents[K]
+    alias: 'sample' | 'throttle' | 'resume',
+    payload: Parameters<ResourceControllerEvents[K]>[0],
   ): void {
-    try {
-      (this.emit as (event: K, ...args: ResourceControllerEvents[K]) => boolean)(event, ...args);
-    } catch (error) {
-      this.listenerFailed(`'${event}' listener`, error);
+    for (const name of [event, alias] as const) {
+      try {
+        (this.emit as (e: string, p: unknown) => boolean)(name, payload);
+      } catch (error) {
+        this.listenerFailed(`'${name}' listener`, error);
+      }
     }
   }
 
   private warn(warning: ResourceWarning): void {
+    for (const name of ['resource:warning', 'warning'] as const) {
+      try {
+        this.emit(name, warning);
+      } catch (error) {
+        // A failing 'warning' listener can only be logged: warning about it would recurse.
+        this.opts.logger.error({ err: error }, `'${name}' listener threw`);
+      }
+    }
+  }
+
+  /** The one way background failures are reported: an `error` event (a throwing `error` listener is logged). */
+  private failed(source: ResourceErrorSource, message: string, cause: unknown): void {
+    const error = new ResourceError('INTERNAL', message, { cause, details: { source } });
     try {
-      this.emit('warning', warning);
-    } catch (error) {
-      // A failing 'warning' listener can only be logged: warning about it would recurse.
-      this.opts.logger.error({ err: error }, "'warning' listener threw");
+      this.emit('error', { error, source });
+    } catch (err) {
+      this.opts.logger.error({ err }, "'error' listener threw");
     }
   }
 
   private listenerFailed(name: string, error: unknown): void {
     this.opts.logger.error({ err: error }, `${name} threw`);
     this.warn({ code: 'LISTENER_FAILED', message: `${name} threw: ${describe(error)}`, error });
+    this.failed('listener', `${name} threw: ${describe(error)}`, error);
   }
 }
 

@@ -38,7 +38,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const s of sources.splice(0)) s.close();
+  for (const s of sources.splice(0)) void s.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -266,8 +266,8 @@ describe('SystemMetricsSource elsewhere', () => {
     );
     expect(() => new SystemMetricsSource({ eventLoopResolutionMs: 0 })).toThrow(/eventLoopResolutionMs/);
     const s = source();
-    s.close();
-    s.close();
+    void s.close();
+    void s.close();
     let error: unknown;
     try {
       s.sample();

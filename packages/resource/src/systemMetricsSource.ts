@@ -5,7 +5,7 @@ import type { IntervalHistogram } from 'node:perf_hooks';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Clock, FigureOrigin, MetricOrigin, PressureMetrics, SystemMetrics } from '@rediver/core';
-import { optionNames, systemClock } from '@rediver/core';
+import { ClosableBase, closeOnce, optionNames, systemClock } from '@rediver/core';
 import type { CgroupHierarchy } from './cgroupLayout';
 import { matchingDir, readCgroupLayout } from './cgroupLayout';
 import { ResourceError } from './errors';
@@ -117,7 +117,7 @@ const SOURCE_OPTION_KEYS = optionNames<SystemMetricsSourceOptions>({
  * (`/proc/self/cgroup`, `/proc/self/mountinfo`) and which files exist are found once, at construction; the
  * limits' values are re-read on every sample. Files stay open (re-read with pread) until `close()`.
  */
-export class SystemMetricsSource implements MetricsSource {
+export class SystemMetricsSource extends ClosableBase implements MetricsSource {
   private readonly clock: Clock;
   private readonly monotonicNowMs: () => number;
   private readonly hostCpus: number;
@@ -140,6 +140,7 @@ export class SystemMetricsSource implements MetricsSource {
   private closed = false;
 
   constructor(options: SystemMetricsSourceOptions = {}) {
+    super();
     if (typeof options !== 'object' || options === null) throw check.invalid('options', 'an object', options);
     const unknown = unknownKeyError('SystemMetricsSource', options, SOURCE_OPTION_KEYS);
     if (unknown !== undefined) throw unknown;
@@ -257,9 +258,17 @@ export class SystemMetricsSource implements MetricsSource {
     return metrics;
   }
 
-  /** Stops event-loop monitoring and closes the held files. Idempotent. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Stops event-loop monitoring and closes the held files (synchronously: they are closed when this returns); the
+   * same promise on every call.
+   */
+  close(): Promise<void> {
+    return this.#close();
+  }
+
+  readonly #close = closeOnce(() => this.#release());
+
+  #release(): void {
     this.closed = true;
     this.histogram?.disable();
     this.procStat?.close();

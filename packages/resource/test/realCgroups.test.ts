@@ -80,7 +80,7 @@ describe.skipIf(!linux)('cgroups on this machine', () => {
   it('reports each figure from a hierarchy that is mounted, and host only where no cgroup limit binds', () => {
     const source = new SystemMetricsSource({ eventLoopMonitoring: false });
     const m = source.sample();
-    source.close();
+    void source.close();
     const origins = m.origins;
     expect(origins).toBeDefined();
     if (origins === undefined) return;

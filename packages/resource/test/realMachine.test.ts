@@ -21,7 +21,7 @@ let worker: Worker | undefined;
 let source: SystemMetricsSource | undefined;
 
 afterEach(async () => {
-  source?.close();
+  void source?.close();
   source = undefined;
   await worker?.terminate();
   worker = undefined;

@@ -10,7 +10,7 @@ import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
 import type { Command, HeartbeatRequest, Job } from '@rediver/core';
 import type { Agent } from '../agent';
 import { CommandTracker } from '../commandTracker';
-import type { PlatformPort } from '../internal/ports';
+import type { PlatformPort } from '../ports';
 import { VERSION } from '../version';
 import { heartbeatMetrics } from '../wiring';
 import type { Io } from './common';

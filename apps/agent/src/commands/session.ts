@@ -2,7 +2,7 @@ import { AUDIT_EVENT_TYPES as T, isRediverError } from '@rediver/core';
 import { DEFAULT_RESOURCE_CONTROLLER_OPTIONS } from '@rediver/resource';
 import { Agent } from '../agent';
 import type { AgentConfig } from '../config';
-import type { AuditPort } from '../internal/ports';
+import type { AuditPort } from '../ports';
 import { requirePlatform } from '../config';
 import { detectCgroupPlacement } from '../internal/cgroupPlacement';
 import type { CgroupPlacement } from '../internal/cgroupPlacement';
@@ -109,7 +109,7 @@ export async function openSession(
   announceSetAside(deps.handles.chunks.store, deps.audit, (text) => io.err.write(`rediver-agent: ${text}\n`));
   const agent = new Agent(config, deps);
   const progress = attachProgress(agent, config.progress, io.err);
-  const say = (text: string): void => void agent.emit('line', text);
+  const say = (text: string): void => agent.say(text);
   watchStoreDamage(deps.handles.chunks.events, deps.audit, say);
   watchAuditWrites(deps.handles.audit, deps.audit.location, say);
   agent.start();

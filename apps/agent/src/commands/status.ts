@@ -9,7 +9,7 @@ import type { AgentFigures } from '../figures';
 import { holderAlive, lockPath, readLock } from '../internal/dataDirLock';
 import { withCode } from '../errors';
 import { formatBytes } from '../progress';
-import type { StoredReportInfo } from '../internal/ports';
+import type { StoredReportInfo } from '../ports';
 import { storedReportInfo, UNDELIVERED_STATUSES } from '../internal/storedReports';
 import { auditLogPath, chunkStorePath } from '../paths';
 import type { Io } from './common';

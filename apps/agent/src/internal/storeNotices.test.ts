@@ -7,7 +7,7 @@ import { AuditLogger } from '@rediver/audit';
 import { ChunkManager, ChunkStore } from '@rediver/chunk';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { generateLargeReport } from '../synthetic';
-import type { AuditEntry } from './ports';
+import type { AuditEntry } from '../ports';
 import { announceSetAside, watchAuditWrites, watchStoreDamage } from './storeNotices';
 
 let dir: string;

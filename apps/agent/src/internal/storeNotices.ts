@@ -1,7 +1,7 @@
 import { AUDIT_EVENT_TYPES as T } from '@rediver/core';
 import type { AuditLogger } from '@rediver/audit';
 import type { ChunkManager, SetAsideFile } from '@rediver/chunk';
-import type { AuditPort } from './ports';
+import type { AuditPort } from '../ports';
 
 /*
  * What the agent tells the operator about its own storage, so that nothing is lost silently: a damaged chunk store set

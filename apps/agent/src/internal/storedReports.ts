@@ -1,6 +1,6 @@
 import type { ReportStatus } from '@rediver/core';
 import type { ReportProgress } from '@rediver/chunk';
-import type { StoredReportInfo } from './ports';
+import type { StoredReportInfo } from '../ports';
 
 /** Report states that are not delivered yet: what `deliver`, `status` and the backlog list. */
 export const UNDELIVERED_STATUSES: readonly ReportStatus[] = Object.freeze([

@@ -1,16 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  APP,
-  plainAgentArgs,
-  startCli,
-  startServer,
-  tempDir,
-  TENANT,
-  useE2eLifecycle,
-  waitFor,
-} from './helpers';
+import { tempDir, waitFor } from '@rediver/testkit';
+import { APP, plainAgentArgs, startCli, startServer, TENANT, useE2eLifecycle } from './helpers';
 
 const cleanups = useE2eLifecycle();
 
@@ -26,7 +18,7 @@ const NOT_WHILE_IDLE: [string, RegExp][] = [
 
 describe('footprint of the idle daemon (real process)', () => {
   it('`run` with no jobs loads only the modules it uses', async () => {
-    const dir = await tempDir('agent-e2e-footprint-');
+    const dir = tempDir('agent-e2e-footprint-');
     cleanups.push(dir.cleanup);
     const server = await startServer(dir.path);
     cleanups.push(() => server.close());
@@ -40,12 +32,14 @@ describe('footprint of the idle daemon (real process)', () => {
       },
       { tsx: true },
     );
-    await waitFor(() => /running as/.test(run.stderr() + run.stdout()), 60_000, 'the daemon running');
+    await waitFor(() => /running as/.test(run.stderr() + run.stdout()), {
+      timeoutMs: 60_000,
+      what: 'the daemon running',
+    });
     // A poll and a heartbeat went through the client.
     await waitFor(
       () => (server.stats(TENANT).tenants[0]?.totals.heartbeats ?? 0) >= 1,
-      30_000,
-      'a heartbeat at the server',
+      { timeoutMs: 30_000, what: 'a heartbeat at the server' },
     );
     run.child.kill('SIGTERM');
     expect(await run.exit, run.stdout() + run.stderr()).toBe(0);

@@ -5,7 +5,7 @@ import { ERROR_CODES } from '@rediver/core';
 import type { Logger } from '@rediver/core';
 import { Compressor } from 'zstd-napi';
 import { sha256Hex, sha256Stream } from './checksum';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 
 /**
  * zstd compression at a fixed level. Every output is ONE standard zstd frame with its content size and

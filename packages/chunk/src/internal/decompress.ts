@@ -2,7 +2,7 @@ import { ERROR_CODES, isRediverError } from '@rediver/core';
 import type { DecompressionLimits } from '@rediver/core';
 import type { Decompress as FzstdDecompress } from 'fzstd';
 import { sha256Stream } from './checksum';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MASK = 0xfffffff0;

@@ -1,5 +1,5 @@
 import { ERROR_CODES, optionChecker } from '@rediver/core';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 
 /** The chunk package's option checks: `<option> must be <rule> (got <value>)`, `INVALID_OPTION`, `details.option`. */
 export const check = optionChecker({

@@ -1,7 +1,7 @@
 import { ERROR_CODES, isValidReportId, MAX_TOTAL_CHUNKS } from '@rediver/core';
 import type { Asset, ChunkData, Finding, Report } from '@rediver/core';
 import { sha256Stream } from './checksum';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 import { PieceArena } from './pieceArena';
 
 /** The limits a split honours. */

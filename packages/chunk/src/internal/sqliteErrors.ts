@@ -1,5 +1,5 @@
 import { ERROR_CODES, isRediverError, systemErrorCode } from '@rediver/core';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 
 function codeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;

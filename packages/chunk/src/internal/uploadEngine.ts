@@ -1,9 +1,8 @@
 import { ERROR_CODES, isRediverError, MAX_TIMER_MS, toRediverError as toCoreError } from '@rediver/core';
 import type { ChunkUploader, Clock, Logger, RediverError } from '@rediver/core';
-import type { EventEmitter } from 'eventemitter3';
-import { ChunkError } from './errors';
+import { ChunkError } from '../errors';
 import { AdaptiveLimit } from './adaptiveLimit';
-import type { ChunkEventMap, ChunkFailReason, ReportFailedEvent } from './events';
+import type { ChunkEventMap, ChunkFailReason, ReportFailedEvent } from '../events';
 import { retryDelayMs } from './uploadBackoff';
 import { chunkIdempotencyKey } from './uploadIdempotency';
 import { buildChunkUploadRequest } from './uploadPayload';
@@ -57,7 +56,11 @@ export interface UploadEngineDeps {
     chunkIndex: number,
   ) => Promise<ChunkFrame | undefined>;
   readonly uploaderFor: (tenantId: string) => ChunkUploader;
-  readonly emitter: EventEmitter<ChunkEventMap>;
+  /** The store's events: the engine emits on them (its `emit` is not public). */
+  readonly events: {
+    emit<E extends keyof ChunkEventMap>(event: E, payload: Parameters<ChunkEventMap[E]>[0]): void;
+    listenerCount(event: keyof ChunkEventMap): number;
+  };
   /**
    * True while the connection is inside another transaction (the store's Kysely transactions share the connection
    * and span several ticks): the engine's synchronous writes wait for it to end rather than nest into it.
@@ -526,7 +529,7 @@ export class UploadEngine {
 
   /** The backlog's figures after a change (an O(tenants) read of the counter rows). */
   #emitBacklog(): void {
-    if (this.#d.emitter.listenerCount('upload:backlog') === 0) return;
+    if (this.#d.events.listenerCount('upload:backlog') === 0) return;
     this.#emit('upload:backlog', {
       outstandingChunks: this.#d.queue.outstanding(),
       inFlight: this.#inFlight.size,
@@ -583,7 +586,7 @@ export class UploadEngine {
   }
 
   #emit<E extends keyof ChunkEventMap>(event: E, payload: Parameters<ChunkEventMap[E]>[0]): void {
-    this.#callback(() => (this.#d.emitter.emit as (e: E, p: unknown) => boolean)(event, payload));
+    this.#callback(() => this.#d.events.emit(event, payload));
   }
 
   /** Runs user code (listeners, callbacks): a throw is logged, never allowed into the engine. */
@@ -610,6 +613,7 @@ export class UploadEngine {
       ? err
       : new ChunkError(ERROR_CODES.INTERNAL, `upload engine error: ${String(err)}`, { cause: err });
     this.#d.logger.error({ ...ctx, err: error }, 'upload engine error');
+    this.#emit('error', { ...ctx, error, source: 'upload' });
     this.#emit('upload:error', { ...ctx, error });
     this.#callback(() => this.#d.callbacks.onError?.(error, ctx));
   }

@@ -12,7 +12,7 @@ process.stdin.once('data', () => {
   let x = 0;
   while (Date.now() < until) x = (x * 31 + 7) % 1000003;
   const metrics = source.sample();
-  source.close();
+  void source.close();
   process.stdout.write(
     `${JSON.stringify({ metrics, cgroup: readFileSync('/proc/self/cgroup', 'utf8'), x })}\n`,
   );

@@ -5,7 +5,7 @@ import { isRediverError, ResourceController } from '../../src/index';
 
 const steps: string[] = [];
 const controller = new ResourceController({ maxConcurrentJobs: 1 });
-controller.start(); // sampling timers are idle background work: they must not keep the process alive
+void controller.start(); // sampling timers are idle background work: they must not keep the process alive
 
 const held = controller.acquireSlot();
 if (held === null) throw new Error('the only slot should be free');

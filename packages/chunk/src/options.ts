@@ -8,16 +8,33 @@ import {
 } from '@rediver/core';
 import type { Clock, DecompressionLimits, Logger } from '@rediver/core';
 import { ChunkError } from './errors';
-import { check } from './optionCheck';
+import { check } from './internal/optionCheck';
 
 /** What `submitReport` does when a new report would push stored bytes over `maxStorageMB`. */
 export const WHEN_FULL_POLICIES = ['reject', 'drop-oldest'] as const;
 /** Quota policy: `reject` refuses the new report; `drop-oldest` deletes the tenant's oldest undelivered reports. */
 export type WhenFullPolicy = (typeof WHEN_FULL_POLICIES)[number];
 
-/** Options of `ChunkStore` (and of the chunk manager built on it): the Chunk Manager Config of
- * `docs/spec/agent-resource-management.md`. */
-export interface ChunkStoreOptions {
+/**
+ * Delivery options that live in the spec's Chunk Manager Config table: used by `ChunkManager`'s upload engine. A
+ * `ChunkStore` accepts them (one options object configures a manager and a store opened on the same file) and
+ * ignores them.
+ */
+export interface ChunkUploadTableOptions {
+  /** Pause between two uploads of one worker, ms. Default 100. */
+  uploadDelayMs?: number;
+  /** Upload workers. Default 2. */
+  maxConcurrentUploads?: number;
+  /** Retries per chunk after its first attempt. Default 3. */
+  maxRetries?: number;
+  /** Free a chunk's blob once it is uploaded (metadata kept). Default true. */
+  autoCleanupOnUpload?: boolean;
+  /** Delete a report's chunks once all are uploaded. Default true. */
+  cleanupOnReportComplete?: boolean;
+}
+
+/** Storage options of `ChunkStore` (the spec's Chunk Manager Config, without the delivery rows). */
+export interface ChunkStorageOptions {
   /** A report with at least this many findings is chunked. Default 2000. */
   minFindingsForChunking?: number;
   /** A report with at least this many assets is chunked. Default 200. */
@@ -30,12 +47,6 @@ export interface ChunkStoreOptions {
   maxAssetsPerChunk?: number;
   /** Largest uncompressed chunk JSON, bytes (a single bigger finding travels alone). Default 2 MiB. */
   maxChunkSizeBytes?: number;
-  /** Pause between two uploads of one worker, ms. Default 100. */
-  uploadDelayMs?: number;
-  /** Upload workers. Default 2. */
-  maxConcurrentUploads?: number;
-  /** Retries per chunk after its first attempt. Default 3. */
-  maxRetries?: number;
   /** SQLite file; `~` is expanded, the folder created, the file made 0600. Default `~/.rediver/chunks.db`. */
   databasePath?: string;
   /** Completed/failed reports are deleted this long after they finished, hours. Default 24. */
@@ -51,10 +62,6 @@ export interface ChunkStoreOptions {
    * Default true.
    */
   compressInWorker?: boolean;
-  /** Free a chunk's blob once it is uploaded (metadata kept). Default true. */
-  autoCleanupOnUpload?: boolean;
-  /** Delete a report's chunks once all are uploaded. Default true. */
-  cleanupOnReportComplete?: boolean;
   /** Period of the retention (and, with `aggressiveCleanup`, quota) sweep, minutes; 0 disables the timer. Default 15. */
   cleanupIntervalMinutes?: number;
   /** Free uploaded blobs (oldest first) when storage is over quota. Default true. */
@@ -74,6 +81,12 @@ export interface ChunkStoreOptions {
    */
   readOnly?: boolean;
 }
+
+/**
+ * Options of `ChunkStore`: its storage options, plus the delivery rows of the spec's table, accepted so one options
+ * object configures a manager and a store opened on the same file (a store ignores them).
+ */
+export interface ChunkStoreOptions extends ChunkStorageOptions, ChunkUploadTableOptions {}
 
 /** `ChunkStoreOptions` with every value present. */
 export type ResolvedChunkStoreOptions = Readonly<Required<ChunkStoreOptions>>;

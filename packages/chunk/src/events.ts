@@ -1,6 +1,6 @@
 import type { ChunkUploadResponse, RediverError } from '@rediver/core';
 import type { WhenFullPolicy } from './options';
-import type { ReportProgress } from './uploadQueue';
+import type { ReportProgress } from './internal/uploadQueue';
 
 /** A chunk was stored. */
 export interface ChunkCreatedEvent {
@@ -103,14 +103,34 @@ export interface StoreCorruptEvent {
   reason: string;
 }
 
-/** A background maintenance run (retention/quota sweep) failed; it is retried on the next tick. */
+/**
+ * A background maintenance run (retention/quota sweep) failed; it is retried on the next tick.
+ * @deprecated Listen to `error` (`source: 'maintenance'`).
+ */
 export interface MaintenanceErrorEvent {
   error: unknown;
 }
 
+/** Which background activity failed. */
+export type ChunkErrorSource = 'maintenance' | 'upload';
+
 /**
- * Typed event map of `@rediver/chunk` (eventemitter3). Storage events are emitted by `ChunkStore`; the
- * upload engine adds its events below and emits them on the same emitter.
+ * Payload of `error`, the one way background failures are reported: a maintenance sweep (retried on the next tick)
+ * or the upload engine's bookkeeping (the chunk is retried later). `error` is a `ChunkError` (`INTERNAL` unless the
+ * failure had its own code, e.g. `DISK_FULL`).
+ */
+export interface ChunkErrorEvent {
+  error: RediverError;
+  source: ChunkErrorSource;
+  tenantId?: string;
+  reportId?: string;
+  chunkIndex?: number;
+}
+
+/**
+ * Typed event map of `@rediver/chunk` (eventemitter3): one payload per event, `domain:verb` names, `error` for
+ * background failures. Storage events are emitted by `ChunkStore`; the upload engine adds its events below and emits
+ * them on the same emitter.
  */
 export interface ChunkEventMap {
   'chunk:created': (event: ChunkCreatedEvent) => void;
@@ -120,7 +140,10 @@ export interface ChunkEventMap {
   'report:stored': (event: ReportStoredEvent) => void;
   'report:dropped': (event: ReportDroppedEvent) => void;
   'storage:full': (event: StorageFullEvent) => void;
+  /** @deprecated Use `error` (`source: 'maintenance'`). */
   'maintenance:error': (event: MaintenanceErrorEvent) => void;
+  /** A background failure (maintenance sweep, upload bookkeeping); the store and engine carry on. */
+  error: (event: ChunkErrorEvent) => void;
   'store:set-aside': (event: StoreSetAsideEvent) => void;
   'store:corrupt': (event: StoreCorruptEvent) => void;
   // ---- upload engine events (owned by the upload half; add below this line) ----
@@ -130,6 +153,7 @@ export interface ChunkEventMap {
   'report:progress': (event: ReportProgress) => void;
   'report:completed': (event: ReportProgress) => void;
   'report:failed': (event: ReportFailedEvent) => void;
+  /** @deprecated Use `error` (`source: 'upload'`). */
   'upload:error': (event: UploadErrorEvent) => void;
   'upload:limit': (event: UploadLimitEvent) => void;
   'upload:backlog': (event: UploadBacklogEvent) => void;

@@ -12,10 +12,11 @@ import type {
   SystemMetrics,
   UploadResult,
 } from '@rediver/core';
+import type { ChunkEventMap } from '@rediver/chunk';
 
 /*
- * The agent's view of each package: the few calls and events it uses. `wiring.ts` adapts the real
- * packages to these; tests may substitute them (they are the agent's own boundary).
+ * The agent's view of each package: the few calls it uses (events are the packages' own maps). `wiring.ts` adapts
+ * the real packages to these; tests may substitute them (they are the agent's own boundary).
  */
 
 /** One audit line as the agent asks for it. */
@@ -73,7 +74,6 @@ export interface PipelineSubmit {
 
 /** The upload pipeline (small reports). */
 export interface PipelinePort {
-  start(): void;
   /** Returns the item id; throws `QUEUE_FULL` / `CLOSED` (a RediverError) when it takes nothing. */
   submit(report: Report, options: PipelineSubmit): string;
   /** Resolves when nothing is queued, in flight or waiting to retry. */
@@ -86,39 +86,13 @@ export interface PipelinePort {
   onRetry(fn: (item: QueueItem, error: unknown, delayMs: number | undefined) => void): void;
 }
 
-/** Chunk store and upload engine events, normalised. */
-export type ChunkPortEvent =
-  | { kind: 'report-stored'; reportId: string; totalChunks: number; bytes: number; originalBytes: number }
-  | { kind: 'chunk-created'; reportId: string; chunkIndex: number; totalChunks: number; bytes: number }
-  | { kind: 'chunk-uploaded'; reportId: string; chunkIndex: number; totalChunks: number; bytes: number }
-  | {
-      kind: 'chunk-retry';
-      reportId: string;
-      chunkIndex: number;
-      attempt: number;
-      error: unknown;
-      delayMs?: number;
-    }
-  | { kind: 'chunk-failed'; reportId: string; chunkIndex: number; error: unknown }
-  | {
-      kind: 'chunk-cleanup';
-      reportId?: string;
-      chunks: number;
-      bytes: number;
-      reason: string;
-      undelivered: boolean;
-    }
-  | { kind: 'report-completed'; reportId: string }
-  | { kind: 'report-failed'; reportId: string; status: string; error?: unknown }
-  | { kind: 'storage-full'; message: string }
-  | {
-      /** The engine's delivery figures after each settled or retried chunk (no polling). */
-      kind: 'upload-backlog';
-      outstandingChunks: number;
-      inFlight: number;
-      concurrencyLimit: number;
-    }
-  | { kind: 'upload-limit'; previous: number; limit: number; reason: string };
+/**
+ * Where the agent listens to the chunk store's and upload engine's events: `@rediver/chunk`'s own typed map
+ * (`ChunkManager.events`), no adaptation in between.
+ */
+export interface ChunkEvents {
+  on<K extends keyof ChunkEventMap>(event: K, listener: ChunkEventMap[K]): unknown;
+}
 
 /** A report without its findings (a streamed report's header). */
 export type ReportHeaderPort = Omit<Report, 'findings'>;
@@ -169,7 +143,8 @@ export interface ChunkPort {
   }): Promise<ReportWriterPort>;
   /** Starts uploading (backlog first). */
   start(): void;
-  onEvent(fn: (e: ChunkPortEvent) => void): void;
+  /** The package's events (storage and delivery). */
+  readonly events: ChunkEvents;
   /** Reports not yet completed (pending, uploading, failed, partial), oldest first: one query on counter rows. */
   listReports(): Promise<StoredReportInfo[]>;
   /** One report's delivery figures (also a completed one, until retention deletes it). */
