@@ -18,13 +18,7 @@ import type { AgentDeps } from './agent';
 import type { AgentConfig, PackageSectionName } from './config';
 import { registerSectionKeys } from './config';
 import { AgentError, configError, withCode } from './errors';
-import type {
-  AuditPort,
-  ChunkPort,
-  PipelinePort,
-  PlatformPort,
-  ResourcePort,
-} from './ports';
+import type { AuditPort, ChunkPort, PipelinePort, PlatformPort, ResourcePort } from './ports';
 import { chunkStorePath, dataPaths } from './paths';
 import { storedReportInfo, UNDELIVERED_STATUSES } from './internal/storedReports';
 import { VERSION } from './version';

@@ -624,9 +624,7 @@ export class ChunkStore extends Component<ChunkEventMap> {
         quarantine: (t, r, i, id, failure) => this.#quarantine(t, r, i, id, failure),
         limits: this.options.decompressionLimits,
       },
-      tenant,
-      reportId,
-      chunkIndex,
+      { tenant, reportId, chunkIndex },
       mode,
     );
   }

@@ -37,10 +37,10 @@ describe('footprint of the idle daemon (real process)', () => {
       what: 'the daemon running',
     });
     // A poll and a heartbeat went through the client.
-    await waitFor(
-      () => (server.stats(TENANT).tenants[0]?.totals.heartbeats ?? 0) >= 1,
-      { timeoutMs: 30_000, what: 'a heartbeat at the server' },
-    );
+    await waitFor(() => (server.stats(TENANT).tenants[0]?.totals.heartbeats ?? 0) >= 1, {
+      timeoutMs: 30_000,
+      what: 'a heartbeat at the server',
+    });
     run.child.kill('SIGTERM');
     expect(await run.exit, run.stdout() + run.stderr()).toBe(0);
     const loaded = readFileSync(log, 'utf8').split('\n');

@@ -38,11 +38,10 @@ export interface ChunkReadDeps {
  */
 export function readVerifiedChunk(
   deps: ChunkReadDeps,
-  tenant: string,
-  reportId: string,
-  chunkIndex: number,
+  where: { tenant: string; reportId: string; chunkIndex: number },
   mode: ReadMode,
 ): { blob: ChunkBlob; json?: Uint8Array } | undefined {
+  const { tenant, reportId, chunkIndex } = where;
   const keep = mode === 'json';
   const row = deps.readRow(
     `SELECT c.id, c.status, b.data, c.tail, c.checksum, c.frame_checksum, c.original_bytes,
