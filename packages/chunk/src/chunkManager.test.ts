@@ -265,6 +265,33 @@ describe('ChunkManager scheduling', () => {
     expect(order(u)).toEqual(['one-chunk#0', 'other#0', 'one-chunk#0']);
     vi.useRealTimers();
   });
+  it('a retry re-queued by a slot that then parks (the limit shrank) still wakes the idle slot', async () => {
+    // Slot 0 delivers chunk 0 and goes idle with nothing due (chunk 1 is in flight). Chunk 1 is answered 429:
+    // the adaptive limit shrinks to 1, the chunk is re-queued due in 30 ms and slot 1 parks above the limit.
+    // The idle slot must be woken when the retry falls due (it was lost: the report never completed).
+    let release!: () => void;
+    const second = new Promise<void>((resolve) => (release = resolve));
+    const u = memoryUploader(async (_call, n) => {
+      if (n === 1) {
+        setImmediate(release);
+        return;
+      }
+      if (n === 2) {
+        await second;
+        await settle();
+        throw new RediverError('RATE_LIMITED', 'slow down', { retryAfterMs: 30 });
+      }
+    });
+    const m = open({ uploader: u, maxConcurrentUploads: 2, maxFindingsPerChunk: 10 });
+    const limits: number[] = [];
+    m.on('upload:limit', (e) => limits.push(e.limit));
+    await m.submitReport(makeReport('parked', { findings: 20 }), { tenantId: 't1' });
+    void m.start();
+    await within(m.waitForReport('t1', 'parked'), 5000, 'delivered after the retry');
+    expect(limits).toContain(1);
+    expect(u.calls).toHaveLength(3);
+  });
+
   it('a short retry is not held behind a long Retry-After of another chunk', async () => {
     const u = memoryUploader((call) => {
       const again = u.calls.filter((c) => c.request.report_id === call.request.report_id).length > 1;

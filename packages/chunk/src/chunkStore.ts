@@ -287,6 +287,7 @@ export class ChunkStore extends Component<ChunkEventMap> {
     if (typeof ref !== 'object' || ref === null) {
       throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, 'ref must be { reportId, chunkIndex }');
     }
+    if (!decoderLoaded()) await loadDecoder();
     return this.#readVerified(tenantId, ref.reportId, ref.chunkIndex, verify === 'full' ? 'blob' : 'frame')
       ?.blob;
   }

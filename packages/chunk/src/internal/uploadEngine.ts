@@ -302,6 +302,9 @@ export class UploadEngine {
       if (this.#limiter !== undefined && this.#workingSlots >= this.#limiter.limit) this.#limiter.saturated();
       const startedAt = this.#d.clock.now();
       await this.#process(chunk);
+      // A chunk re-queued for later (a retry) must wake the idle slots when it falls due: this slot may park
+      // next (the limit shrank) and never reach `#idle`, which is where the due timer is otherwise armed.
+      if (this.#waiters.size > 0) this.#armDueTimer();
       // Fixed pacing: a pause after each upload (the seed's). Adaptive: a minimum spacing between the starts of
       // a slot's uploads, so a slow round trip is not paid twice and the limit alone sets the pace.
       const pause =
