@@ -48,7 +48,6 @@ const MAX_PARAMS_GRANDFATHERED = [
   'apps/agent/src/sarif/convert.ts',
   'apps/agent/src/scanners.ts',
   'apps/ingest-server/bench/run.ts',
-  'apps/ingest-server/src/ingestStore.ts',
   'apps/ingest-server/src/internal/validation.ts',
   'apps/ingest-server/test/helpers.ts',
   'packages/chunk/src/chunkStore.ts',
