@@ -622,7 +622,7 @@ export class ChunkStore extends Component<ChunkEventMap> {
     return readVerifiedChunk(
       {
         readRow: (text, args) => this.#readRow(text, args),
-        quarantine: (t, r, i, id, failure) => this.#quarantine(t, r, i, id, failure),
+        quarantine: (chunk, failure) => this.#quarantine(chunk, failure),
         limits: this.options.decompressionLimits,
       },
       { tenant, reportId, chunkIndex },
@@ -640,7 +640,12 @@ export class ChunkStore extends Component<ChunkEventMap> {
     }
   }
 
-  #quarantine(tenant: string, reportId: string, chunkIndex: number, id: number, failure: ChunkError): void {
+  /** Marks a damaged chunk `corrupt` (unless read-only), counts, logs and announces it (`chunk:corrupt`). */
+  #quarantine(
+    chunk: { tenant: string; reportId: string; chunkIndex: number; id: number },
+    failure: ChunkError,
+  ): void {
+    const { tenant, reportId, chunkIndex, id } = chunk;
     if (!this.readOnly) {
       this.#write('quarantining a chunk', () =>
         this.#sql
