@@ -47,7 +47,6 @@ const MAX_PARAMS_GRANDFATHERED = [
   'apps/ingest-server/bench/run.ts',
   'apps/ingest-server/src/internal/validation.ts',
   'apps/ingest-server/test/helpers.ts',
-  'packages/client/src/internal/classify.ts',
   'tools/packAndUse/run.ts',
 ];
 
