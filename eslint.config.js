@@ -41,13 +41,13 @@ const APP_SRC_IMPORTS = [
   },
 ];
 
-// max-params: more than 4 positional parameters takes an options object. These existing internal signatures are
-// grandfathered until the file splits of issue 16 (item 3) rework them; new code may not add to the list.
+// max-params: more than 4 positional parameters takes an options object. Two files stay, and new code may not add
+// to the list: validation.ts's field checkers (str/num/obj/oneOf: ~75 calls per object on the body workers' hot
+// path, built to allocate nothing per field; changing them needs the ingest bench) and the test helper makeChunk
+// (its callers are test files, whose lines stay as they are in the split).
 const MAX_PARAMS_GRANDFATHERED = [
-  'apps/ingest-server/bench/run.ts',
   'apps/ingest-server/src/internal/validation.ts',
   'apps/ingest-server/test/helpers.ts',
-  'tools/packAndUse/run.ts',
 ];
 
 /**
