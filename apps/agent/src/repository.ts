@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import type { Asset, BranchInfo } from '@rediver/core';
+import { childProcessModule } from './internal/lazyModules';
 
 /** What the agent knows about a scanned folder. */
 export interface RepositoryInfo {
@@ -17,9 +17,14 @@ export interface RepositoryInfo {
 
 function git(cwd: string, args: string[]): Promise<string | undefined> {
   return new Promise((done) => {
-    execFile('git', ['-C', cwd, ...args], { timeout: 5000, windowsHide: true }, (err, stdout) => {
-      done(err === null ? stdout.trim() || undefined : undefined);
-    });
+    childProcessModule().execFile(
+      'git',
+      ['-C', cwd, ...args],
+      { timeout: 5000, windowsHide: true },
+      (err, stdout) => {
+        done(err === null ? stdout.trim() || undefined : undefined);
+      },
+    );
   });
 }
 

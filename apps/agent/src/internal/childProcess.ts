@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setPriority } from 'node:os';
@@ -7,6 +6,7 @@ import type { CgroupPlacement } from './cgroupPlacement';
 import { scannerEnv } from './childEnv';
 import { ScannerCgroup, Watchdog } from './containment';
 import type { ScannerCaps, ScannerUsage } from './containment';
+import { childProcessModule } from './lazyModules';
 import { recordScanner } from './scannerRegistry';
 
 /** Outcome of one child process run. */
@@ -124,7 +124,7 @@ export function runChild(argv: readonly string[], options: RunChildOptions): Pro
       options.env ?? process.env,
       options.env === undefined ? (defaults.passEnv ?? []) : Object.keys(options.env),
     );
-    const child = spawn(spawnArgv[0]!, spawnArgv.slice(1), {
+    const child = childProcessModule().spawn(spawnArgv[0]!, spawnArgv.slice(1), {
       cwd: options.cwd,
       env,
       detached: true,

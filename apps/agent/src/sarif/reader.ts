@@ -6,12 +6,11 @@
  */
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import { AgentError } from '../errors';
+import { readlineModule, streamParserModule } from '../internal/lazyModules';
 import { SecretMasker } from './masking';
 import type { RunInput } from './convert';
 import type { SarifArtifact, SarifInvocation, SarifResult, SarifToolComponent } from './types';
@@ -101,6 +100,7 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
     if (r !== undefined) makeReady(r);
   };
 
+  const { Tokenizer, TokenParser, TokenType } = await streamParserModule();
   const tokenizer = new Tokenizer();
   const parser = new TokenParser({
     paths: ['$.version', '$.runs.*.*.*', '$.properties.*', '$.inlineExternalProperties.*'],
@@ -186,7 +186,7 @@ export async function* readSarif(file: string, options: SarifReadOptions = {}): 
     s.fd = -1;
     const input = createReadStream(s.path);
     try {
-      const lines = createInterface({ input, crlfDelay: Infinity });
+      const lines = readlineModule().createInterface({ input, crlfDelay: Infinity });
       for await (const line of lines) {
         if (line === '') continue;
         yield { kind: 'result', index: r.index, result: JSON.parse(line) as SarifResult };
