@@ -17,6 +17,7 @@
 // Environment: BENCH_E2E_SIZES (default 10000,100000,1000000), BENCH_E2E_PARTS (default e2e,adaptive),
 // BENCH_ADAPTIVE_FINDINGS (default 4000).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -66,7 +67,9 @@ function timed(argv: string[], cwd = APP): Promise<Timed> {
 }
 
 /** apps/ingest-server in its own process; resolves with its URL. */
-function startIngestServer(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+function startIngestServer(
+  dir: string,
+): Promise<{ url: string; stop: () => Promise<void>; cpuSeconds: () => number }> {
   const child = spawn(
     process.execPath,
     [
@@ -92,6 +95,7 @@ function startIngestServer(dir: string): Promise<{ url: string; stop: () => Prom
       if (m !== null)
         done({
           url: m[1]!,
+          cpuSeconds: () => processCpuSeconds(child.pid!),
           stop: () =>
             new Promise((r) => {
               child.once('exit', () => r());
@@ -101,6 +105,12 @@ function startIngestServer(dir: string): Promise<{ url: string; stop: () => Prom
     });
     child.on('exit', (code) => fail(new Error(`ingest server exited ${code}: ${out}`)));
   });
+}
+
+/** CPU seconds (user + system) a live process has used, from /proc (clock ticks of 10 ms). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function agentArgs(cli: string, url: string, dataDir: string): string[] {
@@ -142,7 +152,9 @@ async function e2e(work: string, cli: string, sizes: number[]): Promise<void> {
   const server = await startIngestServer(work);
   try {
     const runs = new Map<number, Timed>();
+    const serverCpu = new Map<number, number>();
     for (const n of sizes) {
+      const before = server.cpuSeconds();
       const r = await timed([
         ...agentArgs(cli, server.url, join(work, `agent-${n}`)),
         root,
@@ -152,12 +164,14 @@ async function e2e(work: string, cli: string, sizes: number[]): Promise<void> {
       if (r.code !== 0 || !r.stdout.includes(`${n} finding(s)`))
         throw new Error(`agent scan of ${n} exited ${r.code}: ${r.stdout}${r.stderr.slice(-2000)}`);
       runs.set(n, r);
+      serverCpu.set(n, server.cpuSeconds() - before);
       line(`agent_seconds_${n}`, r.wallSeconds);
       line(`agent_findings_per_s_${n}`, n / r.wallSeconds);
       line(`agent_cpu_s_${n}`, r.cpuSeconds);
       line(`agent_peak_rss_mb_${n}`, r.peakRssMb);
     }
     const largest = Math.max(...sizes);
+    const anchorBefore = server.cpuSeconds();
     const a = await timed([
       process.execPath,
       '--import',
@@ -175,6 +189,11 @@ async function e2e(work: string, cli: string, sizes: number[]): Promise<void> {
     line('anchor_findings_per_s', largest / a.wallSeconds);
     line('anchor_cpu_s', a.cpuSeconds);
     line('anchor_peak_rss_mb', a.peakRssMb);
+    // The platform's side of each run: the same server ingesting the agent's findings (every field the SARIF
+    // gives) and the anchor's (the least the platform accepts). When the server's CPU is close to a run's wall
+    // time, that run was paced by the server, not by the sender.
+    line(`server_cpu_s_agent_${largest}`, serverCpu.get(largest)!);
+    line('server_cpu_s_anchor', server.cpuSeconds() - anchorBefore);
     const big = runs.get(largest)!;
     line('e2e_ratio', largest / big.wallSeconds / (largest / a.wallSeconds));
     line('peak_rss_mb', big.peakRssMb);

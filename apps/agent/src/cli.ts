@@ -31,11 +31,11 @@ function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
 }
 
 if (isEntry()) {
-  // WebAssembly stays on V8's baseline compiler (Liftoff). The only wasm this process runs is undici's llhttp, the
-  // parser of the platform's short JSON answers. Its optimising tier-up runs on a background thread whose malloc
-  // arena held ~32 MB for ~3 s when delivery started (the agent's peak RSS at any report size; bench/e2e.ts with
-  // /proc/<pid>/smaps) and kept ~10 MB resident for the life of an idle daemon in 3 of 4 runs (RssAnon 26-31 MB
-  // against 20-21 MB with the flag). The executable only: a library user's process keeps its own flags.
+  // WebAssembly stays on V8's baseline compiler (Liftoff). The only wasm this process may run is llhttp, the HTTP
+  // parser of Node's own fetch (the audit log's remote shipping; the platform client uses node:http). Its
+  // optimising tier-up runs on a background thread whose malloc arena held ~32 MB for ~3 s (measured when the
+  // client was on undici, with bench/e2e.ts and /proc/<pid>/smaps) and could stay resident for the life of the
+  // daemon. The answers parsed are short. The executable only: a library user's process keeps its own flags.
   setFlagsFromString('--liftoff-only');
   ignoreClosedPipe(process.stdout);
   ignoreClosedPipe(process.stderr);

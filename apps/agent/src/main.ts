@@ -18,7 +18,7 @@ Run "rediver-agent <command> --help" for a command's options (configuration: fil
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
-// Loaded on demand: `--version` or `status` should not pay for fastify, undici and SQLite.
+// Loaded on demand: `--version` or `status` should not pay for fastify, the HTTP client and SQLite.
 const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./commands/demo')).demoCommand,
   scan: async () => (await import('./commands/scan')).scanCommand,

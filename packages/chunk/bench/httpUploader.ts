@@ -4,7 +4,7 @@
 // `BENCH_UPLOADER=http`: node:http over a keep-alive agent on both sides — a much cheaper client, so the same
 // engine overhead is a larger share (a stricter ratio), and less client garbage (fetch encodes a string body into
 // a fresh Uint8Array and copies it again into its body stream; node:http writes the string to the socket). The
-// agent's real client, @rediver/client, uses an undici Pool: between the two.
+// agent's real client, @rediver/client, uses node:http over a keep-alive agent too (since it left undici).
 import { Agent, request } from 'node:http';
 import type {
   ChunkUploader,

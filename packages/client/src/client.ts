@@ -25,7 +25,7 @@ import {
   MAX_CHUNK_DATA_BYTES,
   MAX_TOTAL_CHUNKS,
 } from '@rediver/core';
-import { Pool } from './internal/pool';
+import { Transport } from './internal/transport';
 import { ClientError } from './clientError';
 import type { ClientOptions, ResolvedClientOptions } from './clientOptions';
 import { resolveClientOptions } from './clientOptions';
@@ -90,7 +90,7 @@ interface Answer<T> {
 /** The platform's agent API over a pooled keep-alive HTTP client. Create with `createClient`. */
 export class RediverClient extends ClosableBase implements ReportUploader, ChunkUploader {
   readonly #o: ResolvedClientOptions;
-  readonly #pool: Pool;
+  readonly #transport: Transport;
   readonly #headers: Readonly<Record<string, string>>;
   #closing: Promise<void> | undefined;
 
@@ -98,13 +98,7 @@ export class RediverClient extends ClosableBase implements ReportUploader, Chunk
   constructor(options: ClientOptions) {
     super();
     this.#o = resolveClientOptions(options);
-    this.#pool = new Pool(this.#o.origin, {
-      connections: this.#o.maxConnections,
-      pipelining: 1,
-      connectTimeout: this.#o.timeoutMs,
-      headersTimeout: this.#o.timeoutMs,
-      bodyTimeout: this.#o.timeoutMs,
-    });
+    this.#transport = new Transport(new URL(this.#o.origin), { connections: this.#o.maxConnections });
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#o.apiKey}`,
       accept: 'application/json',
@@ -248,7 +242,7 @@ export class RediverClient extends ClosableBase implements ReportUploader, Chunk
 
   /** Refuses new calls, lets in-flight requests finish (each bounded by `timeoutMs`), closes the sockets. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#pool.close().then(
+    this.#closing ??= this.#transport.close().then(
       () => undefined,
       () => undefined,
     );
@@ -398,7 +392,7 @@ export class RediverClient extends ClosableBase implements ReportUploader, Chunk
     let truncated: boolean;
     let retryAfter: string | undefined;
     try {
-      const res = await this.#pool.request({
+      const res = await this.#transport.request({
         method,
         path: this.#o.pathPrefix + path + (call.query === undefined ? '' : `?${call.query}`),
         headers,
@@ -409,12 +403,7 @@ export class RediverClient extends ClosableBase implements ReportUploader, Chunk
       const ra = res.headers['retry-after'];
       retryAfter = Array.isArray(ra) ? ra[0] : ra;
       const ok = status >= 200 && status < 300;
-      const length = Number(res.headers['content-length']);
-      ({ text, truncated } = await readBody(
-        res.body,
-        ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES,
-        Number.isSafeInteger(length) && length >= 0 ? length : undefined,
-      ));
+      ({ text, truncated } = await readBody(res.body, ok ? MAX_RESPONSE_BYTES : MAX_ERROR_BODY_BYTES));
     } catch (cause) {
       if (isAborted(signal)) reason = 'aborted';
       throw this.#fail(errorFromFailure(ctx, reason, cause, this.#o.timeoutMs));

@@ -25,7 +25,7 @@ describe('keep-alive pool', () => {
         await client.uploadChunk(chunk({ chunk_index: i, total_chunks: 25 }), { idempotencyKey: `k${i}` });
       }
       expect(server.requests).toHaveLength(25);
-      // undici may open a second socket while the first is being released after its answer; never more.
+      // The agent may open a second socket while the first is being released after its answer; never more.
       expect(server.connections()).toBeGreaterThanOrEqual(1);
       expect(server.connections()).toBeLessThanOrEqual(2);
     } finally {

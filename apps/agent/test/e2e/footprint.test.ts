@@ -17,12 +17,13 @@ const cleanups = useE2eLifecycle();
 
 // Modules an idle `run` has no use for (issue 17: the daemon's footprint, measured by `bench:idle`): Kysely (the
 // chunk store's own queries do not use it, ~12 MB RSS), the YAML parser (no config file, no --set: ~8 MB), the
-// zstd decoder (needed to read chunks back, ~4 MB) and undici's index (the client needs its Pool only, ~8 MB).
+// zstd decoder (needed to read chunks back, ~4 MB).
 const NOT_WHILE_IDLE: [string, RegExp][] = [
   ['kysely', /[\\/]node_modules[\\/]kysely[\\/]/],
   ['yaml', /[\\/]node_modules[\\/]yaml[\\/]/],
   ['fzstd', /[\\/]node_modules[\\/]fzstd[\\/]/],
-  ["undici's index", /[\\/]node_modules[\\/]undici[\\/]index\.js$/],
+  // The platform client is on node:http: undici (with node:http2 and its wasm parser, ~11 MB) is not loaded.
+  ['undici', /[\\/]node_modules[\\/](\.pnpm[\\/]undici@[^\\/]+[\\/]node_modules[\\/])?undici[\\/]/],
   // The SARIF reader's streaming JSON parser: loaded when a job runs.
   ['the streaming JSON parser', /[\\/]node_modules[\\/]@streamparser[\\/]json[\\/]/],
 ];
@@ -30,7 +31,7 @@ const NOT_WHILE_IDLE: [string, RegExp][] = [
 // Node's own modules an idle `run` has no use for: child_process (~2 MB RSS with the dgram and IPC modules it
 // pulls in) and readline (the SARIF reader's spool replay), loaded when a job runs. Checked on the bundle: tsx
 // itself starts esbuild with child_process.
-const BUILTINS_NOT_WHILE_IDLE = ['child_process', 'readline'];
+const BUILTINS_NOT_WHILE_IDLE = ['child_process', 'readline', 'http2'];
 
 /** Runs `rediver-agent run` until its first heartbeat, stops it, and returns every module it loaded. */
 async function idleModules(options: { tsx: boolean }): Promise<string[]> {
@@ -70,7 +71,6 @@ describe('footprint of the idle daemon (real process)', () => {
     const loaded = await idleModules({ tsx: true });
     // The log works: what `run` does use is in it.
     expect(loaded.some((p) => /[\\/]better-sqlite3[\\/]/.test(p))).toBe(true);
-    expect(loaded.some((p) => /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]pool\.js$/.test(p))).toBe(true);
     for (const [name, pattern] of NOT_WHILE_IDLE)
       expect(
         loaded.filter((p) => pattern.test(p)),
@@ -83,6 +83,7 @@ describe('footprint of the idle daemon (real process)', () => {
     // The log works: Node's modules the daemon does use are in it.
     expect(loaded).toContain('builtin:fs');
     expect(loaded).toContain('builtin:crypto');
+    expect(loaded).toContain('builtin:http');
     expect(loaded.filter((p) => BUILTINS_NOT_WHILE_IDLE.includes(p.replace(/^builtin:/, '')))).toEqual([]);
   });
 });

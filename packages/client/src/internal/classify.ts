@@ -2,6 +2,7 @@ import type { ClientErrorCode } from '../clientError';
 import { ClientError } from '../clientError';
 import { parseRetryAfter } from '@rediver/core';
 import { redact, sanitizeCause } from './redact';
+import { TRANSPORT_CLOSED } from './transport';
 
 /** Longest server message carried into an error. */
 export const MAX_SERVER_MESSAGE_CHARS = 512;
@@ -79,14 +80,17 @@ export function errorFromStatus(
   return new ClientError(code, text, retryAfterMs === undefined ? base : { ...base, retryAfterMs });
 }
 
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ETIMEDOUT',
+const TIMEOUT_CODES = new Set(['ETIMEDOUT']);
+/** Node refusing what the client built (a header, a path): a bug of the client, not of the network. */
+const BUG_CODES = new Set([
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_CHAR',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_UNESCAPED_CHARACTERS',
 ]);
-const BUG_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_INVALID_RETURN_VALUE']);
-const CLOSED_CODES = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+const CLOSED_CODES = new Set([TRANSPORT_CLOSED]);
 
 /** How a request ended without an answer. */
 export type FailureReason = 'aborted' | 'timeout' | 'error';

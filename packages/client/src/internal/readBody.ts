@@ -1,8 +1,5 @@
 import type { Readable } from 'node:stream';
 
-/** The part of undici's body used here: a Readable that can also collect itself. */
-export type ResponseBody = Readable & { text(): Promise<string> };
-
 /** A response body read up to a cap. */
 export interface ReadBody {
   readonly text: string;
@@ -10,17 +7,8 @@ export interface ReadBody {
   readonly truncated: boolean;
 }
 
-/**
- * Reads at most `maxBytes` of `body` as UTF-8; stops (and destroys the stream) beyond it. With a `Content-Length`
- * within the cap (the HTTP parser holds the server to it) the body is collected in one go, the fast path.
- */
-export async function readBody(
-  body: ResponseBody,
-  maxBytes: number,
-  contentLength?: number,
-): Promise<ReadBody> {
-  if (contentLength !== undefined && contentLength <= maxBytes)
-    return { text: await body.text(), truncated: false };
+/** Reads at most `maxBytes` of `body` as UTF-8; stops (and destroys the stream) beyond it. */
+export async function readBody(body: Readable, maxBytes: number): Promise<ReadBody> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
