@@ -57,10 +57,9 @@ interface Run {
 function run(
   cmd: string,
   args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
+  where: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
 ): Promise<Run> {
+  const { cwd, env, timeoutMs } = where;
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -127,10 +126,9 @@ const trim = (text: string, lines = 25): string => {
 async function checkPackage(
   name: string,
   dir: string,
-  tarballs: Map<string, string>,
-  workRoot: string,
-  env: NodeJS.ProcessEnv,
+  ctx: { tarballs: Map<string, string>; workRoot: string; env: NodeJS.ProcessEnv },
 ): Promise<Outcome[]> {
+  const { tarballs, workRoot, env } = ctx;
   const outcomes: Outcome[] = [];
   const markdown = readFileSync(join(dir, 'README.md'), 'utf8');
   const problems = readmeProblems(markdown, name);
@@ -169,9 +167,7 @@ async function checkPackage(
   const install = await run(
     'npm',
     ['install', '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'],
-    project,
-    env,
-    20 * 60_000,
+    { cwd: project, env, timeoutMs: 20 * 60_000 },
   );
   outcomes.push({
     step: 'install',
@@ -196,13 +192,11 @@ async function checkPackage(
       // Each run in its own folder with its own HOME: quick starts may write files (`~/.rediver/...`).
       const cwd = join(project, 'runs', `${base}-${kind}`);
       mkdirSync(join(cwd, 'home'), { recursive: true });
-      const result = await run(
-        process.execPath,
-        [join(project, file)],
+      const result = await run(process.execPath, [join(project, file)], {
         cwd,
-        { ...env, HOME: join(cwd, 'home') },
-        120_000,
-      );
+        env: { ...env, HOME: join(cwd, 'home') },
+        timeoutMs: 120_000,
+      });
       outcomes.push({
         step: `quick start ${qs.index} ${kind}`,
         ok: result.code === 0,
@@ -240,9 +234,7 @@ async function checkPackage(
     const tsc = await run(
       process.execPath,
       [join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config],
-      project,
-      env,
-      120_000,
+      { cwd: project, env, timeoutMs: 120_000 },
     );
     outcomes.push({
       step: `tsc --strict ${mode}`,
@@ -278,9 +270,7 @@ async function main(): Promise<number> {
   const build = await run(
     'pnpm',
     ['exec', 'nx', 'run-many', '-t', 'build', `--projects=${projects}`, '--outputStyle=static'],
-    root,
-    { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' },
-    20 * 60_000,
+    { cwd: root, env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' }, timeoutMs: 20 * 60_000 },
   );
   if (build.code !== 0) {
     say(`pack-and-use: build failed\n${trim(build.output, 60)}`);
@@ -295,7 +285,11 @@ async function main(): Promise<number> {
   const tarballs = new Map<string, string>();
   for (const { dir, manifest } of packages) {
     const before = new Set(readdirSync(tarballDir));
-    const pack = await run('pnpm', ['pack', '--pack-destination', tarballDir], dir, process.env, 5 * 60_000);
+    const pack = await run('pnpm', ['pack', '--pack-destination', tarballDir], {
+      cwd: dir,
+      env: process.env,
+      timeoutMs: 5 * 60_000,
+    });
     const made = readdirSync(tarballDir).find((f) => !before.has(f));
     if (pack.code !== 0 || made === undefined) {
       say(`pack-and-use: pnpm pack failed for ${manifest.name}\n${trim(pack.output)}`);
@@ -317,7 +311,7 @@ async function main(): Promise<number> {
   const worker = async (): Promise<void> => {
     for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
       const { dir, manifest } = next;
-      const outcomes = await checkPackage(manifest.name, dir, tarballs, workRoot, env);
+      const outcomes = await checkPackage(manifest.name, dir, { tarballs, workRoot, env });
       done.set(manifest.name, outcomes);
       const failed = outcomes.filter((o) => !o.ok);
       const install = outcomes.find((o) => o.step === 'install');

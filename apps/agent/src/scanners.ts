@@ -102,15 +102,15 @@ export const SECRETLINT_CONFIG = Object.freeze({
 
 /**
  * argv of a scanner for `target`, with `{target}` and `{output}` substituted. The built-in secretlint writes its
- * SARIF to `outputFile` (`--output`): a pipe loses what a process writes after 64 KiB when it exits early.
+ * SARIF to `files.outputFile` (`--output`): a pipe loses what a process writes after 64 KiB when it exits early;
+ * `{outputDir}` is `files.outputDir` (default: `report` next to the output file); `files.ignoreFile` is secretlint's.
  */
 export function scannerArgv(
   def: ScannerConfig,
   target: string,
-  outputFile: string,
-  ignoreFile: string,
-  outputDir: string = join(outputFile, '..', 'report'),
+  files: { outputFile: string; ignoreFile: string; outputDir?: string },
 ): string[] {
+  const { outputFile, ignoreFile, outputDir = join(outputFile, '..', 'report') } = files;
   if (def.kind === 'secretlint') {
     const { cli, formatter } = secretlintPaths();
     return [
@@ -280,7 +280,7 @@ export class ScanSession implements AsyncDisposable {
     const stdoutFile = join(dir, 'stdout.sarif');
     const ignoreFile = join(dir, 'secretlintignore');
     await writeFile(ignoreFile, '**/node_modules/**\n**/.git/**\n');
-    const argv = scannerArgv(def, this.target, outputFile, ignoreFile, outputDir);
+    const argv = scannerArgv(def, this.target, { outputFile, ignoreFile, outputDir });
     const template = def.kind === 'secretlint' ? [] : (def.command ?? []);
     const usesDir = template.some((a) => a.includes('{outputDir}'));
     if (usesDir) await mkdir(outputDir);

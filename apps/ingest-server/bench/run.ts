@@ -107,7 +107,12 @@ function peakRssMb(pid: number): number {
 }
 
 /** POSTs one body on a keep-alive agent; resolves with the status. */
-function postOnce(agent: Agent, url: string, path: string, key: string, body: Buffer): Promise<number> {
+function postOnce(
+  agent: Agent,
+  to: { url: string; path: string; key: string },
+  body: Buffer,
+): Promise<number> {
+  const { url, path, key } = to;
   const target = new URL(url);
   return new Promise((done, fail) => {
     const req = request(
@@ -142,7 +147,7 @@ async function sendAll(url: string, key: string, bodies: Buffer[], concurrency: 
     Array.from({ length: concurrency }, async () => {
       while (next < bodies.length) {
         const body = bodies[next++]!;
-        const status = await postOnce(agent, url, API_PATHS.ingestChunk, key, body);
+        const status = await postOnce(agent, { url, path: API_PATHS.ingestChunk, key }, body);
         if (status !== 201) throw new Error(`chunk answered ${status}`);
       }
     }),
@@ -205,7 +210,7 @@ function probeOnce(agent: Agent, url: string, n: number, body: Buffer): Promise<
             .on('error', fail)
             .end();
         })
-      : postOnce(agent, url, API_PATHS.ingestChunk, KEYS.c, body);
+      : postOnce(agent, { url, path: API_PATHS.ingestChunk, key: KEYS.c }, body);
   return answered.then((status) => {
     if (status >= 300) throw new Error(`probe answered ${status}`);
     return performance.now() - started;
@@ -264,9 +269,7 @@ async function hostile(chunks: Buffer[]): Promise<void> {
     while (running) {
       const status = await postOnce(
         legitAgent,
-        child.url,
-        API_PATHS.ingestChunk,
-        KEYS.a,
+        { url: child.url, path: API_PATHS.ingestChunk, key: KEYS.a },
         chunks[next++ % chunks.length]!,
       );
       if (status !== 201) throw new Error(`legit chunk answered ${status}`);

@@ -8,11 +8,10 @@ import { kyselyOf, listSetAside, openDatabase } from './internal/db';
 import type { SetAsideFile } from './internal/db';
 import { decoderLoaded, loadDecoder } from './internal/decompress';
 import { ChunkError } from './errors';
-import type { ChunkCleanupEvent, ChunkEventMap, CleanupReason } from './events';
+import type { ChunkEventMap } from './events';
 import { maxStorageBytes, resolveChunkStoreOptions } from './options';
 import type { ChunkStoreOptions, ResolvedChunkStoreOptions } from './options';
-import { dropOldest, freeUploaded, storedBytes } from './internal/quota';
-import type { DropRecord } from './internal/quota';
+import { StoreCleanup } from './internal/cleanup';
 import type { ChunkDatabase } from './internal/schema';
 import { Sql } from './internal/sql';
 import { readVerifiedChunk } from './internal/chunkReader';
@@ -69,6 +68,8 @@ export class ChunkStore extends Component<ChunkEventMap> {
   readonly setAside: readonly SetAsideFile[];
   readonly #sqlite: BetterSqlite3.Database;
   readonly #sql: Sql;
+  /** Deletions: a chunk's blob, a report's chunks, down to a size, retention, over quota. */
+  readonly #cleanup: StoreCleanup;
   #db: Kysely<ChunkDatabase> | undefined;
   readonly #inline: InlineCompression;
   readonly #worker: WorkerCompression | undefined;
@@ -120,6 +121,14 @@ export class ChunkStore extends Component<ChunkEventMap> {
     this.#heldPragmas = new PragmaHolds(open.sqlite);
     this.#sql = new Sql(open.sqlite);
     this.#sql.onError = (err) => this.#watchCorrupt(err);
+    this.#cleanup = new StoreCleanup({
+      options: this.options,
+      sql: this.#sql,
+      counters: this.#counters,
+      emit: (event, payload) => this.emit(event, ...([payload] as Parameters<ChunkEventMap[typeof event]>)),
+      vacuum: (checkpoint) => this.#vacuum(checkpoint),
+      write: <T>(what: string, fn: () => T): T => this.#write(what, fn),
+    });
     this.path = open.path;
     this.setAside = Object.freeze(setAside);
     for (const file of setAside) {
@@ -340,74 +349,13 @@ export class ChunkStore extends Component<ChunkEventMap> {
   /** Frees one chunk's blob (row and metadata kept). Returns the bytes freed (0 when nothing to free). */
   async deleteChunkData(tenantId: string, ref: ChunkRef): Promise<number> {
     this.#assertWritable();
-    const tenant = checkTenant(tenantId);
-    const row = (
-      typeof ref === 'number'
-        ? this.#sql
-            .q(
-              `SELECT id, report_id, status, compressed_bytes FROM chunks
-               WHERE tenant_id = ? AND id = ? AND has_data = 1 AND status != 'staged'`,
-            )
-            .get(tenant, ref)
-        : this.#sql
-            .q(
-              `SELECT id, report_id, status, compressed_bytes FROM chunks
-               WHERE tenant_id = ? AND report_id = ? AND chunk_index = ? AND has_data = 1 AND status != 'staged'`,
-            )
-            .get(tenant, ref.reportId, ref.chunkIndex)
-    ) as { id: number; report_id: string; status: string; compressed_bytes: number } | undefined;
-    if (!row) return 0;
-    this.#write('freeing a chunk', () =>
-      this.#sql.q('DELETE FROM chunk_blobs WHERE chunk_id = ?').run(row.id),
-    );
-    const delivered = row.status === 'uploaded';
-    this.#cleanupEvent({
-      tenantId: tenant,
-      reason: delivered ? 'upload' : 'manual',
-      reportId: row.report_id,
-      chunksDeleted: 0,
-      blobsFreed: 1,
-      bytesFreed: row.compressed_bytes,
-      undelivered: !delivered,
-    });
-    this.#vacuum(false);
-    return row.compressed_bytes;
+    return this.#cleanup.deleteChunkData(checkTenant(tenantId), ref);
   }
 
   /** Deletes every chunk row of a report (the report row stays). Returns the number of chunks deleted. */
   async deleteReportChunks(tenantId: string, reportId: string): Promise<number> {
     this.#assertWritable();
-    const tenant = checkTenant(tenantId);
-    const rows = this.#write(
-      'deleting chunks',
-      () =>
-        this.#sql
-          .q(
-            `DELETE FROM chunks WHERE tenant_id = ? AND report_id = ? AND status != 'staged'
-             RETURNING status, compressed_bytes, has_data`,
-          )
-          .all(tenant, reportId) as { status: string; compressed_bytes: number; has_data: number }[],
-    );
-    if (rows.length === 0) return 0;
-    let bytes = 0;
-    let undelivered = false;
-    for (const r of rows) {
-      if (r.has_data === 1) {
-        bytes += r.compressed_bytes;
-        if (r.status !== 'uploaded') undelivered = true;
-      }
-    }
-    this.#cleanupEvent({
-      tenantId: tenant,
-      reason: 'report',
-      reportId,
-      chunksDeleted: rows.length,
-      blobsFreed: 0,
-      bytesFreed: bytes,
-      undelivered,
-    });
-    this.#vacuum();
-    return rows.length;
+    return this.#cleanup.deleteReportChunks(checkTenant(tenantId), reportId);
   }
 
   /**
@@ -416,37 +364,7 @@ export class ChunkStore extends Component<ChunkEventMap> {
    */
   async cleanupToSize(tenantId: string, maxBytes: number): Promise<{ bytesFreed: number; chunks: number }> {
     this.#assertWritable();
-    const tenant = checkTenant(tenantId);
-    if (!Number.isFinite(maxBytes) || maxBytes < 0) {
-      throw new ChunkError(
-        ERROR_CODES.VALIDATION_FAILED,
-        `maxBytes must be a number >= 0 (got ${String(maxBytes)})`,
-      );
-    }
-    let freed = { chunks: 0, bytes: 0 };
-    let dropped: DropRecord[] = [];
-    this.#write('cleaning up', () => {
-      const stored = storedBytes(this.#sql, tenant);
-      if (stored <= maxBytes) return;
-      freed = freeUploaded(this.#sql, tenant, stored - maxBytes);
-      if (stored - freed.bytes > maxBytes && this.options.whenFull === 'drop-oldest') {
-        dropped = dropOldest(this.#sql, tenant, undefined, stored - freed.bytes - maxBytes);
-      }
-    });
-    if (freed.chunks > 0) {
-      this.#cleanupEvent({
-        tenantId: tenant,
-        reason: 'size',
-        chunksDeleted: 0,
-        blobsFreed: freed.chunks,
-        bytesFreed: freed.bytes,
-        undelivered: false,
-      });
-    }
-    for (const d of dropped) this.#dropped(tenant, d, 'size');
-    const bytesFreed = freed.bytes + dropped.reduce((s, d) => s + d.bytes, 0);
-    if (bytesFreed > 0) this.#vacuum();
-    return { bytesFreed, chunks: freed.chunks + dropped.reduce((s, d) => s + d.chunks, 0) };
+    return this.#cleanup.cleanupToSize(checkTenant(tenantId), maxBytes);
   }
 
   /**
@@ -455,55 +373,7 @@ export class ChunkStore extends Component<ChunkEventMap> {
    */
   async runRetentionCleanup(): Promise<{ reportsDeleted: number; bytesFreed: number }> {
     this.#assertWritable();
-    const cutoff = this.options.clock.now() - this.options.retentionHours * 3_600_000;
-    const expired = this.#sql
-      .q(
-        `SELECT tenant_id, report_id FROM reports
-         WHERE status IN ('completed', 'failed', 'partial') AND coalesce(completed_at, updated_at) < ?
-         ORDER BY created_at`,
-      )
-      .all(cutoff) as { tenant_id: string; report_id: string }[];
-    let bytesFreed = 0;
-    let reportsDeleted = 0;
-    for (const r of expired) {
-      const gone = this.#write('retention cleanup', () => {
-        const report = this.#sql
-          .q(
-            `SELECT chunks_pending + chunks_uploaded + chunks_failed AS chunks, stored_bytes FROM reports
-             WHERE tenant_id = ? AND report_id = ? AND status IN ('completed', 'failed', 'partial')`,
-          )
-          .get(r.tenant_id, r.report_id) as { chunks: number; stored_bytes: number } | undefined;
-        if (report === undefined) return undefined;
-        // Undelivered chunks still holding data: only dead letters can be left in an ended report.
-        const undelivered = (
-          this.#sql
-            .q(
-              `SELECT count(*) AS n FROM chunks WHERE tenant_id = ? AND report_id = ?
-               AND status IN ('failed', 'corrupt', 'pending') AND has_data = 1`,
-            )
-            .get(r.tenant_id, r.report_id) as { n: number }
-        ).n;
-        this.#sql
-          .q('DELETE FROM reports WHERE tenant_id = ? AND report_id = ?')
-          .run(r.tenant_id, r.report_id);
-        return { ...report, undelivered };
-      });
-      if (!gone) continue;
-      reportsDeleted += 1;
-      bytesFreed += gone.stored_bytes;
-      this.#counters.undeliveredChunksDeleted += gone.undelivered;
-      this.#cleanupEvent({
-        tenantId: r.tenant_id,
-        reason: 'retention',
-        reportId: r.report_id,
-        chunksDeleted: gone.chunks,
-        blobsFreed: 0,
-        bytesFreed: gone.stored_bytes,
-        undelivered: gone.undelivered > 0,
-      });
-    }
-    if (reportsDeleted > 0) this.#vacuum();
-    return { reportsDeleted, bytesFreed };
+    return this.#cleanup.runRetentionCleanup();
   }
 
   /** Counts and bytes, for one tenant or the whole store, from the counter rows (O(tenants)). */
@@ -573,8 +443,8 @@ export class ChunkStore extends Component<ChunkEventMap> {
       assertOpen: () => this.#assertWritable(),
       emit: (event, payload) => this.emit(event, ...([payload] as Parameters<ChunkEventMap[typeof event]>)),
       counters: this.#counters,
-      cleanupEvent: (e) => this.#cleanupEvent(e),
-      dropped: (tenantId, d) => this.#dropped(tenantId, d, 'quota-drop'),
+      cleanupEvent: (e) => this.#cleanup.cleanupEvent(e),
+      dropped: (tenantId, d) => this.#cleanup.dropped(tenantId, d, 'quota-drop'),
       vacuum: (checkpoint) => this.#vacuum(checkpoint),
       pragmaWhile: (name, value) => this.#pragmaWhile(name, value),
       checkpointOffThread: () => this.#checkpointOffThread(),
@@ -622,7 +492,7 @@ export class ChunkStore extends Component<ChunkEventMap> {
     return readVerifiedChunk(
       {
         readRow: (text, args) => this.#readRow(text, args),
-        quarantine: (t, r, i, id, failure) => this.#quarantine(t, r, i, id, failure),
+        quarantine: (chunk, failure) => this.#quarantine(chunk, failure),
         limits: this.options.decompressionLimits,
       },
       { tenant, reportId, chunkIndex },
@@ -640,7 +510,12 @@ export class ChunkStore extends Component<ChunkEventMap> {
     }
   }
 
-  #quarantine(tenant: string, reportId: string, chunkIndex: number, id: number, failure: ChunkError): void {
+  /** Marks a damaged chunk `corrupt` (unless read-only), counts, logs and announces it (`chunk:corrupt`). */
+  #quarantine(
+    chunk: { tenant: string; reportId: string; chunkIndex: number; id: number },
+    failure: ChunkError,
+  ): void {
+    const { tenant, reportId, chunkIndex, id } = chunk;
     if (!this.readOnly) {
       this.#write('quarantining a chunk', () =>
         this.#sql
@@ -665,33 +540,6 @@ export class ChunkStore extends Component<ChunkEventMap> {
     }
   }
 
-  #cleanupEvent(event: ChunkCleanupEvent): void {
-    if (event.undelivered) {
-      this.options.logger.warn({ ...event }, 'undelivered chunk data deleted');
-    }
-    this.emit('chunk:cleanup', event);
-  }
-
-  #dropped(tenantId: string, d: DropRecord, reason: CleanupReason): void {
-    this.#counters.droppedReports += 1;
-    this.#counters.droppedBytes += d.bytes;
-    this.#counters.undeliveredChunksDeleted += d.chunks;
-    this.options.logger.warn(
-      { tenantId, reportId: d.reportId, chunks: d.chunks, bytes: d.bytes },
-      'chunk store full: dropped an undelivered report',
-    );
-    this.emit('report:dropped', { tenantId, reportId: d.reportId, chunks: d.chunks, bytes: d.bytes });
-    this.#cleanupEvent({
-      tenantId,
-      reason,
-      reportId: d.reportId,
-      chunksDeleted: d.chunks,
-      blobsFreed: 0,
-      bytesFreed: d.bytes,
-      undelivered: true,
-    });
-  }
-
   /** Returns freed pages to the OS and checkpoints the WAL (see `vacuum`). Best effort. */
   #vacuum(checkpoint = true): void {
     vacuum(this.#sqlite, this.options.logger, checkpoint);
@@ -702,7 +550,7 @@ export class ChunkStore extends Component<ChunkEventMap> {
     this.#maintenance = (async () => {
       try {
         await this.runRetentionCleanup();
-        if (this.options.aggressiveCleanup) this.#freeOverQuota();
+        if (this.options.aggressiveCleanup) this.#cleanup.freeOverQuota();
       } catch (error) {
         this.options.logger.error({ err: error }, 'chunk store maintenance failed; retried on the next tick');
         const failure = isRediverError(error)
@@ -716,32 +564,6 @@ export class ChunkStore extends Component<ChunkEventMap> {
         this.#maintenance = undefined;
       }
     })();
-  }
-
-  /** Over quota (e.g. `maxStorageMB` lowered since the data was stored): frees uploaded blobs, tenant by tenant. */
-  #freeOverQuota(): void {
-    let over = storedBytes(this.#sql) - this.maxStorageBytes;
-    if (over <= 0) return;
-    const tenants = this.#sql.q('SELECT tenant_id FROM tenant_stats ORDER BY tenant_id').all() as {
-      tenant_id: string;
-    }[];
-    for (const { tenant_id } of tenants) {
-      if (over <= 0) break;
-      const need = over;
-      const freed = this.#write('freeing delivered data', () => freeUploaded(this.#sql, tenant_id, need));
-      if (freed.chunks > 0) {
-        over -= freed.bytes;
-        this.#cleanupEvent({
-          tenantId: tenant_id,
-          reason: 'quota-free',
-          chunksDeleted: 0,
-          blobsFreed: freed.chunks,
-          bytesFreed: freed.bytes,
-          undelivered: false,
-        });
-      }
-    }
-    this.#vacuum();
   }
 
   /** Sets pragma `name` to `value` until the returned function is called (see `PragmaHolds`). */

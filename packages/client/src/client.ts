@@ -418,7 +418,9 @@ export class RediverClient extends ClosableBase implements ReportUploader, Chunk
       'platform request',
     );
     if (status < 200 || status >= 300) {
-      throw this.#fail(errorFromStatus(ctx, status, text, retryAfter, this.#o.clock.now()));
+      throw this.#fail(
+        errorFromStatus(ctx, { status, body: text, retryAfterHeader: retryAfter }, this.#o.clock.now()),
+      );
     }
     if (call.validate === undefined) return { status, value: undefined as T };
     if (truncated) return this.#invalid(ctx, status, `the answer is larger than ${MAX_RESPONSE_BYTES} bytes`);

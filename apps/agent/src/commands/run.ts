@@ -57,14 +57,18 @@ export interface PlatformContact {
   lastError: string | undefined;
 }
 
-/** The poll/heartbeat loops of the daemon; resolves when `signal` fires. */
+/**
+ * The poll/heartbeat loops of the daemon; resolves when `signal` fires. `state.contact` records the last contact with
+ * the platform (the metrics endpoint reads it); `state.commands` tracks the commands taken.
+ */
 export async function daemonLoop(
   agent: Agent,
   platform: PlatformPort,
   signal: AbortSignal,
-  contact: PlatformContact = { lastOkAt: undefined, lastErrorAt: undefined, lastError: undefined },
-  commands: CommandTracker = new CommandTracker(agent, platform, agent.config.dataDir),
+  state: { contact?: PlatformContact; commands?: CommandTracker } = {},
 ): Promise<void> {
+  const contact = state.contact ?? { lastOkAt: undefined, lastErrorAt: undefined, lastError: undefined };
+  const commands = state.commands ?? new CommandTracker(agent, platform, agent.config.dataDir);
   const reached = (): void => {
     contact.lastOkAt = Date.now();
   };
@@ -337,7 +341,7 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     session.progress.line(
       `rediver-agent ${VERSION} running as ${config.agentId} against ${config.server ?? ''} (data dir ${config.dataDir})${metrics === undefined ? '' : `; metrics ${metrics.url}/metrics`}`,
     );
-    await daemonLoop(agent, agent.deps.platform!, session.signal, contact, commands);
+    await daemonLoop(agent, agent.deps.platform!, session.signal, { contact, commands });
     await metrics?.close();
     await session.close('signal');
     io.out.write(

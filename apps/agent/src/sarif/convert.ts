@@ -460,15 +460,19 @@ export class SarifConverter {
     if (this.summary.notifications.length < MAX_NOTIFICATIONS) this.summary.notifications.push(n);
   }
 
+  /** What a result is fingerprinted from, best first: partial fingerprints, lines, snippet, message. */
   #fingerprint(
     run: RunState,
     ruleId: string,
-    resolved: ResolvedPath | undefined,
-    region: SarifRegion | undefined,
-    partial: Record<string, string> | undefined,
-    snippet: string | undefined,
-    message: string,
+    r: {
+      resolved: ResolvedPath | undefined;
+      region: SarifRegion | undefined;
+      partial: Record<string, string> | undefined;
+      snippet: string | undefined;
+      message: string;
+    },
   ): string {
+    const { resolved, region, partial, snippet, message } = r;
     const fp = this.summary.fingerprints;
     const tool = run.toolName;
     const path = resolved?.path;
@@ -580,7 +584,7 @@ export class SarifConverter {
         (partial ??= {})[cap(k, 200)] = cap(this.masker.maskText(String(v)), 1000);
       }
     }
-    let fingerprint = this.#fingerprint(run, ruleId, resolved, region, partial, snippet, message);
+    let fingerprint = this.#fingerprint(run, ruleId, { resolved, region, partial, snippet, message });
     // Two results with the same identity in one report are two findings: an occurrence index keeps them apart.
     const n = this.#seen.add(fingerprint);
     if (n > 0) {

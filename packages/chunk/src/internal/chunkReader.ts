@@ -28,7 +28,10 @@ export interface ChunkReadDeps {
   /** One row (a damaged file is announced by the store). */
   readRow(text: string, args: unknown[]): unknown;
   /** Marks a damaged chunk `corrupt`, counts it and announces it. */
-  quarantine(tenant: string, reportId: string, chunkIndex: number, id: number, failure: ChunkError): void;
+  quarantine(
+    chunk: { tenant: string; reportId: string; chunkIndex: number; id: number },
+    failure: ChunkError,
+  ): void;
   limits: DecompressionLimits;
 }
 
@@ -93,7 +96,7 @@ export function readVerifiedChunk(
       : new ChunkError(ERROR_CODES.DECOMPRESS_FAILED, 'chunk failed to decompress', { cause: err });
   }
   if (failure) {
-    deps.quarantine(tenant, reportId, chunkIndex, row.id, failure);
+    deps.quarantine({ tenant, reportId, chunkIndex, id: row.id }, failure);
     throw failure;
   }
   const blob: ChunkBlob = {

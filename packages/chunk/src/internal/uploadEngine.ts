@@ -359,7 +359,11 @@ export class UploadEngine {
       if (isRediverError(err) && CORRUPT_CODES.has(err.code)) {
         // The store quarantined it (status `corrupt`, `chunk:corrupt` emitted): dead-letter, never upload garbage.
         this.#guard(ctx, () =>
-          this.#deadLettered(chunk, 0, 'corrupt', err, this.#d.queue.afterQuarantine(chunk, this.#now())),
+          this.#deadLettered(
+            chunk,
+            { attempts: 0, reason: 'corrupt', error: err },
+            this.#d.queue.afterQuarantine(chunk, this.#now()),
+          ),
         );
         return;
       }
@@ -377,7 +381,8 @@ export class UploadEngine {
       );
       this.#guard(ctx, () => {
         const res = this.#d.queue.markFailed(chunk, chunk.attempts, describe(error), this.#now());
-        if (res.changed) this.#deadLettered(chunk, chunk.attempts, 'data-missing', error, res);
+        if (res.changed)
+          this.#deadLettered(chunk, { attempts: chunk.attempts, reason: 'data-missing', error: error }, res);
       });
       return;
     }
@@ -397,7 +402,8 @@ export class UploadEngine {
       );
       this.#guard(ctx, () => {
         const res = this.#d.queue.markFailed(chunk, chunk.attempts, describe(error), this.#now());
-        if (res.changed) this.#deadLettered(chunk, chunk.attempts, 'too-large', error, res);
+        if (res.changed)
+          this.#deadLettered(chunk, { attempts: chunk.attempts, reason: 'too-large', error: error }, res);
       });
       return;
     }
@@ -498,7 +504,8 @@ export class UploadEngine {
           return;
         }
         const res = this.#d.queue.markFailed(chunk, attempt, describe(error), this.#now());
-        if (res.changed) this.#deadLettered(chunk, attempt, 'rejected', error, res);
+        if (res.changed)
+          this.#deadLettered(chunk, { attempts: attempt, reason: 'rejected', error: error }, res);
       });
     } finally {
       clearTimeout(timer);
@@ -506,13 +513,13 @@ export class UploadEngine {
     }
   }
 
+  /** A chunk settled as dead-lettered (`res`): counted, logged, announced (`chunk:failed`) and called back. */
   #deadLettered(
     chunk: ClaimedChunk,
-    attempts: number,
-    reason: ChunkFailReason,
-    error: RediverError,
+    failure: { attempts: number; reason: ChunkFailReason; error: RediverError },
     res: SettleResult,
   ): void {
+    const { attempts, reason, error } = failure;
     this.counters.deadLettered += 1;
     const ctx = { tenantId: chunk.tenantId, reportId: chunk.reportId, chunkIndex: chunk.chunkIndex };
     this.#d.logger.warn({ ...ctx, reason, attempts, code: error.code }, 'chunk dead-lettered');

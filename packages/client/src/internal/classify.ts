@@ -39,14 +39,13 @@ export function serverMessage(body: string, apiKey: string): string {
     : message;
 }
 
-/** Classifies a non-2xx answer. */
+/** Classifies a non-2xx answer (`retryAfterHeader` is read against `nowMs`). */
 export function errorFromStatus(
   ctx: RequestContext,
-  status: number,
-  body: string,
-  retryAfterHeader: string | undefined,
+  answer: { status: number; body: string; retryAfterHeader: string | undefined },
   nowMs: number,
 ): ClientError {
+  const { status, body, retryAfterHeader } = answer;
   const message = serverMessage(body, ctx.apiKey);
   const where = `${ctx.method} ${ctx.path}`;
   const said = message === '' ? '' : `: ${message}`;
