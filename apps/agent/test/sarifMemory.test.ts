@@ -18,10 +18,17 @@ it('converts 300k results in the peak RSS of 10k (bounded memory)', async () => 
   const small = await syntheticScan(join(dir, 's'), 10_000);
   const large = await syntheticScan(join(dir, 'l'), 300_000);
   expect(large.mb).toBeGreaterThan(100);
-  const s = measureInChild('convert', small.file, small.root);
-  const l = measureInChild('convert', large.file, large.root);
-  expect(s.findings).toBe(10_000);
-  expect(l.findings).toBe(300_000);
+  // A child's peak RSS moves with the timing of its collections (the 10k run's between 100 and 117 MB on a busy
+  // 2-core machine): three runs of each, interleaved, and their medians compared.
+  const runs = [0, 1, 2].map(() => ({
+    s: measureInChild('convert', small.file, small.root),
+    l: measureInChild('convert', large.file, large.root),
+  }));
+  for (const r of runs) {
+    expect(r.s.findings).toBe(10_000);
+    expect(r.l.findings).toBe(300_000);
+  }
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[1]!;
   // 30× the results, 30× the bytes: the peak stays within a quarter of the small run's.
-  expect(l.peakRssMb).toBeLessThan(s.peakRssMb * 1.25);
+  expect(median(runs.map((r) => r.l.peakRssMb))).toBeLessThan(median(runs.map((r) => r.s.peakRssMb)) * 1.25);
 }, 600_000);
