@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChunkUploadRequest, Report } from '@rediver/core';
 import { ChunkManager } from '../src/chunkManager';
-import { chunkIdempotencyKey } from '../src/internal/uploadIdempotency';
+import { chunkIdempotencyKey } from '../src/idempotencyKey';
 import { buildChunkUploadRequest } from '../src/internal/uploadPayload';
 import { bundleEntry } from '../test/helpers/bundle';
 import { BENCH_UPLOADER, createBenchUploader, createPoster } from './httpUploader';

@@ -1,5 +1,5 @@
-import type { ChunkStatus, ReportStatus } from '@rediver/core';
-import type { ReportProgress } from './internal/uploadQueue';
+import type { ChunkData, ChunkStatus, Report, ReportStatus } from '@rediver/core';
+import type { ReportProgress } from './deliveryTypes';
 
 /* The public types of `ChunkStore`'s methods (the class is in chunkStore.ts). */
 
@@ -99,4 +99,27 @@ export interface ListReportsOptions {
   statuses?: readonly ReportStatus[];
   /** Most rows (default 200). */
   limit?: number;
+}
+
+/** A damaged database file moved aside at open (kept for forensics). */
+export interface SetAsideFile {
+  /** Where the store was. */
+  readonly path: string;
+  /** Where the damaged file is now (its `-wal`/`-shm` got the same suffix). */
+  readonly movedTo: string;
+  /** Epoch ms. */
+  readonly at: number;
+  /** What SQLite said. */
+  readonly reason: string;
+}
+
+/**
+ * Chunk JSON as stored: `ChunkData`, plus (chunk 0 only) the report's top-level fields ChunkData has no
+ * place for, so a stored report can be reassembled whole. The platform ignores unknown fields.
+ */
+export interface StoredChunkData extends ChunkData {
+  version?: string;
+  $schema?: string;
+  dependencies?: Report['dependencies'];
+  properties?: Report['properties'];
 }

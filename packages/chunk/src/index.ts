@@ -13,13 +13,13 @@ export type {
 } from './chunkStoreTypes';
 export { ReportWriter } from './reportWriter';
 export type { BeginReportOptions, CommitReportOptions, ReportHeader } from './reportWriter';
-export type { SetAsideFile } from './internal/db';
+export type { SetAsideFile } from './chunkStoreTypes';
 export { ChunkError } from './errors';
 // Re-exported from @rediver/core so one import handles this package's errors.
 export { ERROR_CODES, isRediverError, isRetryableError } from '@rediver/core';
 export type { ErrorCode, RediverError } from '@rediver/core';
-export { reassembleChunks } from './internal/split';
-export type { StoredChunkData } from './internal/split';
+export { reassembleChunks } from './reassemble';
+export type { StoredChunkData } from './chunkStoreTypes';
 export { DEFAULT_CHUNK_STORE_OPTIONS, WHEN_FULL_POLICIES } from './options';
 export type {
   ChunkStorageOptions,
@@ -53,8 +53,8 @@ export type {
   ChunkUploadOptions,
   WaitOptions,
 } from './chunkManager';
-export type { UploadCounters, UploadErrorContext } from './internal/uploadEngine';
-export type { DeadLetter, DeadLetterFilter, ReportOutcome, ReportProgress } from './internal/uploadQueue';
+export type { UploadCounters, UploadErrorContext } from './deliveryTypes';
+export type { DeadLetter, DeadLetterFilter, ReportOutcome, ReportProgress } from './deliveryTypes';
 export type {
   ChunkFailedEvent,
   ChunkFailReason,
@@ -65,5 +65,5 @@ export type {
   UploadErrorEvent,
   UploadLimitEvent,
 } from './events';
-export { chunkIdempotencyKey } from './internal/uploadIdempotency';
-export type { ChunkIdentity } from './internal/uploadIdempotency';
+export { chunkIdempotencyKey } from './idempotencyKey';
+export type { ChunkIdentity } from './idempotencyKey';

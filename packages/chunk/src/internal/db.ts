@@ -21,24 +21,15 @@ import type { Kysely } from 'kysely';
 import { MIGRATIONS, migrate } from './migrations';
 import type { ChunkDatabase } from './schema';
 import { isCorrupt } from './sqliteErrors';
+import type { SetAsideFile } from '../chunkStoreTypes';
+
+export type { SetAsideFile } from '../chunkStoreTypes';
 
 /** An open chunk database: the raw handle (pragmas, migrations, vacuum, queries). */
 export interface OpenDatabase {
   readonly sqlite: BetterSqlite3.Database;
   readonly path: string;
   readonly schemaVersion: number;
-}
-
-/** A damaged database file moved aside at open (kept for forensics). */
-export interface SetAsideFile {
-  /** Where the store was. */
-  readonly path: string;
-  /** Where the damaged file is now (its `-wal`/`-shm` got the same suffix). */
-  readonly movedTo: string;
-  /** Epoch ms. */
-  readonly at: number;
-  /** What SQLite said. */
-  readonly reason: string;
 }
 
 /** Suffix of a set-aside file: `chunks.db.corrupt-2026-12-03T16-20-00-000Z`. */

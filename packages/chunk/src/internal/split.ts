@@ -1,25 +1,17 @@
 import { ERROR_CODES, isValidReportId, MAX_TOTAL_CHUNKS } from '@rediver/core';
-import type { Asset, ChunkData, Finding, Report } from '@rediver/core';
+import type { Asset, Finding, Report } from '@rediver/core';
 import { sha256Stream } from './checksum';
 import { ChunkError } from '../errors';
 import { PieceArena } from './pieceArena';
+export { reassembleChunks } from '../reassemble';
+
+export type { StoredChunkData } from '../chunkStoreTypes';
 
 /** The limits a split honours. */
 export interface SplitLimits {
   readonly maxFindingsPerChunk: number;
   readonly maxAssetsPerChunk: number;
   readonly maxChunkSizeBytes: number;
-}
-
-/**
- * Chunk JSON as stored: `ChunkData`, plus (chunk 0 only) the report's top-level fields ChunkData has no
- * place for, so a stored report can be reassembled whole. The platform ignores unknown fields.
- */
-export interface StoredChunkData extends ChunkData {
-  version?: string;
-  $schema?: string;
-  dependencies?: Report['dependencies'];
-  properties?: Report['properties'];
 }
 
 /** Knobs of the splitter that change how it works, never what it produces. */
@@ -760,39 +752,4 @@ function chunkZeroExtras(report: Report): string {
   add('dependencies', report.dependencies);
   add('properties', report.properties);
   return s;
-}
-
-/**
- * Rebuilds a report from its chunks (in any order). Findings come back in order; assets come back as the
- * same multiset (each asset group once, from the first chunk carrying it). Inverse of `planSplit`.
- */
-export function reassembleChunks(chunks: readonly StoredChunkData[]): Report {
-  const sorted = [...chunks].sort((a, b) => a.chunk_index - b.chunk_index);
-  const first = sorted[0];
-  if (!first || first.chunk_index !== 0)
-    throw new ChunkError(ERROR_CODES.VALIDATION_FAILED, 'chunk 0 is missing');
-  const report: Report = { version: first.version as string, metadata: first.metadata! };
-  if (first.version === undefined) delete (report as Partial<Report>).version;
-  if (first.$schema !== undefined) report.$schema = first.$schema;
-  if (first.tool !== undefined) report.tool = first.tool;
-  if (first.dependencies !== undefined) report.dependencies = first.dependencies;
-  if (first.properties !== undefined) report.properties = first.properties;
-  const assets: Asset[] = [];
-  const findings: Finding[] = [];
-  const seen = new Set<string>();
-  for (const c of sorted) {
-    const inChunk = new Set<string>();
-    for (const a of c.assets ?? []) {
-      if (typeof a.id === 'string') {
-        if (seen.has(a.id) && !inChunk.has(a.id)) continue;
-        seen.add(a.id);
-        inChunk.add(a.id);
-      }
-      assets.push(a);
-    }
-    for (const f of c.findings ?? []) findings.push(f);
-  }
-  if (assets.length > 0) report.assets = assets;
-  if (findings.length > 0) report.findings = findings;
-  return report;
 }

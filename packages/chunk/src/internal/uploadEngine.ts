@@ -4,10 +4,13 @@ import { ChunkError } from '../errors';
 import { AdaptiveLimit } from './adaptiveLimit';
 import type { ChunkEventMap, ChunkFailReason, ReportFailedEvent } from '../events';
 import { retryDelayMs } from './uploadBackoff';
-import { chunkIdempotencyKey } from './uploadIdempotency';
+import { chunkIdempotencyKey } from '../idempotencyKey';
 import { buildChunkUploadRequest } from './uploadPayload';
 import type { ClaimedChunk, ReportProgress, SettleResult, UploadQueue } from './uploadQueue';
 import { FairScheduler } from './uploadScheduler';
+import type { UploadCounters, UploadErrorContext } from '../deliveryTypes';
+
+export type { UploadCounters, UploadErrorContext } from '../deliveryTypes';
 
 /** The engine's resolved settings. */
 export interface UploadEngineSettings {
@@ -39,13 +42,6 @@ export interface UploadCallbacks {
   onError?: ((error: RediverError, context: UploadErrorContext) => void) | undefined;
 }
 
-/** Where an error passed to `onError` happened. */
-export interface UploadErrorContext {
-  tenantId?: string;
-  reportId?: string;
-  chunkIndex?: number;
-}
-
 /** What the engine needs from its surroundings. */
 export interface UploadEngineDeps {
   readonly queue: UploadQueue;
@@ -70,28 +66,6 @@ export interface UploadEngineDeps {
   readonly logger: Logger;
   readonly random: () => number;
   readonly callbacks: UploadCallbacks;
-}
-
-/** Counters since start (every give-up is counted). */
-export interface UploadCounters {
-  /** Chunks acknowledged. */
-  uploaded: number;
-  /** Compressed bytes acknowledged. */
-  bytesUploaded: number;
-  /** Retryable failures that were scheduled for a retry. */
-  retries: number;
-  /** Chunks dead-lettered (including quarantined ones). */
-  deadLettered: number;
-  /** Reports settled `completed`. */
-  reportsCompleted: number;
-  /** Reports settled `partial` or `failed`. */
-  reportsFailed: number;
-  /** Chunks returned to pending by shutdown. */
-  released: number;
-  /** Unexpected engine errors. */
-  errors: number;
-  /** Requests answered with back pressure (429, 503, timeouts, dropped connections). */
-  backPressure: number;
 }
 
 const CORRUPT_CODES = new Set<string>([

@@ -1,6 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Sql } from './sql';
-import type { ChunkStatus, ReportStatus } from '@rediver/core';
+import type { ReportStatus } from '@rediver/core';
+import type { DeadLetter, DeadLetterFilter, ReportOutcome, ReportProgress } from '../deliveryTypes';
+
+export type { DeadLetter, DeadLetterFilter, ReportOutcome, ReportProgress } from '../deliveryTypes';
 
 /** A report that has chunks waiting to be sent. */
 export interface ActiveReport {
@@ -23,51 +26,6 @@ export interface ClaimedChunk {
   readonly originalBytes: number;
   readonly compressedBytes: number;
 }
-
-/** Upload progress of one report. Bytes are the stored (compressed) bytes, i.e. what travels. */
-export interface ReportProgress {
-  tenantId: string;
-  reportId: string;
-  status: ReportStatus;
-  priority: number;
-  totalChunks: number;
-  uploadedChunks: number;
-  /** Dead-lettered chunks (`failed` or `corrupt`). */
-  failedChunks: number;
-  /** Chunks still to send (pending, waiting for a retry, or in flight). */
-  pendingChunks: number;
-  totalBytes: number;
-  uploadedBytes: number;
-  /** Last recorded error of the report (set when it settles failed or partial). */
-  lastError: string | null;
-}
-
-/** A dead-lettered chunk: kept, with its blob when it has one, until `retryFailed` or retention. */
-export interface DeadLetter {
-  tenantId: string;
-  reportId: string;
-  chunkIndex: number;
-  totalChunks: number;
-  /** `failed` (refused or out of retries; can be re-queued) or `corrupt` (quarantined by its checksum). */
-  status: Extract<ChunkStatus, 'failed' | 'corrupt'>;
-  attempts: number;
-  lastError: string | null;
-  checksum: string;
-  compressedBytes: number;
-  /** False when the blob is gone (then it cannot be re-sent). */
-  hasData: boolean;
-}
-
-/** Filter of `listDeadLetters`. */
-export interface DeadLetterFilter {
-  tenantId?: string;
-  reportId?: string;
-  /** Most rows returned. Default 1000. */
-  limit?: number;
-}
-
-/** How a report ended once every chunk was settled. */
-export type ReportOutcome = Extract<ReportStatus, 'completed' | 'partial' | 'failed'>;
 
 /** Result of a chunk reaching a final state (uploaded or dead-lettered). */
 export interface SettleResult {

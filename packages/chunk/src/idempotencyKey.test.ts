@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { chunkIdempotencyKey } from './uploadIdempotency';
+import { chunkIdempotencyKey } from './idempotencyKey';
 
 const base = { tenantId: 't1', reportId: 'r-1', chunkIndex: 3, checksum: 'ab'.repeat(32) };
 
