@@ -341,9 +341,8 @@ export class UploadPipeline extends Component<UploadPipelineEvents> {
       );
     }
     const info: RetryInfo = { error, retry, delayMs };
-    if (this.listenerCount('item:retry') > 0)
-      this.guarded('item:retry', () => this.emit('item:retry', { item, ...info }));
-    if (this.listenerCount('retry') > 0) this.guarded('retry', () => this.emit('retry', item, info));
+    this.announce('item:retry', () => [{ item, ...info }]);
+    this.announce('retry', () => [item, info]);
   }
 
   private onRetryDue(item: QueueItem): void {
@@ -365,9 +364,7 @@ export class UploadPipeline extends Component<UploadPipelineEvents> {
 
   /**
    * The one place an item's `submitted`/`completed`/`failed` is announced: the option callback,
-   * then the event, each guarded so a throwing listener is logged and changes nothing. An event (new name or
-   * deprecated alias) nobody listens to is not built at all: emitting both cost submit's p50 13 %
-   * (docs/benchmarks-issue-16.md).
+   * then the event (see `announce`), each guarded so a throwing listener is logged and changes nothing.
    */
   private notify(event: ItemEvent, item: QueueItem, detail: UploadResult | RediverError | undefined): void {
     const opts = this.opts;
@@ -383,23 +380,19 @@ export class UploadPipeline extends Component<UploadPipelineEvents> {
     }
     switch (event) {
       case 'submitted':
-        if (this.listenerCount('item:submitted') > 0)
-          this.guarded('item:submitted', () => this.emit('item:submitted', { item }));
-        if (this.listenerCount('submitted') > 0) this.guarded(event, () => this.emit('submitted', item));
+        this.announce('item:submitted', () => [{ item }]);
+        this.announce('submitted', () => [item]);
         break;
       case 'completed': {
         const result = detail as UploadResult;
-        if (this.listenerCount('item:completed') > 0)
-          this.guarded('item:completed', () => this.emit('item:completed', { item, result }));
-        if (this.listenerCount('completed') > 0)
-          this.guarded(event, () => this.emit('completed', item, result));
+        this.announce('item:completed', () => [{ item, result }]);
+        this.announce('completed', () => [item, result]);
         break;
       }
       case 'failed': {
         const error = detail as RediverError;
-        if (this.listenerCount('item:failed') > 0)
-          this.guarded('item:failed', () => this.emit('item:failed', { item, error }));
-        if (this.listenerCount('failed') > 0) this.guarded(event, () => this.emit('failed', item, error));
+        this.announce('item:failed', () => [{ item, error }]);
+        this.announce('failed', () => [item, error]);
         break;
       }
     }
@@ -420,8 +413,8 @@ export class UploadPipeline extends Component<UploadPipelineEvents> {
     this.idleWaiters.clear();
     if (this.busy) {
       this.busy = false;
-      this.guarded('pipeline:idle', () => this.emit('pipeline:idle'));
-      this.guarded('idle', () => this.emit('idle'));
+      this.announce('pipeline:idle', () => []);
+      this.announce('idle', () => []);
     }
     if (this.state === 'draining') this.finishStop([]);
   }
@@ -454,8 +447,8 @@ export class UploadPipeline extends Component<UploadPipelineEvents> {
         { count: items.length },
         'upload pipeline stopped; undelivered reports handed back',
       );
-      this.guarded('pipeline:returned', () => this.emit('pipeline:returned', { items }));
-      this.guarded('returned', () => this.emit('returned', items));
+      this.announce('pipeline:returned', () => [{ items }]);
+      this.announce('returned', () => [items]);
       this.becameIdle();
     }
     this.finishStop(items);
@@ -520,12 +513,20 @@ export class UploadPipeline extends Component<UploadPipelineEvents> {
     );
   }
 
-  /** Runs listeners of one event: a throw is logged and reported as `error`, never propagated. */
-  private guarded(listener: string, run: () => unknown): void {
+  /**
+   * Emits `event` with the arguments `args` builds, only when it has listeners (every event has a new name and a
+   * deprecated alias: building both payloads for nobody cost submit's p50 13 %, docs/benchmarks-issue-16.md). A
+   * throwing listener is logged and reported as `error`, never propagated.
+   */
+  private announce<K extends keyof UploadPipelineEvents>(
+    event: K,
+    args: () => Parameters<UploadPipelineEvents[K]>,
+  ): void {
+    if (this.listenerCount(event) === 0) return;
     try {
-      run();
+      this.emit(event, ...args());
     } catch (err) {
-      this.listenerFailed(listener, err);
+      this.listenerFailed(event, err);
     }
   }
 
