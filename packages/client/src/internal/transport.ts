@@ -31,14 +31,19 @@ export const TRANSPORT_CLOSED = 'REDIVER_TRANSPORT_CLOSED';
  * Timeouts are the caller's: it aborts through `signal` when its deadline passes.
  */
 export class Transport {
-  readonly #origin: URL;
+  /** Where every request goes: the origin's protocol, host (without IPv6 brackets) and port, taken once. */
+  readonly #target: { protocol: string; hostname: string; port: number | undefined };
   readonly #agent: http.Agent;
   readonly #request: typeof http.request;
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
   constructor(origin: URL, options: { connections: number }) {
-    this.#origin = origin;
+    this.#target = {
+      protocol: origin.protocol,
+      hostname: origin.hostname.replace(/^\[|\]$/g, ''),
+      port: origin.port === '' ? undefined : Number(origin.port),
+    };
     const secure = origin.protocol === 'https:';
     const agentOptions: http.AgentOptions = {
       keepAlive: true,
@@ -63,9 +68,7 @@ export class Transport {
       const headers: OutgoingHttpHeaders = { ...r.headers };
       if (r.body !== undefined) headers['content-length'] = r.body.byteLength;
       const req = this.#request({
-        protocol: this.#origin.protocol,
-        hostname: this.#origin.hostname.replace(/^\[|\]$/g, ''),
-        port: this.#origin.port === '' ? undefined : Number(this.#origin.port),
+        ...this.#target,
         method: r.method,
         path: r.path,
         headers,
@@ -81,9 +84,7 @@ export class Transport {
         settle();
         reject(err);
       });
-      req.end(
-        r.body === undefined ? undefined : Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength),
-      );
+      req.end(r.body);
     });
   }
 
