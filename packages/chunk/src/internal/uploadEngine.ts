@@ -276,9 +276,6 @@ export class UploadEngine {
       if (this.#limiter !== undefined && this.#workingSlots >= this.#limiter.limit) this.#limiter.saturated();
       const startedAt = this.#d.clock.now();
       await this.#process(chunk);
-      // A chunk re-queued for later (a retry) must wake the idle slots when it falls due: this slot may park
-      // next (the limit shrank) and never reach `#idle`, which is where the due timer is otherwise armed.
-      if (this.#waiters.size > 0) this.#armDueTimer();
       // Fixed pacing: a pause after each upload (the seed's). Adaptive: a minimum spacing between the starts of
       // a slot's uploads, so a slow round trip is not paid twice and the limit alone sets the pace.
       const pause =
@@ -298,14 +295,30 @@ export class UploadEngine {
     });
   }
 
-  /** Arms (or moves earlier) the timer that wakes idle workers when the next retry is due. */
-  #armDueTimer(): void {
-    let due: number | undefined;
-    try {
-      due = this.#d.queue.nextDueAt();
-    } catch (err) {
-      this.#internalError(err, {});
-      due = this.#d.clock.now() + Math.max(this.#s.retryBaseDelayMs, 10);
+  /**
+   * Re-queues a claimed chunk due at `dueAt`. Idle slots are woken when it falls due: the slot that re-queued it
+   * may park next (the limit shrank) and never reach `#idle`, where the timer is otherwise armed (a lost wake-up:
+   * the report never completed).
+   */
+  #retryLater(chunk: ClaimedChunk, attempts: number, dueAt: number, lastError: string): boolean {
+    if (!this.#d.queue.markRetry(chunk, attempts, dueAt, lastError)) return false;
+    if (this.#waiters.size > 0) this.#armDueTimer(dueAt);
+    return true;
+  }
+
+  /**
+   * Arms (or moves earlier) the timer that wakes idle workers when the next retry is due: at `knownDue`, or at the
+   * queue's next due time.
+   */
+  #armDueTimer(knownDue?: number): void {
+    let due: number | undefined = knownDue;
+    if (due === undefined) {
+      try {
+        due = this.#d.queue.nextDueAt();
+      } catch (err) {
+        this.#internalError(err, {});
+        due = this.#d.clock.now() + Math.max(this.#s.retryBaseDelayMs, 10);
+      }
     }
     if (due === undefined || this.#stop.signal.aborted) return;
     if (this.#dueTimer !== undefined) {
@@ -343,7 +356,7 @@ export class UploadEngine {
       }
       this.#internalError(err, ctx);
       this.#guard(ctx, () => {
-        this.#d.queue.markRetry(chunk, chunk.attempts, this.#now() + this.#s.retryBaseDelayMs, describe(err));
+        this.#retryLater(chunk, chunk.attempts, this.#now() + this.#s.retryBaseDelayMs, describe(err));
       });
       return;
     }
@@ -458,7 +471,7 @@ export class UploadEngine {
             error.retryAfterMs,
             this.#d.random,
           );
-          if (!this.#d.queue.markRetry(chunk, attempt, this.#now() + delayMs, describe(error))) return;
+          if (!this.#retryLater(chunk, attempt, this.#now() + delayMs, describe(error))) return;
           this.counters.retries += 1;
           const escalated = attempt > this.#s.maxRetries;
           const log = { ...ctx, retry: attempt, delayMs, code: error.code };
